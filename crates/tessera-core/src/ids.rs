@@ -1,0 +1,60 @@
+//! Random identifiers and secrets, from the operating system's CSPRNG.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+#[derive(Debug, thiserror::Error)]
+#[error("the system random number generator failed")]
+pub struct RngError;
+
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RngError> {
+    let mut buf = [0u8; N];
+    aws_lc_rs::rand::fill(&mut buf).map_err(|_| RngError)?;
+    Ok(buf)
+}
+
+/// `len` characters from `[A-Za-z0-9]`, uniformly (rejection sampling).
+pub fn alphanumeric(len: usize) -> Result<String, RngError> {
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in random_bytes::<64>()? {
+            // 248 = 4 * 62: bytes at or above it would bias the first characters.
+            if b < 248 && out.len() < len {
+                out.push(ALPHANUMERIC[(b % 62) as usize] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A prefixed id such as `con_…` or `cgr_…` (Auth0's shapes).
+pub fn prefixed(prefix: &str) -> Result<String, RngError> {
+    Ok(format!("{prefix}_{}", alphanumeric(16)?))
+}
+
+/// A client id: 32 alphanumerics, as Auth0's.
+pub fn client_id() -> Result<String, RngError> {
+    alphanumeric(32)
+}
+
+/// A client secret: 384 random bits, base64url (64 characters).
+pub fn client_secret() -> Result<String, RngError> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<48>()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        let id = client_id().unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(id, client_id().unwrap());
+        assert_eq!(client_secret().unwrap().len(), 64);
+        assert!(prefixed("con").unwrap().starts_with("con_"));
+    }
+}

@@ -1,0 +1,19 @@
+//! Tessera's protocol and token logic.
+//!
+//! This crate knows nothing of HTTP or SQL: the server and the store crates
+//! depend on it, never the other way round.
+
+pub mod bootstrap;
+pub mod clock;
+pub mod envelope;
+pub mod error;
+pub mod ids;
+pub mod jwt;
+pub mod keys;
+pub mod model;
+pub mod scopes;
+pub mod store;
+pub mod types;
+
+pub use clock::{Clock, SystemClock};
+pub use types::{Issuer, Secret};
