@@ -92,6 +92,10 @@ impl SqlStore {
                 let path = sqlite_path(url)
                     .ok_or_else(|| OpenError::BadUrl(format!("{target} names no file")))?;
                 check_sqlite_dir(&path, &target)?;
+                create_private_file(&path).map_err(|e| OpenError::Unwritable {
+                    target: target.clone(),
+                    reason: e.to_string(),
+                })?;
                 // rwc: create the file on first start.
                 format!("sqlite://{}?mode=rwc", path.display())
             }
@@ -185,6 +189,23 @@ fn check_sqlite_dir(path: &Path, target: &str) -> Result<(), OpenError> {
             target: target.to_owned(),
             reason: format!("{}: {e}", dir.display()),
         }),
+    }
+}
+
+/// Creates the database file readable by its owner only (SQLite gives the WAL and
+/// shared-memory files the same mode). An existing file is left as it is.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -291,5 +312,12 @@ impl Store for SqlStore {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         }
+    }
+}
+
+impl SqlStore {
+    /// `sqlite` or `postgres`, for logs.
+    pub fn kind_name(&self) -> &'static str {
+        Store::backend(self)
     }
 }

@@ -154,3 +154,7 @@ pub enum KeyError {
     #[error("another node changed the signing keys at the same time; try again")]
     Conflict,
 }
+
+/// No token Tessera signs lives longer than this (Auth0's cap on access-token
+/// lifetimes, 30 days): a retired key stays published at least this long.
+pub const MAX_TOKEN_LIFETIME: i64 = 2_592_000;

@@ -19,7 +19,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-pub use lifecycle::{KeyChange, KeyError, KeyPolicy, KeyRecord, KeyState, RotationRefused};
+pub use lifecycle::{
+    KeyChange, KeyError, KeyPolicy, KeyRecord, KeyState, MAX_TOKEN_LIFETIME, RotationRefused,
+};
 pub use ring::{KeySet, Keys};
 
 /// The JWS algorithms Tessera signs with.

@@ -1,0 +1,154 @@
+//! `tessera serve`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_core::bootstrap;
+use tessera_core::keys::{KeyPolicy, Keys, MAX_TOKEN_LIFETIME};
+use tessera_core::{Clock, SystemClock};
+use tessera_server::metrics::Metrics;
+use tessera_server::{AppState, ServerConfig, tasks};
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+
+use crate::settings::{LogFormat, Settings, setting_error};
+use crate::startup::{self, Fail};
+
+pub fn init_logging(settings: &Settings) {
+    let filter = EnvFilter::try_new(&settings.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub fn key_policy(settings: &Settings) -> KeyPolicy {
+    KeyPolicy {
+        jwks_max_age: settings.jwks_max_age as i64,
+        reload_interval: settings.key_reload_interval as i64,
+        max_token_lifetime: MAX_TOKEN_LIFETIME,
+    }
+}
+
+pub async fn run(settings: Settings) -> Result<(), Fail> {
+    init_logging(&settings);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let opened = startup::open(&settings).await?;
+    let keys = Keys::open(
+        opened.store.clone(),
+        opened.master.clone(),
+        settings.signing_alg,
+        key_policy(&settings),
+        clock.clone(),
+    )
+    .await
+    .map_err(|e| Fail::Runtime(format!("signing keys: {e}")))?;
+    let report = bootstrap::run(
+        opened.store.as_ref(),
+        &opened.master,
+        &settings.issuer,
+        settings.bootstrap.as_ref(),
+        clock.now(),
+    )
+    .await
+    .map_err(|e| Fail::Runtime(format!("bootstrap: {e}")))?;
+    if let Some(admin) = &report.generated_admin {
+        // Shown once, on stdout (never in a log line): it cannot be shown again.
+        println!(
+            "Created the admin machine-to-machine application. Store its secret now: it is shown only once.\n  client_id:     {}\n  client_secret: {}",
+            admin.client_id,
+            admin.client_secret.expose()
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| {
+            Fail::Setting(setting_error(
+                "TESSERA_LISTEN",
+                format!("cannot listen on {}: {e}", settings.listen),
+            ))
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Fail::Runtime(e.to_string()))?;
+    let keys = Arc::new(keys);
+    let state = AppState {
+        config: Arc::new(ServerConfig {
+            issuer: settings.issuer.clone(),
+            jwks_max_age: settings.jwks_max_age,
+            body_limit: settings.body_limit,
+            request_timeout: Duration::from_secs(settings.request_timeout),
+        }),
+        store: opened.store.clone(),
+        keys: keys.clone(),
+        metrics: Arc::new(Metrics::new()),
+        clock,
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let reloader = tasks::spawn_key_reloader(
+        keys,
+        Duration::from_secs(settings.key_reload_interval),
+        stop_rx.clone(),
+    );
+    tracing::info!(
+        listen = %local,
+        issuer = %settings.issuer,
+        database = opened.store.kind_name(),
+        admin_client_id = %report.admin_client_id,
+        "tessera is serving"
+    );
+    let mut on_signal = stop_rx.clone();
+    let shutdown = async move {
+        let _ = on_signal.changed().await;
+    };
+    let server = tokio::spawn(tessera_server::serve(listener, state, shutdown));
+    wait_for_signal().await;
+    tracing::info!(
+        grace_seconds = settings.shutdown_grace,
+        "shutting down: finishing in-flight requests"
+    );
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(settings.shutdown_grace);
+    match tokio::time::timeout(grace, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => return Err(Fail::Runtime(format!("server: {e}"))),
+        Ok(Err(e)) => return Err(Fail::Runtime(format!("server task: {e}"))),
+        Err(_) => tracing::warn!(
+            "in-flight requests did not finish within the grace period; stopping anyway"
+        ),
+    }
+    let _ = reloader.await;
+    opened.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,489 @@
+//! Settings: `TESSERA_*` environment variables over an optional TOML file
+//! (`--config`); the environment wins. Every problem is one line naming the
+//! setting; values of secret settings are never echoed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use tessera_core::bootstrap::AdminClient;
+use tessera_core::envelope::MasterKey;
+use tessera_core::keys::SigningAlg;
+use tessera_core::{Issuer, Secret};
+
+/// One setting: its environment variable and its key in the TOML file.
+struct Spec {
+    env: &'static str,
+    key: &'static str,
+}
+
+const SPECS: &[Spec] = &[
+    Spec {
+        env: "TESSERA_ISSUER",
+        key: "issuer",
+    },
+    Spec {
+        env: "TESSERA_LISTEN",
+        key: "listen",
+    },
+    Spec {
+        env: "TESSERA_DATABASE_URL",
+        key: "database_url",
+    },
+    Spec {
+        env: "TESSERA_MASTER_KEY",
+        key: "master_key",
+    },
+    Spec {
+        env: "TESSERA_MASTER_KEY_FILE",
+        key: "master_key_file",
+    },
+    Spec {
+        env: "TESSERA_SIGNING_ALG",
+        key: "signing_alg",
+    },
+    Spec {
+        env: "TESSERA_BOOTSTRAP_CLIENT_ID",
+        key: "bootstrap_client_id",
+    },
+    Spec {
+        env: "TESSERA_BOOTSTRAP_CLIENT_SECRET",
+        key: "bootstrap_client_secret",
+    },
+    Spec {
+        env: "TESSERA_JWKS_MAX_AGE",
+        key: "jwks_max_age",
+    },
+    Spec {
+        env: "TESSERA_KEY_RELOAD_INTERVAL",
+        key: "key_reload_interval",
+    },
+    Spec {
+        env: "TESSERA_LOG",
+        key: "log",
+    },
+    Spec {
+        env: "TESSERA_LOG_FORMAT",
+        key: "log_format",
+    },
+    Spec {
+        env: "TESSERA_BODY_LIMIT",
+        key: "body_limit",
+    },
+    Spec {
+        env: "TESSERA_REQUEST_TIMEOUT",
+        key: "request_timeout",
+    },
+    Spec {
+        env: "TESSERA_SHUTDOWN_GRACE",
+        key: "shutdown_grace",
+    },
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingError {
+    pub setting: String,
+    pub problem: String,
+}
+
+impl fmt::Display for SettingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid setting {}: {}", self.setting, self.problem)
+    }
+}
+
+impl std::error::Error for SettingError {}
+
+pub fn setting_error(setting: impl Into<String>, problem: impl Into<String>) -> SettingError {
+    SettingError {
+        setting: setting.into(),
+        problem: problem.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub enum MasterKeySource {
+    /// Validated when the settings load; parsed again where it is used.
+    Given(Secret<String>),
+    /// A file (created with mode 0600 on first start when missing).
+    File { path: PathBuf, explicit: bool },
+}
+
+pub struct Settings {
+    pub issuer: Issuer,
+    pub listen: SocketAddr,
+    pub database_url: Secret<String>,
+    pub master_key: MasterKeySource,
+    pub signing_alg: SigningAlg,
+    pub bootstrap: Option<AdminClient>,
+    pub jwks_max_age: u64,
+    pub key_reload_interval: u64,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub body_limit: usize,
+    pub request_timeout: u64,
+    pub shutdown_grace: u64,
+}
+
+/// Raw values with where each came from, for messages.
+struct Raw {
+    values: BTreeMap<&'static str, (String, String)>,
+}
+
+impl Raw {
+    fn get(&self, env: &str) -> Option<&str> {
+        self.values.get(env).map(|(v, _)| v.as_str())
+    }
+    fn name(&self, env: &'static str) -> String {
+        match self.values.get(env) {
+            Some((_, origin)) if !origin.is_empty() => format!("{env} ({origin})"),
+            _ => env.to_owned(),
+        }
+    }
+    fn number(
+        &self,
+        env: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, SettingError> {
+        let Some(v) = self.get(env) else {
+            return Ok(default);
+        };
+        let n: u64 = v.trim().parse().map_err(|_| {
+            setting_error(self.name(env), format!("must be a whole number, got {v:?}"))
+        })?;
+        if n < min || n > max {
+            return Err(setting_error(
+                self.name(env),
+                format!("must be between {min} and {max}, got {n}"),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+fn read_file(path: &Path) -> Result<BTreeMap<&'static str, (String, String)>, SettingError> {
+    let origin = format!("in {}", path.display());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| setting_error("--config", format!("cannot read {}: {e}", path.display())))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        setting_error(
+            "--config",
+            format!("{} is not valid TOML: {}", path.display(), e.message()),
+        )
+    })?;
+    let mut out = BTreeMap::new();
+    for (key, value) in table {
+        let spec = SPECS
+            .iter()
+            .find(|s| s.key == key)
+            .ok_or_else(|| setting_error(format!("{key} ({origin})"), "unknown setting"))?;
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(setting_error(
+                    format!("{key} ({origin})"),
+                    format!("must be a string or a number, not a {}", other.type_str()),
+                ));
+            }
+        };
+        out.insert(spec.env, (text, origin.clone()));
+    }
+    Ok(out)
+}
+
+impl Settings {
+    /// Loads from `env` (the process environment in production) over `file`.
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingError> {
+        let mut values = match file {
+            Some(path) => read_file(path)?,
+            None => BTreeMap::new(),
+        };
+        for spec in SPECS {
+            if let Some(v) = env(spec.env) {
+                values.insert(spec.env, (v, String::new()));
+            }
+        }
+        let raw = Raw { values };
+        Self::validate(&raw)
+    }
+
+    fn validate(raw: &Raw) -> Result<Self, SettingError> {
+        let issuer_text = raw
+            .get("TESSERA_ISSUER")
+            .unwrap_or("http://127.0.0.1:8080/");
+        let issuer = Issuer::parse(issuer_text).map_err(|e| {
+            setting_error(
+                raw.name("TESSERA_ISSUER"),
+                format!("{e} (got {issuer_text:?})"),
+            )
+        })?;
+
+        let listen_text = raw.get("TESSERA_LISTEN").unwrap_or("127.0.0.1:8080");
+        let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+            setting_error(
+                raw.name("TESSERA_LISTEN"),
+                format!("must be a socket address such as 127.0.0.1:8080, got {listen_text:?}"),
+            )
+        })?;
+
+        let database_url = raw
+            .get("TESSERA_DATABASE_URL")
+            .unwrap_or("sqlite://./tessera.db")
+            .trim()
+            .to_owned();
+        tessera_store::backend_of(&database_url)
+            .map_err(|e| setting_error(raw.name("TESSERA_DATABASE_URL"), e.to_string()))?;
+
+        let master_key = match (
+            raw.get("TESSERA_MASTER_KEY"),
+            raw.get("TESSERA_MASTER_KEY_FILE"),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(setting_error(
+                    raw.name("TESSERA_MASTER_KEY"),
+                    "set either TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE, not both",
+                ));
+            }
+            (Some(value), None) => {
+                MasterKey::parse(value)
+                    .map_err(|e| setting_error(raw.name("TESSERA_MASTER_KEY"), e.to_string()))?;
+                MasterKeySource::Given(Secret::new(value.to_owned()))
+            }
+            (None, Some(path)) => MasterKeySource::File {
+                path: PathBuf::from(path),
+                explicit: true,
+            },
+            (None, None) => MasterKeySource::File {
+                path: default_key_file(&database_url),
+                explicit: false,
+            },
+        };
+
+        let alg_text = raw.get("TESSERA_SIGNING_ALG").unwrap_or("RS256");
+        let signing_alg: SigningAlg =
+            alg_text
+                .trim()
+                .parse()
+                .map_err(|e: tessera_core::keys::UnknownAlg| {
+                    setting_error(raw.name("TESSERA_SIGNING_ALG"), e.to_string())
+                })?;
+
+        let bootstrap = match (
+            raw.get("TESSERA_BOOTSTRAP_CLIENT_ID"),
+            raw.get("TESSERA_BOOTSTRAP_CLIENT_SECRET"),
+        ) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(setting_error(
+                    "TESSERA_BOOTSTRAP_CLIENT_SECRET",
+                    "must be set when TESSERA_BOOTSTRAP_CLIENT_ID is",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(setting_error(
+                    "TESSERA_BOOTSTRAP_CLIENT_ID",
+                    "must be set when TESSERA_BOOTSTRAP_CLIENT_SECRET is",
+                ));
+            }
+            (Some(id), Some(secret)) => {
+                let id = id.trim();
+                if id.is_empty()
+                    || id.len() > 128
+                    || !id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                {
+                    return Err(setting_error(
+                        raw.name("TESSERA_BOOTSTRAP_CLIENT_ID"),
+                        "must be 1 to 128 characters from A-Z a-z 0-9 - _ .",
+                    ));
+                }
+                if secret.chars().count() < 32 {
+                    return Err(setting_error(
+                        raw.name("TESSERA_BOOTSTRAP_CLIENT_SECRET"),
+                        "must be at least 32 characters (use a random value of 256 bits or more)",
+                    ));
+                }
+                Some(AdminClient {
+                    client_id: id.to_owned(),
+                    client_secret: Secret::new(secret.to_owned()),
+                })
+            }
+        };
+
+        let log_format = match raw
+            .get("TESSERA_LOG_FORMAT")
+            .map(str::trim)
+            .unwrap_or("text")
+        {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(setting_error(
+                    raw.name("TESSERA_LOG_FORMAT"),
+                    format!("must be text or json, got {other:?}"),
+                ));
+            }
+        };
+        let log = raw
+            .get("TESSERA_LOG")
+            .unwrap_or("info,sqlx=warn")
+            .to_owned();
+        if tracing_subscriber::EnvFilter::try_new(&log).is_err() {
+            return Err(setting_error(
+                raw.name("TESSERA_LOG"),
+                format!("is not a valid log filter: {log:?}"),
+            ));
+        }
+
+        Ok(Self {
+            issuer,
+            listen,
+            database_url: Secret::new(database_url),
+            master_key,
+            signing_alg,
+            bootstrap,
+            jwks_max_age: raw.number("TESSERA_JWKS_MAX_AGE", 300, 0, 604_800)?,
+            key_reload_interval: raw.number("TESSERA_KEY_RELOAD_INTERVAL", 10, 1, 3600)?,
+            log,
+            log_format,
+            body_limit: raw.number("TESSERA_BODY_LIMIT", 65_536, 1024, 10 * 1024 * 1024)? as usize,
+            request_timeout: raw.number("TESSERA_REQUEST_TIMEOUT", 30, 1, 600)?,
+            shutdown_grace: raw.number("TESSERA_SHUTDOWN_GRACE", 30, 0, 3600)?,
+        })
+    }
+}
+
+/// Beside the SQLite database (`tessera.db` -> `tessera.master.key`); for
+/// PostgreSQL, in the working directory. Every node of a cluster must share the
+/// same master key: set TESSERA_MASTER_KEY there.
+fn default_key_file(database_url: &str) -> PathBuf {
+    match tessera_store::sqlite_path(database_url) {
+        Some(db) => {
+            let stem = db
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "tessera".into());
+            db.with_file_name(format!("{stem}.master.key"))
+        }
+        None => PathBuf::from("tessera.master.key"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingError> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load(None, &move |name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.issuer.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url.expose(), "sqlite://./tessera.db");
+        assert_eq!(s.signing_alg, SigningAlg::RS256);
+        assert!(
+            matches!(&s.master_key, MasterKeySource::File { path, explicit: false } if path == Path::new("./tessera.master.key"))
+        );
+        assert!(s.bootstrap.is_none());
+    }
+
+    #[test]
+    fn each_problem_names_its_setting() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("TESSERA_SIGNING_ALG", "HS256")], "TESSERA_SIGNING_ALG"),
+            (
+                &[("TESSERA_ISSUER", "http://id.example.com/")],
+                "TESSERA_ISSUER",
+            ),
+            (&[("TESSERA_ISSUER", "::nope")], "TESSERA_ISSUER"),
+            (&[("TESSERA_LISTEN", "localhost")], "TESSERA_LISTEN"),
+            (
+                &[("TESSERA_DATABASE_URL", "mysql://x")],
+                "TESSERA_DATABASE_URL",
+            ),
+            (&[("TESSERA_MASTER_KEY", "abc")], "TESSERA_MASTER_KEY"),
+            (
+                &[("TESSERA_BOOTSTRAP_CLIENT_ID", "admin")],
+                "TESSERA_BOOTSTRAP_CLIENT_SECRET",
+            ),
+            (
+                &[
+                    ("TESSERA_BOOTSTRAP_CLIENT_ID", "admin"),
+                    ("TESSERA_BOOTSTRAP_CLIENT_SECRET", "short"),
+                ],
+                "TESSERA_BOOTSTRAP_CLIENT_SECRET",
+            ),
+            (&[("TESSERA_JWKS_MAX_AGE", "-1")], "TESSERA_JWKS_MAX_AGE"),
+            (&[("TESSERA_LOG_FORMAT", "xml")], "TESSERA_LOG_FORMAT"),
+        ];
+        for (vars, setting) in cases {
+            let err = load(vars)
+                .err()
+                .unwrap_or_else(|| panic!("{vars:?} should fail"));
+            assert_eq!(err.setting, *setting, "{vars:?}: {err}");
+            assert!(!err.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn secrets_are_not_echoed() {
+        let err = load(&[("TESSERA_MASTER_KEY", "hunter2-is-my-master-key")])
+            .err()
+            .unwrap();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = load(&[
+            ("TESSERA_BOOTSTRAP_CLIENT_ID", "a"),
+            ("TESSERA_BOOTSTRAP_CLIENT_SECRET", "tiny-secret"),
+        ])
+        .err()
+        .unwrap();
+        assert!(!err.to_string().contains("tiny-secret"), "{err}");
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tessera.toml");
+        std::fs::write(
+            &file,
+            "issuer = \"https://file.example/\"\nsigning_alg = \"ES256\"\njwks_max_age = 60\n",
+        )
+        .unwrap();
+        let env =
+            |name: &str| (name == "TESSERA_ISSUER").then(|| "https://env.example".to_string());
+        let s = Settings::load(Some(&file), &env).unwrap();
+        assert_eq!(s.issuer.as_str(), "https://env.example/");
+        assert_eq!(s.signing_alg, SigningAlg::ES256);
+        assert_eq!(s.jwks_max_age, 60);
+
+        std::fs::write(&file, "isuer = \"https://typo.example/\"\n").unwrap();
+        let err = Settings::load(Some(&file), &|_| None).err().unwrap();
+        assert!(err.setting.starts_with("isuer"), "{err}");
+        std::fs::write(&file, "signing_alg = \"XX\"\n").unwrap();
+        let err = Settings::load(Some(&file), &|_| None).err().unwrap();
+        assert!(err.setting.starts_with("TESSERA_SIGNING_ALG (in "), "{err}");
+    }
+}

@@ -1,0 +1,181 @@
+//! Opening the database and the master key, shared by every command.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tessera_core::envelope::MasterKey;
+use tessera_core::store::MetaStore;
+use tessera_store::{OpenError, SqlStore};
+
+use crate::settings::{MasterKeySource, SettingError, Settings, setting_error};
+
+const META_MASTER_KEY_CHECK: &str = "master_key_check";
+const META_MASTER_KEY_ID: &str = "master_key_id";
+
+/// How a command fails: a bad setting (exit 2) or a runtime failure (exit 1).
+#[derive(Debug)]
+pub enum Fail {
+    Setting(SettingError),
+    Runtime(String),
+}
+
+impl Fail {
+    pub fn exit(&self) -> ExitCode {
+        match self {
+            Fail::Setting(e) => {
+                eprintln!("tessera: {e}");
+                ExitCode::from(2)
+            }
+            Fail::Runtime(msg) => {
+                eprintln!("tessera: {msg}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+impl From<SettingError> for Fail {
+    fn from(e: SettingError) -> Self {
+        Fail::Setting(e)
+    }
+}
+
+pub struct Opened {
+    pub store: Arc<SqlStore>,
+    pub master: Arc<MasterKey>,
+}
+
+/// Opens the database (running migrations) and the master key, and checks that
+/// the master key is the one this database was initialised with.
+pub async fn open(settings: &Settings) -> Result<Opened, Fail> {
+    let store = SqlStore::open(settings.database_url.expose())
+        .await
+        .map_err(|e| {
+            let problem = match e {
+                OpenError::Migration { .. } => return Fail::Runtime(format!("database: {e}")),
+                other => other.to_string(),
+            };
+            Fail::Setting(setting_error("TESSERA_DATABASE_URL", problem))
+        })?;
+    let db_err = |e: tessera_core::store::StoreError| Fail::Runtime(format!("database: {e}"));
+    let check = store
+        .get_meta(META_MASTER_KEY_CHECK)
+        .await
+        .map_err(db_err)?;
+    let known_id = store.get_meta(META_MASTER_KEY_ID).await.map_err(db_err)?;
+    let (master, setting) = match &settings.master_key {
+        MasterKeySource::Given(value) => (
+            MasterKey::parse(value.expose())
+                .map_err(|e| setting_error("TESSERA_MASTER_KEY", e.to_string()))?,
+            "TESSERA_MASTER_KEY".to_owned(),
+        ),
+        MasterKeySource::File { path, explicit } => {
+            let name = if *explicit {
+                "TESSERA_MASTER_KEY_FILE".to_owned()
+            } else {
+                format!("master key file {}", path.display())
+            };
+            (load_or_create_key_file(path, check.is_some(), &name)?, name)
+        }
+    };
+    match check {
+        Some(stored) if stored != master.check_value() => {
+            return Err(Fail::Setting(setting_error(
+                setting,
+                format!(
+                    "this database's private keys are encrypted under another master key (id {}), not this one (id {}); start with the original master key (Tessera will not generate new keys over the old ones)",
+                    known_id.as_deref().unwrap_or("unknown"),
+                    master.id_hex()
+                ),
+            )));
+        }
+        Some(_) => {}
+        None => {
+            store
+                .put_meta_if_absent(META_MASTER_KEY_ID, &master.id_hex())
+                .await
+                .map_err(db_err)?;
+            let stored = store
+                .put_meta_if_absent(META_MASTER_KEY_CHECK, &master.check_value())
+                .await
+                .map_err(db_err)?;
+            if stored != master.check_value() {
+                return Err(Fail::Setting(setting_error(
+                    setting,
+                    "another node initialised this database with a different master key",
+                )));
+            }
+        }
+    }
+    Ok(Opened {
+        store: Arc::new(store),
+        master: Arc::new(master),
+    })
+}
+
+fn load_or_create_key_file(path: &Path, initialised: bool, name: &str) -> Result<MasterKey, Fail> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)
+                    .map(|m| m.permissions().mode())
+                    .unwrap_or(0);
+                if mode & 0o077 != 0 {
+                    return Err(Fail::Setting(setting_error(
+                        name,
+                        format!(
+                            "{} is accessible by other users (mode {:o}); run: chmod 600 {}",
+                            path.display(),
+                            mode & 0o777,
+                            path.display()
+                        ),
+                    )));
+                }
+            }
+            MasterKey::parse(&text)
+                .map_err(|e| Fail::Setting(setting_error(name, format!("{}: {e}", path.display()))))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if initialised {
+                return Err(Fail::Setting(setting_error(
+                    name,
+                    format!(
+                        "{} does not exist, but this database was initialised with a master key; restore the key file or set TESSERA_MASTER_KEY",
+                        path.display()
+                    ),
+                )));
+            }
+            let (key, encoded) = MasterKey::generate().map_err(|e| Fail::Runtime(e.to_string()))?;
+            write_new_key_file(path, encoded.as_bytes()).map_err(|e| {
+                Fail::Setting(setting_error(
+                    name,
+                    format!("cannot create {}: {e}", path.display()),
+                ))
+            })?;
+            tracing::info!(path = %path.display(), key_id = %key.id_hex(), "created the master key file; back it up: without it the private keys cannot be decrypted");
+            Ok(key)
+        }
+        Err(e) => Err(Fail::Setting(setting_error(
+            name,
+            format!("cannot read {}: {e}", path.display()),
+        ))),
+    }
+}
+
+fn write_new_key_file(path: &Path, encoded: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(encoded)?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}

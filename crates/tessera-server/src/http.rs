@@ -1,0 +1,190 @@
+//! The HTTP base shared by every endpoint.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Response, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
+use tessera_core::error::ErrorCode;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::error::json_error;
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request id of this request (accepted from the client when it is short and
+/// plain, otherwise generated), echoed in the response and in every log line.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn acceptable_request_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+    .then(|| s.to_owned())
+}
+
+async fn request_id(mut req: Request, next: Next) -> Response<Body> {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(acceptable_request_id)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID, v.clone());
+        req.extensions_mut().insert(RequestId(id));
+        let mut res = next.run(req).await;
+        res.headers_mut().insert(REQUEST_ID, v);
+        res
+    } else {
+        next.run(req).await
+    }
+}
+
+/// Records requests and latency per matched route (never the raw path, which
+/// would let clients blow up the label set).
+async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response<Body> {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let res = next.run(req).await;
+    state.metrics.observe_request(
+        &method,
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    res
+}
+
+/// Error responses that layers produce as plain text (413, 408, 405, ...) become
+/// JSON in the same shape as every other error.
+async fn json_errors(req: Request, next: Next) -> Response<Body> {
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let has_body_type = res.headers().get(header::CONTENT_TYPE).is_some_and(|ct| {
+        let ct = ct.to_str().unwrap_or("");
+        ct.starts_with("application/json") || ct.starts_with("text/html")
+    });
+    if has_body_type {
+        return res;
+    }
+    let (code, description) = match status {
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "method not allowed on this endpoint",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            (ErrorCode::PayloadTooLarge, "the request body is too large")
+        }
+        StatusCode::REQUEST_TIMEOUT => (
+            ErrorCode::TemporarilyUnavailable,
+            "the request took too long",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::InvalidRequest, "unsupported content type")
+        }
+        s if s.is_server_error() => (
+            ErrorCode::ServerError,
+            "the server could not complete the request",
+        ),
+        _ => (ErrorCode::InvalidRequest, "the request is malformed"),
+    };
+    let mut out = json_error(code, description);
+    *out.status_mut() = status;
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
+        if let Some(v) = res.headers().get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    tracing::error!("a handler panicked");
+    json_error(
+        ErrorCode::ServerError,
+        "the server could not complete the request",
+    )
+    .into_response()
+}
+
+/// Wraps the application in the shared layers, outermost first: request id,
+/// tracing, panic catcher, JSON errors, security headers, timeout, body limit.
+pub fn layers(app: Router<AppState>, state: AppState) -> Router {
+    let config = state.config.clone();
+    let hsts = config
+        .issuer
+        .is_https()
+        .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request| {
+            let id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+            // The path only: query strings can hold codes and tokens.
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        })
+        .on_request(())
+        .on_response(|res: &Response<Body>, latency: Duration, _span: &Span| {
+            tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
+        })
+        .on_failure(());
+    let app = app.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        record_metrics,
+    ));
+    // Router::layer wraps what is already there: the last added is the outermost.
+    app.layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            hsts,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(middleware::from_fn(json_errors))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(trace)
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}

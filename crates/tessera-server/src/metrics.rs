@@ -1,0 +1,156 @@
+//! Prometheus metrics: requests and latency per route, tokens issued per kind.
+//! No global registry: each server owns one (tests run several in a process).
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    pub route: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+/// The kinds of token Tessera issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    IdToken,
+    AccessToken,
+    OpaqueAccessToken,
+    RefreshToken,
+    ManagementApiToken,
+    ClientCredentialsToken,
+}
+
+impl TokenKind {
+    pub const ALL: [TokenKind; 6] = [
+        Self::IdToken,
+        Self::AccessToken,
+        Self::OpaqueAccessToken,
+        Self::RefreshToken,
+        Self::ManagementApiToken,
+        Self::ClientCredentialsToken,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IdToken => "id_token",
+            Self::AccessToken => "access_token",
+            Self::OpaqueAccessToken => "opaque_access_token",
+            Self::RefreshToken => "refresh_token",
+            Self::ManagementApiToken => "management_api_token",
+            Self::ClientCredentialsToken => "client_credentials_token",
+        }
+    }
+}
+
+type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: HistogramFamily,
+    tokens: Family<KindLabels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~16 s
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("tessera");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        let tokens = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route",
+            latency.clone(),
+        );
+        registry.register("tokens_issued", "Tokens issued by kind", tokens.clone());
+        for kind in TokenKind::ALL {
+            // Every kind shows, at zero until issued.
+            let _ = tokens.get_or_create(&KindLabels {
+                kind: kind.as_str().into(),
+            });
+        }
+        Self {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+            tokens,
+        }
+    }
+
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.into(),
+                route: route.into(),
+                status: status.to_string(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.into(),
+                route: route.into(),
+            })
+            .observe(seconds);
+    }
+
+    pub fn token_issued(&self, kind: TokenKind) {
+        self.tokens
+            .get_or_create(&KindLabels {
+                kind: kind.as_str().into(),
+            })
+            .inc();
+    }
+
+    /// The Prometheus / OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let registry = match self.registry.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if encode(&mut out, &registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

@@ -1,0 +1,27 @@
+//! Endpoints, one module each.
+
+mod discovery;
+mod health;
+mod jwks;
+mod metrics;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::state::AppState;
+
+pub fn routes(_state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::oauth_authorization_server),
+        )
+        .route("/.well-known/jwks.json", get(jwks::jwks))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+}
