@@ -150,10 +150,10 @@ async fn ensure_admin(
     now: UnixTime,
 ) -> Result<Option<AdminClient>, BootstrapError> {
     let existing = store.get_client(client_id).await?;
-    if let (Some((_, Some(stored))), Some(secret)) = (&existing, secret) {
-        if master.verify_keyed_hash(CLIENT_SECRET_PURPOSE, secret.as_bytes(), &stored.hash) {
-            return Ok(None);
-        }
+    if let (Some((_, Some(stored))), Some(secret)) = (&existing, secret)
+        && master.verify_keyed_hash(CLIENT_SECRET_PURPOSE, secret.as_bytes(), &stored.hash)
+    {
+        return Ok(None);
     }
     if existing.is_some() && secret.is_none() {
         return Ok(None);

@@ -1,5 +1,6 @@
 //! One storage suite, run against SQLite always and PostgreSQL (a throwaway
 //! cluster, or TESSERA_TEST_POSTGRES_URL).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
