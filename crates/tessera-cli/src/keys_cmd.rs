@@ -56,12 +56,14 @@ fn print_table(records: &[KeyRecord], now: i64) {
 
 pub async fn list(settings: Settings, json: bool) -> Result<(), Fail> {
     init_logging(&settings);
-    let opened = startup::open(&settings).await?;
+    let opened = startup::open(&settings, startup::Mode::Existing).await?;
     let records = opened
         .store
         .list_signing_keys()
         .await
-        .map_err(|e| Fail::Runtime(format!("database: {e}")))?;
+        .map_err(|e| Fail::Runtime(format!("database: {e}")));
+    opened.store.close().await;
+    let records = records?;
     let now = SystemClock.now();
     if json {
         let all: Vec<_> = records.iter().map(|r| to_json(r, now)).collect();
@@ -74,18 +76,40 @@ pub async fn list(settings: Settings, json: bool) -> Result<(), Fail> {
     Ok(())
 }
 
-async fn open_keys(settings: &Settings) -> Result<Keys, Fail> {
-    let opened = startup::open(settings).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Keys::open(
-        opened.store.clone(),
-        opened.master.clone(),
-        settings.signing_alg,
-        key_policy(settings),
-        clock,
-    )
-    .await
-    .map_err(key_fail)
+/// The key ring of an existing installation. Rotation timing is the stricter of
+/// this command's settings and those the server last started with.
+async fn with_keys<T>(
+    settings: &Settings,
+    action: impl AsyncFnOnce(&Keys) -> Result<T, KeyError>,
+) -> Result<T, Fail> {
+    let opened = startup::open(settings, startup::Mode::Existing).await?;
+    let result = async {
+        let existing = opened
+            .store
+            .list_signing_keys()
+            .await
+            .map_err(|e| Fail::Runtime(format!("database: {e}")))?;
+        if existing.is_empty() {
+            return Err(Fail::Runtime(
+                "no signing keys yet: `tessera serve` creates them on first start".into(),
+            ));
+        }
+        let policy = startup::effective_key_policy(&opened, key_policy(settings)).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let keys = Keys::open(
+            opened.store.clone(),
+            opened.master.clone(),
+            settings.signing_alg,
+            policy,
+            clock,
+        )
+        .await
+        .map_err(key_fail)?;
+        action(&keys).await.map_err(key_fail)
+    }
+    .await;
+    opened.store.close().await;
+    result
 }
 
 fn key_fail(e: KeyError) -> Fail {
@@ -103,16 +127,14 @@ fn report(record: &KeyRecord, json: bool, verb: &str) {
 
 pub async fn rotate(settings: Settings, json: bool) -> Result<(), Fail> {
     init_logging(&settings);
-    let keys = open_keys(&settings).await?;
-    let promoted = keys.rotate().await.map_err(key_fail)?;
+    let promoted = with_keys(&settings, async |keys: &Keys| keys.rotate().await).await?;
     report(&promoted, json, "now signing with");
     Ok(())
 }
 
 pub async fn revoke(settings: Settings, kid: &str, json: bool) -> Result<(), Fail> {
     init_logging(&settings);
-    let keys = open_keys(&settings).await?;
-    let revoked = keys.revoke(kid).await.map_err(key_fail)?;
+    let revoked = with_keys(&settings, async |keys: &Keys| keys.revoke(kid).await).await?;
     report(&revoked, json, "revoked");
     Ok(())
 }

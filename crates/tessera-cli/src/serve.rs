@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tessera_core::bootstrap;
 use tessera_core::keys::{KeyPolicy, Keys, MAX_TOKEN_LIFETIME};
+use tessera_core::revocation::Revocations;
 use tessera_core::{Clock, SystemClock};
 use tessera_server::metrics::Metrics;
 use tessera_server::{AppState, ServerConfig, tasks};
@@ -38,7 +39,21 @@ pub fn key_policy(settings: &Settings) -> KeyPolicy {
 pub async fn run(settings: Settings) -> Result<(), Fail> {
     init_logging(&settings);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let opened = startup::open(&settings).await?;
+    // Bind first: a start that cannot listen must not create anything (or show
+    // the one-time admin secret and then fail).
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| {
+            Fail::Setting(setting_error(
+                "TESSERA_LISTEN",
+                format!("cannot listen on {}: {e}", settings.listen),
+            ))
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Fail::Runtime(e.to_string()))?;
+    let opened = startup::open(&settings, startup::Mode::Create).await?;
+    startup::record_key_policy(&opened, &key_policy(&settings)).await?;
     let keys = Keys::open(
         opened.store.clone(),
         opened.master.clone(),
@@ -65,18 +80,12 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
             admin.client_secret.expose()
         );
     }
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|e| {
-            Fail::Setting(setting_error(
-                "TESSERA_LISTEN",
-                format!("cannot listen on {}: {e}", settings.listen),
-            ))
-        })?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Fail::Runtime(e.to_string()))?;
     let keys = Arc::new(keys);
+    let revocations = Arc::new(
+        Revocations::load(opened.store.clone(), clock.now())
+            .await
+            .map_err(|e| Fail::Runtime(format!("database: {e}")))?,
+    );
     let state = AppState {
         config: Arc::new(ServerConfig {
             issuer: settings.issuer.clone(),
@@ -86,6 +95,8 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         }),
         store: opened.store.clone(),
         keys: keys.clone(),
+        master: opened.master.clone(),
+        revocations: revocations.clone(),
         metrics: Arc::new(Metrics::new()),
         clock,
     };
@@ -93,6 +104,12 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let reloader = tasks::spawn_key_reloader(
         keys,
         Duration::from_secs(settings.key_reload_interval),
+        stop_rx.clone(),
+    );
+    let refresher = tasks::spawn_revocation_refresher(
+        revocations,
+        state.clock.clone(),
+        Duration::from_secs(settings.revocation_refresh),
         stop_rx.clone(),
     );
     tracing::info!(
@@ -123,6 +140,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         ),
     }
     let _ = reloader.await;
+    let _ = refresher.await;
     opened.store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -60,6 +60,10 @@ const SPECS: &[Spec] = &[
         key: "key_reload_interval",
     },
     Spec {
+        env: "TESSERA_REVOCATION_REFRESH",
+        key: "revocation_refresh",
+    },
+    Spec {
         env: "TESSERA_LOG",
         key: "log",
     },
@@ -124,6 +128,8 @@ pub struct Settings {
     pub bootstrap: Option<AdminClient>,
     pub jwks_max_age: u64,
     pub key_reload_interval: u64,
+    /// How often each node re-reads token revocations made on other nodes.
+    pub revocation_refresh: u64,
     pub log: String,
     pub log_format: LogFormat,
     pub body_limit: usize,
@@ -358,6 +364,7 @@ impl Settings {
             bootstrap,
             jwks_max_age: raw.number("TESSERA_JWKS_MAX_AGE", 300, 0, 604_800)?,
             key_reload_interval: raw.number("TESSERA_KEY_RELOAD_INTERVAL", 10, 1, 3600)?,
+            revocation_refresh: raw.number("TESSERA_REVOCATION_REFRESH", 2, 1, 60)?,
             log,
             log_format,
             body_limit: raw.number("TESSERA_BODY_LIMIT", 65_536, 1024, 10 * 1024 * 1024)? as usize,

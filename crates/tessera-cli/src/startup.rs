@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tessera_core::envelope::MasterKey;
+use tessera_core::keys::KeyPolicy;
 use tessera_core::store::MetaStore;
 use tessera_store::{OpenError, SqlStore};
 
@@ -42,6 +43,43 @@ impl From<SettingError> for Fail {
     }
 }
 
+/// Whether a command may create a new installation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `serve`: create the database and the master key file on first start.
+    Create,
+    /// Operator commands: refuse to create anything.
+    Existing,
+}
+
+const META_KEY_POLICY: &str = "server_key_policy";
+
+/// Records the server's key timing, so operator commands never rotate faster
+/// than the running servers' caches allow.
+pub async fn record_key_policy(opened: &Opened, policy: &KeyPolicy) -> Result<(), Fail> {
+    let value = format!("{} {}", policy.jwks_max_age, policy.reload_interval);
+    opened
+        .store
+        .set_meta(META_KEY_POLICY, &value)
+        .await
+        .map_err(|e| Fail::Runtime(format!("database: {e}")))
+}
+
+/// The stricter of `own` and the policy the server last recorded.
+pub async fn effective_key_policy(opened: &Opened, own: KeyPolicy) -> Result<KeyPolicy, Fail> {
+    let stored = opened
+        .store
+        .get_meta(META_KEY_POLICY)
+        .await
+        .map_err(|e| Fail::Runtime(format!("database: {e}")))?;
+    let mut policy = own;
+    if let Some((max_age, reload)) = stored.as_deref().and_then(|s| s.split_once(' ')) {
+        policy.jwks_max_age = policy.jwks_max_age.max(max_age.parse().unwrap_or(0));
+        policy.reload_interval = policy.reload_interval.max(reload.parse().unwrap_or(0));
+    }
+    Ok(policy)
+}
+
 pub struct Opened {
     pub store: Arc<SqlStore>,
     pub master: Arc<MasterKey>,
@@ -49,7 +87,19 @@ pub struct Opened {
 
 /// Opens the database (running migrations) and the master key, and checks that
 /// the master key is the one this database was initialised with.
-pub async fn open(settings: &Settings) -> Result<Opened, Fail> {
+pub async fn open(settings: &Settings, mode: Mode) -> Result<Opened, Fail> {
+    if mode == Mode::Existing
+        && let Some(path) = tessera_store::sqlite_path(settings.database_url.expose())
+        && !path.exists()
+    {
+        return Err(Fail::Setting(setting_error(
+            "TESSERA_DATABASE_URL",
+            format!(
+                "there is no database at {}; `tessera serve` creates it on first start",
+                path.display()
+            ),
+        )));
+    }
     let store = SqlStore::open(settings.database_url.expose())
         .await
         .map_err(|e| {
@@ -77,7 +127,8 @@ pub async fn open(settings: &Settings) -> Result<Opened, Fail> {
             } else {
                 format!("master key file {}", path.display())
             };
-            (load_or_create_key_file(path, check.is_some(), &name)?, name)
+            let may_create = mode == Mode::Create && check.is_none();
+            (load_or_create_key_file(path, may_create, &name)?, name)
         }
     };
     match check {
@@ -115,7 +166,7 @@ pub async fn open(settings: &Settings) -> Result<Opened, Fail> {
     })
 }
 
-fn load_or_create_key_file(path: &Path, initialised: bool, name: &str) -> Result<MasterKey, Fail> {
+fn load_or_create_key_file(path: &Path, may_create: bool, name: &str) -> Result<MasterKey, Fail> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             #[cfg(unix)]
@@ -140,11 +191,11 @@ fn load_or_create_key_file(path: &Path, initialised: bool, name: &str) -> Result
                 .map_err(|e| Fail::Setting(setting_error(name, format!("{}: {e}", path.display()))))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if initialised {
+            if !may_create {
                 return Err(Fail::Setting(setting_error(
                     name,
                     format!(
-                        "{} does not exist, but this database was initialised with a master key; restore the key file or set TESSERA_MASTER_KEY",
+                        "{} does not exist, and this database was initialised with a master key (or this command creates none); restore the key file or set TESSERA_MASTER_KEY",
                         path.display()
                     ),
                 )));

@@ -4,15 +4,20 @@
 //! depend on it, never the other way round.
 
 pub mod bootstrap;
+pub mod client_auth;
 pub mod clock;
 pub mod envelope;
 pub mod error;
+pub mod grant;
 pub mod ids;
 pub mod jwt;
 pub mod keys;
 pub mod model;
+pub mod password;
+pub mod revocation;
 pub mod scopes;
 pub mod store;
+pub mod token;
 pub mod types;
 
 pub use clock::{Clock, SystemClock};

@@ -117,3 +117,49 @@ pub struct Stamps {
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
+
+/// One identity of a user: where the user logs in from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub connection: String,
+    /// The id within the provider (for `auth0`, the part after `auth0|`).
+    pub user_id: String,
+    pub provider: String,
+    #[serde(rename = "isSocial")]
+    pub is_social: bool,
+}
+
+/// A user, in Auth0's shape. The password hash is kept apart (never serialised).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub user_id: String,
+    pub connection: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    #[serde(default)]
+    pub user_metadata: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub app_metadata: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub blocked: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<UnixTime>,
+    #[serde(default)]
+    pub logins_count: i64,
+    #[serde(default)]
+    pub identities: Vec<Identity>,
+}

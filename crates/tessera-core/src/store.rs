@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::clock::UnixTime;
 use crate::keys::{KeyChange, KeyRecord};
-use crate::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer};
+use crate::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -40,10 +40,123 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn get_meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Stores `value` unless the key exists; returns the value now stored.
     async fn put_meta_if_absent(&self, key: &str, value: &str) -> Result<String, StoreError>;
+    /// Stores `value`, replacing any previous one.
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError>;
+}
+
+/// A page of a listing (Auth0: `page` from 0, `per_page`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Page {
+    pub fn offset(&self) -> i64 {
+        self.page * self.per_page
+    }
+}
+
+/// What the client-credentials grant needs, read in one round trip.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCredentialsContext {
+    pub client: Option<(Client, Option<ClientSecret>)>,
+    pub resource_server: Option<ResourceServer>,
+    pub grant: Option<ClientGrant>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GrantFilter {
+    pub audience: Option<String>,
+    pub client_id: Option<String>,
 }
 
 #[async_trait]
 pub trait TenantStore: Send + Sync + 'static {
+    /// Conflict when the identifier exists.
+    async fn create_resource_server(
+        &self,
+        rs: &ResourceServer,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    async fn get_resource_server(&self, id: &str) -> Result<Option<ResourceServer>, StoreError>;
+    async fn list_resource_servers(
+        &self,
+        page: Page,
+    ) -> Result<(Vec<ResourceServer>, i64), StoreError>;
+    /// False when there is no such id. The identifier never changes.
+    async fn update_resource_server(
+        &self,
+        rs: &ResourceServer,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Deletes it and its client grants; the deleted object, if any.
+    async fn delete_resource_server(&self, id: &str) -> Result<Option<ResourceServer>, StoreError>;
+
+    /// Conflict when the client id exists.
+    async fn create_client(
+        &self,
+        client: &Client,
+        secret: Option<&ClientSecret>,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    async fn list_clients(
+        &self,
+        page: Page,
+    ) -> Result<(Vec<(Client, Option<ClientSecret>)>, i64), StoreError>;
+    /// Replaces the client; `secret: None` keeps the stored secret. False when absent.
+    async fn update_client(
+        &self,
+        client: &Client,
+        secret: Option<&ClientSecret>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Deletes it and its grants. False when absent.
+    async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
+
+    /// Conflict on a second grant for the same client and audience, or an unknown
+    /// client or audience.
+    async fn create_client_grant(
+        &self,
+        grant: &ClientGrant,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    async fn get_client_grant_by_id(&self, id: &str) -> Result<Option<ClientGrant>, StoreError>;
+    async fn list_client_grants(
+        &self,
+        filter: &GrantFilter,
+        page: Page,
+    ) -> Result<(Vec<ClientGrant>, i64), StoreError>;
+    async fn update_client_grant(
+        &self,
+        id: &str,
+        scope: &[String],
+        now: UnixTime,
+    ) -> Result<Option<ClientGrant>, StoreError>;
+    async fn delete_client_grant(&self, id: &str) -> Result<Option<ClientGrant>, StoreError>;
+
+    /// Conflict when the name exists.
+    async fn create_connection(
+        &self,
+        connection: &Connection,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    async fn get_connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
+    async fn list_connections(&self, page: Page) -> Result<(Vec<Connection>, i64), StoreError>;
+    async fn update_connection(
+        &self,
+        connection: &Connection,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
+
+    /// The client (with its secret), the API and the client's grant for it.
+    async fn client_credentials_context(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> Result<ClientCredentialsContext, StoreError>;
+
     /// Inserts unless a resource server with the same identifier exists; true when inserted.
     async fn insert_resource_server_if_absent(
         &self,
@@ -81,9 +194,134 @@ pub trait TenantStore: Send + Sync + 'static {
     ) -> Result<Option<ClientGrant>, StoreError>;
 }
 
+/// A field users can be searched and sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    UserId,
+    Email,
+    Name,
+    GivenName,
+    FamilyName,
+    Nickname,
+    Connection,
+    CreatedAt,
+    UpdatedAt,
+    LastLogin,
+    LoginsCount,
+}
+
+impl UserField {
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "user_id" => Self::UserId,
+            "email" => Self::Email,
+            "name" => Self::Name,
+            "given_name" => Self::GivenName,
+            "family_name" => Self::FamilyName,
+            "nickname" => Self::Nickname,
+            "connection" | "identities.connection" => Self::Connection,
+            "created_at" => Self::CreatedAt,
+            "updated_at" => Self::UpdatedAt,
+            "last_login" => Self::LastLogin,
+            "logins_count" => Self::LoginsCount,
+            _ => return None,
+        })
+    }
+    pub fn column(self) -> &'static str {
+        match self {
+            Self::UserId => "user_id",
+            Self::Email => "email",
+            Self::Name => "name",
+            Self::GivenName => "given_name",
+            Self::FamilyName => "family_name",
+            Self::Nickname => "nickname",
+            Self::Connection => "connection",
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::LastLogin => "last_login",
+            Self::LoginsCount => "logins_count",
+        }
+    }
+    /// Text fields can be searched; all fields can sort.
+    pub fn searchable(self) -> bool {
+        !matches!(
+            self,
+            Self::CreatedAt | Self::UpdatedAt | Self::LastLogin | Self::LoginsCount
+        )
+    }
+}
+
+/// One search term: `field` matches `pattern` exactly, or as a prefix/suffix/
+/// infix where `pattern` has `*` wildcards. Text is compared case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFilter {
+    pub field: UserField,
+    pub pattern: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// All must match (AND).
+    pub filters: Vec<UserFilter>,
+    /// Field and ascending?
+    pub sort: Option<(UserField, bool)>,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Conflict when the connection already has a user with this email.
+    async fn create_user(&self, user: &User, password_hash: Option<&str>)
+    -> Result<(), StoreError>;
+    async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError>;
+    /// The user of `connection` with `email` (lower-cased), and the password hash.
+    async fn find_user_for_login(
+        &self,
+        connection: &str,
+        email: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError>;
+    async fn list_users(
+        &self,
+        query: &UserQuery,
+        page: Page,
+    ) -> Result<(Vec<User>, i64), StoreError>;
+    async fn users_by_email(&self, email: &str) -> Result<Vec<User>, StoreError>;
+    /// Replaces the user; `password_hash: Some` changes it. False when absent;
+    /// Conflict when the new email is taken in the connection.
+    async fn update_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+    ) -> Result<bool, StoreError>;
+    async fn delete_user(&self, user_id: &str) -> Result<bool, StoreError>;
+}
+
+/// A revocation of access tokens before they expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// One token, by `jti` (Auth0's token blacklist).
+    Jti { jti: String, expires_at: UnixTime },
+    /// Every token of a client (for one audience, or all) issued at or before
+    /// `issued_before`: the secret was rotated, the grant or the client deleted.
+    Client {
+        client_id: String,
+        audience: Option<String>,
+        issued_before: UnixTime,
+        expires_at: UnixTime,
+    },
+}
+
+#[async_trait]
+pub trait RevocationStore: Send + Sync + 'static {
+    async fn add_revocation(&self, revocation: &Revocation) -> Result<(), StoreError>;
+    /// Every revocation that has not expired at `now`.
+    async fn live_revocations(&self, now: UnixTime) -> Result<Vec<Revocation>, StoreError>;
+    /// Deletes expired ones; how many.
+    async fn purge_revocations(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
 /// Everything the server needs from a database.
 #[async_trait]
-pub trait Store: KeyStore + MetaStore + TenantStore {
+pub trait Store: KeyStore + MetaStore + TenantStore + UserStore + RevocationStore {
     /// Is the database reachable? (readiness)
     async fn ping(&self) -> Result<(), StoreError>;
     /// `sqlite` or `postgres`.

@@ -28,37 +28,7 @@ pub struct KindLabels {
     pub kind: String,
 }
 
-/// The kinds of token Tessera issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    IdToken,
-    AccessToken,
-    OpaqueAccessToken,
-    RefreshToken,
-    ManagementApiToken,
-    ClientCredentialsToken,
-}
-
-impl TokenKind {
-    pub const ALL: [TokenKind; 6] = [
-        Self::IdToken,
-        Self::AccessToken,
-        Self::OpaqueAccessToken,
-        Self::RefreshToken,
-        Self::ManagementApiToken,
-        Self::ClientCredentialsToken,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::IdToken => "id_token",
-            Self::AccessToken => "access_token",
-            Self::OpaqueAccessToken => "opaque_access_token",
-            Self::RefreshToken => "refresh_token",
-            Self::ManagementApiToken => "management_api_token",
-            Self::ClientCredentialsToken => "client_credentials_token",
-        }
-    }
-}
+pub use tessera_core::token::TokenKind;
 
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tessera_core::envelope::MasterKey;
 use tessera_core::keys::Keys;
+use tessera_core::revocation::Revocations;
 use tessera_core::store::Store;
 use tessera_core::{Clock, Issuer};
 
@@ -25,6 +27,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub store: Arc<dyn Store>,
     pub keys: Arc<Keys>,
+    pub master: Arc<MasterKey>,
+    pub revocations: Arc<Revocations>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
 }

@@ -1,18 +1,27 @@
 //! Background tasks: they stop when the shutdown signal fires.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tessera_core::Clock;
 use tessera_core::keys::Keys;
+use tessera_core::revocation::Revocations;
 use tokio::sync::watch;
 
-/// Reloads the key set every `every`, so rotations done on other nodes (or by the
-/// CLI) and expiring previous keys show in this node's JWKS and signer.
-pub fn spawn_key_reloader(
-    keys: Arc<Keys>,
+/// Runs `work` every `every` until `stop` changes; a failure is logged as `what`
+/// and the previous state kept.
+fn spawn_periodic<F, Fut, E>(
+    what: &'static str,
     every: Duration,
     mut stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
+    mut work: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display,
+{
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -20,12 +29,40 @@ pub fn spawn_key_reloader(
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    if let Err(e) = keys.reload().await {
-                        tracing::warn!(error = %e, "reloading signing keys failed; keeping the previous key set");
+                    if let Err(e) = work().await {
+                        tracing::warn!(error = %e, "{what} failed; keeping the previous state");
                     }
                 }
                 _ = stop.changed() => break,
             }
         }
+    })
+}
+
+/// Reloads the key set every `every`, so rotations done on other nodes (or by the
+/// CLI) and expiring previous keys show in this node's JWKS and signer.
+pub fn spawn_key_reloader(
+    keys: Arc<Keys>,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    spawn_periodic("reloading signing keys", every, stop, move || {
+        let keys = keys.clone();
+        async move { keys.reload().await }
+    })
+}
+
+/// Refreshes the token-revocation view every `every`: the bound on how long a
+/// revocation made on another node takes to apply here.
+pub fn spawn_revocation_refresher(
+    revocations: Arc<Revocations>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    spawn_periodic("refreshing token revocations", every, stop, move || {
+        let revocations = revocations.clone();
+        let now = clock.now();
+        async move { revocations.refresh(now).await }
     })
 }

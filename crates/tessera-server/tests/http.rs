@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tessera_core::clock::SystemClock;
 use tessera_core::envelope::MasterKey;
 use tessera_core::keys::{KeyPolicy, Keys, SigningAlg};
+use tessera_core::revocation::Revocations;
 use tessera_core::{Clock, Issuer, bootstrap, jwt};
 use tessera_server::metrics::Metrics;
 use tessera_server::{AppState, ServerConfig};
@@ -67,6 +68,8 @@ async fn start_with(alg: SigningAlg, issuer_path: &str, body_limit: usize) -> Se
         }),
         store: store.clone(),
         keys,
+        master: master.clone(),
+        revocations: Arc::new(Revocations::load(store.clone(), clock.now()).await.unwrap()),
         metrics: Arc::new(Metrics::new()),
         clock,
     };

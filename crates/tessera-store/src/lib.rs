@@ -8,9 +8,11 @@
 
 mod keys;
 mod meta;
+mod revocations;
 mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -105,6 +107,12 @@ impl SqlStore {
             .map_err(|e| OpenError::BadUrl(e.to_string()))?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
+        // One direct connection first: a pool would report an unreachable server
+        // only as "timed out", hiding the reason (refused, bad password, ...).
+        let probe = <sqlx::AnyConnection as sqlx::Connection>::connect_with(&options)
+            .await
+            .map_err(|e| classify_open_error(backend, &target, e))?;
+        let _ = sqlx::Connection::close(probe).await;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 8,

@@ -28,4 +28,14 @@ impl MetaStore for SqlStore {
             .await?
             .ok_or_else(|| StoreError::Backend(format!("meta {key} vanished after insert")))
     }
+
+    async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
 }

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use tessera_core::clock::UnixTime;
 use tessera_core::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer};
-use tessera_core::store::{StoreError, TenantStore};
+use tessera_core::store::{ClientCredentialsContext, GrantFilter, Page, StoreError, TenantStore};
 
 use crate::{SqlStore, from_json, json_text, map_err};
 
@@ -14,8 +14,380 @@ where
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+fn client_row(row: &sqlx::any::AnyRow) -> Result<(Client, Option<ClientSecret>), StoreError> {
+    let client: Client = from_json(&col::<String>(row, "doc")?)?;
+    let sealed: Option<Vec<u8>> = col(row, "secret_sealed")?;
+    let hash: Option<Vec<u8>> = col(row, "secret_hash")?;
+    let secret = match (sealed, hash) {
+        (Some(sealed), Some(hash)) => Some(ClientSecret { sealed, hash }),
+        _ => None,
+    };
+    Ok((client, secret))
+}
+
+fn grant_row(row: &sqlx::any::AnyRow) -> Result<ClientGrant, StoreError> {
+    Ok(ClientGrant {
+        id: col(row, "id")?,
+        client_id: col(row, "client_id")?,
+        audience: col(row, "audience")?,
+        scope: from_json(&col::<String>(row, "scope")?)?,
+    })
+}
+
+fn docs<T: serde::de::DeserializeOwned>(rows: &[sqlx::any::AnyRow]) -> Result<Vec<T>, StoreError> {
+    rows.iter()
+        .map(|r| from_json(&col::<String>(r, "doc")?))
+        .collect()
+}
+
+impl SqlStore {
+    /// The `doc` column of the one row `sql` (with `$1` = `key`) returns, if any.
+    async fn one_doc<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| from_json(&col::<String>(&r, "doc")?))
+            .transpose()
+    }
+
+    async fn count(&self, sql: &str) -> Result<i64, StoreError> {
+        sqlx::query(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?
+            .try_get(0)
+            .map_err(map_err)
+    }
+
+    async fn page_of(&self, sql: &str, page: Page) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        sqlx::query(sql)
+            .bind(page.per_page)
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+}
+
 #[async_trait]
 impl TenantStore for SqlStore {
+    async fn create_resource_server(
+        &self,
+        rs: &ResourceServer,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO resource_servers (id, identifier, doc, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+            .bind(&rs.id)
+            .bind(&rs.identifier)
+            .bind(json_text(rs)?)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_resource_server(&self, id: &str) -> Result<Option<ResourceServer>, StoreError> {
+        self.one_doc("SELECT doc FROM resource_servers WHERE id = $1", id)
+            .await
+    }
+
+    async fn list_resource_servers(
+        &self,
+        page: Page,
+    ) -> Result<(Vec<ResourceServer>, i64), StoreError> {
+        let total = self.count("SELECT COUNT(*) FROM resource_servers").await?;
+        let rows = self
+            .page_of(
+                "SELECT doc FROM resource_servers ORDER BY created_at, id LIMIT $1 OFFSET $2",
+                page,
+            )
+            .await?;
+        Ok((docs(&rows)?, total))
+    }
+
+    async fn update_resource_server(
+        &self,
+        rs: &ResourceServer,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE resource_servers SET doc = $2, updated_at = $3 WHERE id = $1 AND identifier = $4")
+            .bind(&rs.id)
+            .bind(json_text(rs)?)
+            .bind(now)
+            .bind(&rs.identifier)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_resource_server(&self, id: &str) -> Result<Option<ResourceServer>, StoreError> {
+        self.one_doc(
+            "DELETE FROM resource_servers WHERE id = $1 RETURNING doc",
+            id,
+        )
+        .await
+    }
+
+    async fn create_client(
+        &self,
+        client: &Client,
+        secret: Option<&ClientSecret>,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, doc, secret_sealed, secret_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(&client.client_id)
+        .bind(json_text(client)?)
+        .bind(secret.map(|s| s.sealed.clone()))
+        .bind(secret.map(|s| s.hash.clone()))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_clients(
+        &self,
+        page: Page,
+    ) -> Result<(Vec<(Client, Option<ClientSecret>)>, i64), StoreError> {
+        let total = self.count("SELECT COUNT(*) FROM clients").await?;
+        let rows = self
+            .page_of(
+                "SELECT doc, secret_sealed, secret_hash FROM clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2",
+                page,
+            )
+            .await?;
+        Ok((
+            rows.iter().map(client_row).collect::<Result<_, _>>()?,
+            total,
+        ))
+    }
+
+    async fn update_client(
+        &self,
+        client: &Client,
+        secret: Option<&ClientSecret>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE clients SET doc = $2, secret_sealed = COALESCE($3, secret_sealed), secret_hash = COALESCE($4, secret_hash),              updated_at = $5 WHERE client_id = $1",
+        )
+        .bind(&client.client_id)
+        .bind(json_text(client)?)
+        .bind(secret.map(|s| s.sealed.clone()))
+        .bind(secret.map(|s| s.hash.clone()))
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_client_grant(
+        &self,
+        grant: &ClientGrant,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO client_grants (id, client_id, audience, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(&grant.id)
+        .bind(&grant.client_id)
+        .bind(&grant.audience)
+        .bind(json_text(&grant.scope)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_client_grant_by_id(&self, id: &str) -> Result<Option<ClientGrant>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, client_id, audience, scope FROM client_grants WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
+        row.as_ref().map(grant_row).transpose()
+    }
+
+    async fn list_client_grants(
+        &self,
+        filter: &GrantFilter,
+        page: Page,
+    ) -> Result<(Vec<ClientGrant>, i64), StoreError> {
+        // NULL parameters mean "any".
+        let cond = "($1 IS NULL OR audience = $1) AND ($2 IS NULL OR client_id = $2)";
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM client_grants WHERE {cond}"))
+            .bind(filter.audience.clone())
+            .bind(filter.client_id.clone())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?
+            .try_get(0)
+            .map_err(map_err)?;
+        let rows = sqlx::query(&format!(
+            "SELECT id, client_id, audience, scope FROM client_grants WHERE {cond} ORDER BY created_at, id LIMIT $3 OFFSET $4"
+        ))
+        .bind(filter.audience.clone())
+        .bind(filter.client_id.clone())
+        .bind(page.per_page)
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok((rows.iter().map(grant_row).collect::<Result<_, _>>()?, total))
+    }
+
+    async fn update_client_grant(
+        &self,
+        id: &str,
+        scope: &[String],
+        now: UnixTime,
+    ) -> Result<Option<ClientGrant>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE client_grants SET scope = $2, updated_at = $3 WHERE id = $1 RETURNING id, client_id, audience, scope",
+        )
+        .bind(id)
+        .bind(json_text(&scope)?)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(grant_row).transpose()
+    }
+
+    async fn delete_client_grant(&self, id: &str) -> Result<Option<ClientGrant>, StoreError> {
+        let row = sqlx::query(
+            "DELETE FROM client_grants WHERE id = $1 RETURNING id, client_id, audience, scope",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(grant_row).transpose()
+    }
+
+    async fn create_connection(&self, c: &Connection, now: UnixTime) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO connections (id, name, strategy, doc, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(&c.strategy)
+        .bind(json_text(c)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
+        self.one_doc("SELECT doc FROM connections WHERE id = $1", id)
+            .await
+    }
+
+    async fn list_connections(&self, page: Page) -> Result<(Vec<Connection>, i64), StoreError> {
+        let total = self.count("SELECT COUNT(*) FROM connections").await?;
+        let rows = self
+            .page_of(
+                "SELECT doc FROM connections ORDER BY created_at, id LIMIT $1 OFFSET $2",
+                page,
+            )
+            .await?;
+        Ok((docs(&rows)?, total))
+    }
+
+    async fn update_connection(&self, c: &Connection, now: UnixTime) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE connections SET doc = $2, updated_at = $3 WHERE id = $1 AND name = $4",
+        )
+        .bind(&c.id)
+        .bind(json_text(c)?)
+        .bind(now)
+        .bind(&c.name)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
+        self.one_doc("DELETE FROM connections WHERE id = $1 RETURNING doc", id)
+            .await
+    }
+
+    async fn client_credentials_context(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> Result<ClientCredentialsContext, StoreError> {
+        // One round trip: the client, the API and the grant, each possibly absent.
+        let row = sqlx::query(
+            "SELECT c.doc AS c_doc, c.secret_sealed AS secret_sealed, c.secret_hash AS secret_hash, \
+                    r.doc AS r_doc, g.id AS g_id, g.scope AS g_scope \
+             FROM (SELECT 1 AS one) AS anchor \
+             LEFT JOIN clients c ON c.client_id = $1 \
+             LEFT JOIN resource_servers r ON r.identifier = $2 \
+             LEFT JOIN client_grants g ON g.client_id = $1 AND g.audience = $2",
+        )
+        .bind(client_id)
+        .bind(audience)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let client_doc: Option<String> = col(&row, "c_doc")?;
+        let client = match client_doc {
+            Some(doc) => {
+                let sealed: Option<Vec<u8>> = col(&row, "secret_sealed")?;
+                let hash: Option<Vec<u8>> = col(&row, "secret_hash")?;
+                let secret = match (sealed, hash) {
+                    (Some(sealed), Some(hash)) => Some(ClientSecret { sealed, hash }),
+                    _ => None,
+                };
+                Some((from_json::<Client>(&doc)?, secret))
+            }
+            None => None,
+        };
+        let rs_doc: Option<String> = col(&row, "r_doc")?;
+        let grant_id: Option<String> = col(&row, "g_id")?;
+        let grant = match grant_id {
+            Some(id) => Some(ClientGrant {
+                id,
+                client_id: client_id.to_owned(),
+                audience: audience.to_owned(),
+                scope: from_json(&col::<String>(&row, "g_scope")?)?,
+            }),
+            None => None,
+        };
+        Ok(ClientCredentialsContext {
+            client,
+            resource_server: rs_doc.map(|d| from_json(&d)).transpose()?,
+            grant,
+        })
+    }
+
     async fn insert_resource_server_if_absent(
         &self,
         rs: &ResourceServer,
@@ -39,13 +411,11 @@ impl TenantStore for SqlStore {
         &self,
         identifier: &str,
     ) -> Result<Option<ResourceServer>, StoreError> {
-        let row = sqlx::query("SELECT doc FROM resource_servers WHERE identifier = $1")
-            .bind(identifier)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.map(|r| from_json(&col::<String>(&r, "doc")?))
-            .transpose()
+        self.one_doc(
+            "SELECT doc FROM resource_servers WHERE identifier = $1",
+            identifier,
+        )
+        .await
     }
 
     async fn insert_connection_if_absent(
@@ -69,13 +439,8 @@ impl TenantStore for SqlStore {
     }
 
     async fn get_connection_by_name(&self, name: &str) -> Result<Option<Connection>, StoreError> {
-        let row = sqlx::query("SELECT doc FROM connections WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
+        self.one_doc("SELECT doc FROM connections WHERE name = $1", name)
             .await
-            .map_err(map_err)?;
-        row.map(|r| from_json(&col::<String>(&r, "doc")?))
-            .transpose()
     }
 
     async fn get_client(
@@ -88,15 +453,7 @@ impl TenantStore for SqlStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(map_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let client: Client = from_json(&col::<String>(&row, "doc")?)?;
-        let sealed: Option<Vec<u8>> = col(&row, "secret_sealed")?;
-        let hash: Option<Vec<u8>> = col(&row, "secret_hash")?;
-        let secret = match (sealed, hash) {
-            (Some(sealed), Some(hash)) => Some(ClientSecret { sealed, hash }),
-            _ => None,
-        };
-        Ok(Some((client, secret)))
+        row.as_ref().map(client_row).transpose()
     }
 
     async fn put_client(

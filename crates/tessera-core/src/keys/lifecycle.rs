@@ -120,7 +120,7 @@ impl KeyPolicy {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RotationRefused {
     #[error(
-        "the next key {kid} has been published only since {created_at}; it may sign from {eligible_at} (the JWKS cache lifetime plus the reload interval), so rotating now could leave caches without the signing key"
+        "the next key {kid} has been published only since {}; it may sign from {} (the JWKS cache lifetime plus the reload interval), so rotating now could leave caches without the signing key", rfc3339(*created_at), rfc3339(*eligible_at)
     )]
     NextNotPublishedLongEnough {
         kid: String,
@@ -137,6 +137,13 @@ pub enum RotationRefused {
     AlreadyRevoked(String),
     #[error("no signing key has kid {0}")]
     UnknownKid(String),
+}
+
+fn rfc3339(t: UnixTime) -> String {
+    humantime::format_rfc3339_seconds(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64),
+    )
+    .to_string()
 }
 
 #[derive(Debug, thiserror::Error)]

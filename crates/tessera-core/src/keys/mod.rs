@@ -290,6 +290,74 @@ impl Jwk {
     }
 }
 
+/// A published public key, parsed once, ready to verify signatures.
+pub struct Verifier {
+    alg: SigningAlg,
+    key: VerifyKey,
+}
+
+enum VerifyKey {
+    Rsa(aws_lc_rs::signature::RsaPublicKeyComponents<Vec<u8>>),
+    Other(aws_lc_rs::signature::UnparsedPublicKey<Vec<u8>>),
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Verifier({})", self.alg)
+    }
+}
+
+impl Verifier {
+    /// From a published JWK; `None` when it is not one of ours.
+    pub fn from_jwk(jwk: &Jwk) -> Option<Self> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+        let alg: SigningAlg = jwk.alg.parse().ok()?;
+        let key = match (alg, jwk.kty.as_str()) {
+            (SigningAlg::RS256 | SigningAlg::PS256, "RSA") => {
+                VerifyKey::Rsa(aws_lc_rs::signature::RsaPublicKeyComponents {
+                    n: B64.decode(jwk.n.as_ref()?).ok()?,
+                    e: B64.decode(jwk.e.as_ref()?).ok()?,
+                })
+            }
+            (SigningAlg::ES256, "EC") => {
+                let mut point = vec![4u8];
+                point.extend(B64.decode(jwk.x.as_ref()?).ok()?);
+                point.extend(B64.decode(jwk.y.as_ref()?).ok()?);
+                VerifyKey::Other(aws_lc_rs::signature::UnparsedPublicKey::new(
+                    &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+                    point,
+                ))
+            }
+            (SigningAlg::EdDSA, "OKP") => {
+                VerifyKey::Other(aws_lc_rs::signature::UnparsedPublicKey::new(
+                    &aws_lc_rs::signature::ED25519,
+                    B64.decode(jwk.x.as_ref()?).ok()?,
+                ))
+            }
+            _ => return None,
+        };
+        Some(Self { alg, key })
+    }
+
+    pub fn alg(&self) -> SigningAlg {
+        self.alg
+    }
+
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.key {
+            VerifyKey::Rsa(components) => {
+                let params = if self.alg == SigningAlg::PS256 {
+                    &aws_lc_rs::signature::RSA_PSS_2048_8192_SHA256
+                } else {
+                    &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256
+                };
+                components.verify(params, message, signature).is_ok()
+            }
+            VerifyKey::Other(key) => key.verify(message, signature).is_ok(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +391,9 @@ mod tests {
                 SigningAlg::ES256 | SigningAlg::EdDSA => 64,
             };
             assert_eq!(sig.len(), expected_len, "{alg}");
+            let verifier = Verifier::from_jwk(key.public_jwk()).unwrap();
+            assert!(verifier.verify(b"message", &sig), "{alg}");
+            assert!(!verifier.verify(b"messagE", &sig), "{alg}");
         }
     }
 

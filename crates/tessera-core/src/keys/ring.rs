@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::lifecycle::{KeyChange, KeyError, KeyPolicy, KeyRecord, KeyState, RotationRefused};
-use super::{SigningAlg, SigningKey};
+use super::{SigningAlg, SigningKey, Verifier};
 use crate::clock::{Clock, UnixTime};
 use crate::envelope::MasterKey;
 use crate::store::{KeyStore, StoreError};
@@ -20,6 +20,8 @@ pub struct KeySet {
     published: Vec<String>,
     /// Decrypted handles by kid, reused by the next reload (never re-decrypted).
     handles: HashMap<String, Arc<SigningKey>>,
+    /// Public keys of every published kid, to check tokens this server signed.
+    verifiers: HashMap<String, Arc<Verifier>>,
 }
 
 impl KeySet {
@@ -32,6 +34,10 @@ impl KeySet {
     }
     pub fn published_kids(&self) -> &[String] {
         &self.published
+    }
+    /// The verifier of a published key.
+    pub fn verifier(&self, kid: &str) -> Option<&Verifier> {
+        self.verifiers.get(kid).map(|v| v.as_ref())
     }
 }
 
@@ -279,10 +285,20 @@ fn build_set(
         .map_err(|e| KeyError::Store(StoreError::Corrupt(e.to_string())))?;
     let mut handles = HashMap::new();
     handles.insert(current.kid.clone(), signer.clone());
+    let verifiers = published
+        .iter()
+        .filter_map(|r| {
+            let reused = previous.and_then(|p| p.verifiers.get(&r.kid).cloned());
+            reused
+                .or_else(|| Verifier::from_jwk(&r.public_jwk).map(Arc::new))
+                .map(|v| (r.kid.clone(), v))
+        })
+        .collect();
     Ok(KeySet {
         signer,
         jwks: Arc::from(jwks),
         published: published.iter().map(|r| r.kid.clone()).collect(),
         handles,
+        verifiers,
     })
 }

@@ -14,6 +14,9 @@ use crate::state::AppState;
 pub struct Metadata {
     pub issuer: String,
     pub jwks_uri: String,
+    pub token_endpoint: String,
+    pub grant_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
 }
@@ -23,6 +26,9 @@ pub fn metadata(state: &AppState) -> Metadata {
     Metadata {
         issuer: issuer.as_str().to_owned(),
         jwks_uri: issuer.join(".well-known/jwks.json"),
+        token_endpoint: issuer.join("oauth/token"),
+        grant_types_supported: vec!["client_credentials"],
+        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: SigningAlg::ALL.iter().map(|a| a.as_str()).collect(),
     }

@@ -4,14 +4,17 @@ mod discovery;
 mod health;
 mod jwks;
 mod metrics;
+pub mod token;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::state::AppState;
 
 pub fn routes(_state: AppState) -> Router<AppState> {
+    let (management, _doc) = crate::management::router();
     Router::new()
+        .merge(management)
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),
@@ -24,4 +27,5 @@ pub fn routes(_state: AppState) -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .route("/oauth/token", post(token::token))
 }

@@ -1,0 +1,219 @@
+//! Client authentication at the token, revocation and introspection endpoints
+//! (RFC 6749 §2.3.1): `client_secret_basic`, `client_secret_post`, or `none` for
+//! public clients.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::bootstrap::CLIENT_SECRET_PURPOSE;
+use crate::envelope::MasterKey;
+use crate::error::{ErrorCode, OAuthError};
+use crate::model::{Client, ClientSecret};
+use crate::types::Secret;
+
+/// What the request presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    Basic {
+        client_id: String,
+        secret: Secret<String>,
+    },
+    Post {
+        client_id: String,
+        secret: Secret<String>,
+    },
+    /// Only a `client_id`: a public client.
+    None { client_id: String },
+}
+
+impl Presented {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::None { client_id } => client_id,
+        }
+    }
+    pub fn used_basic(&self) -> bool {
+        matches!(self, Self::Basic { .. })
+    }
+}
+
+fn form_decode(s: &str) -> Option<String> {
+    // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+    let plus_as_space = s.replace('+', " ");
+    url::form_urlencoded::parse(format!("v={plus_as_space}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .or_else(|| Some(String::new()))
+}
+
+fn invalid_client(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClient, description)
+}
+
+/// Reads the client's credentials from the `Authorization` header value and the
+/// body parameters. More than one method, or a `client_id` that disagrees with
+/// the Basic one, is `invalid_request`.
+pub fn presented(
+    authorization: Option<&str>,
+    body_client_id: Option<&str>,
+    body_secret: Option<&str>,
+) -> Result<Presented, OAuthError> {
+    if let Some(header) = authorization {
+        let Some(encoded) = header
+            .strip_prefix("Basic ")
+            .or_else(|| header.strip_prefix("basic "))
+        else {
+            return Err(invalid_client(
+                "unsupported Authorization scheme; use Basic",
+            ));
+        };
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| invalid_client("malformed Basic credentials"))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| invalid_client("malformed Basic credentials"))?;
+        let id = form_decode(id).unwrap_or_default();
+        let secret = form_decode(secret).unwrap_or_default();
+        if body_secret.is_some() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "use one client authentication method, not Basic and client_secret together",
+            ));
+        }
+        if body_client_id.is_some_and(|b| b != id) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "client_id does not match the Basic credentials",
+            ));
+        }
+        if id.is_empty() {
+            return Err(invalid_client("malformed Basic credentials"));
+        }
+        return Ok(Presented::Basic {
+            client_id: id,
+            secret: Secret::new(secret),
+        });
+    }
+    match (body_client_id, body_secret) {
+        (Some(id), Some(secret)) if !id.is_empty() => Ok(Presented::Post {
+            client_id: id.to_owned(),
+            secret: Secret::new(secret.to_owned()),
+        }),
+        (Some(id), None) if !id.is_empty() => Ok(Presented::None {
+            client_id: id.to_owned(),
+        }),
+        _ => Err(invalid_client(
+            "client authentication is required (Basic, or client_id and client_secret)",
+        )),
+    }
+}
+
+/// How a client authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authenticated {
+    Confidential,
+    Public,
+}
+
+/// Checks presented credentials against the stored client. Unknown clients and
+/// wrong secrets get the same answer. The secret check is one HMAC and a
+/// constant-time comparison.
+pub fn authenticate(
+    master: &MasterKey,
+    presented: &Presented,
+    client: Option<&(Client, Option<ClientSecret>)>,
+) -> Result<Authenticated, OAuthError> {
+    const WRONG: &str = "unknown client or wrong client credentials";
+    let Some((client, stored)) = client else {
+        return Err(invalid_client(WRONG));
+    };
+    match presented {
+        Presented::Basic { secret, .. } | Presented::Post { secret, .. } => {
+            let Some(stored) = stored else {
+                return Err(invalid_client(WRONG));
+            };
+            if client.token_endpoint_auth_method == "none" {
+                return Err(invalid_client(WRONG));
+            }
+            if master.verify_keyed_hash(
+                CLIENT_SECRET_PURPOSE,
+                secret.expose().as_bytes(),
+                &stored.hash,
+            ) {
+                Ok(Authenticated::Confidential)
+            } else {
+                Err(invalid_client(WRONG))
+            }
+        }
+        Presented::None { .. } => {
+            if client.token_endpoint_auth_method == "none" {
+                Ok(Authenticated::Public)
+            } else {
+                Err(invalid_client(
+                    "this client must authenticate with its client secret",
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    #[test]
+    fn reads_basic_and_post() {
+        let p = presented(Some(&basic("app", "s%3Acret")), None, None).unwrap();
+        assert_eq!(
+            p,
+            Presented::Basic {
+                client_id: "app".into(),
+                secret: Secret::new("s:cret".into())
+            }
+        );
+        assert!(p.used_basic());
+        let p = presented(None, Some("app"), Some("x")).unwrap();
+        assert_eq!(
+            p,
+            Presented::Post {
+                client_id: "app".into(),
+                secret: Secret::new("x".into())
+            }
+        );
+        assert_eq!(
+            presented(None, Some("app"), None).unwrap(),
+            Presented::None {
+                client_id: "app".into()
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_mixed_or_missing_credentials() {
+        let e = presented(Some(&basic("app", "s")), None, Some("s")).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        let e = presented(Some(&basic("app", "s")), Some("other"), None).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert_eq!(
+            presented(None, None, None).unwrap_err().code,
+            ErrorCode::InvalidClient
+        );
+        assert_eq!(
+            presented(Some("Basic !!!"), None, None).unwrap_err().code,
+            ErrorCode::InvalidClient
+        );
+        assert_eq!(
+            presented(Some("Bearer x"), None, None).unwrap_err().code,
+            ErrorCode::InvalidClient
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The token endpoint's grants: the request is parsed into [`TokenRequest`] and
+//! matched in one place.
+
+pub mod client_credentials;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::client_auth::Presented;
+use crate::clock::UnixTime;
+use crate::envelope::MasterKey;
+use crate::error::{ErrorCode, OAuthError};
+use crate::keys::{KeyMaterialError, Keys};
+use crate::store::{Store, StoreError};
+use crate::token::TokenKind;
+use crate::types::Issuer;
+
+/// Request parameters, each at most once. RFC 6749 §3.1: a parameter sent
+/// without a value is treated as omitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    /// Builds from pairs; a repeated parameter is `invalid_request`.
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, OAuthError> {
+        let mut map = BTreeMap::new();
+        for (k, v) in pairs {
+            if map.insert(k.clone(), v).is_some() {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("parameter {k} is repeated"),
+                ));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRequest {
+    ClientCredentials(client_credentials::Request),
+}
+
+impl TokenRequest {
+    pub fn parse(params: &Params) -> Result<Self, OAuthError> {
+        match params.get("grant_type") {
+            None => Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "grant_type is required",
+            )),
+            Some("client_credentials") => Ok(Self::ClientCredentials(
+                client_credentials::Request::parse(params)?,
+            )),
+            Some(other) => Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("grant type {:?} is not supported", truncate(other)),
+            )),
+        }
+    }
+}
+
+/// For error messages: never echo unbounded client input.
+pub(crate) fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
+
+/// The JSON body of a successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// A response and the kinds of token in it (for metrics).
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub response: TokenResponse,
+    pub kinds: Vec<TokenKind>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("signing: {0}")]
+    Sign(String),
+}
+
+impl From<KeyMaterialError> for GrantError {
+    fn from(e: KeyMaterialError) -> Self {
+        Self::Sign(e.to_string())
+    }
+}
+
+impl From<crate::jwt::JwtError> for GrantError {
+    fn from(e: crate::jwt::JwtError) -> Self {
+        Self::Sign(e.to_string())
+    }
+}
+
+impl From<crate::ids::RngError> for GrantError {
+    fn from(e: crate::ids::RngError) -> Self {
+        Self::Sign(e.to_string())
+    }
+}
+
+/// What a grant needs.
+pub struct Ctx<'a> {
+    pub store: &'a dyn Store,
+    pub keys: &'a Keys,
+    pub master: &'a MasterKey,
+    pub issuer: &'a Issuer,
+    pub now: UnixTime,
+}
+
+pub async fn exchange(
+    ctx: &Ctx<'_>,
+    client: &Presented,
+    request: TokenRequest,
+) -> Result<Issued, GrantError> {
+    match request {
+        TokenRequest::ClientCredentials(req) => {
+            client_credentials::exchange(ctx, client, req).await
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Password hashing (argon2id, OWASP's parameters) and the password policy.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+/// m = 19 MiB, t = 2, p = 1 (OWASP Password Storage Cheat Sheet).
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(String);
+
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`). Slow on purpose: call it
+/// off the async runtime (`spawn_blocking`).
+pub fn hash(password: &str) -> Result<String, HashError> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError(e.to_string()))
+}
+
+/// Constant-time check of `password` against a stored PHC string.
+pub fn verify(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A connection's password policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self { min_length: 8 }
+    }
+}
+
+impl PasswordPolicy {
+    /// From a connection's options (`password_complexity_options.min_length`).
+    pub fn from_options(options: &serde_json::Value) -> Self {
+        let min = options
+            .get("password_complexity_options")
+            .and_then(|o| o.get("min_length"))
+            .and_then(|m| m.as_u64())
+            .map(|m| m.clamp(1, 128) as usize)
+            .unwrap_or(8);
+        Self { min_length: min }
+    }
+
+    /// The reason a password is refused, if it is.
+    pub fn check(&self, password: &str) -> Result<(), String> {
+        let chars = password.chars().count();
+        if chars < self.min_length {
+            return Err(format!(
+                "PasswordStrengthError: Password is too weak (at least {} characters)",
+                self.min_length
+            ));
+        }
+        if chars > 256 {
+            return Err(
+                "PasswordStrengthError: Password is too long (at most 256 characters)".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_policy_applies() {
+        let h = hash("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify("correct horse", &h));
+        assert!(!verify("correct horsE", &h));
+        assert!(!verify("x", "not a hash"));
+        let p = PasswordPolicy::default();
+        assert!(p.check("1234567").is_err());
+        assert!(p.check("12345678").is_ok());
+        let strict = PasswordPolicy::from_options(
+            &serde_json::json!({"password_complexity_options": {"min_length": 12}}),
+        );
+        assert_eq!(strict.min_length, 12);
+    }
+}

@@ -1,0 +1,54 @@
+//! JWT access tokens (RFC 9068 §2.2), in Auth0's shape.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+
+/// `aud`: one string, or several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn contains(&self, aud: &str) -> bool {
+        match self {
+            Self::One(a) => a == aud,
+            Self::Many(all) => all.iter().any(|a| a == aud),
+        }
+    }
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Self::One(a) => vec![a.clone()],
+            Self::Many(all) => all.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: Audience,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+    pub jti: String,
+    pub client_id: String,
+    pub azp: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    /// `client-credentials` for machine-to-machine tokens (Auth0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gty: Option<String>,
+}
+
+impl AccessClaims {
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.split(' ').filter(|s| !s.is_empty())
+    }
+    pub fn has_scope(&self, wanted: &str) -> bool {
+        self.scopes().any(|s| s == wanted)
+    }
+}

@@ -1,0 +1,131 @@
+//! Management API errors in Auth0's shape:
+//! `{"statusCode": 403, "error": "Forbidden", "message": "…", "errorCode": "insufficient_scope"}`.
+//! Kept apart from the OAuth errors of the protocol endpoints.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tessera_core::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MgmtError {
+    pub status: StatusCode,
+    pub message: String,
+    pub error_code: &'static str,
+    /// RFC 6750 challenge for 401 and 403.
+    pub www_authenticate: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// The HTTP status.
+    pub status_code: u16,
+    /// Its reason phrase.
+    pub error: String,
+    pub message: String,
+    pub error_code: String,
+}
+
+impl MgmtError {
+    pub fn new(status: StatusCode, error_code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            error_code,
+            www_authenticate: None,
+        }
+    }
+    pub fn bad_request(error_code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, error_code, message)
+    }
+    /// A payload that fails validation: names the property.
+    pub fn invalid_body(property: &str, problem: &str) -> Self {
+        Self::bad_request(
+            "invalid_body",
+            format!("Payload validation error: '{problem}' on property {property}."),
+        )
+    }
+    pub fn not_found(error_code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, error_code, message)
+    }
+    pub fn conflict(error_code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, error_code, message)
+    }
+    pub fn unauthorized(error_code: &'static str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let challenge = if error_code == "missing_token" {
+            "Bearer realm=\"tessera\"".to_owned()
+        } else {
+            format!(
+                "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{}\"",
+                message.replace('"', "'")
+            )
+        };
+        Self {
+            www_authenticate: Some(challenge),
+            ..Self::new(StatusCode::UNAUTHORIZED, error_code, message)
+        }
+    }
+    pub fn insufficient_scope(scope: &str) -> Self {
+        Self {
+            www_authenticate: Some(format!(
+                "Bearer realm=\"tessera\", error=\"insufficient_scope\", scope=\"{scope}\""
+            )),
+            ..Self::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("Insufficient scope, expected any of: {scope}"),
+            )
+        }
+    }
+}
+
+impl From<StoreError> for MgmtError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => {
+                Self::conflict("conflict", "The object conflicts with an existing one.")
+            }
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "The database is unavailable; try again.",
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "management API storage error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "The server could not complete the request.",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for MgmtError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            status_code: self.status.as_u16(),
+            error: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.message,
+            error_code: self.error_code.to_owned(),
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(challenge) = self
+            .www_authenticate
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        res
+    }
+}
+
+pub type MgmtResult<T> = Result<T, MgmtError>;

@@ -1,0 +1,67 @@
+//! The Auth0-compatible Management API under `/api/v2/`. Routes and the OpenAPI
+//! document come from the same annotated handlers, so the document cannot drift.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod resource_servers;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tessera Management API", description = "Auth0-compatible Management API (v2).", version = "2"),
+    modifiers(&BearerAuth),
+    components(schemas(error::ErrorBody))
+)]
+struct ManagementApi;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The Management API routes and their OpenAPI document.
+pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let api = OpenApiRouter::with_openapi(ManagementApi::openapi());
+    let api = resource_servers::routes(api);
+    let (router, doc) = api.split_for_parts();
+    let json: Arc<str> = Arc::from(doc.to_json().unwrap_or_else(|_| "{}".into()));
+    let router = router.route(
+        "/api/v2/openapi.json",
+        get(move || {
+            let json = json.clone();
+            async move {
+                let mut res = json.to_string().into_response();
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                res
+            }
+        }),
+    );
+    (router, doc)
+}

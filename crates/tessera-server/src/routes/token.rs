@@ -1,0 +1,132 @@
+//! `POST oauth/token`: parse the body and the client's credentials, parse the
+//! grant, exchange, answer with `Cache-Control: no-store`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use tessera_core::client_auth;
+use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::grant::{self, Ctx, GrantError, Params, TokenRequest};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Reads `application/x-www-form-urlencoded` or `application/json` (Auth0's SDKs
+/// send JSON, with `null` for unused fields, which counts as absent).
+pub fn oauth_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let bad = |what: &str| OAuthError::new(ErrorCode::InvalidRequest, what.to_owned());
+    match content_type.as_str() {
+        "application/x-www-form-urlencoded" => {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+                .map_err(|_| bad("the form body is malformed"))?;
+            Params::from_pairs(pairs)
+        }
+        "application/json" => {
+            let value: serde_json::Value =
+                serde_json::from_slice(body).map_err(|_| bad("the JSON body is malformed"))?;
+            let serde_json::Value::Object(map) = value else {
+                return Err(bad("the JSON body must be an object"));
+            };
+            let mut pairs = Vec::with_capacity(map.len());
+            for (k, v) in map {
+                match v {
+                    serde_json::Value::Null => {}
+                    serde_json::Value::String(s) => pairs.push((k, s)),
+                    serde_json::Value::Number(n) => pairs.push((k, n.to_string())),
+                    serde_json::Value::Bool(b) => pairs.push((k, b.to_string())),
+                    _ => {
+                        return Err(bad(&format!(
+                            "parameter {} must be a string",
+                            k.chars().take(64).collect::<String>()
+                        )));
+                    }
+                }
+            }
+            Params::from_pairs(pairs)
+        }
+        _ => Err(bad(
+            "use Content-Type application/x-www-form-urlencoded or application/json",
+        )),
+    }
+}
+
+/// RFC 6749 §5.2 error, with `WWW-Authenticate: Basic` when the client tried Basic.
+fn oauth_error(e: OAuthError, used_basic: bool) -> Response {
+    let mut res = ApiError::OAuth(e.clone()).into_response();
+    if e.code == ErrorCode::InvalidClient && used_basic {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"tessera\""),
+        );
+    }
+    res
+}
+
+pub(crate) fn grant_error(e: GrantError, used_basic: bool) -> Response {
+    match e {
+        GrantError::OAuth(e) => oauth_error(e, used_basic),
+        GrantError::Store(tessera_core::store::StoreError::Unavailable(detail)) => {
+            ApiError::Unavailable(detail).into_response()
+        }
+        GrantError::Store(e) => ApiError::Internal(e.to_string()).into_response(),
+        GrantError::Sign(e) => ApiError::Internal(e).into_response(),
+    }
+}
+
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let tried_basic =
+        authorization.is_some_and(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "));
+    let params = match oauth_params(&headers, &body) {
+        Ok(p) => p,
+        Err(e) => return oauth_error(e, tried_basic),
+    };
+    let presented = match client_auth::presented(
+        authorization,
+        params.get("client_id"),
+        params.get("client_secret"),
+    ) {
+        Ok(p) => p,
+        Err(e) => return oauth_error(e, tried_basic),
+    };
+    let request = match TokenRequest::parse(&params) {
+        Ok(r) => r,
+        Err(e) => return oauth_error(e, tried_basic),
+    };
+    let ctx = Ctx {
+        store: state.store.as_ref(),
+        keys: &state.keys,
+        master: &state.master,
+        issuer: &state.config.issuer,
+        now: state.clock.now(),
+    };
+    match grant::exchange(&ctx, &presented, request).await {
+        Ok(issued) => {
+            for kind in &issued.kinds {
+                state.metrics.token_issued(*kind);
+            }
+            let mut res = Json(issued.response).into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res.headers_mut()
+                .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            res
+        }
+        Err(e) => grant_error(e, presented.used_basic()),
+    }
+}

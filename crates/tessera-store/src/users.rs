@@ -1,0 +1,247 @@
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tessera_core::model::User;
+use tessera_core::store::{Page, StoreError, UserQuery, UserStore};
+
+use crate::{SqlStore, from_json, json_text, map_err};
+
+const COLUMNS: &str = "doc, created_at, updated_at, last_login, logins_count";
+
+fn decode(row: &AnyRow) -> Result<User, StoreError> {
+    let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+    let mut user: User = from_json(&row.try_get::<String, _>("doc").map_err(get)?)?;
+    // Columns that change without a rewrite of the document win.
+    user.created_at = row.try_get("created_at").map_err(get)?;
+    user.updated_at = row.try_get("updated_at").map_err(get)?;
+    user.last_login = row.try_get("last_login").map_err(get)?;
+    user.logins_count = row.try_get("logins_count").map_err(get)?;
+    Ok(user)
+}
+
+fn lower(s: &Option<String>) -> Option<String> {
+    s.as_ref().map(|v| v.to_lowercase())
+}
+
+/// `*` is the wildcard; SQL's own wildcards are escaped.
+fn like_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    for c in pattern.to_lowercase().chars() {
+        match c {
+            '\\' | '%' | '_' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '*' => out.push('%'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn where_clause(query: &UserQuery, first_param: usize) -> (String, Vec<String>) {
+    let mut clauses = Vec::new();
+    let mut binds = Vec::new();
+    for (i, f) in query.filters.iter().enumerate() {
+        let col = f.field.column();
+        let n = first_param + i;
+        if f.pattern.contains('*') {
+            clauses.push(format!("LOWER({col}) LIKE ${n} ESCAPE '\\'"));
+            binds.push(like_pattern(&f.pattern));
+        } else {
+            clauses.push(format!("LOWER({col}) = ${n}"));
+            binds.push(f.pattern.to_lowercase());
+        }
+    }
+    if clauses.is_empty() {
+        (String::new(), binds)
+    } else {
+        (format!(" WHERE {}", clauses.join(" AND ")), binds)
+    }
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn create_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (user_id, connection, email, name, given_name, family_name, nickname, doc, password_hash, \
+             created_at, updated_at, last_login, logins_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&user.user_id)
+        .bind(&user.connection)
+        .bind(lower(&user.email))
+        .bind(&user.name)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(&user.nickname)
+        .bind(json_text(user)?)
+        .bind(password_hash)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .bind(user.last_login)
+        .bind(user.logins_count)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE user_id = $1"))
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    async fn find_user_for_login(
+        &self,
+        connection: &str,
+        email: &str,
+    ) -> Result<Option<(User, Option<String>)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS}, password_hash FROM users WHERE connection = $1 AND email = $2"
+        ))
+        .bind(connection)
+        .bind(email.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Option<String> = row
+            .try_get("password_hash")
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some((decode(&row)?, hash)))
+    }
+
+    async fn list_users(
+        &self,
+        query: &UserQuery,
+        page: Page,
+    ) -> Result<(Vec<User>, i64), StoreError> {
+        let (filter, binds) = where_clause(query, 1);
+        let count_sql = format!("SELECT COUNT(*) FROM users{filter}");
+        let mut count = sqlx::query(&count_sql).persistent(false);
+        for b in &binds {
+            count = count.bind(b.clone());
+        }
+        let total: i64 = count
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?
+            .try_get(0)
+            .map_err(map_err)?;
+        let order = match query.sort {
+            Some((field, asc)) => format!(
+                "{} {}, user_id",
+                field.column(),
+                if asc { "ASC" } else { "DESC" }
+            ),
+            None => "created_at ASC, user_id".into(),
+        };
+        let n = binds.len();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM users{filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for b in &binds {
+            q = q.bind(b.clone());
+        }
+        let rows = q
+            .bind(page.per_page)
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok((rows.iter().map(decode).collect::<Result<_, _>>()?, total))
+    }
+
+    async fn users_by_email(&self, email: &str) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE email = $1 ORDER BY created_at, user_id"
+        ))
+        .bind(email.to_lowercase())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(decode).collect()
+    }
+
+    async fn update_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET email = $2, name = $3, given_name = $4, family_name = $5, nickname = $6, doc = $7, \
+             password_hash = COALESCE($8, password_hash), updated_at = $9, last_login = $10, logins_count = $11 \
+             WHERE user_id = $1",
+        )
+        .bind(&user.user_id)
+        .bind(lower(&user.email))
+        .bind(&user.name)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(&user.nickname)
+        .bind(json_text(user)?)
+        .bind(password_hash)
+        .bind(user.updated_at)
+        .bind(user.last_login)
+        .bind(user.logins_count)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_user(&self, user_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::store::UserField;
+
+    #[test]
+    fn like_patterns_escape_sql_wildcards() {
+        assert_eq!(like_pattern("*@Example.com"), "%@example.com");
+        assert_eq!(like_pattern("a_b%c\\"), "a\\_b\\%c\\\\");
+    }
+
+    #[test]
+    fn where_clause_numbers_parameters() {
+        let q = UserQuery {
+            filters: vec![
+                tessera_core::store::UserFilter {
+                    field: UserField::Email,
+                    pattern: "A@b.c".into(),
+                },
+                tessera_core::store::UserFilter {
+                    field: UserField::Name,
+                    pattern: "jo*".into(),
+                },
+            ],
+            sort: None,
+        };
+        let (sql, binds) = where_clause(&q, 1);
+        assert_eq!(
+            sql,
+            " WHERE LOWER(email) = $1 AND LOWER(name) LIKE $2 ESCAPE '\\'"
+        );
+        assert_eq!(binds, vec!["a@b.c".to_string(), "jo%".to_string()]);
+    }
+}
