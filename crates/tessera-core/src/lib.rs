@@ -12,6 +12,7 @@ pub mod grant;
 pub mod ids;
 pub mod jwt;
 pub mod keys;
+pub mod manage;
 pub mod model;
 pub mod password;
 pub mod revocation;

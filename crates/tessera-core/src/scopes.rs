@@ -16,6 +16,7 @@ pub const MANAGEMENT_SCOPES: &[(&str, &str)] = &[
     ("update:clients", "Update clients"),
     ("delete:clients", "Delete clients"),
     ("read:client_keys", "Read client secrets"),
+    ("update:client_keys", "Rotate client secrets"),
     ("read:resource_servers", "Read resource servers"),
     ("create:resource_servers", "Create resource servers"),
     ("update:resource_servers", "Update resource servers"),

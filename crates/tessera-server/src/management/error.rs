@@ -129,3 +129,9 @@ impl IntoResponse for MgmtError {
 }
 
 pub type MgmtResult<T> = Result<T, MgmtError>;
+
+impl From<tessera_core::manage::Invalid> for MgmtError {
+    fn from(e: tessera_core::manage::Invalid) -> Self {
+        Self::invalid_body(&e.property, &e.problem)
+    }
+}

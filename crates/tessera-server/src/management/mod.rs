@@ -4,7 +4,13 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod blacklists;
+mod client_grants;
+mod clients;
+mod connections;
 mod resource_servers;
+mod signing_keys;
+mod users;
 
 use std::sync::Arc;
 
@@ -47,6 +53,12 @@ impl utoipa::Modify for BearerAuth {
 pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::with_openapi(ManagementApi::openapi());
     let api = resource_servers::routes(api);
+    let api = users::routes(api);
+    let api = clients::routes(api);
+    let api = client_grants::routes(api);
+    let api = connections::routes(api);
+    let api = signing_keys::routes(api);
+    let api = blacklists::routes(api);
     let (router, doc) = api.split_for_parts();
     let json: Arc<str> = Arc::from(doc.to_json().unwrap_or_else(|_| "{}".into()));
     let router = router.route(

@@ -1,0 +1,18 @@
+//! Validation, defaults and creation rules for tenant objects, shared by the
+//! Management API and the operator CLI so both apply the same rules.
+//! Each function takes plain inputs and returns a domain object or a
+//! [`Invalid`] naming the property.
+
+/// A rejected input: which property, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{property}: {problem}")]
+pub struct Invalid {
+    pub property: String,
+    pub problem: String,
+}
+
+impl Invalid {
+    pub fn new(property: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self { property: property.into(), problem: problem.into() }
+    }
+}
