@@ -137,3 +137,104 @@ pub fn timestamp(unix: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
     humantime::format_rfc3339_millis(t).to_string()
 }
+
+/// Auth0's two ways of paging a listing: offset (`page`, `per_page`,
+/// `include_totals`) and checkpoint (`from`, `take`; answered with `next`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    Offset { page: Page, include_totals: bool },
+    /// `from` is the opaque `next` of the previous answer (here: a page index).
+    Checkpoint { page: Page },
+}
+
+impl Paging {
+    pub fn page(&self) -> Page {
+        match self {
+            Self::Offset { page, .. } | Self::Checkpoint { page } => *page,
+        }
+    }
+}
+
+/// Checkpoint paging when `from` or `take` is given, offset paging otherwise.
+pub fn paging(
+    page_index: Option<i64>,
+    per_page: Option<i64>,
+    include_totals: Option<bool>,
+    from: Option<&str>,
+    take: Option<i64>,
+) -> Result<Paging, MgmtError> {
+    if from.is_none() && take.is_none() {
+        return Ok(Paging::Offset { page: page(page_index, per_page)?, include_totals: include_totals.unwrap_or(false) });
+    }
+    let index = match from {
+        None | Some("") => 0,
+        Some(cursor) => cursor.parse::<i64>().ok().filter(|i| *i >= 0).ok_or_else(|| {
+            MgmtError::bad_request("invalid_query_string", "Query validation error: 'from' is not a cursor this server issued.")
+        })?,
+    };
+    Ok(Paging::Checkpoint { page: page(Some(index), take)? })
+}
+
+/// A listing in the shape the request's paging asks for.
+pub fn paged_listing<T: serde::Serialize>(key: &str, items: Vec<T>, total: i64, paging: Paging) -> axum::response::Response {
+    match paging {
+        Paging::Offset { page, include_totals } => listing(key, items, total, page, include_totals),
+        Paging::Checkpoint { page } => {
+            let mut body = serde_json::Map::new();
+            let more = page.offset() + (items.len() as i64) < total;
+            body.insert(key.into(), serde_json::to_value(items).unwrap_or_default());
+            if more {
+                body.insert("next".into(), (page.page + 1).to_string().into());
+            }
+            axum::response::IntoResponse::into_response(axum::Json(serde_json::Value::Object(body)))
+        }
+    }
+}
+
+/// Auth0's `fields` (comma separated) and `include_fields` (default true): keep
+/// only, or drop, those top-level properties of `value` (an object or an array of
+/// objects).
+pub fn select_fields(value: &mut serde_json::Value, fields: Option<&str>, include_fields: Option<bool>) {
+    let Some(fields) = fields.filter(|f| !f.trim().is_empty()) else { return };
+    let names: Vec<&str> = fields.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+    let include = include_fields.unwrap_or(true);
+    let apply = |obj: &mut serde_json::Map<String, serde_json::Value>| {
+        obj.retain(|k, _| names.contains(&k.as_str()) == include);
+    };
+    match value {
+        serde_json::Value::Object(obj) => apply(obj),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                if let serde_json::Value::Object(obj) = item {
+                    apply(obj);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoint_paging_walks_by_next() {
+        let p = paging(None, None, Some(true), None, Some(2)).unwrap();
+        assert_eq!(p, Paging::Checkpoint { page: Page { page: 0, per_page: 2 } });
+        let p = paging(None, None, None, Some("3"), Some(2)).unwrap();
+        assert_eq!(p.page().offset(), 6);
+        assert!(paging(None, None, None, Some("x"), None).is_err());
+        assert!(matches!(paging(Some(1), Some(10), Some(true), None, None).unwrap(), Paging::Offset { include_totals: true, .. }));
+    }
+
+    #[test]
+    fn fields_are_kept_or_dropped() {
+        let mut v = serde_json::json!([{"a": 1, "b": 2, "c": 3}]);
+        select_fields(&mut v, Some("a,c"), None);
+        assert_eq!(v, serde_json::json!([{"a": 1, "c": 3}]));
+        let mut v = serde_json::json!({"a": 1, "b": 2});
+        select_fields(&mut v, Some("a"), Some(false));
+        assert_eq!(v, serde_json::json!({"b": 2}));
+    }
+}

@@ -50,7 +50,7 @@ impl utoipa::Modify for BearerAuth {
 }
 
 /// The Management API routes and their OpenAPI document.
-pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::with_openapi(ManagementApi::openapi());
     let api = resource_servers::routes(api);
     let api = users::routes(api);
@@ -59,7 +59,9 @@ pub fn router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = connections::routes(api);
     let api = signing_keys::routes(api);
     let api = blacklists::routes(api);
-    let (router, doc) = api.split_for_parts();
+    let (router, mut doc) = api.split_for_parts();
+    // Paths start with /api/v2; the server is the issuer (which may have a path).
+    doc.servers = Some(vec![utoipa::openapi::Server::new(issuer.as_str().trim_end_matches('/'))]);
     let json: Arc<str> = Arc::from(doc.to_json().unwrap_or_else(|_| "{}".into()));
     let router = router.route(
         "/api/v2/openapi.json",

@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
-pub fn routes(_state: AppState) -> Router<AppState> {
-    let (management, _doc) = crate::management::router();
+pub fn routes(state: AppState) -> Router<AppState> {
+    let (management, _doc) = crate::management::router(&state.config.issuer);
     Router::new()
         .merge(management)
         .route(

@@ -1,0 +1,112 @@
+//! Client-credentials token requests against the raw signing rate of the same key,
+//! measured in the same run, and the client-secret check.
+//!
+//! `cargo bench -p tessera-server --bench token`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::Request;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tessera_core::bootstrap::{self, AdminClient, CLIENT_SECRET_PURPOSE};
+use tessera_core::clock::SystemClock;
+use tessera_core::envelope::MasterKey;
+use tessera_core::keys::{KeyPolicy, Keys, SigningAlg};
+use tessera_core::revocation::Revocations;
+use tessera_core::{Clock, Issuer, Secret, jwt};
+use tessera_server::metrics::Metrics;
+use tessera_server::{AppState, ServerConfig};
+use tessera_store::SqlStore;
+use tower::ServiceExt;
+
+const ID: &str = "bench-admin";
+const SECRET: &str = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+struct Fixture {
+    state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(alg: SigningAlg) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqlStore::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await.unwrap());
+    let issuer = Issuer::parse("http://127.0.0.1:8080/").unwrap();
+    let master = Arc::new(MasterKey::generate().unwrap().0);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let policy = KeyPolicy { jwks_max_age: 60, reload_interval: 5, max_token_lifetime: 86400 };
+    let keys = Arc::new(Keys::open(store.clone(), master.clone(), alg, policy, clock.clone()).await.unwrap());
+    let admin = AdminClient { client_id: ID.into(), client_secret: Secret::new(SECRET.into()) };
+    bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now()).await.unwrap();
+    let state = AppState {
+        config: Arc::new(ServerConfig {
+            issuer,
+            jwks_max_age: 60,
+            body_limit: 65536,
+            request_timeout: Duration::from_secs(30),
+        }),
+        revocations: Arc::new(Revocations::load(store.clone(), clock.now()).await.unwrap()),
+        store,
+        keys,
+        master,
+        metrics: Arc::new(Metrics::new()),
+        clock,
+    };
+    Fixture { state, _dir: dir }
+}
+
+fn token_request() -> Request<Body> {
+    let body = format!(
+        "grant_type=client_credentials&client_id={ID}&client_secret={SECRET}&audience=http%3A%2F%2F127.0.0.1%3A8080%2Fapi%2Fv2%2F&scope=read%3Ausers"
+    );
+    Request::post("/oauth/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    for alg in [SigningAlg::RS256, SigningAlg::ES256] {
+        let fx = rt.block_on(fixture(alg));
+        let app = tessera_server::router(fx.state.clone());
+        // Sanity: the request really succeeds.
+        let res = rt.block_on(app.clone().oneshot(token_request())).unwrap();
+        assert_eq!(res.status(), 200);
+
+        let mut group = c.benchmark_group(format!("client_credentials/{alg}"));
+        group.throughput(Throughput::Elements(1));
+        let signer = fx.state.keys.current().signer().clone();
+        let claims = serde_json::json!({"iss": "http://127.0.0.1:8080/", "sub": "x@clients", "aud": "http://127.0.0.1:8080/api/v2/", "iat": 1, "exp": 2, "jti": "abcdefghijklmnopqrstuv", "client_id": ID, "azp": ID, "scope": "read:users", "gty": "client-credentials"});
+        let signing_input = {
+            let token = jwt::sign(&signer, jwt::TYP_AT_JWT, &claims).unwrap();
+            let (input, _) = token.rsplit_once('.').unwrap();
+            input.to_owned()
+        };
+        group.bench_function("raw_sign", |b| b.iter(|| signer.sign(signing_input.as_bytes()).unwrap()));
+        group.bench_function("token_request", |b| {
+            b.to_async(&rt).iter(|| {
+                let app = app.clone();
+                async move {
+                    let res = app.oneshot(token_request()).await.unwrap();
+                    assert_eq!(res.status(), 200);
+                }
+            })
+        });
+        group.finish();
+    }
+
+    let master = MasterKey::generate().unwrap().0;
+    let stored = master.keyed_hash(CLIENT_SECRET_PURPOSE, SECRET.as_bytes());
+    c.bench_function("client_secret/verify", |b| {
+        b.iter(|| assert!(master.verify_keyed_hash(CLIENT_SECRET_PURPOSE, std::hint::black_box(SECRET.as_bytes()), &stored)))
+    });
+}
+
+criterion_group! {
+    name = token;
+    config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    targets = benches
+}
+criterion_main!(token);
