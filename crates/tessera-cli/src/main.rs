@@ -1,5 +1,7 @@
 //! `tessera`: the server and its operator commands.
 
+mod apis_cmd;
+mod grants_cmd;
 mod keys_cmd;
 mod serve;
 mod settings;
@@ -8,7 +10,10 @@ mod startup;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use tessera_core::manage::Invalid;
+use tessera_core::manage::resource_servers::{self, NewResourceServer};
+use tessera_core::model::ResourceServerScope;
 
 use crate::startup::Fail;
 
@@ -35,6 +40,138 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Register and list APIs (Auth0: resource servers) in the database; no
+    /// server needs to run.
+    Apis {
+        #[command(subcommand)]
+        command: ApisCommand,
+    },
+    /// Grant clients access to APIs (client grants) in the database; no server
+    /// needs to run.
+    Grants {
+        #[command(subcommand)]
+        command: GrantsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApisCommand {
+    /// Register an API: tokens asked for its identifier (`audience`) carry it as `aud`.
+    Create {
+        /// The API's identifier, the `aud` of its tokens (a URI is recommended).
+        #[arg(long, value_name = "ID")]
+        identifier: String,
+        /// A display name (default: the identifier).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// A scope the API defines; repeat for several.
+        #[arg(long = "scope", value_name = "VALUE")]
+        scopes: Vec<String>,
+        /// Access-token lifetime in seconds (default 86400).
+        #[arg(long, value_name = "SECONDS")]
+        token_lifetime: Option<i64>,
+        /// Allow refresh tokens (`offline_access`) for this API.
+        #[arg(long)]
+        allow_offline_access: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every API, the Management API included.
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum GrantsCommand {
+    /// Let a client obtain tokens for an API with the client-credentials grant.
+    Create {
+        /// The client's id.
+        #[arg(long, value_name = "CLIENT_ID")]
+        client_id: String,
+        /// The API's identifier.
+        #[arg(long, value_name = "IDENTIFIER")]
+        audience: String,
+        /// A scope of the API to grant; repeat for several.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A usage error in clap's format, with the usage of `tessera <group> <command>`
+/// (exit code 2).
+fn usage_error(path: [&str; 2], flag: &str, problem: &str) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let message = format!("invalid value for {flag}: {problem}");
+    let kind = clap::error::ErrorKind::ValueValidation;
+    match cli
+        .find_subcommand_mut(path[0])
+        .and_then(|group| group.find_subcommand_mut(path[1]))
+    {
+        Some(command) => command.error(kind, message).exit(),
+        None => cli.error(kind, message).exit(),
+    }
+}
+
+/// The command-line flag for a property the shared validation names.
+fn flag_of(invalid: &Invalid) -> &'static str {
+    match invalid.property.as_str() {
+        "identifier" => "--identifier",
+        "scopes" => "--scope",
+        "token_lifetime" => "--token-lifetime",
+        "name" => "--name",
+        _ => "an argument",
+    }
+}
+
+/// What `apis create` asks for, checked by the Management API's own rules.
+fn new_api(
+    identifier: String,
+    name: Option<String>,
+    scopes: Vec<String>,
+    token_lifetime: Option<i64>,
+    allow_offline_access: bool,
+) -> NewResourceServer {
+    let input = NewResourceServer {
+        identifier,
+        name,
+        scopes: scopes
+            .into_iter()
+            .map(|value| ResourceServerScope {
+                value,
+                description: String::new(),
+            })
+            .collect(),
+        signing_alg: None,
+        token_lifetime,
+        allow_offline_access: Some(allow_offline_access),
+        skip_consent_for_verifiable_first_party_clients: None,
+    };
+    if let Err(invalid) = resource_servers::check_new(&input) {
+        usage_error(["apis", "create"], flag_of(&invalid), &invalid.problem);
+    }
+    input
+}
+
+fn check_grant(client_id: &str, audience: &str, scopes: &[String]) {
+    if client_id.trim().is_empty() {
+        usage_error(["grants", "create"], "--client-id", "must not be empty");
+    }
+    if audience.trim().is_empty() {
+        usage_error(["grants", "create"], "--audience", "must not be empty");
+    }
+    for s in scopes {
+        if let Err(invalid) = resource_servers::validate_scope_value(s) {
+            usage_error(["grants", "create"], "--scope", &invalid.problem);
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -60,8 +197,63 @@ enum KeysCommand {
     },
 }
 
+/// What a command runs, after its arguments were checked.
+enum Job {
+    Serve,
+    Keys(KeysCommand),
+    ApisCreate(NewResourceServer, bool),
+    ApisList(bool),
+    GrantsCreate {
+        client_id: String,
+        audience: String,
+        scopes: Vec<String>,
+        json: bool,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Usage errors (exit 2) come before settings are read or anything is opened.
+    let job = match cli.command {
+        Command::Serve => Job::Serve,
+        Command::Keys { command } => Job::Keys(command),
+        Command::Apis { command } => match command {
+            ApisCommand::Create {
+                identifier,
+                name,
+                scopes,
+                token_lifetime,
+                allow_offline_access,
+                json,
+            } => Job::ApisCreate(
+                new_api(
+                    identifier,
+                    name,
+                    scopes,
+                    token_lifetime,
+                    allow_offline_access,
+                ),
+                json,
+            ),
+            ApisCommand::List { json } => Job::ApisList(json),
+        },
+        Command::Grants { command } => match command {
+            GrantsCommand::Create {
+                client_id,
+                audience,
+                scopes,
+                json,
+            } => {
+                check_grant(&client_id, &audience, &scopes);
+                Job::GrantsCreate {
+                    client_id,
+                    audience,
+                    scopes,
+                    json,
+                }
+            }
+        },
+    };
     let env = |name: &str| std::env::var(name).ok();
     let settings = match settings::Settings::load(cli.config.as_deref(), &env) {
         Ok(s) => s,
@@ -75,13 +267,21 @@ fn main() -> ExitCode {
         Err(e) => return Fail::Runtime(format!("cannot start the async runtime: {e}")).exit(),
     };
     let result = runtime.block_on(async move {
-        match cli.command {
-            Command::Serve => serve::run(settings).await,
-            Command::Keys { command } => match command {
+        match job {
+            Job::Serve => serve::run(settings).await,
+            Job::Keys(command) => match command {
                 KeysCommand::List { json } => keys_cmd::list(settings, json).await,
                 KeysCommand::Rotate { json } => keys_cmd::rotate(settings, json).await,
                 KeysCommand::Revoke { kid, json } => keys_cmd::revoke(settings, &kid, json).await,
             },
+            Job::ApisCreate(input, json) => apis_cmd::create(settings, input, json).await,
+            Job::ApisList(json) => apis_cmd::list(settings, json).await,
+            Job::GrantsCreate {
+                client_id,
+                audience,
+                scopes,
+                json,
+            } => grants_cmd::create(settings, client_id, audience, scopes, json).await,
         }
     });
     match result {

@@ -4,7 +4,8 @@
 //! its own revocations at once.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
@@ -39,9 +40,14 @@ impl View {
     }
 }
 
+/// Local revocations are re-applied on top of every refresh for this long, so a
+/// refresh whose read began before the revocation committed cannot drop it.
+const LOCAL_OVERLAY: Duration = Duration::from_secs(120);
+
 pub struct Revocations {
     store: Arc<dyn RevocationStore>,
     view: ArcSwap<View>,
+    recent: Mutex<Vec<(Instant, Revocation)>>,
 }
 
 impl std::fmt::Debug for Revocations {
@@ -55,6 +61,7 @@ impl Revocations {
         let this = Self {
             store,
             view: ArcSwap::from_pointee(View::default()),
+            recent: Mutex::new(Vec::new()),
         };
         this.refresh(now).await?;
         Ok(this)
@@ -67,6 +74,9 @@ impl Revocations {
         for r in self.store.live_revocations(now).await? {
             view.apply(&r);
         }
+        for r in self.recent_local() {
+            view.apply(&r);
+        }
         self.view.store(Arc::new(view));
         Ok(())
     }
@@ -74,12 +84,31 @@ impl Revocations {
     /// Stores a revocation and applies it on this node at once.
     pub async fn revoke(&self, r: Revocation) -> Result<(), StoreError> {
         self.store.add_revocation(&r).await?;
+        self.apply_local(r);
+        Ok(())
+    }
+
+    /// Applies a revocation already stored (by the caller) on this node at once.
+    pub fn apply_local(&self, r: Revocation) {
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.retain(|(at, _)| at.elapsed() < LOCAL_OVERLAY);
+            recent.push((Instant::now(), r.clone()));
+        }
         self.view.rcu(|current| {
             let mut next = View::clone(current);
             next.apply(&r);
             next
         });
-        Ok(())
+    }
+
+    fn recent_local(&self) -> Vec<Revocation> {
+        match self.recent.lock() {
+            Ok(mut recent) => {
+                recent.retain(|(at, _)| at.elapsed() < LOCAL_OVERLAY);
+                recent.iter().map(|(_, r)| r.clone()).collect()
+            }
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Is a token with these claims revoked?

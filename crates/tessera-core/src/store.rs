@@ -71,6 +71,30 @@ pub struct GrantFilter {
     pub client_id: Option<String>,
 }
 
+/// Which clients a listing returns; empty or `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientFilter {
+    /// Any of these app types.
+    pub app_types: Vec<String>,
+    pub is_first_party: Option<bool>,
+}
+
+/// Which connections a listing returns; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionFilter {
+    pub strategy: Option<String>,
+    pub name: Option<String>,
+}
+
+/// What an update does to a client's stored secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretChange<'a> {
+    Keep,
+    Set(&'a ClientSecret),
+    /// The client became public.
+    Remove,
+}
+
 #[async_trait]
 pub trait TenantStore: Send + Sync + 'static {
     /// Conflict when the identifier exists.
@@ -100,18 +124,21 @@ pub trait TenantStore: Send + Sync + 'static {
         secret: Option<&ClientSecret>,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+    /// Ordered by creation; the total counts every match.
     async fn list_clients(
         &self,
+        filter: &ClientFilter,
         page: Page,
     ) -> Result<(Vec<(Client, Option<ClientSecret>)>, i64), StoreError>;
-    /// Replaces the client; `secret: None` keeps the stored secret. False when absent.
+    /// Replaces the client and changes its secret as `secret` says. False when absent.
     async fn update_client(
         &self,
         client: &Client,
-        secret: Option<&ClientSecret>,
+        secret: SecretChange<'_>,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
-    /// Deletes it and its grants. False when absent.
+    /// In one transaction: deletes it, its grants, and its id from every
+    /// connection's `enabled_clients`. False when absent.
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
 
     /// Conflict on a second grant for the same client and audience, or an unknown
@@ -142,12 +169,19 @@ pub trait TenantStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<(), StoreError>;
     async fn get_connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
-    async fn list_connections(&self, page: Page) -> Result<(Vec<Connection>, i64), StoreError>;
+    /// Ordered by creation; the total counts every match.
+    async fn list_connections(
+        &self,
+        filter: &ConnectionFilter,
+        page: Page,
+    ) -> Result<(Vec<Connection>, i64), StoreError>;
     async fn update_connection(
         &self,
         connection: &Connection,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
+    /// In one transaction: deletes it and every user of it (as Auth0 does); the
+    /// deleted connection, if any.
     async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
 
     /// The client (with its secret), the API and the client's grant for it.
@@ -310,9 +344,32 @@ pub enum Revocation {
     },
 }
 
+/// A token blacklisted by `jti` (Auth0's token blacklist), with the audience
+/// given for it, when one was.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct BlacklistedToken {
+    pub aud: Option<String>,
+    pub jti: String,
+}
+
 #[async_trait]
 pub trait RevocationStore: Send + Sync + 'static {
     async fn add_revocation(&self, revocation: &Revocation) -> Result<(), StoreError>;
+    /// Stores a [`Revocation::Jti`] that keeps the audience it was blacklisted
+    /// for (`live_revocations` returns it like any other jti revocation).
+    async fn add_blacklisted_token(
+        &self,
+        token: &BlacklistedToken,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Every jti revocation that has not expired at `now` (blacklisted or revoked
+    /// otherwise; `aud` is `None` when none was recorded), each (aud, jti) once,
+    /// sorted; with `aud`, only those recorded for that audience.
+    async fn list_blacklisted_tokens(
+        &self,
+        now: UnixTime,
+        aud: Option<&str>,
+    ) -> Result<Vec<BlacklistedToken>, StoreError>;
     /// Every revocation that has not expired at `now`.
     async fn live_revocations(&self, now: UnixTime) -> Result<Vec<Revocation>, StoreError>;
     /// Deletes expired ones; how many.

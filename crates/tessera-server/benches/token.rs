@@ -31,14 +31,31 @@ struct Fixture {
 
 async fn fixture(alg: SigningAlg) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqlStore::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await.unwrap());
+    let store = Arc::new(
+        SqlStore::open(&format!("sqlite://{}", dir.path().join("b.db").display()))
+            .await
+            .unwrap(),
+    );
     let issuer = Issuer::parse("http://127.0.0.1:8080/").unwrap();
     let master = Arc::new(MasterKey::generate().unwrap().0);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let policy = KeyPolicy { jwks_max_age: 60, reload_interval: 5, max_token_lifetime: 86400 };
-    let keys = Arc::new(Keys::open(store.clone(), master.clone(), alg, policy, clock.clone()).await.unwrap());
-    let admin = AdminClient { client_id: ID.into(), client_secret: Secret::new(SECRET.into()) };
-    bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now()).await.unwrap();
+    let policy = KeyPolicy {
+        jwks_max_age: 60,
+        reload_interval: 5,
+        max_token_lifetime: 86400,
+    };
+    let keys = Arc::new(
+        Keys::open(store.clone(), master.clone(), alg, policy, clock.clone())
+            .await
+            .unwrap(),
+    );
+    let admin = AdminClient {
+        client_id: ID.into(),
+        client_secret: Secret::new(SECRET.into()),
+    };
+    bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now())
+        .await
+        .unwrap();
     let state = AppState {
         config: Arc::new(ServerConfig {
             issuer,
@@ -67,7 +84,11 @@ fn token_request() -> Request<Body> {
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     for alg in [SigningAlg::RS256, SigningAlg::ES256] {
         let fx = rt.block_on(fixture(alg));
         let app = tessera_server::router(fx.state.clone());
@@ -84,7 +105,9 @@ fn benches(c: &mut Criterion) {
             let (input, _) = token.rsplit_once('.').unwrap();
             input.to_owned()
         };
-        group.bench_function("raw_sign", |b| b.iter(|| signer.sign(signing_input.as_bytes()).unwrap()));
+        group.bench_function("raw_sign", |b| {
+            b.iter(|| signer.sign(signing_input.as_bytes()).unwrap())
+        });
         group.bench_function("token_request", |b| {
             b.to_async(&rt).iter(|| {
                 let app = app.clone();
@@ -100,7 +123,13 @@ fn benches(c: &mut Criterion) {
     let master = MasterKey::generate().unwrap().0;
     let stored = master.keyed_hash(CLIENT_SECRET_PURPOSE, SECRET.as_bytes());
     c.bench_function("client_secret/verify", |b| {
-        b.iter(|| assert!(master.verify_keyed_hash(CLIENT_SECRET_PURPOSE, std::hint::black_box(SECRET.as_bytes()), &stored)))
+        b.iter(|| {
+            assert!(master.verify_keyed_hash(
+                CLIENT_SECRET_PURPOSE,
+                std::hint::black_box(SECRET.as_bytes()),
+                &stored
+            ))
+        })
     });
 }
 

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use tessera_core::clock::UnixTime;
 use tessera_core::ids;
-use tessera_core::store::{Revocation, RevocationStore, StoreError};
+use tessera_core::store::{BlacklistedToken, Revocation, RevocationStore, StoreError};
 
 use crate::{SqlStore, map_err};
 
@@ -71,6 +71,56 @@ impl RevocationStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn add_blacklisted_token(
+        &self,
+        token: &BlacklistedToken,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let id = ids::prefixed("rev").map_err(|e| StoreError::Backend(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO token_revocations (id, kind, subject, audience, issued_before, expires_at) VALUES ($1, 'jti', $2, $3, NULL, $4)",
+        )
+        .bind(id)
+        .bind(&token.jti)
+        .bind(token.aud.as_deref())
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_blacklisted_tokens(
+        &self,
+        now: UnixTime,
+        aud: Option<&str>,
+    ) -> Result<Vec<BlacklistedToken>, StoreError> {
+        let query = match aud {
+            Some(aud) => sqlx::query(
+                "SELECT DISTINCT subject, audience FROM token_revocations WHERE kind = 'jti' AND expires_at > $1 AND audience = $2",
+            )
+            .bind(now)
+            .bind(aud.to_owned()),
+            None => sqlx::query(
+                "SELECT DISTINCT subject, audience FROM token_revocations WHERE kind = 'jti' AND expires_at > $1",
+            )
+            .bind(now),
+        };
+        let rows = query.fetch_all(&self.pool).await.map_err(map_err)?;
+        let mut out = rows
+            .iter()
+            .map(|row| {
+                let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+                Ok(BlacklistedToken {
+                    jti: row.try_get("subject").map_err(get)?,
+                    aud: row.try_get("audience").map_err(get)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        out.sort();
+        Ok(out)
     }
 
     async fn purge_revocations(&self, now: UnixTime) -> Result<u64, StoreError> {

@@ -2,9 +2,12 @@ use async_trait::async_trait;
 use sqlx::Row;
 use tessera_core::clock::UnixTime;
 use tessera_core::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer};
-use tessera_core::store::{ClientCredentialsContext, GrantFilter, Page, StoreError, TenantStore};
+use tessera_core::store::{
+    ClientCredentialsContext, ClientFilter, ConnectionFilter, GrantFilter, Page, SecretChange,
+    StoreError, TenantStore,
+};
 
-use crate::{SqlStore, from_json, json_text, map_err};
+use crate::{SqlStore, from_json, in_tx, json_text, map_err};
 
 fn col<T>(row: &sqlx::any::AnyRow, name: &str) -> Result<T, StoreError>
 where
@@ -32,6 +35,64 @@ fn grant_row(row: &sqlx::any::AnyRow) -> Result<ClientGrant, StoreError> {
         audience: col(row, "audience")?,
         scope: from_json(&col::<String>(row, "scope")?)?,
     })
+}
+
+/// A WHERE clause and its text parameters, numbered from `$1`.
+#[derive(Default)]
+struct Conditions {
+    clauses: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+enum Bind {
+    Text(String),
+    Bool(bool),
+}
+
+impl Conditions {
+    fn next(&self) -> usize {
+        self.binds.len() + 1
+    }
+    fn equals(&mut self, column: &str, value: Bind) {
+        self.clauses.push(format!("{column} = ${}", self.next()));
+        self.binds.push(value);
+    }
+    fn one_of(&mut self, column: &str, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let first = self.next();
+        let marks: Vec<String> = (first..first + values.len())
+            .map(|n| format!("${n}"))
+            .collect();
+        self.clauses
+            .push(format!("{column} IN ({})", marks.join(", ")));
+        self.binds
+            .extend(values.iter().map(|v| Bind::Text(v.clone())));
+    }
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+    fn bind<'q>(
+        &'q self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for b in &self.binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t.as_str()),
+                Bind::Bool(v) => q.bind(*v),
+            };
+        }
+        q
+    }
+}
+
+fn decode_err(e: StoreError) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
 }
 
 fn docs<T: serde::de::DeserializeOwned>(rows: &[sqlx::any::AnyRow]) -> Result<Vec<T>, StoreError> {
@@ -63,6 +124,39 @@ impl SqlStore {
             .map_err(map_err)?
             .try_get(0)
             .map_err(map_err)
+    }
+
+    /// `SELECT {columns} FROM {table}{where}`, counted and paged.
+    async fn filtered_page(
+        &self,
+        columns: &str,
+        table: &str,
+        order: &str,
+        cond: &Conditions,
+        page: Page,
+    ) -> Result<(Vec<sqlx::any::AnyRow>, i64), StoreError> {
+        let filter = cond.sql();
+        let count_sql = format!("SELECT COUNT(*) FROM {table}{filter}");
+        let total: i64 = cond
+            .bind(sqlx::query(&count_sql).persistent(false))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?
+            .try_get(0)
+            .map_err(map_err)?;
+        let n = cond.next();
+        let sql = format!(
+            "SELECT {columns} FROM {table}{filter} ORDER BY {order} LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        let rows = cond
+            .bind(sqlx::query(&sql).persistent(false))
+            .bind(page.per_page)
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok((rows, total))
     }
 
     async fn page_of(&self, sql: &str, page: Page) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
@@ -158,12 +252,21 @@ impl TenantStore for SqlStore {
 
     async fn list_clients(
         &self,
+        filter: &ClientFilter,
         page: Page,
     ) -> Result<(Vec<(Client, Option<ClientSecret>)>, i64), StoreError> {
-        let total = self.count("SELECT COUNT(*) FROM clients").await?;
-        let rows = self
-            .page_of(
-                "SELECT doc, secret_sealed, secret_hash FROM clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2",
+        // app_type and is_first_party are columns computed from the document.
+        let mut cond = Conditions::default();
+        cond.one_of("app_type", &filter.app_types);
+        if let Some(first_party) = filter.is_first_party {
+            cond.equals("is_first_party", Bind::Bool(first_party));
+        }
+        let (rows, total) = self
+            .filtered_page(
+                "doc, secret_sealed, secret_hash",
+                "clients",
+                "created_at, client_id",
+                &cond,
                 page,
             )
             .await?;
@@ -176,30 +279,70 @@ impl TenantStore for SqlStore {
     async fn update_client(
         &self,
         client: &Client,
-        secret: Option<&ClientSecret>,
+        secret: SecretChange<'_>,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE clients SET doc = $2, secret_sealed = COALESCE($3, secret_sealed), secret_hash = COALESCE($4, secret_hash),              updated_at = $5 WHERE client_id = $1",
-        )
-        .bind(&client.client_id)
-        .bind(json_text(client)?)
-        .bind(secret.map(|s| s.sealed.clone()))
-        .bind(secret.map(|s| s.hash.clone()))
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let doc = json_text(client)?;
+        let query = match secret {
+            SecretChange::Keep => {
+                sqlx::query("UPDATE clients SET doc = $2, updated_at = $3 WHERE client_id = $1")
+                    .bind(&client.client_id)
+                    .bind(doc)
+                    .bind(now)
+            }
+            SecretChange::Set(s) => sqlx::query(
+                "UPDATE clients SET doc = $2, updated_at = $3, secret_sealed = $4, secret_hash = $5 WHERE client_id = $1",
+            )
+            .bind(&client.client_id)
+            .bind(doc)
+            .bind(now)
+            .bind(s.sealed.clone())
+            .bind(s.hash.clone()),
+            SecretChange::Remove => sqlx::query(
+                "UPDATE clients SET doc = $2, updated_at = $3, secret_sealed = NULL, secret_hash = NULL WHERE client_id = $1",
+            )
+            .bind(&client.client_id)
+            .bind(doc)
+            .bind(now),
+        };
+        let done = query.execute(&self.pool).await.map_err(map_err)?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+        let client_id = client_id.to_owned();
+        in_tx(&self.pool, move |conn| {
+            let client_id = client_id.clone();
+            Box::pin(async move {
+                // Grants go with the client (ON DELETE CASCADE).
+                let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+                    .bind(&client_id)
+                    .execute(&mut *conn)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                // Connections list their clients in their documents: few rows.
+                let rows = sqlx::query("SELECT doc FROM connections")
+                    .fetch_all(&mut *conn)
+                    .await?;
+                for row in rows {
+                    let doc: String = row.try_get("doc")?;
+                    let mut connection: Connection = from_json(&doc).map_err(decode_err)?;
+                    if !connection.enabled_clients.contains(&client_id) {
+                        continue;
+                    }
+                    connection.enabled_clients.retain(|c| c != &client_id);
+                    sqlx::query("UPDATE connections SET doc = $2 WHERE id = $1")
+                        .bind(&connection.id)
+                        .bind(json_text(&connection).map_err(decode_err)?)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(true)
+            })
+        })
+        .await
     }
 
     async fn create_client_grant(
@@ -308,13 +451,20 @@ impl TenantStore for SqlStore {
             .await
     }
 
-    async fn list_connections(&self, page: Page) -> Result<(Vec<Connection>, i64), StoreError> {
-        let total = self.count("SELECT COUNT(*) FROM connections").await?;
-        let rows = self
-            .page_of(
-                "SELECT doc FROM connections ORDER BY created_at, id LIMIT $1 OFFSET $2",
-                page,
-            )
+    async fn list_connections(
+        &self,
+        filter: &ConnectionFilter,
+        page: Page,
+    ) -> Result<(Vec<Connection>, i64), StoreError> {
+        let mut cond = Conditions::default();
+        if let Some(strategy) = &filter.strategy {
+            cond.equals("strategy", Bind::Text(strategy.clone()));
+        }
+        if let Some(name) = &filter.name {
+            cond.equals("name", Bind::Text(name.clone()));
+        }
+        let (rows, total) = self
+            .filtered_page("doc", "connections", "created_at, id", &cond, page)
             .await?;
         Ok((docs(&rows)?, total))
     }
@@ -334,8 +484,26 @@ impl TenantStore for SqlStore {
     }
 
     async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
-        self.one_doc("DELETE FROM connections WHERE id = $1 RETURNING doc", id)
-            .await
+        let id = id.to_owned();
+        in_tx(&self.pool, move |conn| {
+            let id = id.clone();
+            Box::pin(async move {
+                let row = sqlx::query("DELETE FROM connections WHERE id = $1 RETURNING name, doc")
+                    .bind(&id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let name: String = row.try_get("name")?;
+                let doc: String = row.try_get("doc")?;
+                // Its users go with it, as in Auth0.
+                sqlx::query("DELETE FROM users WHERE connection = $1")
+                    .bind(&name)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(Some(from_json(&doc).map_err(decode_err)?))
+            })
+        })
+        .await
     }
 
     async fn client_credentials_context(

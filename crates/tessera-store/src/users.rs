@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tessera_core::model::User;
-use tessera_core::store::{Page, StoreError, UserQuery, UserStore};
+use tessera_core::store::{Page, StoreError, UserField, UserQuery, UserStore};
 
 use crate::{SqlStore, from_json, json_text, map_err};
 
@@ -39,17 +39,45 @@ fn like_pattern(pattern: &str) -> String {
     out
 }
 
+/// The expression a filter compares: emails are stored lower-cased (so the
+/// index serves), other text is lower-cased here, numbers are compared as text.
+fn filter_expr(field: UserField) -> String {
+    let col = field.column();
+    if field == UserField::Email {
+        col.to_owned()
+    } else if field.searchable() {
+        format!("LOWER({col})")
+    } else {
+        format!("CAST({col} AS TEXT)")
+    }
+}
+
+/// Sorted by `field`, missing values last in both directions (SQLite and
+/// PostgreSQL disagree by default), then by user id.
+fn order_clause(sort: Option<(UserField, bool)>) -> String {
+    match sort {
+        Some((field, asc)) => {
+            let col = field.column();
+            format!(
+                "CASE WHEN {col} IS NULL THEN 1 ELSE 0 END, {col} {}, user_id",
+                if asc { "ASC" } else { "DESC" }
+            )
+        }
+        None => "created_at ASC, user_id".into(),
+    }
+}
+
 fn where_clause(query: &UserQuery, first_param: usize) -> (String, Vec<String>) {
     let mut clauses = Vec::new();
     let mut binds = Vec::new();
     for (i, f) in query.filters.iter().enumerate() {
-        let col = f.field.column();
+        let col = filter_expr(f.field);
         let n = first_param + i;
         if f.pattern.contains('*') {
-            clauses.push(format!("LOWER({col}) LIKE ${n} ESCAPE '\\'"));
+            clauses.push(format!("{col} LIKE ${n} ESCAPE '\\'"));
             binds.push(like_pattern(&f.pattern));
         } else {
-            clauses.push(format!("LOWER({col}) = ${n}"));
+            clauses.push(format!("{col} = ${n}"));
             binds.push(f.pattern.to_lowercase());
         }
     }
@@ -136,14 +164,7 @@ impl UserStore for SqlStore {
             .map_err(map_err)?
             .try_get(0)
             .map_err(map_err)?;
-        let order = match query.sort {
-            Some((field, asc)) => format!(
-                "{} {}, user_id",
-                field.column(),
-                if asc { "ASC" } else { "DESC" }
-            ),
-            None => "created_at ASC, user_id".into(),
-        };
+        let order = order_clause(query.sort);
         let n = binds.len();
         let sql = format!(
             "SELECT {COLUMNS} FROM users{filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
@@ -214,7 +235,6 @@ impl UserStore for SqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tessera_core::store::UserField;
 
     #[test]
     fn like_patterns_escape_sql_wildcards() {
@@ -238,10 +258,20 @@ mod tests {
             sort: None,
         };
         let (sql, binds) = where_clause(&q, 1);
-        assert_eq!(
-            sql,
-            " WHERE LOWER(email) = $1 AND LOWER(name) LIKE $2 ESCAPE '\\'"
-        );
+        assert_eq!(sql, " WHERE email = $1 AND LOWER(name) LIKE $2 ESCAPE '\\'");
         assert_eq!(binds, vec!["a@b.c".to_string(), "jo%".to_string()]);
+    }
+
+    #[test]
+    fn missing_values_sort_last() {
+        assert_eq!(
+            order_clause(Some((UserField::Name, false))),
+            "CASE WHEN name IS NULL THEN 1 ELSE 0 END, name DESC, user_id"
+        );
+        assert_eq!(order_clause(None), "created_at ASC, user_id");
+        assert_eq!(
+            filter_expr(UserField::LoginsCount),
+            "CAST(logins_count AS TEXT)"
+        );
     }
 }

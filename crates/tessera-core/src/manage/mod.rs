@@ -3,6 +3,11 @@
 //! Each function takes plain inputs and returns a domain object or a
 //! [`Invalid`] naming the property.
 
+pub mod clients;
+pub mod connections;
+pub mod resource_servers;
+pub mod users;
+
 /// A rejected input: which property, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{property}: {problem}")]
@@ -13,6 +18,9 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(property: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self { property: property.into(), problem: problem.into() }
+        Self {
+            property: property.into(),
+            problem: problem.into(),
+        }
     }
 }

@@ -1,9 +1,532 @@
-//! Placeholder: being written (issue 3).
+//! `/api/v2/clients`: applications. The client secret is returned when it is
+//! made (creation, rotation, a change to a confidential method) and otherwise
+//! only to callers holding `read:client_keys`, as in Auth0.
 
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use tessera_core::keys::MAX_TOKEN_LIFETIME;
+use tessera_core::manage::clients::{
+    self, APP_TYPES, ClientChanges, CreateError, JwtConfigurationChanges, NewClient,
+    RefreshTokenChanges, RefreshTokenConfig, SecretPlan,
+};
+use tessera_core::model::{Client, ClientSecret};
+use tessera_core::store::{ClientFilter, Revocation, SecretChange, StoreError};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::auth::Caller;
+use super::error::{ErrorBody, MgmtError, MgmtResult};
+use super::extract::{FieldsQuery, Payload, QueryOf, listing, page, project, projected};
 use crate::state::AppState;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    api
+    api.routes(routes!(list, create))
+        .routes(routes!(get_one, update, delete))
+        .routes(routes!(rotate_secret))
+}
+
+/// Refresh-token settings, every field present.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefreshTokenDto {
+    /// `rotating` or `non-rotating`.
+    pub rotation_type: String,
+    /// `expiring` or `non-expiring`.
+    pub expiration_type: String,
+    /// Seconds a rotated refresh token may still be used (reuse interval).
+    pub leeway: i64,
+    pub token_lifetime: i64,
+    pub infinite_token_lifetime: bool,
+    pub idle_token_lifetime: i64,
+    pub infinite_idle_token_lifetime: bool,
+}
+
+impl From<RefreshTokenConfig> for RefreshTokenDto {
+    fn from(c: RefreshTokenConfig) -> Self {
+        Self {
+            rotation_type: c.rotation_type,
+            expiration_type: c.expiration_type,
+            leeway: c.leeway,
+            token_lifetime: c.token_lifetime,
+            infinite_token_lifetime: c.infinite_token_lifetime,
+            idle_token_lifetime: c.idle_token_lifetime,
+            infinite_idle_token_lifetime: c.infinite_idle_token_lifetime,
+        }
+    }
+}
+
+/// ID-token settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwtConfigurationDto {
+    /// ID-token lifetime, 1 to 36000 seconds.
+    pub lifetime_in_seconds: i64,
+    /// `RS256`, `PS256`, `ES256` or `EdDSA`.
+    pub alg: String,
+}
+
+/// A client as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientDto {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    /// `native`, `spa`, `regular_web` or `non_interactive`.
+    pub app_type: String,
+    /// `none`, `client_secret_post` or `client_secret_basic`.
+    pub token_endpoint_auth_method: String,
+    pub grant_types: Vec<String>,
+    pub callbacks: Vec<String>,
+    pub allowed_logout_urls: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub is_first_party: bool,
+    pub refresh_token: RefreshTokenDto,
+    pub jwt_configuration: JwtConfigurationDto,
+    /// Present when just made, or for callers holding `read:client_keys`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+fn to_dto(client: Client, client_secret: Option<String>) -> ClientDto {
+    let refresh_token = RefreshTokenConfig::of(&client).into();
+    ClientDto {
+        refresh_token,
+        jwt_configuration: JwtConfigurationDto {
+            lifetime_in_seconds: client.jwt_configuration.lifetime_in_seconds,
+            alg: client.jwt_configuration.alg,
+        },
+        client_id: client.client_id,
+        name: client.name,
+        description: client.description,
+        app_type: client.app_type,
+        token_endpoint_auth_method: client.token_endpoint_auth_method,
+        grant_types: client.grant_types,
+        callbacks: client.callbacks,
+        allowed_logout_urls: client.allowed_logout_urls,
+        web_origins: client.web_origins,
+        is_first_party: client.is_first_party,
+        client_secret,
+    }
+}
+
+/// Refresh-token settings to change; omitted fields keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenInput {
+    #[serde(default)]
+    pub rotation_type: Option<String>,
+    #[serde(default)]
+    pub expiration_type: Option<String>,
+    #[serde(default)]
+    pub leeway: Option<i64>,
+    #[serde(default)]
+    pub token_lifetime: Option<i64>,
+    #[serde(default)]
+    pub infinite_token_lifetime: Option<bool>,
+    #[serde(default)]
+    pub idle_token_lifetime: Option<i64>,
+    #[serde(default)]
+    pub infinite_idle_token_lifetime: Option<bool>,
+}
+
+impl From<RefreshTokenInput> for RefreshTokenChanges {
+    fn from(r: RefreshTokenInput) -> Self {
+        Self {
+            rotation_type: r.rotation_type,
+            expiration_type: r.expiration_type,
+            leeway: r.leeway,
+            token_lifetime: r.token_lifetime,
+            infinite_token_lifetime: r.infinite_token_lifetime,
+            idle_token_lifetime: r.idle_token_lifetime,
+            infinite_idle_token_lifetime: r.infinite_idle_token_lifetime,
+        }
+    }
+}
+
+/// ID-token settings to change; omitted fields keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfigurationInput {
+    #[serde(default)]
+    pub lifetime_in_seconds: Option<i64>,
+    #[serde(default)]
+    pub alg: Option<String>,
+}
+
+impl From<JwtConfigurationInput> for JwtConfigurationChanges {
+    fn from(j: JwtConfigurationInput) -> Self {
+        Self {
+            lifetime_in_seconds: j.lifetime_in_seconds,
+            alg: j.alg,
+        }
+    }
+}
+
+/// A new client; only `name` is required. Defaults follow `app_type`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Default `regular_web`.
+    #[serde(default)]
+    pub app_type: Option<String>,
+    /// Default `none` for `spa` and `native`, else `client_secret_post`.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub callbacks: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_logout_urls: Option<Vec<String>>,
+    #[serde(default)]
+    pub web_origins: Option<Vec<String>>,
+    /// Default true.
+    #[serde(default)]
+    pub is_first_party: Option<bool>,
+    #[serde(default)]
+    pub refresh_token: Option<RefreshTokenInput>,
+    #[serde(default)]
+    pub jwt_configuration: Option<JwtConfigurationInput>,
+}
+
+impl From<CreateClient> for NewClient {
+    fn from(b: CreateClient) -> Self {
+        Self {
+            name: b.name,
+            description: b.description,
+            app_type: b.app_type,
+            token_endpoint_auth_method: b.token_endpoint_auth_method,
+            grant_types: b.grant_types,
+            callbacks: b.callbacks,
+            allowed_logout_urls: b.allowed_logout_urls,
+            web_origins: b.web_origins,
+            is_first_party: b.is_first_party,
+            refresh_token: b.refresh_token.map(Into::into),
+            jwt_configuration: b.jwt_configuration.map(Into::into),
+        }
+    }
+}
+
+/// Changes to a client; omitted fields keep their value, nested objects merge.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClient {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub app_type: Option<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub callbacks: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_logout_urls: Option<Vec<String>>,
+    #[serde(default)]
+    pub web_origins: Option<Vec<String>>,
+    #[serde(default)]
+    pub is_first_party: Option<bool>,
+    #[serde(default)]
+    pub refresh_token: Option<RefreshTokenInput>,
+    #[serde(default)]
+    pub jwt_configuration: Option<JwtConfigurationInput>,
+}
+
+impl From<UpdateClient> for ClientChanges {
+    fn from(b: UpdateClient) -> Self {
+        Self {
+            name: b.name,
+            description: b.description,
+            app_type: b.app_type,
+            token_endpoint_auth_method: b.token_endpoint_auth_method,
+            grant_types: b.grant_types,
+            callbacks: b.callbacks,
+            allowed_logout_urls: b.allowed_logout_urls,
+            web_origins: b.web_origins,
+            is_first_party: b.is_first_party,
+            refresh_token: b.refresh_token.map(Into::into),
+            jwt_configuration: b.jwt_configuration.map(Into::into),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Page index, from 0.
+    pub page: Option<i64>,
+    /// Results per page, 1 to 100 (default 50).
+    pub per_page: Option<i64>,
+    /// Wrap the results with `start`, `limit`, `length` and `total`.
+    pub include_totals: Option<bool>,
+    /// Only these app types (comma separated).
+    pub app_type: Option<String>,
+    /// Only first-party (true) or third-party (false) clients.
+    pub is_first_party: Option<bool>,
+    /// Comma-separated top-level properties to include (or, with
+    /// `include_fields=false`, to exclude).
+    pub fields: Option<String>,
+    /// Whether `fields` lists properties to include (default) or to exclude.
+    pub include_fields: Option<bool>,
+}
+
+fn not_found() -> MgmtError {
+    MgmtError::not_found("inexistent_client", "The client does not exist.")
+}
+
+fn internal(e: impl std::fmt::Display) -> MgmtError {
+    MgmtError::from(StoreError::Backend(e.to_string()))
+}
+
+fn create_error(e: CreateError) -> MgmtError {
+    match e {
+        CreateError::Invalid(invalid) => invalid.into(),
+        CreateError::Rng(e) => internal(e),
+    }
+}
+
+/// Reading clients takes `read:clients` or `read:client_keys` (Auth0's rule).
+fn require_read(caller: &Caller) -> MgmtResult<()> {
+    if caller.has("read:clients") || caller.has("read:client_keys") {
+        Ok(())
+    } else {
+        Err(MgmtError::insufficient_scope(
+            "read:clients read:client_keys",
+        ))
+    }
+}
+
+/// The stored secret in clear, for a caller holding `read:client_keys`.
+fn shown_secret(
+    state: &AppState,
+    caller: &Caller,
+    client_id: &str,
+    stored: Option<&ClientSecret>,
+) -> MgmtResult<Option<String>> {
+    let Some(stored) = stored.filter(|_| caller.has("read:client_keys")) else {
+        return Ok(None);
+    };
+    match clients::reveal_secret(&state.master, client_id, stored) {
+        Some(secret) => Ok(Some(secret.expose().clone())),
+        None => Err(MgmtError::from(StoreError::Corrupt(format!(
+            "the secret of client {client_id} does not open under the master key"
+        )))),
+    }
+}
+
+/// Revokes every token `client_id` holds (for `audience`, or all) issued up to now.
+pub(super) async fn revoke_client_tokens(
+    state: &AppState,
+    client_id: &str,
+    audience: Option<String>,
+) -> MgmtResult<()> {
+    let now = state.clock.now();
+    state
+        .revocations
+        .revoke(Revocation::Client {
+            client_id: client_id.to_owned(),
+            audience,
+            issued_before: now,
+            expires_at: now + MAX_TOKEN_LIFETIME,
+        })
+        .await?;
+    Ok(())
+}
+
+async fn find(state: &AppState, id: &str) -> MgmtResult<(Client, Option<ClientSecret>)> {
+    state.store.get_client(id).await?.ok_or_else(not_found)
+}
+
+/// List clients.
+#[utoipa::path(get, path = "/api/v2/clients", tag = "clients", params(ListQuery),
+    security(("bearer" = ["read:clients"]), ("bearer" = ["read:client_keys"])),
+    responses((status = 200, body = [ClientDto]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryOf(q): QueryOf<ListQuery>,
+) -> MgmtResult<Response> {
+    require_read(&caller)?;
+    let page = page(q.page, q.per_page)?;
+    let mut app_types = Vec::new();
+    for t in q.app_type.as_deref().unwrap_or("").split(',') {
+        let t = t.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if !APP_TYPES.contains(&t) {
+            return Err(MgmtError::bad_request(
+                "invalid_query_string",
+                "Query validation error: 'app_type' must list native, spa, regular_web or non_interactive.",
+            ));
+        }
+        app_types.push(t.to_owned());
+    }
+    let filter = ClientFilter {
+        app_types,
+        is_first_party: q.is_first_party,
+    };
+    let (items, total) = state.store.list_clients(&filter, page).await?;
+    let mut out = Vec::with_capacity(items.len());
+    for (client, stored) in items {
+        let secret = shown_secret(&state, &caller, &client.client_id, stored.as_ref())?;
+        out.push(to_dto(client, secret));
+    }
+    let out = project(out, q.fields.as_deref(), q.include_fields);
+    Ok(listing(
+        "clients",
+        out,
+        total,
+        page,
+        q.include_totals.unwrap_or(false),
+    ))
+}
+
+/// Create a client. A confidential client's secret is in the answer.
+#[utoipa::path(post, path = "/api/v2/clients", tag = "clients", request_body = CreateClient,
+    security(("bearer" = ["create:clients"])),
+    responses((status = 201, body = ClientDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create(
+    caller: Caller,
+    State(state): State<AppState>,
+    Payload(body): Payload<CreateClient>,
+) -> MgmtResult<Response> {
+    caller.require("create:clients")?;
+    let created = clients::create(&state.master, body.into()).map_err(create_error)?;
+    state
+        .store
+        .create_client(
+            &created.client,
+            created.stored_secret.as_ref(),
+            state.clock.now(),
+        )
+        .await?;
+    let secret = created.secret.map(|s| s.expose().clone());
+    Ok((StatusCode::CREATED, Json(to_dto(created.client, secret))).into_response())
+}
+
+/// Get a client.
+#[utoipa::path(get, path = "/api/v2/clients/{id}", tag = "clients",
+    params(FieldsQuery, ("id" = String, Path, description = "The client id")),
+    security(("bearer" = ["read:clients"]), ("bearer" = ["read:client_keys"])),
+    responses((status = 200, body = ClientDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_one(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryOf(fields): QueryOf<FieldsQuery>,
+) -> MgmtResult<Response> {
+    require_read(&caller)?;
+    let (client, stored) = find(&state, &id).await?;
+    let secret = shown_secret(&state, &caller, &client.client_id, stored.as_ref())?;
+    Ok(projected(to_dto(client, secret), &fields))
+}
+
+/// Update a client. Switching to `none` drops the secret (and revokes the
+/// client's tokens); switching from `none` to a secret method makes a secret,
+/// returned in the answer.
+#[utoipa::path(patch, path = "/api/v2/clients/{id}", tag = "clients", request_body = UpdateClient,
+    params(("id" = String, Path, description = "The client id")),
+    security(("bearer" = ["update:clients"])),
+    responses((status = 200, body = ClientDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn update(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Payload(body): Payload<UpdateClient>,
+) -> MgmtResult<Json<ClientDto>> {
+    caller.require("update:clients")?;
+    let (mut client, stored) = find(&state, &id).await?;
+    clients::apply_changes(&mut client, body.into())?;
+    let plan = clients::secret_plan(&client, stored.is_some());
+    let generated = match plan {
+        SecretPlan::Generate => {
+            Some(clients::generate_secret(&state.master, &client.client_id).map_err(internal)?)
+        }
+        SecretPlan::Keep | SecretPlan::Remove => None,
+    };
+    let change = match (&plan, &generated) {
+        (SecretPlan::Remove, _) => SecretChange::Remove,
+        (_, Some((_, sealed))) => SecretChange::Set(sealed),
+        _ => SecretChange::Keep,
+    };
+    if !state
+        .store
+        .update_client(&client, change, state.clock.now())
+        .await?
+    {
+        return Err(not_found());
+    }
+    if plan == SecretPlan::Remove {
+        // The secret that obtained them is gone.
+        revoke_client_tokens(&state, &client.client_id, None).await?;
+    }
+    let secret = match generated {
+        Some((secret, _)) => Some(secret.expose().clone()),
+        None if plan == SecretPlan::Keep => {
+            shown_secret(&state, &caller, &client.client_id, stored.as_ref())?
+        }
+        None => None,
+    };
+    Ok(Json(to_dto(client, secret)))
+}
+
+/// Delete a client and its grants; its outstanding access tokens are revoked.
+#[utoipa::path(delete, path = "/api/v2/clients/{id}", tag = "clients",
+    params(("id" = String, Path, description = "The client id")),
+    security(("bearer" = ["delete:clients"])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> MgmtResult<StatusCode> {
+    caller.require("delete:clients")?;
+    if !state.store.delete_client(&id).await? {
+        return Err(not_found());
+    }
+    revoke_client_tokens(&state, &id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Rotate a client's secret. The old secret stops working at once and the
+/// client's outstanding access tokens are revoked; the new secret is in the answer.
+#[utoipa::path(post, path = "/api/v2/clients/{id}/rotate-secret", tag = "clients",
+    params(("id" = String, Path, description = "The client id")),
+    security(("bearer" = ["update:client_keys"])),
+    responses((status = 200, body = ClientDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn rotate_secret(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> MgmtResult<Json<ClientDto>> {
+    caller.require("update:client_keys")?;
+    let (client, _) = find(&state, &id).await?;
+    if !clients::is_confidential(&client) {
+        return Err(MgmtError::bad_request(
+            "operation_not_supported",
+            "The client is public (token_endpoint_auth_method none) and has no secret.",
+        ));
+    }
+    let (secret, sealed) =
+        clients::generate_secret(&state.master, &client.client_id).map_err(internal)?;
+    if !state
+        .store
+        .update_client(&client, SecretChange::Set(&sealed), state.clock.now())
+        .await?
+    {
+        return Err(not_found());
+    }
+    // After the new secret is stored: every token the old one obtained is older.
+    revoke_client_tokens(&state, &client.client_id, None).await?;
+    Ok(Json(to_dto(client, Some(secret.expose().clone()))))
 }

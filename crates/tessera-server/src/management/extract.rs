@@ -94,10 +94,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryOf<T> {
 pub fn page(page: Option<i64>, per_page: Option<i64>) -> Result<Page, MgmtError> {
     let page = page.unwrap_or(0);
     let per_page = per_page.unwrap_or(50);
-    if page < 0 {
+    // Bounded, so that page * per_page can never overflow.
+    if !(0..=100_000).contains(&page) {
         return Err(MgmtError::bad_request(
             "invalid_query_string",
-            "Query validation error: 'page' must be 0 or more.",
+            "Query validation error: 'page' must be between 0 and 100000.",
         ));
     }
     if !(1..=100).contains(&per_page) {
@@ -142,9 +143,14 @@ pub fn timestamp(unix: i64) -> String {
 /// `include_totals`) and checkpoint (`from`, `take`; answered with `next`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Paging {
-    Offset { page: Page, include_totals: bool },
+    Offset {
+        page: Page,
+        include_totals: bool,
+    },
     /// `from` is the opaque `next` of the previous answer (here: a page index).
-    Checkpoint { page: Page },
+    Checkpoint {
+        page: Page,
+    },
 }
 
 impl Paging {
@@ -164,21 +170,41 @@ pub fn paging(
     take: Option<i64>,
 ) -> Result<Paging, MgmtError> {
     if from.is_none() && take.is_none() {
-        return Ok(Paging::Offset { page: page(page_index, per_page)?, include_totals: include_totals.unwrap_or(false) });
+        return Ok(Paging::Offset {
+            page: page(page_index, per_page)?,
+            include_totals: include_totals.unwrap_or(false),
+        });
     }
     let index = match from {
         None | Some("") => 0,
-        Some(cursor) => cursor.parse::<i64>().ok().filter(|i| *i >= 0).ok_or_else(|| {
-            MgmtError::bad_request("invalid_query_string", "Query validation error: 'from' is not a cursor this server issued.")
-        })?,
+        Some(cursor) => cursor
+            .parse::<i64>()
+            .ok()
+            .filter(|i| *i >= 0)
+            .ok_or_else(|| {
+                MgmtError::bad_request(
+                    "invalid_query_string",
+                    "Query validation error: 'from' is not a cursor this server issued.",
+                )
+            })?,
     };
-    Ok(Paging::Checkpoint { page: page(Some(index), take)? })
+    Ok(Paging::Checkpoint {
+        page: page(Some(index), take)?,
+    })
 }
 
 /// A listing in the shape the request's paging asks for.
-pub fn paged_listing<T: serde::Serialize>(key: &str, items: Vec<T>, total: i64, paging: Paging) -> axum::response::Response {
+pub fn paged_listing<T: serde::Serialize>(
+    key: &str,
+    items: Vec<T>,
+    total: i64,
+    paging: Paging,
+) -> axum::response::Response {
     match paging {
-        Paging::Offset { page, include_totals } => listing(key, items, total, page, include_totals),
+        Paging::Offset {
+            page,
+            include_totals,
+        } => listing(key, items, total, page, include_totals),
         Paging::Checkpoint { page } => {
             let mut body = serde_json::Map::new();
             let more = page.offset() + (items.len() as i64) < total;
@@ -194,9 +220,19 @@ pub fn paged_listing<T: serde::Serialize>(key: &str, items: Vec<T>, total: i64, 
 /// Auth0's `fields` (comma separated) and `include_fields` (default true): keep
 /// only, or drop, those top-level properties of `value` (an object or an array of
 /// objects).
-pub fn select_fields(value: &mut serde_json::Value, fields: Option<&str>, include_fields: Option<bool>) {
-    let Some(fields) = fields.filter(|f| !f.trim().is_empty()) else { return };
-    let names: Vec<&str> = fields.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+pub fn select_fields(
+    value: &mut serde_json::Value,
+    fields: Option<&str>,
+    include_fields: Option<bool>,
+) {
+    let Some(fields) = fields.filter(|f| !f.trim().is_empty()) else {
+        return;
+    };
+    let names: Vec<&str> = fields
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .collect();
     let include = include_fields.unwrap_or(true);
     let apply = |obj: &mut serde_json::Map<String, serde_json::Value>| {
         obj.retain(|k, _| names.contains(&k.as_str()) == include);
@@ -221,11 +257,25 @@ mod tests {
     #[test]
     fn checkpoint_paging_walks_by_next() {
         let p = paging(None, None, Some(true), None, Some(2)).unwrap();
-        assert_eq!(p, Paging::Checkpoint { page: Page { page: 0, per_page: 2 } });
+        assert_eq!(
+            p,
+            Paging::Checkpoint {
+                page: Page {
+                    page: 0,
+                    per_page: 2
+                }
+            }
+        );
         let p = paging(None, None, None, Some("3"), Some(2)).unwrap();
         assert_eq!(p.page().offset(), 6);
         assert!(paging(None, None, None, Some("x"), None).is_err());
-        assert!(matches!(paging(Some(1), Some(10), Some(true), None, None).unwrap(), Paging::Offset { include_totals: true, .. }));
+        assert!(matches!(
+            paging(Some(1), Some(10), Some(true), None, None).unwrap(),
+            Paging::Offset {
+                include_totals: true,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -237,4 +287,38 @@ mod tests {
         select_fields(&mut v, Some("a"), Some(false));
         assert_eq!(v, serde_json::json!({"b": 2}));
     }
+}
+
+/// Auth0's field selection on a single object: `?fields=a,b&include_fields=true`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FieldsQuery {
+    /// Comma-separated top-level properties to include (or, with
+    /// `include_fields=false`, to exclude).
+    pub fields: Option<String>,
+    /// Whether `fields` lists properties to include (default) or to exclude.
+    pub include_fields: Option<bool>,
+}
+
+/// Serialises `items` and applies `fields` / `include_fields` to each.
+pub fn project<T: serde::Serialize>(
+    items: Vec<T>,
+    fields: Option<&str>,
+    include_fields: Option<bool>,
+) -> Vec<serde_json::Value> {
+    items
+        .into_iter()
+        .map(|item| {
+            let mut v = serde_json::to_value(item).unwrap_or_default();
+            select_fields(&mut v, fields, include_fields);
+            v
+        })
+        .collect()
+}
+
+/// One object as JSON, with `fields` / `include_fields` applied.
+pub fn projected<T: serde::Serialize>(item: T, q: &FieldsQuery) -> axum::response::Response {
+    let mut v = serde_json::to_value(item).unwrap_or_default();
+    select_fields(&mut v, q.fields.as_deref(), q.include_fields);
+    axum::response::IntoResponse::into_response(axum::Json(v))
 }

@@ -2,12 +2,12 @@
 //! document come from the same annotated handlers, so the document cannot drift.
 
 pub mod auth;
-pub mod error;
-pub mod extract;
 mod blacklists;
 mod client_grants;
 mod clients;
 mod connections;
+pub mod error;
+pub mod extract;
 mod resource_servers;
 mod signing_keys;
 mod users;
@@ -61,7 +61,9 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = blacklists::routes(api);
     let (router, mut doc) = api.split_for_parts();
     // Paths start with /api/v2; the server is the issuer (which may have a path).
-    doc.servers = Some(vec![utoipa::openapi::Server::new(issuer.as_str().trim_end_matches('/'))]);
+    doc.servers = Some(vec![utoipa::openapi::Server::new(
+        issuer.as_str().trim_end_matches('/'),
+    )]);
     let json: Arc<str> = Arc::from(doc.to_json().unwrap_or_else(|_| "{}".into()));
     let router = router.route(
         "/api/v2/openapi.json",

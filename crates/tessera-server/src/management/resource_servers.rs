@@ -5,9 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tessera_core::ids;
-use tessera_core::keys::{MAX_TOKEN_LIFETIME, SigningAlg};
+use tessera_core::manage::resource_servers::{
+    self, CreateError, NewResourceServer, ResourceServerChanges,
+};
 use tessera_core::model::{ResourceServer, ResourceServerScope};
+use tessera_core::store::StoreError;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -115,61 +117,14 @@ pub struct ListQuery {
     pub include_totals: Option<bool>,
 }
 
-fn validate_identifier(identifier: &str) -> MgmtResult<()> {
-    if identifier.is_empty()
-        || identifier.len() > 600
-        || identifier.chars().any(char::is_whitespace)
-    {
-        return Err(MgmtError::invalid_body(
-            "identifier",
-            "must be 1 to 600 characters without white space (a URI is recommended)",
-        ));
-    }
-    Ok(())
-}
-
-fn validate_scopes(scopes: &[ScopeDto]) -> MgmtResult<Vec<ResourceServerScope>> {
-    let mut out: Vec<ResourceServerScope> = Vec::with_capacity(scopes.len());
-    for s in scopes {
-        if s.value.is_empty()
-            || s.value.len() > 280
-            || s.value
-                .chars()
-                .any(|c| c.is_whitespace() || c == '"' || c == '\\')
-        {
-            return Err(MgmtError::invalid_body(
-                "scopes",
-                "a scope value must be 1 to 280 characters, no spaces or quotes",
-            ));
-        }
-        if out.iter().any(|o| o.value == s.value) {
-            return Err(MgmtError::invalid_body(
-                "scopes",
-                &format!("scope {} is listed twice", s.value),
-            ));
-        }
-        out.push(ResourceServerScope {
-            value: s.value.clone(),
-            description: s.description.clone(),
-        });
-    }
-    Ok(out)
-}
-
-fn validate_alg(alg: &str) -> MgmtResult<()> {
-    alg.parse::<SigningAlg>().map(|_| ()).map_err(|_| {
-        MgmtError::invalid_body("signing_alg", "must be one of RS256, PS256, ES256, EdDSA")
-    })
-}
-
-fn validate_lifetime(lifetime: i64) -> MgmtResult<()> {
-    if !(1..=MAX_TOKEN_LIFETIME).contains(&lifetime) {
-        return Err(MgmtError::invalid_body(
-            "token_lifetime",
-            &format!("must be between 1 and {MAX_TOKEN_LIFETIME}"),
-        ));
-    }
-    Ok(())
+fn to_scopes(scopes: Vec<ScopeDto>) -> Vec<ResourceServerScope> {
+    scopes
+        .into_iter()
+        .map(|s| ResourceServerScope {
+            value: s.value,
+            description: s.description,
+        })
+        .collect()
 }
 
 fn not_found() -> MgmtError {
@@ -223,33 +178,26 @@ async fn create(
     Payload(body): Payload<CreateResourceServer>,
 ) -> MgmtResult<Response> {
     caller.require("create:resource_servers")?;
-    validate_identifier(&body.identifier)?;
-    let scopes = validate_scopes(body.scopes.as_deref().unwrap_or_default())?;
-    let signing_alg = body.signing_alg.unwrap_or_else(|| "RS256".into());
-    validate_alg(&signing_alg)?;
-    let token_lifetime = body.token_lifetime.unwrap_or(86400);
-    validate_lifetime(token_lifetime)?;
-    let rs = ResourceServer {
-        id: ids::alphanumeric(24).map_err(|e| {
-            MgmtError::from(tessera_core::store::StoreError::Backend(e.to_string()))
-        })?,
-        name: body.name.unwrap_or_else(|| body.identifier.clone()),
+    let rs = resource_servers::create(NewResourceServer {
         identifier: body.identifier,
-        scopes,
-        signing_alg,
-        token_lifetime,
-        allow_offline_access: body.allow_offline_access.unwrap_or(false),
+        name: body.name,
+        scopes: to_scopes(body.scopes.unwrap_or_default()),
+        signing_alg: body.signing_alg,
+        token_lifetime: body.token_lifetime,
+        allow_offline_access: body.allow_offline_access,
         skip_consent_for_verifiable_first_party_clients: body
-            .skip_consent_for_verifiable_first_party_clients
-            .unwrap_or(false),
-        is_system: false,
-    };
+            .skip_consent_for_verifiable_first_party_clients,
+    })
+    .map_err(|e| match e {
+        CreateError::Invalid(invalid) => MgmtError::from(invalid),
+        CreateError::Rng(e) => MgmtError::from(StoreError::Backend(e.to_string())),
+    })?;
     match state
         .store
         .create_resource_server(&rs, state.clock.now())
         .await
     {
-        Err(tessera_core::store::StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(_)) => {
             return Err(MgmtError::conflict(
                 "resource_server_conflict",
                 "A resource server with the same identifier already exists.",
@@ -293,26 +241,18 @@ async fn update(
             "The Management API cannot be modified.",
         ));
     }
-    if let Some(name) = body.name {
-        rs.name = name;
-    }
-    if let Some(scopes) = body.scopes {
-        rs.scopes = validate_scopes(&scopes)?;
-    }
-    if let Some(alg) = body.signing_alg {
-        validate_alg(&alg)?;
-        rs.signing_alg = alg;
-    }
-    if let Some(lifetime) = body.token_lifetime {
-        validate_lifetime(lifetime)?;
-        rs.token_lifetime = lifetime;
-    }
-    if let Some(v) = body.allow_offline_access {
-        rs.allow_offline_access = v;
-    }
-    if let Some(v) = body.skip_consent_for_verifiable_first_party_clients {
-        rs.skip_consent_for_verifiable_first_party_clients = v;
-    }
+    resource_servers::apply_changes(
+        &mut rs,
+        ResourceServerChanges {
+            name: body.name,
+            scopes: body.scopes.map(to_scopes),
+            signing_alg: body.signing_alg,
+            token_lifetime: body.token_lifetime,
+            allow_offline_access: body.allow_offline_access,
+            skip_consent_for_verifiable_first_party_clients: body
+                .skip_consent_for_verifiable_first_party_clients,
+        },
+    )?;
     if !state
         .store
         .update_resource_server(&rs, state.clock.now())

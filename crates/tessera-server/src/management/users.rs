@@ -1,9 +1,627 @@
-//! Placeholder: being written (issue 3).
+//! `/api/v2/users` and `/api/v2/users-by-email`: the tenant's users, in Auth0's
+//! shapes. Passwords are hashed off the async runtime and never returned,
+//! echoed in an error or logged.
 
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+use tessera_core::manage::Invalid;
+use tessera_core::manage::users::{
+    self, CreateError, NewUser, UserChanges, check_database_connection, check_password,
+    is_database_user, parse_search, parse_sort,
+};
+use tessera_core::model::{Identity, User};
+use tessera_core::password::{self, PasswordPolicy};
+use tessera_core::store::{StoreError, UserField, UserFilter, UserQuery};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::auth::Caller;
+use super::error::{ErrorBody, MgmtError, MgmtResult};
+use super::extract::{FieldsQuery, Payload, QueryOf, listing, page, project, projected, timestamp};
 use crate::state::AppState;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
-    api
+    api.routes(routes!(list, create))
+        .routes(routes!(get_one, update, delete))
+        .routes(routes!(by_email))
+}
+
+/// The scope that reveals upstream identity providers' tokens on identities.
+const READ_IDP_TOKENS: &str = "read:user_idp_tokens";
+
+/// One identity of a user, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct IdentityDto {
+    pub connection: String,
+    /// The id within the provider (for `auth0`, the part after `auth0|`).
+    pub user_id: String,
+    pub provider: String,
+    #[serde(rename = "isSocial")]
+    pub is_social: bool,
+    /// The upstream provider's access token; only to `read:user_idp_tokens`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+    /// The upstream provider's refresh token; only to `read:user_idp_tokens`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Seconds the upstream access token lives; only to `read:user_idp_tokens`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<i64>,
+}
+
+impl From<Identity> for IdentityDto {
+    /// Exhaustive on purpose: a field added to [`Identity`] must be placed here,
+    /// and upstream tokens go in the fields [`IdentityDto::gated`] clears.
+    /// Database identities have no upstream tokens (Tessera is their provider).
+    fn from(identity: Identity) -> Self {
+        let Identity {
+            connection,
+            user_id,
+            provider,
+            is_social,
+        } = identity;
+        Self {
+            connection,
+            user_id,
+            provider,
+            is_social,
+            access_token: None,
+            refresh_token: None,
+            expires_in: None,
+        }
+    }
+}
+
+impl IdentityDto {
+    /// Drops upstream tokens unless the caller may read them.
+    fn gated(mut self, reveal_idp_tokens: bool) -> Self {
+        if !reveal_idp_tokens {
+            self.access_token = None;
+            self.refresh_token = None;
+            self.expires_in = None;
+        }
+        self
+    }
+}
+
+/// A user as the API shows it: never a password or its hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserDto {
+    /// `auth0|` and 24 hex characters for database users.
+    pub user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    #[schema(value_type = Object)]
+    pub user_metadata: Map<String, Value>,
+    #[schema(value_type = Object)]
+    pub app_metadata: Map<String, Value>,
+    pub blocked: bool,
+    /// RFC 3339, UTC, milliseconds.
+    pub created_at: String,
+    pub updated_at: String,
+    /// Absent when the user never logged in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<String>,
+    pub logins_count: i64,
+    pub identities: Vec<IdentityDto>,
+}
+
+/// The one place users are rendered, for `caller`: identities carry upstream
+/// tokens only when the caller holds `read:user_idp_tokens`.
+fn render(user: User, caller: &Caller) -> UserDto {
+    let reveal_idp_tokens = caller.has(READ_IDP_TOKENS);
+    UserDto {
+        user_id: user.user_id,
+        email: user.email,
+        email_verified: user.email_verified,
+        name: user.name,
+        given_name: user.given_name,
+        family_name: user.family_name,
+        nickname: user.nickname,
+        picture: user.picture,
+        user_metadata: user.user_metadata,
+        app_metadata: user.app_metadata,
+        blocked: user.blocked,
+        created_at: timestamp(user.created_at),
+        updated_at: timestamp(user.updated_at),
+        last_login: user.last_login.map(timestamp),
+        logins_count: user.logins_count,
+        identities: user
+            .identities
+            .into_iter()
+            .map(|i| IdentityDto::from(i).gated(reveal_idp_tokens))
+            .collect(),
+    }
+}
+
+/// A password in a request body. A wrong type is refused without echoing the
+/// value, and `Debug` never prints it.
+pub struct PasswordInput(String);
+
+impl std::fmt::Debug for PasswordInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordInput(***)")
+    }
+}
+
+impl<'de> Deserialize<'de> for PasswordInput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(s) => Ok(Self(s)),
+            _ => Err(serde::de::Error::custom("must be a string")),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// The database connection's name (strategy `auth0`).
+    #[schema(required = true)]
+    pub connection: Option<String>,
+    /// Stored lower-cased; unique in the connection.
+    #[schema(required = true)]
+    pub email: Option<String>,
+    /// Checked against the connection's password policy.
+    #[schema(required = true, value_type = Option<String>, format = Password)]
+    pub password: Option<PasswordInput>,
+    pub email_verified: Option<bool>,
+    /// Accepted and ignored: Tessera sends no email.
+    pub verify_email: Option<bool>,
+    /// Defaults to the email.
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    /// Defaults to the part of the email before `@`.
+    pub nickname: Option<String>,
+    /// An http(s) URL.
+    pub picture: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub user_metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<Object>)]
+    pub app_metadata: Option<Map<String, Value>>,
+    pub blocked: Option<bool>,
+}
+
+/// Every property optional; at least one. `user_metadata` and `app_metadata`
+/// are merged into the stored ones at the top level (a key set to `null` is
+/// removed; an empty object clears them).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    /// Must be the user's own connection when given.
+    pub connection: Option<String>,
+    /// A new email clears `email_verified` unless it is given too.
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    /// Accepted and ignored: Tessera sends no email.
+    pub verify_email: Option<bool>,
+    /// Database users only; checked against the connection's password policy.
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<PasswordInput>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub nickname: Option<String>,
+    pub picture: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub user_metadata: Option<Map<String, Value>>,
+    #[schema(value_type = Option<Object>)]
+    pub app_metadata: Option<Map<String, Value>>,
+    pub blocked: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Page index, from 0.
+    pub page: Option<i64>,
+    /// Results per page, 1 to 100 (default 50).
+    pub per_page: Option<i64>,
+    /// Wrap the results with `start`, `limit`, `length` and `total`.
+    pub include_totals: Option<bool>,
+    /// Search: `field:value` or `field:"value"` terms joined by spaces or
+    /// `AND`; `*` is a wildcard. Fields: `user_id`, `email`, `name`,
+    /// `given_name`, `family_name`, `nickname`, `connection`.
+    pub q: Option<String>,
+    /// `field:1` (ascending) or `field:-1` (descending).
+    pub sort: Option<String>,
+    /// Only `v3` (accepted and ignored).
+    pub search_engine: Option<String>,
+    /// Only users of this connection.
+    pub connection: Option<String>,
+    /// Comma-separated top-level properties to include (or, with
+    /// `include_fields=false`, to exclude).
+    pub fields: Option<String>,
+    /// Whether `fields` lists properties to include (default) or to exclude.
+    pub include_fields: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ByEmailQuery {
+    /// The email, in any case.
+    pub email: String,
+}
+
+fn not_found() -> MgmtError {
+    MgmtError::not_found("inexistent_user", "The user does not exist.")
+}
+
+fn user_exists() -> MgmtError {
+    MgmtError::conflict("auth0_idp_error", "The user already exists.")
+}
+
+fn email_taken() -> MgmtError {
+    MgmtError::conflict("auth0_idp_error", "The specified new email already exists.")
+}
+
+fn query_error(e: Invalid) -> MgmtError {
+    MgmtError::bad_request(
+        "invalid_query_string",
+        format!(
+            "Query validation error: '{}' on property {}.",
+            e.problem, e.property
+        ),
+    )
+}
+
+/// A server-side failure: logged here, a generic 500 to the client.
+fn internal(what: &str, error: &dyn std::fmt::Display) -> MgmtError {
+    tracing::error!(%error, "{what}");
+    MgmtError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "The server could not complete the request.",
+    )
+}
+
+/// argon2id, off the async runtime.
+async fn hash_password(password: String) -> MgmtResult<String> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| internal("password hashing task failed", &e))?
+        .map_err(|e| internal("password hashing failed", &e))
+}
+
+async fn find(state: &AppState, id: &str) -> MgmtResult<User> {
+    state.store.get_user(id).await?.ok_or_else(not_found)
+}
+
+/// List or search users.
+#[utoipa::path(get, path = "/api/v2/users", tag = "users", params(ListQuery),
+    security(("bearer" = ["read:users"])),
+    responses((status = 200, body = [UserDto], description = "The users; with include_totals, {start, limit, length, total, users}"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryOf(q): QueryOf<ListQuery>,
+) -> MgmtResult<Response> {
+    caller.require("read:users")?;
+    let page = page(q.page, q.per_page)?;
+    if page.page.checked_mul(page.per_page).is_none() {
+        return Err(query_error(Invalid::new("page", "is too large")));
+    }
+    if let Some(engine) = q.search_engine.as_deref()
+        && engine != "v3"
+    {
+        return Err(query_error(Invalid::new("search_engine", "must be v3")));
+    }
+    let mut filters = match q.q.as_deref() {
+        Some(text) => parse_search(text).map_err(query_error)?,
+        None => Vec::new(),
+    };
+    if let Some(connection) = q.connection {
+        if connection.is_empty() || connection.contains('*') {
+            return Err(query_error(Invalid::new(
+                "connection",
+                "must be a connection name",
+            )));
+        }
+        filters.push(UserFilter {
+            field: UserField::Connection,
+            pattern: connection,
+        });
+    }
+    let sort = q
+        .sort
+        .as_deref()
+        .map(parse_sort)
+        .transpose()
+        .map_err(query_error)?;
+    let (found, total) = state
+        .store
+        .list_users(&UserQuery { filters, sort }, page)
+        .await?;
+    let items: Vec<UserDto> = found.into_iter().map(|u| render(u, &caller)).collect();
+    let items = project(items, q.fields.as_deref(), q.include_fields);
+    Ok(listing(
+        "users",
+        items,
+        total,
+        page,
+        q.include_totals.unwrap_or(false),
+    ))
+}
+
+/// Create a user in a database connection.
+#[utoipa::path(post, path = "/api/v2/users", tag = "users", request_body = CreateUser,
+    security(("bearer" = ["create:users"])),
+    responses((status = 201, body = UserDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The connection already has a user with this email")))]
+async fn create(
+    caller: Caller,
+    State(state): State<AppState>,
+    Payload(body): Payload<CreateUser>,
+) -> MgmtResult<Response> {
+    caller.require("create:users")?;
+    let CreateUser {
+        connection,
+        email,
+        password,
+        email_verified,
+        verify_email,
+        name,
+        given_name,
+        family_name,
+        nickname,
+        picture,
+        user_metadata,
+        app_metadata,
+        blocked,
+    } = body;
+    if verify_email == Some(true) {
+        tracing::debug!("verify_email ignored: Tessera sends no email");
+    }
+    let found = match connection.as_deref() {
+        Some(name) => state.store.get_connection_by_name(name).await?,
+        None => None,
+    };
+    check_database_connection(connection.as_deref(), found.as_ref())?;
+    let Some(connection) = found else {
+        return Err(MgmtError::invalid_body(
+            "connection",
+            "Missing required property",
+        ));
+    };
+    let password = password.map(|p| p.0);
+    let input = NewUser {
+        email,
+        password: password.clone(),
+        email_verified,
+        name,
+        given_name,
+        family_name,
+        nickname,
+        picture,
+        user_metadata,
+        app_metadata,
+        blocked,
+    };
+    let user = users::create(&connection, input, state.clock.now()).map_err(|e| match e {
+        CreateError::Invalid(e) => MgmtError::from(e),
+        CreateError::Rng(e) => internal("no randomness for a user id", &e),
+    })?;
+    let (Some(email), Some(password)) = (user.email.as_deref(), password) else {
+        return Err(internal(
+            "a new database user",
+            &"lacks an email or a password",
+        ));
+    };
+    // Refuse a duplicate before paying for a hash; the unique index decides races.
+    if state
+        .store
+        .find_user_for_login(&user.connection, email)
+        .await?
+        .is_some()
+    {
+        return Err(user_exists());
+    }
+    let hash = hash_password(password).await?;
+    match state.store.create_user(&user, Some(&hash)).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Err(user_exists()),
+        Err(e) => return Err(e.into()),
+    }
+    Ok((StatusCode::CREATED, Json(render(user, &caller))).into_response())
+}
+
+/// Get a user.
+#[utoipa::path(get, path = "/api/v2/users/{id}", tag = "users",
+    params(FieldsQuery, ("id" = String, Path, description = "The user's id, e.g. auth0|0123456789abcdef01234567")),
+    security(("bearer" = ["read:users"])),
+    responses((status = 200, body = UserDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_one(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    QueryOf(fields): QueryOf<FieldsQuery>,
+) -> MgmtResult<Response> {
+    caller.require("read:users")?;
+    let user = find(&state, &id).await?;
+    Ok(projected(render(user, &caller), &fields))
+}
+
+/// Update a user. With only `update:users_app_metadata`, only `app_metadata`
+/// may change.
+#[utoipa::path(patch, path = "/api/v2/users/{id}", tag = "users", request_body = UpdateUser,
+    params(("id" = String, Path, description = "The user's id")),
+    security(("bearer" = ["update:users"]), ("bearer" = ["update:users_app_metadata"])),
+    responses((status = 200, body = UserDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The new email is taken in the connection")))]
+async fn update(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Payload(body): Payload<UpdateUser>,
+) -> MgmtResult<Json<UserDto>> {
+    let full = caller.has("update:users");
+    if !full && !caller.has("update:users_app_metadata") {
+        return Err(MgmtError::insufficient_scope(
+            "update:users update:users_app_metadata",
+        ));
+    }
+    let UpdateUser {
+        connection,
+        email,
+        email_verified,
+        verify_email,
+        password,
+        name,
+        given_name,
+        family_name,
+        nickname,
+        picture,
+        user_metadata,
+        app_metadata,
+        blocked,
+    } = body;
+    let changes = UserChanges {
+        email,
+        email_verified,
+        name,
+        given_name,
+        family_name,
+        nickname,
+        picture,
+        user_metadata,
+        app_metadata,
+        blocked,
+    };
+    let other_properties = connection.is_some() || verify_email.is_some() || password.is_some();
+    if !full && (other_properties || changes.touches_more_than_app_metadata()) {
+        return Err(MgmtError::insufficient_scope("update:users"));
+    }
+    if !other_properties && changes == UserChanges::default() {
+        return Err(MgmtError::invalid_body(
+            "(body)",
+            "Too few properties defined (0), must be at least 1",
+        ));
+    }
+    let mut user = find(&state, &id).await?;
+    if let Some(c) = connection
+        && c != user.connection
+    {
+        return Err(MgmtError::invalid_body(
+            "connection",
+            "must be the user's own connection",
+        ));
+    }
+    let password = match password {
+        None => None,
+        Some(PasswordInput(p)) => {
+            if !is_database_user(&user) {
+                return Err(MgmtError::invalid_body(
+                    "password",
+                    "only users of a database connection have a password",
+                ));
+            }
+            let conn = state
+                .store
+                .get_connection_by_name(&user.connection)
+                .await?
+                .ok_or_else(|| {
+                    MgmtError::invalid_body("connection", "the user's connection no longer exists")
+                })?;
+            check_password(&PasswordPolicy::from_options(&conn.options), &p)?;
+            Some(p)
+        }
+    };
+    let old_email = user.email.clone();
+    users::apply_changes(&mut user, changes, state.clock.now())?;
+    let hash = match password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    match state.store.update_user(&user, hash.as_deref()).await {
+        Ok(true) => {}
+        Ok(false) => return Err(not_found()),
+        Err(StoreError::Conflict(_)) if user.email != old_email => return Err(email_taken()),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Json(render(user, &caller)))
+}
+
+/// Delete a user.
+#[utoipa::path(delete, path = "/api/v2/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "The user's id")),
+    security(("bearer" = ["delete:users"])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> MgmtResult<StatusCode> {
+    caller.require("delete:users")?;
+    if !state.store.delete_user(&id).await? {
+        return Err(not_found());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Users with this email, in every connection (the email in any case).
+#[utoipa::path(get, path = "/api/v2/users-by-email", tag = "users", params(ByEmailQuery),
+    security(("bearer" = ["read:users"])),
+    responses((status = 200, body = [UserDto]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn by_email(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryOf(q): QueryOf<ByEmailQuery>,
+) -> MgmtResult<Json<Vec<UserDto>>> {
+    caller.require("read:users")?;
+    let found = state.store.users_by_email(&q.email).await?;
+    Ok(Json(
+        found.into_iter().map(|u| render(u, &caller)).collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idp_tokens_need_the_scope() {
+        let dto = IdentityDto {
+            access_token: Some("at".into()),
+            refresh_token: Some("rt".into()),
+            expires_in: Some(60),
+            ..IdentityDto::from(Identity {
+                connection: "c".into(),
+                user_id: "u".into(),
+                provider: "oidc".into(),
+                is_social: false,
+            })
+        };
+        assert_eq!(dto.clone().gated(true), dto);
+        let hidden = serde_json::to_value(dto.gated(false)).unwrap();
+        assert_eq!(
+            hidden,
+            serde_json::json!({"connection": "c", "user_id": "u", "provider": "oidc", "isSocial": false})
+        );
+    }
+
+    #[test]
+    fn passwords_are_not_echoed() {
+        let e = serde_json::from_str::<PasswordInput>("12345678").unwrap_err();
+        assert!(!e.to_string().contains("12345678"), "{e}");
+        let p: PasswordInput = serde_json::from_str("\"s3cret-pw\"").unwrap();
+        assert!(!format!("{p:?}").contains("s3cret"));
+    }
 }

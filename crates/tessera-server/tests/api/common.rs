@@ -52,15 +52,26 @@ impl std::fmt::Debug for Reply {
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
 }
 
 pub async fn reply(res: reqwest::Response) -> Reply {
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let text = res.text().await.unwrap();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    Reply { status, headers, body }
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// A server on SQLite in a temp dir, bootstrapped with the admin client
@@ -71,16 +82,33 @@ pub async fn start() -> TestServer {
 
 pub async fn start_with(alg: SigningAlg) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqlStore::open(&testing::sqlite_url(dir.path())).await.unwrap());
+    let store = Arc::new(
+        SqlStore::open(&testing::sqlite_url(dir.path()))
+            .await
+            .unwrap(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let issuer = Issuer::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
     let master = Arc::new(MasterKey::generate().unwrap().0);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let policy = KeyPolicy { jwks_max_age: 60, reload_interval: 5, max_token_lifetime: 86400 };
-    let keys = Arc::new(Keys::open(store.clone(), master.clone(), alg, policy, clock.clone()).await.unwrap());
-    let admin = AdminClient { client_id: ADMIN_ID.into(), client_secret: Secret::new(ADMIN_SECRET.into()) };
-    bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now()).await.unwrap();
+    let policy = KeyPolicy {
+        jwks_max_age: 60,
+        reload_interval: 5,
+        max_token_lifetime: 86400,
+    };
+    let keys = Arc::new(
+        Keys::open(store.clone(), master.clone(), alg, policy, clock.clone())
+            .await
+            .unwrap(),
+    );
+    let admin = AdminClient {
+        client_id: ADMIN_ID.into(),
+        client_secret: Secret::new(ADMIN_SECRET.into()),
+    };
+    bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now())
+        .await
+        .unwrap();
     let state = AppState {
         config: Arc::new(ServerConfig {
             issuer: issuer.clone(),
@@ -99,7 +127,14 @@ pub async fn start_with(alg: SigningAlg) -> TestServer {
     tokio::spawn(tessera_server::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
-    TestServer { base: issuer.as_str().to_owned(), state, store, master, stop: Some(tx), _dir: dir }
+    TestServer {
+        base: issuer.as_str().to_owned(),
+        state,
+        store,
+        master,
+        stop: Some(tx),
+        _dir: dir,
+    }
 }
 
 impl TestServer {
@@ -113,7 +148,15 @@ impl TestServer {
 
     /// POST oauth/token with a form body.
     pub async fn token_request(&self, form: &[(&str, &str)]) -> Reply {
-        reply(http().post(self.url("oauth/token")).form(form).send().await.unwrap()).await
+        reply(
+            http()
+                .post(self.url("oauth/token"))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     /// A Management API token for the admin client (every scope).
@@ -152,7 +195,10 @@ impl TestServer {
         };
         let sealed = bootstrap::seal_client_secret(&self.master, &id, &secret).unwrap();
         let now = SystemClock.now();
-        self.store.create_client(&client, Some(&sealed), now).await.unwrap();
+        self.store
+            .create_client(&client, Some(&sealed), now)
+            .await
+            .unwrap();
         let grant = ClientGrant {
             id: tessera_core::ids::prefixed("cgr").unwrap(),
             client_id: id.clone(),
@@ -194,5 +240,8 @@ pub fn assert_mgmt_error(r: &Reply, status: u16, error_code: &str) {
     assert_eq!(r.status, status, "{r:?}");
     assert_eq!(r.body["statusCode"], json!(status), "{r:?}");
     assert_eq!(r.body["errorCode"], json!(error_code), "{r:?}");
-    assert!(r.body["error"].is_string() && r.body["message"].is_string(), "{r:?}");
+    assert!(
+        r.body["error"].is_string() && r.body["message"].is_string(),
+        "{r:?}"
+    );
 }

@@ -2,7 +2,14 @@
 //! (modules below) keeps link times down.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod blacklists;
+mod client_grants;
+mod clients;
 mod common;
+mod connections;
+mod listing;
+mod signing_keys;
 mod token;
+mod users;
 
 pub use common::*;

@@ -1,0 +1,12 @@
+//! Black-box tests of the `tessera` binary: settings errors, first start,
+//! restarts, master-key handling, key rotation through the CLI, private keys at
+//! rest and graceful shutdown. Every server runs in its own temp directory on
+//! its own port and is stopped (SIGTERM, then SIGKILL) when its guard drops.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod interop;
+mod keys;
+mod operator;
+mod shutdown;
+mod startup;

@@ -1,0 +1,108 @@
+"""Drives a running Tessera with Auth0's own Python SDK (auth0-python).
+
+Environment: TESSERA_DOMAIN (host:port), TESSERA_CLIENT_ID, TESSERA_CLIENT_SECRET.
+Every step asserts what came back; any failure exits non-zero with a traceback.
+The last line printed is "N passed, 0 failed".
+"""
+
+import os
+import sys
+import uuid
+
+from auth0.authentication import GetToken
+# ManagementClient always speaks https; its underlying generated client (Auth0)
+# takes a base_url, which is how a plain-http test server is reached.
+from auth0.management import Auth0
+
+domain = os.environ["TESSERA_DOMAIN"]
+client_id = os.environ["TESSERA_CLIENT_ID"]
+client_secret = os.environ["TESSERA_CLIENT_SECRET"]
+audience = f"http://{domain}/api/v2/"
+checks = 0
+
+
+def check(condition, what):
+    global checks
+    if not condition:
+        raise AssertionError(what)
+    checks += 1
+
+
+def attr(obj, name):
+    """The SDK returns pydantic models; read a field whatever the model."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+# A Management API token through the authentication SDK (plain http for tests).
+token = GetToken(domain, client_id, client_secret=client_secret, protocol="http").client_credentials(audience)
+check(token["token_type"] == "Bearer", "token_type")
+check(token["expires_in"] <= 86400, "expires_in")
+mgmt = Auth0(base_url=f"http://{domain}/api/v2", token=token["access_token"])
+tag = uuid.uuid4().hex[:8]
+
+# Resource servers.
+api_id = f"https://interop-{tag}.example/"
+rs = mgmt.resource_servers.create(
+    identifier=api_id, name=f"Interop {tag}", scopes=[{"value": "read:things", "description": "Read things"}]
+)
+check(attr(rs, "identifier") == api_id, "resource server identifier")
+rs_id = attr(rs, "id")
+listed = [attr(r, "identifier") for r in mgmt.resource_servers.list()]
+check(api_id in listed, "resource server listed")
+check(attr(mgmt.resource_servers.get(rs_id), "name") == f"Interop {tag}", "resource server get")
+updated = mgmt.resource_servers.update(rs_id, name=f"Interop {tag} v2", token_lifetime=600)
+check(attr(updated, "token_lifetime") == 600, "resource server update")
+
+# Clients.
+client = mgmt.clients.create(name=f"interop-m2m-{tag}", app_type="non_interactive")
+new_id = attr(client, "client_id")
+new_secret = attr(client, "client_secret")
+check(new_id and new_secret and len(new_secret) >= 43, "client created with a secret")
+check(any(attr(c, "client_id") == new_id for c in mgmt.clients.list()), "client listed")
+check(attr(mgmt.clients.get(new_id), "name") == f"interop-m2m-{tag}", "client get")
+check(attr(mgmt.clients.update(new_id, description="from the SDK"), "description") == "from the SDK", "client update")
+
+# Client grants: the new client may now get tokens for the new API.
+grant = mgmt.client_grants.create(client_id=new_id, audience=api_id, scope=["read:things"])
+grant_id = attr(grant, "id")
+check(attr(grant, "scope") == ["read:things"], "client grant scope")
+grants = list(mgmt.client_grants.list(client_id=new_id))
+check([attr(g, "id") for g in grants] == [grant_id], "client grant listed")
+m2m = GetToken(domain, new_id, client_secret=new_secret, protocol="http").client_credentials(api_id)
+check(m2m["scope"] == "read:things", "m2m token for the new API")
+updated_grant = mgmt.client_grants.update(grant_id, scope=[])
+check(attr(updated_grant, "scope") == [], "client grant update")
+
+# Users.
+email = f"interop-{tag}@example.com"
+user = mgmt.users.create(connection="Username-Password-Authentication", email=email, password="correct horse battery staple")
+user_id = attr(user, "user_id")
+check(user_id.startswith("auth0|"), "user id")
+check(attr(user, "email") == email, "user email")
+found = list(mgmt.users.list(q=f'email:"{email}"', search_engine="v3"))
+check([attr(u, "user_id") for u in found] == [user_id], "user search by email")
+check(attr(mgmt.users.get(user_id), "email") == email, "user get")
+check(attr(mgmt.users.update(user_id, name="Interop User"), "name") == "Interop User", "user update")
+by_email = mgmt.users.list_users_by_email(email=email)
+check([attr(u, "user_id") for u in by_email] == [user_id], "users by email")
+
+# Deletes, then 404s through the SDK's error type.
+mgmt.users.delete(user_id)
+mgmt.client_grants.delete(grant_id)
+mgmt.clients.delete(new_id)
+mgmt.resource_servers.delete(rs_id)
+for what, call in [
+    ("user", lambda: mgmt.users.get(user_id)),
+    ("client", lambda: mgmt.clients.get(new_id)),
+    ("resource server", lambda: mgmt.resource_servers.get(rs_id)),
+]:
+    try:
+        call()
+        check(False, f"deleted {what} still readable")
+    except Exception as e:  # the SDK raises its NotFoundError (an ApiError)
+        check(getattr(e, "status_code", None) == 404, f"deleted {what}: {e!r}")
+
+print(f"{checks} passed, 0 failed")
+sys.exit(0)

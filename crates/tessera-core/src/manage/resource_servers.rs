@@ -1,0 +1,300 @@
+//! Resource servers (APIs): validation, defaults and creation, shared by
+//! `/api/v2/resource-servers` and `tessera apis`.
+
+use super::Invalid;
+use crate::ids::{self, RngError};
+use crate::keys::{MAX_TOKEN_LIFETIME, SigningAlg};
+use crate::model::{ResourceServer, ResourceServerScope};
+
+/// The signing algorithm of a new API when none is given.
+pub const DEFAULT_SIGNING_ALG: &str = "RS256";
+/// The access-token lifetime of a new API when none is given, in seconds.
+pub const DEFAULT_TOKEN_LIFETIME: i64 = 86400;
+/// The longest identifier accepted.
+pub const MAX_IDENTIFIER_LEN: usize = 600;
+/// The longest scope value accepted.
+pub const MAX_SCOPE_LEN: usize = 280;
+
+/// What a caller asks for when creating an API; `None` takes the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewResourceServer {
+    pub identifier: String,
+    /// Defaults to the identifier.
+    pub name: Option<String>,
+    pub scopes: Vec<ResourceServerScope>,
+    /// Defaults to [`DEFAULT_SIGNING_ALG`].
+    pub signing_alg: Option<String>,
+    /// Defaults to [`DEFAULT_TOKEN_LIFETIME`].
+    pub token_lifetime: Option<i64>,
+    pub allow_offline_access: Option<bool>,
+    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+}
+
+/// Changes to an existing API; `None` keeps the stored value. The identifier
+/// never changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceServerChanges {
+    pub name: Option<String>,
+    pub scopes: Option<Vec<ResourceServerScope>>,
+    pub signing_alg: Option<String>,
+    pub token_lifetime: Option<i64>,
+    pub allow_offline_access: Option<bool>,
+    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+}
+
+/// Why an API could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Rng(#[from] RngError),
+}
+
+/// 1 to 600 characters without white space (a URI is recommended, not required).
+pub fn validate_identifier(identifier: &str) -> Result<(), Invalid> {
+    if identifier.is_empty()
+        || identifier.len() > MAX_IDENTIFIER_LEN
+        || identifier.chars().any(char::is_whitespace)
+    {
+        return Err(Invalid::new(
+            "identifier",
+            "must be 1 to 600 characters without white space (a URI is recommended)",
+        ));
+    }
+    Ok(())
+}
+
+/// One scope value: 1 to 280 characters, no white space, quotes or backslashes.
+pub fn validate_scope_value(value: &str) -> Result<(), Invalid> {
+    if value.is_empty()
+        || value.len() > MAX_SCOPE_LEN
+        || value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+    {
+        return Err(Invalid::new(
+            "scopes",
+            "a scope value must be 1 to 280 characters, no spaces or quotes",
+        ));
+    }
+    Ok(())
+}
+
+/// Every scope valid, none listed twice.
+pub fn validate_scopes(scopes: &[ResourceServerScope]) -> Result<(), Invalid> {
+    for (i, s) in scopes.iter().enumerate() {
+        validate_scope_value(&s.value)?;
+        if scopes[..i].iter().any(|o| o.value == s.value) {
+            return Err(Invalid::new(
+                "scopes",
+                format!("scope {} is listed twice", s.value),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One of the algorithms Tessera signs with.
+pub fn validate_signing_alg(alg: &str) -> Result<(), Invalid> {
+    alg.parse::<SigningAlg>()
+        .map(|_| ())
+        .map_err(|_| Invalid::new("signing_alg", "must be one of RS256, PS256, ES256, EdDSA"))
+}
+
+/// 1 second to [`MAX_TOKEN_LIFETIME`].
+pub fn validate_token_lifetime(lifetime: i64) -> Result<(), Invalid> {
+    if !(1..=MAX_TOKEN_LIFETIME).contains(&lifetime) {
+        return Err(Invalid::new(
+            "token_lifetime",
+            format!("must be between 1 and {MAX_TOKEN_LIFETIME}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a new API without building it: identifier, scopes, algorithm and
+/// lifetime, in that order (the first problem is reported).
+pub fn check_new(input: &NewResourceServer) -> Result<(), Invalid> {
+    validate_identifier(&input.identifier)?;
+    validate_scopes(&input.scopes)?;
+    validate_signing_alg(input.signing_alg.as_deref().unwrap_or(DEFAULT_SIGNING_ALG))?;
+    validate_token_lifetime(input.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME))?;
+    Ok(())
+}
+
+/// A new API with a fresh id and every default applied. Never a system API.
+pub fn create(input: NewResourceServer) -> Result<ResourceServer, CreateError> {
+    check_new(&input)?;
+    Ok(ResourceServer {
+        id: ids::alphanumeric(24)?,
+        name: input.name.unwrap_or_else(|| input.identifier.clone()),
+        identifier: input.identifier,
+        scopes: input.scopes,
+        signing_alg: input
+            .signing_alg
+            .unwrap_or_else(|| DEFAULT_SIGNING_ALG.into()),
+        token_lifetime: input.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME),
+        allow_offline_access: input.allow_offline_access.unwrap_or(false),
+        skip_consent_for_verifiable_first_party_clients: input
+            .skip_consent_for_verifiable_first_party_clients
+            .unwrap_or(false),
+        is_system: false,
+    })
+}
+
+/// Applies `changes` to `rs`, or leaves it untouched and names the first bad
+/// property. Whether `rs` may change at all (system APIs) is the caller's rule.
+pub fn apply_changes(
+    rs: &mut ResourceServer,
+    changes: ResourceServerChanges,
+) -> Result<(), Invalid> {
+    if let Some(scopes) = &changes.scopes {
+        validate_scopes(scopes)?;
+    }
+    if let Some(alg) = &changes.signing_alg {
+        validate_signing_alg(alg)?;
+    }
+    if let Some(lifetime) = changes.token_lifetime {
+        validate_token_lifetime(lifetime)?;
+    }
+    if let Some(name) = changes.name {
+        rs.name = name;
+    }
+    if let Some(scopes) = changes.scopes {
+        rs.scopes = scopes;
+    }
+    if let Some(alg) = changes.signing_alg {
+        rs.signing_alg = alg;
+    }
+    if let Some(lifetime) = changes.token_lifetime {
+        rs.token_lifetime = lifetime;
+    }
+    if let Some(v) = changes.allow_offline_access {
+        rs.allow_offline_access = v;
+    }
+    if let Some(v) = changes.skip_consent_for_verifiable_first_party_clients {
+        rs.skip_consent_for_verifiable_first_party_clients = v;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(v: &str) -> ResourceServerScope {
+        ResourceServerScope {
+            value: v.into(),
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let rs = create(NewResourceServer {
+            identifier: "https://api.example".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(rs.name, "https://api.example");
+        assert_eq!(rs.signing_alg, "RS256");
+        assert_eq!(rs.token_lifetime, 86400);
+        assert!(!rs.allow_offline_access && !rs.is_system);
+        assert_eq!(rs.id.len(), 24);
+    }
+
+    #[test]
+    fn each_property_is_named() {
+        let bad = |input: NewResourceServer| match create(input) {
+            Err(CreateError::Invalid(e)) => e.property,
+            other => panic!("expected Invalid, got {other:?}"),
+        };
+        let ok = NewResourceServer {
+            identifier: "urn:api".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad(NewResourceServer {
+                identifier: "has space".into(),
+                ..ok.clone()
+            }),
+            "identifier"
+        );
+        assert_eq!(
+            bad(NewResourceServer {
+                identifier: "x".repeat(601),
+                ..ok.clone()
+            }),
+            "identifier"
+        );
+        assert_eq!(
+            bad(NewResourceServer {
+                scopes: vec![scope("a"), scope("a")],
+                ..ok.clone()
+            }),
+            "scopes"
+        );
+        assert_eq!(
+            bad(NewResourceServer {
+                scopes: vec![scope("has\"quote")],
+                ..ok.clone()
+            }),
+            "scopes"
+        );
+        assert_eq!(
+            bad(NewResourceServer {
+                signing_alg: Some("HS256".into()),
+                ..ok.clone()
+            }),
+            "signing_alg"
+        );
+        assert_eq!(
+            bad(NewResourceServer {
+                token_lifetime: Some(0),
+                ..ok.clone()
+            }),
+            "token_lifetime"
+        );
+        assert_eq!(
+            bad(NewResourceServer {
+                token_lifetime: Some(MAX_TOKEN_LIFETIME + 1),
+                ..ok
+            }),
+            "token_lifetime"
+        );
+    }
+
+    #[test]
+    fn a_bad_change_changes_nothing() {
+        let mut rs = create(NewResourceServer {
+            identifier: "urn:api".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let before = rs.clone();
+        let err = apply_changes(
+            &mut rs,
+            ResourceServerChanges {
+                name: Some("renamed".into()),
+                token_lifetime: Some(-1),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.property, "token_lifetime");
+        assert_eq!(rs, before);
+        apply_changes(
+            &mut rs,
+            ResourceServerChanges {
+                name: Some("renamed".into()),
+                scopes: Some(vec![scope("read:x")]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rs.name, "renamed");
+        assert_eq!(rs.scopes, vec![scope("read:x")]);
+        assert_eq!(rs.identifier, "urn:api");
+    }
+}

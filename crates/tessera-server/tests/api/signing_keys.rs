@@ -1,0 +1,528 @@
+//! `/api/v2/keys/signing`: listing, one key, rotation (refused, then allowed
+//! once the next key has been published long enough) and revocation, with the
+//! effect on the JWKS and on tokens.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::Method;
+use serde_json::Value;
+use tessera_core::bootstrap::{self, AdminClient};
+use tessera_core::clock::{Clock, FixedClock, SystemClock};
+use tessera_core::envelope::MasterKey;
+use tessera_core::keys::{KeyPolicy, Keys, SigningAlg};
+use tessera_core::revocation::Revocations;
+use tessera_core::{Issuer, Secret};
+use tessera_server::metrics::Metrics;
+use tessera_server::{AppState, ServerConfig};
+use tessera_store::{SqlStore, testing};
+use tokio::sync::oneshot;
+
+use crate::common::*;
+
+const PATH: &str = "api/v2/keys/signing";
+
+fn header_kid(token: &str) -> String {
+    let header = token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+fn is_rfc3339(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| humantime::parse_rfc3339(s).is_ok() && s.ends_with('Z'))
+}
+
+/// Checks the Auth0 shape of one key and returns it.
+fn check_shape(key: &Value) -> &Value {
+    let obj = key.as_object().unwrap();
+    let kid = key["kid"].as_str().unwrap();
+    assert_eq!(key["thumbprint"], kid, "{key}");
+    let digest = URL_SAFE_NO_PAD.decode(kid).unwrap();
+    assert_eq!(digest.len(), 32, "a SHA-256 thumbprint: {key}");
+    let hex: Vec<String> = digest.iter().map(|b| format!("{b:02X}")).collect();
+    assert_eq!(key["fingerprint"], hex.join(":"), "{key}");
+    for flag in ["current", "next", "previous", "revoked", "published"] {
+        assert!(key[flag].is_boolean(), "{flag}: {key}");
+    }
+    let states = ["current", "next", "previous", "revoked"]
+        .iter()
+        .filter(|f| key[**f] == true)
+        .count();
+    assert_eq!(states, 1, "exactly one state: {key}");
+    for no_cert in ["cert", "pkcs7"] {
+        assert!(!obj.contains_key(no_cert), "{no_cert}: {key}");
+    }
+    for time in ["current_since", "current_until", "revoked_at"] {
+        if let Some(v) = obj.get(time) {
+            assert!(is_rfc3339(v), "{time}: {key}");
+        }
+    }
+    key
+}
+
+fn by_state<'a>(keys: &'a [Value], state: &str) -> Vec<&'a Value> {
+    keys.iter().filter(|k| k[state] == true).collect()
+}
+
+async fn jwks_kids(base_url: &str) -> BTreeSet<String> {
+    let r = reply(
+        http()
+            .get(format!("{base_url}.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn set(kids: &[&str]) -> BTreeSet<String> {
+    kids.iter().map(|k| (*k).to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_keys_are_listed_in_auth0_shape() {
+    let s = start().await;
+    let admin = s.admin_token().await;
+    let r = s.api(Method::GET, PATH, &admin, None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let keys = r.body.as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2, "{r:?}");
+    for k in &keys {
+        check_shape(k);
+        assert_eq!(k["alg"], "RS256", "{k}");
+        assert_eq!(k["published"], true, "{k}");
+        assert!(
+            k.get("revoked_at").is_none() && k.get("current_until").is_none(),
+            "{k}"
+        );
+    }
+    let current = by_state(&keys, "current");
+    let next = by_state(&keys, "next");
+    assert_eq!((current.len(), next.len()), (1, 1), "{r:?}");
+    let (current, next) = (current[0], next[0]);
+    assert_eq!(keys[0], *current, "the current key comes first");
+    assert_eq!(current["kid"], s.state.keys.current().signer().kid());
+    assert_eq!(current["kid"].as_str().unwrap(), header_kid(&admin));
+    assert!(is_rfc3339(&current["current_since"]), "{current}");
+    assert!(next.get("current_since").is_none(), "{next}");
+    let both = set(&[
+        current["kid"].as_str().unwrap(),
+        next["kid"].as_str().unwrap(),
+    ]);
+    assert_eq!(jwks_kids(&s.base).await, both);
+
+    // One key by kid.
+    let kid = next["kid"].as_str().unwrap();
+    let one = s
+        .api(Method::GET, &format!("{PATH}/{kid}"), &admin, None)
+        .await;
+    assert_eq!(one.status, 200, "{one:?}");
+    assert_eq!(one.body, *next);
+    let missing = s
+        .api(Method::GET, &format!("{PATH}/no-such-kid"), &admin, None)
+        .await;
+    assert_mgmt_error(&missing, 404, "inexistent_signing_key");
+
+    // Scopes: reading needs read:signing_keys, rotating create:, revoking update:.
+    let reader = s.token_with_scopes(&["read:signing_keys"]).await;
+    assert_eq!(s.api(Method::GET, PATH, &reader, None).await.status, 200);
+    let other = s.token_with_scopes(&["read:clients"]).await;
+    assert_mgmt_error(
+        &s.api(Method::GET, PATH, &other, None).await,
+        403,
+        "insufficient_scope",
+    );
+    assert_mgmt_error(
+        &s.api(Method::GET, &format!("{PATH}/{kid}"), &other, None)
+            .await,
+        403,
+        "insufficient_scope",
+    );
+    assert_mgmt_error(
+        &s.api(Method::POST, &format!("{PATH}/rotate"), &reader, None)
+            .await,
+        403,
+        "insufficient_scope",
+    );
+    assert_mgmt_error(
+        &s.api(Method::PUT, &format!("{PATH}/{kid}/revoke"), &reader, None)
+            .await,
+        403,
+        "insufficient_scope",
+    );
+    let none = reply(http().get(s.url(PATH)).send().await.unwrap()).await;
+    assert_mgmt_error(&none, 401, "missing_token");
+    // Nothing changed.
+    assert_eq!(jwks_kids(&s.base).await, both);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_rotations_and_revocations_change_nothing() {
+    let s = start().await;
+    let admin = s.admin_token().await;
+    let keys = s.api(Method::GET, PATH, &admin, None).await.body;
+    let keys = keys.as_array().unwrap();
+    let current = by_state(keys, "current")[0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let next = by_state(keys, "next")[0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The next key was published just now: rotating would outrun JWKS caches.
+    let r = s
+        .api(Method::POST, &format!("{PATH}/rotate"), &admin, None)
+        .await;
+    assert_mgmt_error(&r, 409, "rotation_refused");
+    let message = r.body["message"].as_str().unwrap();
+    assert!(message.contains(&next), "{r:?}");
+    assert_eq!(s.state.keys.current().signer().kid(), current);
+
+    // The current key cannot be revoked: rotate first.
+    let r = s
+        .api(
+            Method::PUT,
+            &format!("{PATH}/{current}/revoke"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_mgmt_error(&r, 409, "rotation_refused");
+    assert!(
+        r.body["message"].as_str().unwrap().contains("rotate first"),
+        "{r:?}"
+    );
+    let r = s
+        .api(
+            Method::PUT,
+            &format!("{PATH}/no-such-kid/revoke"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_mgmt_error(&r, 404, "inexistent_signing_key");
+    assert_eq!(jwks_kids(&s.base).await, set(&[&current, &next]));
+
+    // The next key can be revoked: it leaves the JWKS at once and a new next
+    // key takes its place.
+    let r = s
+        .api(Method::PUT, &format!("{PATH}/{next}/revoke"), &admin, None)
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    check_shape(&r.body);
+    assert_eq!(r.body["kid"], next.as_str());
+    assert_eq!(r.body["revoked"], true);
+    assert_eq!(r.body["next"], false);
+    assert_eq!(r.body["published"], false);
+    assert!(is_rfc3339(&r.body["revoked_at"]), "{r:?}");
+    let published = jwks_kids(&s.base).await;
+    assert!(!published.contains(&next), "{published:?}");
+    assert!(published.contains(&current), "{published:?}");
+    assert_eq!(published.len(), 2, "a new next key: {published:?}");
+
+    let all = s.api(Method::GET, PATH, &admin, None).await.body;
+    let all = all.as_array().unwrap().clone();
+    assert_eq!(all.len(), 3, "{all:?}");
+    all.iter().for_each(|k| {
+        check_shape(k);
+    });
+    let new_next = by_state(&all, "next")[0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(new_next != next && published.contains(&new_next));
+    assert_eq!(by_state(&all, "revoked")[0]["kid"], next.as_str());
+
+    // Revoking it again is refused.
+    let r = s
+        .api(Method::PUT, &format!("{PATH}/{next}/revoke"), &admin, None)
+        .await;
+    assert_mgmt_error(&r, 409, "rotation_refused");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("already revoked")
+    );
+    // The token signed by the current key still works.
+    assert_eq!(s.api(Method::GET, PATH, &admin, None).await.status, 200);
+}
+
+/// A server whose clock only moves when the test says so.
+struct ClockedServer {
+    base: String,
+    state: AppState,
+    clock: Arc<FixedClock>,
+    _stop: oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl ClockedServer {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqlStore::open(&testing::sqlite_url(dir.path()))
+                .await
+                .unwrap(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let issuer = Issuer::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let master = Arc::new(MasterKey::generate().unwrap().0);
+        let clock = Arc::new(FixedClock::new(SystemClock.now()));
+        let dyn_clock: Arc<dyn Clock> = clock.clone();
+        let policy = KeyPolicy {
+            jwks_max_age: 60,
+            reload_interval: 5,
+            max_token_lifetime: 86400,
+        };
+        let keys = Arc::new(
+            Keys::open(
+                store.clone(),
+                master.clone(),
+                SigningAlg::ES256,
+                policy,
+                dyn_clock.clone(),
+            )
+            .await
+            .unwrap(),
+        );
+        let admin = AdminClient {
+            client_id: ADMIN_ID.into(),
+            client_secret: Secret::new(ADMIN_SECRET.into()),
+        };
+        bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now())
+            .await
+            .unwrap();
+        let state = AppState {
+            config: Arc::new(ServerConfig {
+                issuer: issuer.clone(),
+                jwks_max_age: 60,
+                body_limit: 65_536,
+                request_timeout: Duration::from_secs(20),
+            }),
+            store: store.clone(),
+            keys,
+            master,
+            revocations: Arc::new(Revocations::load(store, clock.now()).await.unwrap()),
+            metrics: Arc::new(Metrics::new()),
+            clock: dyn_clock,
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(tessera_server::serve(listener, state.clone(), async move {
+            let _ = rx.await;
+        }));
+        Self {
+            base: issuer.as_str().to_owned(),
+            state,
+            clock,
+            _stop: tx,
+            _dir: dir,
+        }
+    }
+
+    async fn admin_token(&self) -> String {
+        let aud = format!("{}api/v2/", self.base);
+        let r = reply(
+            http()
+                .post(format!("{}oauth/token", self.base))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", ADMIN_ID),
+                    ("client_secret", ADMIN_SECRET),
+                    ("audience", &aud),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{r:?}");
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn api(&self, method: Method, path: &str, token: &str) -> Reply {
+        reply(
+            http()
+                .request(method, format!("{}{path}", self.base))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_then_revocation_of_the_previous_key() {
+    let s = ClockedServer::start().await;
+    let old_token = s.admin_token().await;
+    let keys = s.api(Method::GET, PATH, &old_token).await.body;
+    let keys = keys.as_array().unwrap().clone();
+    let old_current = by_state(&keys, "current")[0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old_next = by_state(&keys, "next")[0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(header_kid(&old_token), old_current);
+
+    // 64 s after the next key appeared: still one second short of the JWKS
+    // max-age (60 s) plus the reload interval (5 s).
+    s.clock.advance(64);
+    let r = s
+        .api(Method::POST, &format!("{PATH}/rotate"), &old_token)
+        .await;
+    assert_mgmt_error(&r, 409, "rotation_refused");
+    s.clock.advance(1);
+    let r = s
+        .api(Method::POST, &format!("{PATH}/rotate"), &old_token)
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    check_shape(&r.body);
+    assert_eq!(r.body["kid"], old_next.as_str(), "{r:?}");
+    assert_eq!(r.body["current"], true);
+    assert_eq!(r.body["alg"], "ES256");
+    assert!(is_rfc3339(&r.body["current_since"]), "{r:?}");
+    assert_eq!(s.state.keys.current().signer().kid(), old_next);
+
+    let after = s.api(Method::GET, PATH, &old_token).await;
+    assert_eq!(
+        after.status, 200,
+        "the previous key still verifies: {after:?}"
+    );
+    let after = after.body.as_array().unwrap().clone();
+    assert_eq!(after.len(), 3, "{after:?}");
+    let previous = by_state(&after, "previous");
+    assert_eq!(previous.len(), 1, "{after:?}");
+    assert_eq!(previous[0]["kid"], old_current.as_str());
+    assert_eq!(previous[0]["published"], true);
+    assert!(is_rfc3339(&previous[0]["current_since"]), "{after:?}");
+    assert!(is_rfc3339(&previous[0]["current_until"]), "{after:?}");
+    let new_next = by_state(&after, "next")[0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        jwks_kids(&s.base).await,
+        set(&[&old_current, &old_next, &new_next])
+    );
+    let new_token = s.admin_token().await;
+    assert_eq!(header_kid(&new_token), old_next);
+
+    // Revoking the previous key takes it out of the JWKS at once, and the
+    // tokens it signed stop working.
+    let r = s
+        .api(
+            Method::PUT,
+            &format!("{PATH}/{old_current}/revoke"),
+            &new_token,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["revoked"], true, "{r:?}");
+    assert_eq!(r.body["published"], false, "{r:?}");
+    assert!(is_rfc3339(&r.body["current_until"]), "{r:?}");
+    assert_eq!(jwks_kids(&s.base).await, set(&[&old_next, &new_next]));
+    assert_mgmt_error(
+        &s.api(Method::GET, PATH, &old_token).await,
+        401,
+        "invalid_token",
+    );
+    assert_eq!(s.api(Method::GET, PATH, &new_token).await.status, 200);
+
+    // The new current key cannot be revoked.
+    let r = s
+        .api(
+            Method::PUT,
+            &format!("{PATH}/{old_next}/revoke"),
+            &new_token,
+        )
+        .await;
+    assert_mgmt_error(&r, 409, "rotation_refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_the_signing_key_endpoints() {
+    let s = start().await;
+    let r = reply(
+        http()
+            .get(s.url("api/v2/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let paths = &r.body["paths"];
+    for (path, method, scope, ok) in [
+        ("/api/v2/keys/signing", "get", "read:signing_keys", "200"),
+        (
+            "/api/v2/keys/signing/{kid}",
+            "get",
+            "read:signing_keys",
+            "200",
+        ),
+        (
+            "/api/v2/keys/signing/rotate",
+            "post",
+            "create:signing_keys",
+            "201",
+        ),
+        (
+            "/api/v2/keys/signing/{kid}/revoke",
+            "put",
+            "update:signing_keys",
+            "200",
+        ),
+    ] {
+        let op = &paths[path][method];
+        assert_eq!(
+            op["security"][0]["bearer"][0], scope,
+            "{method} {path}: {op}"
+        );
+        assert!(op["responses"][ok].is_object(), "{method} {path}: {op}");
+    }
+    assert!(paths["/api/v2/keys/signing/rotate"]["post"]["responses"]["409"].is_object());
+    assert!(
+        paths["/api/v2/keys/signing"]["get"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("cert"),
+        "the missing cert/pkcs7 is documented"
+    );
+    let schema = &r.body["components"]["schemas"]["SigningKeyDto"]["properties"];
+    for member in [
+        "kid",
+        "current",
+        "next",
+        "previous",
+        "revoked",
+        "current_since",
+        "current_until",
+        "revoked_at",
+        "thumbprint",
+        "fingerprint",
+        "alg",
+        "published",
+    ] {
+        assert!(schema[member].is_object(), "{member}: {schema}");
+    }
+    assert!(schema.get("cert").is_none());
+}
