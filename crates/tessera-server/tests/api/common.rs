@@ -138,6 +138,52 @@ pub async fn start_with(alg: SigningAlg) -> TestServer {
 }
 
 impl TestServer {
+    /// Another node of the same deployment: same database, master key and issuer,
+    /// its own in-memory key ring and revocation view, refreshed every `refresh`.
+    pub async fn second_node(&self, refresh: Duration) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clock = self.state.clock.clone();
+        let keys = Arc::new(
+            Keys::open(
+                self.store.clone(),
+                self.master.clone(),
+                SigningAlg::RS256,
+                self.state.keys.policy(),
+                clock.clone(),
+            )
+            .await
+            .unwrap(),
+        );
+        let revocations = Arc::new(
+            Revocations::load(self.store.clone(), clock.now())
+                .await
+                .unwrap(),
+        );
+        let state = AppState {
+            keys,
+            revocations: revocations.clone(),
+            metrics: Arc::new(Metrics::new()),
+            ..self.state.clone()
+        };
+        let (tx, rx) = oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tessera_server::tasks::spawn_revocation_refresher(revocations, clock, refresh, stop_rx);
+        tokio::spawn(tessera_server::serve(listener, state.clone(), async move {
+            let _ = rx.await;
+            let _ = stop_tx.send(true);
+        }));
+        TestServer {
+            // Requests go to this node; tokens still name the shared issuer.
+            base: format!("http://{addr}/"),
+            state,
+            store: self.store.clone(),
+            master: self.master.clone(),
+            stop: Some(tx),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path.trim_start_matches('/'))
     }

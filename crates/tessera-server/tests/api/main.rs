@@ -8,6 +8,7 @@ mod clients;
 mod common;
 mod connections;
 mod listing;
+mod revocation;
 mod signing_keys;
 mod token;
 mod users;
