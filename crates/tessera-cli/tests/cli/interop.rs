@@ -58,6 +58,8 @@ async fn auth0_python_sdk_drives_the_management_api() {
         &[
             ("TESSERA_BOOTSTRAP_CLIENT_ID", "interop-admin"),
             ("TESSERA_BOOTSTRAP_CLIENT_SECRET", secret),
+            // Every request logged, so the log check below means something.
+            ("TESSERA_LOG", "debug"),
         ],
     )
     .await;
@@ -81,10 +83,18 @@ async fn auth0_python_sdk_drives_the_management_api() {
         server.stderr()
     );
     assert!(stdout.trim_end().ends_with("passed, 0 failed"), "{stdout}");
-    // The server logged neither the secret nor a whole token.
+    // The server logged every request, but neither the secret, nor a token (every
+    // JWT starts with "eyJ"), nor the user's password.
+    let log = server.stderr();
+    assert!(log.contains("response"), "requests were logged: {log}");
     assert!(
-        !server.stderr().contains(secret),
+        !log.contains(secret),
         "the client secret reached a log line"
+    );
+    assert!(!log.contains("eyJ"), "a token reached a log line");
+    assert!(
+        !log.contains("correct horse battery staple"),
+        "a password reached a log line"
     );
     server.stop().await;
 }
