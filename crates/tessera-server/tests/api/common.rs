@@ -74,13 +74,41 @@ pub async fn reply(res: reqwest::Response) -> Reply {
     }
 }
 
+/// How to start a test server.
+pub struct Options {
+    pub alg: SigningAlg,
+    /// The issuer's path, e.g. "/" or "/tenant-a".
+    pub issuer_path: &'static str,
+    pub body_limit: usize,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            alg: SigningAlg::RS256,
+            issuer_path: "/",
+            body_limit: 65_536,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
 /// A server on SQLite in a temp dir, bootstrapped with the admin client
 /// `ADMIN_ID` / `ADMIN_SECRET` (every Management API scope).
 pub async fn start() -> TestServer {
-    start_with(SigningAlg::RS256).await
+    start_opts(Options::default()).await
 }
 
 pub async fn start_with(alg: SigningAlg) -> TestServer {
+    start_opts(Options {
+        alg,
+        ..Options::default()
+    })
+    .await
+}
+
+pub async fn start_opts(o: Options) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
         SqlStore::open(&testing::sqlite_url(dir.path()))
@@ -89,16 +117,16 @@ pub async fn start_with(alg: SigningAlg) -> TestServer {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let issuer = Issuer::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+    let issuer = Issuer::parse(&format!("http://127.0.0.1:{port}{}", o.issuer_path)).unwrap();
     let master = Arc::new(MasterKey::generate().unwrap().0);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = o.clock;
     let policy = KeyPolicy {
         jwks_max_age: 60,
         reload_interval: 5,
         max_token_lifetime: 86400,
     };
     let keys = Arc::new(
-        Keys::open(store.clone(), master.clone(), alg, policy, clock.clone())
+        Keys::open(store.clone(), master.clone(), o.alg, policy, clock.clone())
             .await
             .unwrap(),
     );
@@ -113,7 +141,7 @@ pub async fn start_with(alg: SigningAlg) -> TestServer {
         config: Arc::new(ServerConfig {
             issuer: issuer.clone(),
             jwks_max_age: 60,
-            body_limit: 65_536,
+            body_limit: o.body_limit,
             request_timeout: Duration::from_secs(20),
         }),
         store: store.clone(),

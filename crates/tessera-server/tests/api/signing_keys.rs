@@ -4,22 +4,13 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Method;
 use serde_json::Value;
-use tessera_core::bootstrap::{self, AdminClient};
 use tessera_core::clock::{Clock, FixedClock, SystemClock};
-use tessera_core::envelope::MasterKey;
-use tessera_core::keys::{KeyPolicy, Keys, SigningAlg};
-use tessera_core::revocation::Revocations;
-use tessera_core::{Issuer, Secret};
-use tessera_server::metrics::Metrics;
-use tessera_server::{AppState, ServerConfig};
-use tessera_store::{SqlStore, testing};
-use tokio::sync::oneshot;
+use tessera_core::keys::SigningAlg;
 
 use crate::common::*;
 
@@ -262,116 +253,22 @@ async fn refused_rotations_and_revocations_change_nothing() {
 }
 
 /// A server whose clock only moves when the test says so.
-struct ClockedServer {
-    base: String,
-    state: AppState,
-    clock: Arc<FixedClock>,
-    _stop: oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
-impl ClockedServer {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqlStore::open(&testing::sqlite_url(dir.path()))
-                .await
-                .unwrap(),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let issuer = Issuer::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-        let master = Arc::new(MasterKey::generate().unwrap().0);
-        let clock = Arc::new(FixedClock::new(SystemClock.now()));
-        let dyn_clock: Arc<dyn Clock> = clock.clone();
-        let policy = KeyPolicy {
-            jwks_max_age: 60,
-            reload_interval: 5,
-            max_token_lifetime: 86400,
-        };
-        let keys = Arc::new(
-            Keys::open(
-                store.clone(),
-                master.clone(),
-                SigningAlg::ES256,
-                policy,
-                dyn_clock.clone(),
-            )
-            .await
-            .unwrap(),
-        );
-        let admin = AdminClient {
-            client_id: ADMIN_ID.into(),
-            client_secret: Secret::new(ADMIN_SECRET.into()),
-        };
-        bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now())
-            .await
-            .unwrap();
-        let state = AppState {
-            config: Arc::new(ServerConfig {
-                issuer: issuer.clone(),
-                jwks_max_age: 60,
-                body_limit: 65_536,
-                request_timeout: Duration::from_secs(20),
-            }),
-            store: store.clone(),
-            keys,
-            master,
-            revocations: Arc::new(Revocations::load(store, clock.now()).await.unwrap()),
-            metrics: Arc::new(Metrics::new()),
-            clock: dyn_clock,
-        };
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(tessera_server::serve(listener, state.clone(), async move {
-            let _ = rx.await;
-        }));
-        Self {
-            base: issuer.as_str().to_owned(),
-            state,
-            clock,
-            _stop: tx,
-            _dir: dir,
-        }
-    }
-
-    async fn admin_token(&self) -> String {
-        let aud = format!("{}api/v2/", self.base);
-        let r = reply(
-            http()
-                .post(format!("{}oauth/token", self.base))
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", ADMIN_ID),
-                    ("client_secret", ADMIN_SECRET),
-                    ("audience", &aud),
-                ])
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(r.status, 200, "{r:?}");
-        r.body["access_token"].as_str().unwrap().to_owned()
-    }
-
-    async fn api(&self, method: Method, path: &str, token: &str) -> Reply {
-        reply(
-            http()
-                .request(method, format!("{}{path}", self.base))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
-    }
+async fn clocked() -> (TestServer, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::new(SystemClock.now()));
+    let s = start_opts(Options {
+        alg: SigningAlg::ES256,
+        clock: clock.clone(),
+        ..Options::default()
+    })
+    .await;
+    (s, clock)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_then_revocation_of_the_previous_key() {
-    let s = ClockedServer::start().await;
+    let (s, clock) = clocked().await;
     let old_token = s.admin_token().await;
-    let keys = s.api(Method::GET, PATH, &old_token).await.body;
+    let keys = s.api(Method::GET, PATH, &old_token, None).await.body;
     let keys = keys.as_array().unwrap().clone();
     let old_current = by_state(&keys, "current")[0]["kid"]
         .as_str()
@@ -385,14 +282,14 @@ async fn rotation_then_revocation_of_the_previous_key() {
 
     // 64 s after the next key appeared: still one second short of the JWKS
     // max-age (60 s) plus the reload interval (5 s).
-    s.clock.advance(64);
+    clock.advance(64);
     let r = s
-        .api(Method::POST, &format!("{PATH}/rotate"), &old_token)
+        .api(Method::POST, &format!("{PATH}/rotate"), &old_token, None)
         .await;
     assert_mgmt_error(&r, 409, "rotation_refused");
-    s.clock.advance(1);
+    clock.advance(1);
     let r = s
-        .api(Method::POST, &format!("{PATH}/rotate"), &old_token)
+        .api(Method::POST, &format!("{PATH}/rotate"), &old_token, None)
         .await;
     assert_eq!(r.status, 201, "{r:?}");
     check_shape(&r.body);
@@ -402,7 +299,7 @@ async fn rotation_then_revocation_of_the_previous_key() {
     assert!(is_rfc3339(&r.body["current_since"]), "{r:?}");
     assert_eq!(s.state.keys.current().signer().kid(), old_next);
 
-    let after = s.api(Method::GET, PATH, &old_token).await;
+    let after = s.api(Method::GET, PATH, &old_token, None).await;
     assert_eq!(
         after.status, 200,
         "the previous key still verifies: {after:?}"
@@ -433,6 +330,7 @@ async fn rotation_then_revocation_of_the_previous_key() {
             Method::PUT,
             &format!("{PATH}/{old_current}/revoke"),
             &new_token,
+            None,
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -441,11 +339,11 @@ async fn rotation_then_revocation_of_the_previous_key() {
     assert!(is_rfc3339(&r.body["current_until"]), "{r:?}");
     assert_eq!(jwks_kids(&s.base).await, set(&[&old_next, &new_next]));
     assert_mgmt_error(
-        &s.api(Method::GET, PATH, &old_token).await,
+        &s.api(Method::GET, PATH, &old_token, None).await,
         401,
         "invalid_token",
     );
-    assert_eq!(s.api(Method::GET, PATH, &new_token).await.status, 200);
+    assert_eq!(s.api(Method::GET, PATH, &new_token, None).await.status, 200);
 
     // The new current key cannot be revoked.
     let r = s
@@ -453,6 +351,7 @@ async fn rotation_then_revocation_of_the_previous_key() {
             Method::PUT,
             &format!("{PATH}/{old_next}/revoke"),
             &new_token,
+            None,
         )
         .await;
     assert_mgmt_error(&r, 409, "rotation_refused");

@@ -1,6 +1,5 @@
 //! The server over a real socket: discovery, JWKS (verified with an independent
 //! JOSE implementation), health, metrics and the HTTP base.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,84 +8,23 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use tessera_core::clock::SystemClock;
-use tessera_core::envelope::MasterKey;
-use tessera_core::keys::{KeyPolicy, Keys, SigningAlg};
-use tessera_core::revocation::Revocations;
-use tessera_core::{Clock, Issuer, bootstrap, jwt};
-use tessera_server::metrics::Metrics;
-use tessera_server::{AppState, ServerConfig};
-use tessera_store::{SqlStore, testing};
-use tokio::sync::oneshot;
+use tessera_core::keys::SigningAlg;
 
-struct Server {
-    base: String,
-    state: AppState,
-    store: Arc<SqlStore>,
-    stop: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+use crate::common::{Options, TestServer, start_opts};
+use tessera_core::{Clock, Issuer, jwt};
+use tessera_server::AppState;
+
+async fn start_with(alg: SigningAlg, issuer_path: &'static str, body_limit: usize) -> TestServer {
+    start_opts(Options {
+        alg,
+        issuer_path,
+        body_limit,
+        ..Options::default()
+    })
+    .await
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-async fn start_with(alg: SigningAlg, issuer_path: &str, body_limit: usize) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        SqlStore::open(&testing::sqlite_url(dir.path()))
-            .await
-            .unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let issuer = Issuer::parse(&format!("http://127.0.0.1:{port}{issuer_path}")).unwrap();
-    let master = Arc::new(MasterKey::generate().unwrap().0);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let policy = KeyPolicy {
-        jwks_max_age: 120,
-        reload_interval: 5,
-        max_token_lifetime: 86400,
-    };
-    let keys = Arc::new(
-        Keys::open(store.clone(), master.clone(), alg, policy, clock.clone())
-            .await
-            .unwrap(),
-    );
-    bootstrap::run(store.as_ref(), &master, &issuer, None, clock.now())
-        .await
-        .unwrap();
-    let state = AppState {
-        config: Arc::new(ServerConfig {
-            issuer: issuer.clone(),
-            jwks_max_age: 120,
-            body_limit,
-            request_timeout: Duration::from_secs(10),
-        }),
-        store: store.clone(),
-        keys,
-        master: master.clone(),
-        revocations: Arc::new(Revocations::load(store.clone(), clock.now()).await.unwrap()),
-        metrics: Arc::new(Metrics::new()),
-        clock,
-    };
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(tessera_server::serve(listener, state.clone(), async move {
-        let _ = rx.await;
-    }));
-    Server {
-        base: issuer.as_str().to_owned(),
-        state,
-        store,
-        stop: Some(tx),
-        _dir: dir,
-    }
-}
-
-async fn start(alg: SigningAlg) -> Server {
+async fn start(alg: SigningAlg) -> TestServer {
     start_with(alg, "/", 65_536).await
 }
 
@@ -130,7 +68,7 @@ async fn discovery_documents_list_issuer_and_jwks() {
                 .iter()
                 .all(|a| a != "none")
         );
-        assert_eq!(headers["cache-control"], "public, max-age=120");
+        assert_eq!(headers["cache-control"], "public, max-age=60");
         // Nothing unimplemented is advertised yet.
         assert!(body.get("authorization_endpoint").is_none(), "{body}");
     }
@@ -161,7 +99,7 @@ async fn jwks_publishes_only_public_parts_with_a_max_age() {
     let s = start(SigningAlg::RS256).await;
     let (status, headers, body) = get_json(&format!("{}.well-known/jwks.json", s.base)).await;
     assert_eq!(status, 200);
-    assert_eq!(headers["cache-control"], "public, max-age=120");
+    assert_eq!(headers["cache-control"], "public, max-age=60");
     assert_eq!(headers["content-type"], "application/json");
     let keys = body["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2, "current and next");
