@@ -7,6 +7,7 @@ mod client_grants;
 mod clients;
 mod common;
 mod connections;
+mod hostile;
 mod http;
 mod listing;
 mod revocation;
