@@ -8,25 +8,8 @@ use tessera_core::model::ResourceServer;
 use tessera_core::store::{Page, StoreError, TenantStore};
 use tessera_core::{Clock, SystemClock};
 
-use crate::serve::init_logging;
 use crate::settings::Settings;
-use crate::startup::{self, Fail, Opened};
-
-fn db(e: StoreError) -> Fail {
-    Fail::Runtime(format!("database: {e}"))
-}
-
-/// Opens the installation, runs `action`, closes the database either way.
-async fn with_store<T>(
-    settings: &Settings,
-    action: impl AsyncFnOnce(&Opened) -> Result<T, Fail>,
-) -> Result<T, Fail> {
-    init_logging(settings);
-    let opened = startup::open(settings, startup::Mode::Existing).await?;
-    let result = action(&opened).await;
-    opened.store.close().await;
-    result
-}
+use crate::startup::{Fail, Opened, db, with_store};
 
 pub async fn create(settings: Settings, input: NewResourceServer, json: bool) -> Result<(), Fail> {
     let rs = with_store(&settings, async |opened: &Opened| {

@@ -8,11 +8,7 @@ use tessera_core::{Clock, SystemClock, ids};
 
 use crate::serve::init_logging;
 use crate::settings::Settings;
-use crate::startup::{self, Fail, Opened};
-
-fn db(e: StoreError) -> Fail {
-    Fail::Runtime(format!("database: {e}"))
-}
+use crate::startup::{self, Fail, Opened, db};
 
 /// `scopes` in the order given, each once; every one must be defined by `api`.
 fn granted_scopes(api: &ResourceServer, scopes: &[String]) -> Result<Vec<String>, Fail> {

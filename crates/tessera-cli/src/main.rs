@@ -1,19 +1,24 @@
 //! `tessera`: the server and its operator commands.
 
 mod apis_cmd;
+mod clients_cmd;
 mod grants_cmd;
 mod keys_cmd;
 mod serve;
 mod settings;
 mod startup;
+mod users_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::PossibleValuesParser;
 use clap::{CommandFactory, Parser, Subcommand};
 use tessera_core::manage::Invalid;
+use tessera_core::manage::clients::{APP_TYPES, AUTH_METHODS, GRANT_TYPES, NewClient};
 use tessera_core::manage::resource_servers::{self, NewResourceServer};
 use tessera_core::model::ResourceServerScope;
+use tessera_core::store::Page;
 
 use crate::startup::Fail;
 
@@ -51,6 +56,110 @@ enum Command {
     Grants {
         #[command(subcommand)]
         command: GrantsCommand,
+    },
+    /// Register and list applications (Auth0: clients) in the database, with the
+    /// Management API's defaults and rules; no server needs to run.
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
+    /// Create and list users of database connections in the database, with the
+    /// Management API's rules; no server needs to run.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Register an application. A confidential one (auth method other than
+    /// `none`) gets a client secret, printed once.
+    Create {
+        /// A display name.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// The kind of application; sets the defaults of the auth method and the
+        /// grant types (default regular_web).
+        #[arg(long, value_name = "TYPE", value_parser = PossibleValuesParser::new(APP_TYPES.iter().copied()))]
+        app_type: Option<String>,
+        /// An allowed redirect URI; repeat for several.
+        #[arg(long = "callback", value_name = "URL")]
+        callbacks: Vec<String>,
+        /// An allowed post-logout redirect URL; repeat for several.
+        #[arg(long = "logout-url", value_name = "URL")]
+        logout_urls: Vec<String>,
+        /// An allowed web origin (scheme://host[:port]); repeat for several.
+        #[arg(long = "web-origin", value_name = "URL")]
+        web_origins: Vec<String>,
+        /// A grant type; repeat for several (default: per app type).
+        #[arg(long = "grant-type", value_name = "GRANT", value_parser = PossibleValuesParser::new(GRANT_TYPES.iter().copied()))]
+        grant_types: Vec<String>,
+        /// How the client authenticates at the token endpoint (default: none for
+        /// spa and native, else client_secret_post).
+        #[arg(long, value_name = "METHOD", value_parser = PossibleValuesParser::new(AUTH_METHODS.iter().copied()))]
+        auth_method: Option<String>,
+        /// A third-party application (default: first party).
+        #[arg(long)]
+        third_party: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every application; client secrets are never shown.
+    List {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user of a database connection. The password is read from
+    /// standard input (one trailing line break is dropped), never from an
+    /// argument, for example: printf '%s' "$PASSWORD" | tessera users create
+    /// --email jane@example.com --password-stdin
+    Create {
+        /// The user's email address.
+        #[arg(long, value_name = "EMAIL")]
+        email: String,
+        /// Read the password from standard input (required).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// The database connection.
+        #[arg(long, value_name = "NAME", default_value = users_cmd::DEFAULT_CONNECTION)]
+        connection: String,
+        /// The full name (default: the email).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The given (first) name.
+        #[arg(long, value_name = "NAME")]
+        given_name: Option<String>,
+        /// The family (last) name.
+        #[arg(long, value_name = "NAME")]
+        family_name: Option<String>,
+        /// Mark the email address as verified.
+        #[arg(long)]
+        email_verified: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List users, oldest first, one page at a time.
+    List {
+        /// Only users with this email (any case); `*` matches any characters.
+        #[arg(long, value_name = "EMAIL")]
+        email: Option<String>,
+        /// The page, from 0.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        page: i64,
+        /// Users per page, 1 to 100.
+        #[arg(long, value_name = "N", default_value_t = users_cmd::DEFAULT_PER_PAGE)]
+        per_page: i64,
+        /// Machine-readable output: Auth0's {start, limit, length, total, users}.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -209,6 +318,46 @@ enum Job {
         scopes: Vec<String>,
         json: bool,
     },
+    ClientsCreate(NewClient, bool),
+    ClientsList(bool),
+    UsersCreate(users_cmd::NewDatabaseUser, bool),
+    UsersList {
+        email: Option<String>,
+        page: Page,
+        json: bool,
+    },
+}
+
+/// Empty means "the default", as an absent property in `POST /api/v2/clients`.
+fn given(values: Vec<String>) -> Option<Vec<String>> {
+    (!values.is_empty()).then_some(values)
+}
+
+fn users_list_job(email: Option<String>, page: i64, per_page: i64, json: bool) -> Job {
+    let path = ["users", "list"];
+    if !(0..=users_cmd::MAX_PAGE).contains(&page) {
+        usage_error(
+            path,
+            "--page",
+            &format!("must be between 0 and {}", users_cmd::MAX_PAGE),
+        );
+    }
+    if !(1..=users_cmd::MAX_PER_PAGE).contains(&per_page) {
+        usage_error(
+            path,
+            "--per-page",
+            &format!("must be between 1 and {}", users_cmd::MAX_PER_PAGE),
+        );
+    }
+    let email = email.map(|e| match users_cmd::email_filter(&e) {
+        Ok(pattern) => pattern,
+        Err(problem) => usage_error(path, "--email", &problem),
+    });
+    Job::UsersList {
+        email,
+        page: Page { page, per_page },
+        json,
+    }
 }
 
 fn main() -> ExitCode {
@@ -253,6 +402,68 @@ fn main() -> ExitCode {
                 }
             }
         },
+        Command::Clients { command } => match command {
+            ClientsCommand::Create {
+                name,
+                app_type,
+                callbacks,
+                logout_urls,
+                web_origins,
+                grant_types,
+                auth_method,
+                third_party,
+                json,
+            } => Job::ClientsCreate(
+                NewClient {
+                    name: Some(name),
+                    app_type,
+                    token_endpoint_auth_method: auth_method,
+                    grant_types: given(grant_types),
+                    callbacks: given(callbacks),
+                    allowed_logout_urls: given(logout_urls),
+                    web_origins: given(web_origins),
+                    is_first_party: third_party.then_some(false),
+                    ..NewClient::default()
+                },
+                json,
+            ),
+            ClientsCommand::List { json } => Job::ClientsList(json),
+        },
+        Command::Users { command } => match command {
+            UsersCommand::Create {
+                email,
+                password_stdin: _,
+                connection,
+                name,
+                given_name,
+                family_name,
+                email_verified,
+                json,
+            } => {
+                let password = match users_cmd::read_password_stdin() {
+                    Ok(p) => p,
+                    Err(problem) => usage_error(["users", "create"], "--password-stdin", &problem),
+                };
+                Job::UsersCreate(
+                    users_cmd::NewDatabaseUser {
+                        connection,
+                        email,
+                        password,
+                        name,
+                        given_name,
+                        family_name,
+                        email_verified,
+                    },
+                    json,
+                )
+            }
+            UsersCommand::List {
+                email,
+                page,
+                per_page,
+                json,
+            } => users_list_job(email, page, per_page, json),
+        },
     };
     let env = |name: &str| std::env::var(name).ok();
     let settings = match settings::Settings::load(cli.config.as_deref(), &env) {
@@ -282,6 +493,12 @@ fn main() -> ExitCode {
                 scopes,
                 json,
             } => grants_cmd::create(settings, client_id, audience, scopes, json).await,
+            Job::ClientsCreate(input, json) => clients_cmd::create(settings, input, json).await,
+            Job::ClientsList(json) => clients_cmd::list(settings, json).await,
+            Job::UsersCreate(input, json) => users_cmd::create(settings, input, json).await,
+            Job::UsersList { email, page, json } => {
+                users_cmd::list(settings, email, page, json).await
+            }
         }
     });
     match result {

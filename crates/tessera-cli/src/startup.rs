@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tessera_core::envelope::MasterKey;
 use tessera_core::keys::KeyPolicy;
-use tessera_core::store::MetaStore;
+use tessera_core::store::{MetaStore, StoreError};
 use tessera_store::{OpenError, SqlStore};
 
 use crate::settings::{MasterKeySource, SettingError, Settings, setting_error};
@@ -229,4 +229,45 @@ fn write_new_key_file(path: &Path, encoded: &[u8]) -> std::io::Result<()> {
     file.write_all(encoded)?;
     file.write_all(b"\n")?;
     file.sync_all()
+}
+
+pub fn db(e: StoreError) -> Fail {
+    Fail::Runtime(format!("database: {e}"))
+}
+
+/// Opens the installation, runs `action`, closes the database either way.
+pub async fn with_store<T>(
+    settings: &Settings,
+    action: impl AsyncFnOnce(&Opened) -> Result<T, Fail>,
+) -> Result<T, Fail> {
+    crate::serve::init_logging(settings);
+    let opened = open(settings, Mode::Existing).await?;
+    let result = action(&opened).await;
+    opened.store.close().await;
+    result
+}
+
+/// A plain-text table: columns padded to their widest cell, the last one not.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut out = String::new();
+        for (i, cell) in cells.enumerate() {
+            out.push_str(cell);
+            if i + 1 < widths.len() {
+                let width = widths.get(i).copied().unwrap_or(0);
+                out.push_str(&" ".repeat(width.saturating_sub(cell.chars().count()) + 2));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
 }
