@@ -88,10 +88,10 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     );
     let state = AppState {
         config: Arc::new(ServerConfig {
-            issuer: settings.issuer.clone(),
             jwks_max_age: settings.jwks_max_age,
             body_limit: settings.body_limit,
             request_timeout: Duration::from_secs(settings.request_timeout),
+            ..ServerConfig::new(settings.issuer.clone())
         }),
         store: opened.store.clone(),
         keys: keys.clone(),

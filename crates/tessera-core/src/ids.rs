@@ -44,6 +44,19 @@ pub fn client_secret() -> Result<String, RngError> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes::<48>()?))
 }
 
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> Vec<u8> {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
+        .as_ref()
+        .to_vec()
+}
+
+/// A CSP source expression for an inline script or style: `'sha256-…'`.
+pub fn csp_hash(inline: &str) -> String {
+    use base64::engine::general_purpose::STANDARD;
+    format!("'sha256-{}'", STANDARD.encode(sha256(inline.as_bytes())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,11 +3,13 @@
 //! This crate knows nothing of HTTP or SQL: the server and the store crates
 //! depend on it, never the other way round.
 
+pub mod authorize;
 pub mod bootstrap;
 pub mod client_auth;
 pub mod clock;
 pub mod envelope;
 pub mod error;
+pub mod flow;
 pub mod grant;
 pub mod ids;
 pub mod jwt;

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::clock::UnixTime;
+use crate::flow::{AuthCode, AuthorizeTx, CodeUse, OpaqueToken, Session};
 use crate::keys::{KeyChange, KeyRecord};
 use crate::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
 
@@ -376,9 +377,93 @@ pub trait RevocationStore: Send + Sync + 'static {
     async fn purge_revocations(&self, now: UnixTime) -> Result<u64, StoreError>;
 }
 
+/// The interactive flow's state. Operations that carry an invariant are atomic.
+#[async_trait]
+pub trait FlowStore: Send + Sync + 'static {
+    async fn put_authorize_tx(&self, tx: &AuthorizeTx) -> Result<(), StoreError>;
+    /// The pending request, if it exists and has not expired.
+    async fn get_authorize_tx(
+        &self,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Option<AuthorizeTx>, StoreError>;
+    async fn delete_authorize_tx(&self, id: &str) -> Result<(), StoreError>;
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The live session whose cookie secret hashes to `secret_hash`.
+    async fn get_session(
+        &self,
+        secret_hash: &[u8],
+        now: UnixTime,
+    ) -> Result<Option<Session>, StoreError>;
+    async fn delete_session(&self, sid: &str) -> Result<(), StoreError>;
+    /// Ends every session of a user; how many.
+    async fn delete_user_sessions(&self, user_id: &str) -> Result<u64, StoreError>;
+
+    /// Stores a code under the SHA-256 of its value.
+    async fn put_code(&self, code_hash: &[u8], code: &AuthCode) -> Result<(), StoreError>;
+    /// Atomically marks the code used; a second use reports a replay.
+    async fn consume_code(&self, code_hash: &[u8], now: UnixTime) -> Result<CodeUse, StoreError>;
+    /// Remembers what was issued from a code (to revoke it on replay).
+    async fn record_code_issue(&self, code_hash: &[u8], jti: &str) -> Result<(), StoreError>;
+
+    async fn get_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> Result<Option<Vec<String>>, StoreError>;
+    async fn put_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+        scope: &[String],
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+
+    async fn put_opaque_token(
+        &self,
+        token_hash: &[u8],
+        token: &OpaqueToken,
+        jti: &str,
+    ) -> Result<(), StoreError>;
+    /// The live opaque token with this hash.
+    async fn get_opaque_token(
+        &self,
+        token_hash: &[u8],
+        now: UnixTime,
+    ) -> Result<Option<OpaqueToken>, StoreError>;
+    /// Deletes the opaque token issued under `jti` (a replayed code's).
+    async fn delete_opaque_token_by_jti(&self, jti: &str) -> Result<(), StoreError>;
+
+    /// Counts a failed login for `key` within `window` seconds; the count now.
+    async fn add_login_failure(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window: i64,
+    ) -> Result<i64, StoreError>;
+    async fn login_failures(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window: i64,
+    ) -> Result<i64, StoreError>;
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
+
+    /// `last_login = now`, `logins_count + 1`, without rewriting the user.
+    async fn record_login(&self, user_id: &str, now: UnixTime) -> Result<(), StoreError>;
+
+    /// Deletes expired rows of every flow table; how many.
+    async fn sweep_flow(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
 /// Everything the server needs from a database.
 #[async_trait]
-pub trait Store: KeyStore + MetaStore + TenantStore + UserStore + RevocationStore {
+pub trait Store:
+    KeyStore + MetaStore + TenantStore + UserStore + RevocationStore + FlowStore
+{
     /// Is the database reachable? (readiness)
     async fn ping(&self) -> Result<(), StoreError>;
     /// `sqlite` or `postgres`.

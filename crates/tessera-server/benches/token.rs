@@ -58,10 +58,10 @@ async fn fixture(alg: SigningAlg) -> Fixture {
         .unwrap();
     let state = AppState {
         config: Arc::new(ServerConfig {
-            issuer,
             jwks_max_age: 60,
             body_limit: 65536,
             request_timeout: Duration::from_secs(30),
+            ..ServerConfig::new(issuer)
         }),
         revocations: Arc::new(Revocations::load(store.clone(), clock.now()).await.unwrap()),
         store,

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod http;
+pub mod interactive;
 pub mod management;
 pub mod metrics;
 pub mod routes;

@@ -19,6 +19,36 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// A request taking longer is answered 408 (or 503 for a busy database).
     pub request_timeout: Duration,
+    /// Name and logo on the hosted pages.
+    pub branding: crate::interactive::html::Branding,
+    /// How long a login session lasts, seconds.
+    pub session_lifetime: i64,
+    /// Failed logins for one account from one address before that pair is blocked.
+    pub brute_force_threshold: i64,
+    /// How long such a pair stays blocked, seconds.
+    pub brute_force_block: i64,
+    /// Requests per minute one address may make to `u/login` and `oauth/token`.
+    pub rate_limit_per_minute: u32,
+}
+
+impl ServerConfig {
+    /// Defaults for everything but the issuer.
+    pub fn new(issuer: Issuer) -> Self {
+        Self {
+            issuer,
+            jwks_max_age: 300,
+            body_limit: 65_536,
+            request_timeout: Duration::from_secs(30),
+            branding: crate::interactive::html::Branding {
+                tenant_name: "Tessera".into(),
+                logo_url: None,
+            },
+            session_lifetime: 7 * 86400,
+            brute_force_threshold: 10,
+            brute_force_block: 900,
+            rate_limit_per_minute: 600,
+        }
+    }
 }
 
 /// What every handler gets: cheap to clone.

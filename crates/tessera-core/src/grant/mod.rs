@@ -1,6 +1,7 @@
 //! The token endpoint's grants: the request is parsed into [`TokenRequest`] and
 //! matched in one place.
 
+pub mod authorization_code;
 pub mod client_credentials;
 
 use std::collections::BTreeMap;
@@ -48,6 +49,7 @@ impl Params {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRequest {
+    AuthorizationCode(authorization_code::Request),
     ClientCredentials(client_credentials::Request),
 }
 
@@ -129,6 +131,7 @@ pub struct Ctx<'a> {
     pub keys: &'a Keys,
     pub master: &'a MasterKey,
     pub issuer: &'a Issuer,
+    pub revocations: &'a crate::revocation::Revocations,
     pub now: UnixTime,
 }
 
@@ -140,6 +143,9 @@ pub async fn exchange(
     match request {
         TokenRequest::ClientCredentials(req) => {
             client_credentials::exchange(ctx, client, req).await
+        }
+        TokenRequest::AuthorizationCode(req) => {
+            authorization_code::exchange(ctx, client, req).await
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the tokens this server signed.
 
 pub mod access;
+pub mod id;
 pub mod verify;
 
 use base64::Engine;

@@ -15,6 +15,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
     let (management, _doc) = crate::management::router(&state.config.issuer);
     Router::new()
         .merge(management)
+        .merge(crate::interactive::routes())
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),

@@ -113,6 +113,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         keys: &state.keys,
         master: &state.master,
         issuer: &state.config.issuer,
+        revocations: &state.revocations,
         now: state.clock.now(),
     };
     match grant::exchange(&ctx, &presented, request).await {

@@ -139,10 +139,10 @@ pub async fn start_opts(o: Options) -> TestServer {
         .unwrap();
     let state = AppState {
         config: Arc::new(ServerConfig {
-            issuer: issuer.clone(),
             jwks_max_age: 60,
             body_limit: o.body_limit,
             request_timeout: Duration::from_secs(20),
+            ..ServerConfig::new(issuer.clone())
         }),
         store: store.clone(),
         keys,

@@ -1,0 +1,83 @@
+//! The objects of the interactive (authorization code) flow: the pending
+//! authorization request, the browser session, codes and opaque access tokens.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+
+/// A validated `/authorize` request waiting for the user (login, consent). Its
+/// `id` travels in the hosted pages' `state` parameter; `browser_binding` is the
+/// SHA-256 of a cookie set on the browser that started it, so a page submitted
+/// from another browser is refused (login CSRF).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeTx {
+    pub id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    /// `query` or `form_post`.
+    pub response_mode: String,
+    pub scope: Vec<String>,
+    pub audience: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub connection: Option<String>,
+    pub browser_binding: Vec<u8>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// A server-side session behind the SSO cookie. The cookie holds a 256-bit
+/// secret; only its SHA-256 is stored. `sid` is the public id put in ID tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub secret_hash: Vec<u8>,
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub last_seen: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// An authorization code, stored only as the SHA-256 of the code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub sid: String,
+    pub scope: Vec<String>,
+    pub audience: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// What consuming a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeUse {
+    /// First use: the code's grant.
+    First(AuthCode),
+    /// Already used: a replay. What was issued from it must be revoked.
+    Replayed {
+        code: AuthCode,
+        issued_jtis: Vec<String>,
+    },
+    Unknown,
+}
+
+/// An opaque access token (no API audience), stored only as its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpaqueToken {
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: Vec<String>,
+    pub sid: String,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+}

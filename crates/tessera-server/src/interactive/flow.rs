@@ -1,0 +1,365 @@
+//! `GET /authorize` and what follows: resuming a pending request once the user
+//! has a session (login) and has consented, issuing the code, and answering the
+//! client (`query` or `form_post`, with `iss` per RFC 9207).
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tessera_core::authorize::{self, RedirectError, granted_scopes};
+use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::flow::{AuthCode, AuthorizeTx, Session};
+use tessera_core::grant::Params;
+use tessera_core::grant::authorization_code::{new_secret_value, token_hash};
+use tessera_core::model::User;
+use tessera_core::store::StoreError;
+
+use super::cookies;
+use super::html::{self, escape};
+use crate::state::AppState;
+
+/// Codes live 60 s.
+pub const CODE_LIFETIME: i64 = 60;
+
+/// Where the browser goes next, or what went wrong.
+pub type FlowResult = Result<Response, Response>;
+
+fn store_failure(state: &AppState, e: StoreError) -> Response {
+    tracing::error!(error = %e, "interactive flow storage error");
+    html::error_page(
+        &state.config.branding,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Something went wrong",
+        "The service could not complete your request. Please try again.",
+    )
+}
+
+/// Appends the response parameters to the redirect URI (keeping its own query).
+fn redirect_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in pairs {
+                    q.append_pair(k, v);
+                }
+            }
+            url.to_string()
+        }
+        Err(_) => redirect_uri.to_owned(),
+    }
+}
+
+/// Sends the response parameters to the client's redirect URI.
+pub fn to_client(
+    state: &AppState,
+    redirect_uri: &str,
+    response_mode: &str,
+    pairs: &[(&str, &str)],
+) -> Response {
+    if response_mode == "form_post" {
+        // OIDC Form Post Response Mode: an auto-submitting form; without
+        // JavaScript the button submits it.
+        const SCRIPT: &str = "document.forms[0].submit()";
+        let hash = tessera_core::ids::csp_hash(SCRIPT);
+        let inputs: String = pairs
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                    escape(k),
+                    escape(v)
+                )
+            })
+            .collect();
+        let content = format!(
+            "<form method=\"post\" action=\"{}\">{inputs}<noscript><p>Continue to the application.</p></noscript><button type=\"submit\">Continue</button></form><script>{SCRIPT}</script>",
+            escape(redirect_uri)
+        );
+        let origin = url::Url::parse(redirect_uri)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        let body = html::page(
+            &state.config.branding,
+            "Returning to the application",
+            &content,
+        );
+        return html::respond(StatusCode::OK, body, &html::csp(Some(&origin), Some(&hash)));
+    }
+    let mut res = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(&redirect_url(redirect_uri, pairs)) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// An error back to the client: `error`, `error_description`, `state`, `iss`.
+pub fn error_to_client(state: &AppState, e: &RedirectError) -> Response {
+    let issuer = state.config.issuer.as_str();
+    let mut pairs = vec![
+        ("error", e.error.code.as_str()),
+        ("error_description", e.error.description.as_str()),
+    ];
+    if let Some(s) = &e.state {
+        pairs.push(("state", s.as_str()));
+    }
+    pairs.push(("iss", issuer));
+    to_client(state, &e.redirect_uri, &e.response_mode, &pairs)
+}
+
+fn tx_error(tx: &AuthorizeTx, code: ErrorCode, description: &str) -> RedirectError {
+    RedirectError {
+        redirect_uri: tx.redirect_uri.clone(),
+        response_mode: tx.response_mode.clone(),
+        state: tx.state.clone(),
+        error: OAuthError::new(code, description),
+    }
+}
+
+fn see_other(location: String) -> Response {
+    let mut res = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// The live session of this browser, and its user (blocked or deleted users
+/// have none).
+pub async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Session, User)>, StoreError> {
+    let Some(secret) = cookies::read(headers, cookies::SESSION) else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let Some(session) = state
+        .store
+        .get_session(&cookies::sha256(&secret), now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    match state.store.get_user(&session.user_id).await? {
+        Some(user) if !user.blocked => Ok(Some((session, user))),
+        _ => {
+            state.store.delete_session(&session.sid).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// `GET /authorize`.
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let branding = &state.config.branding;
+    let params = match Params::from_pairs(pairs) {
+        Ok(p) => p,
+        Err(e) => {
+            return html::error_page(
+                branding,
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                &e.description,
+            );
+        }
+    };
+    let client = match params.get("client_id") {
+        Some(id) => match state.store.get_client(id).await {
+            Ok(found) => found.map(|(c, _)| c),
+            Err(e) => return store_failure(&state, e),
+        },
+        None => None,
+    };
+    let (client, redirect_uri) = match authorize::check_client(&params, client.as_ref()) {
+        Ok(ok) => ok,
+        Err(e) => return html::error_page(branding, StatusCode::BAD_REQUEST, e.title, &e.detail),
+    };
+    let audience = params.get("audience").or_else(|| params.get("resource"));
+    let api = match audience {
+        Some(aud) => match state.store.get_resource_server_by_identifier(aud).await {
+            Ok(api) => api,
+            Err(e) => return store_failure(&state, e),
+        },
+        None => None,
+    };
+    let now = state.clock.now();
+    let mut tx = match authorize::check_request(&params, client, redirect_uri, api.as_ref(), now) {
+        Ok(tx) => tx,
+        Err(e) => return error_to_client(&state, &e),
+    };
+    // Bind the pending request to this browser.
+    let (browser_secret, new_cookie) = match cookies::read(&headers, cookies::TRANSACTION) {
+        Some(existing) => (existing, false),
+        None => match new_secret_value() {
+            Ok(v) => (v, true),
+            Err(_) => return store_failure(&state, StoreError::Backend("rng".into())),
+        },
+    };
+    tx.browser_binding = cookies::sha256(&browser_secret);
+    tx.id = match new_secret_value() {
+        Ok(v) => v,
+        Err(_) => return store_failure(&state, StoreError::Backend("rng".into())),
+    };
+    if let Err(e) = state.store.put_authorize_tx(&tx).await {
+        return store_failure(&state, e);
+    }
+    let session = match current_session(&state, &headers).await {
+        Ok(s) => s,
+        Err(e) => return store_failure(&state, e),
+    };
+    let mut res = match resume(&state, &tx, session.as_ref(), false).await {
+        Ok(r) | Err(r) => r,
+    };
+    if new_cookie
+        && let Some(c) = cookies::set(
+            &state.config.issuer,
+            cookies::TRANSACTION,
+            &browser_secret,
+            authorize::AUTHORIZE_TX_LIFETIME,
+        )
+    {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+/// Decides the next step of a pending request: log in, consent, or the code.
+/// `fresh_login` is true right after the user authenticated on our page (so
+/// `prompt=login` and `max_age` are satisfied).
+pub async fn resume(
+    state: &AppState,
+    tx: &AuthorizeTx,
+    session: Option<&(Session, User)>,
+    fresh_login: bool,
+) -> FlowResult {
+    let now = state.clock.now();
+    let prompt = |p: &str| tx.prompt.iter().any(|x| x == p);
+    let login_page = format!("{}?state={}", state.config.issuer.join("u/login"), tx.id);
+    let needs_login = match session {
+        None => true,
+        Some((s, _)) if !fresh_login => {
+            prompt("login") || tx.max_age.is_some_and(|max| now - s.auth_time > max)
+        }
+        Some(_) => false,
+    };
+    if needs_login {
+        if prompt("none") {
+            return Err(error_to_client(
+                state,
+                &tx_error(tx, ErrorCode::LoginRequired, "the user is not logged in"),
+            ));
+        }
+        return Err(see_other(login_page));
+    }
+    let Some((session, user)) = session else {
+        return Err(see_other(login_page));
+    };
+    let client = match state.store.get_client(&tx.client_id).await {
+        Ok(Some((c, _))) => c,
+        Ok(None) => {
+            return Err(error_to_client(
+                state,
+                &tx_error(
+                    tx,
+                    ErrorCode::UnauthorizedClient,
+                    "the application no longer exists",
+                ),
+            ));
+        }
+        Err(e) => return Err(store_failure(state, e)),
+    };
+    let api = match &tx.audience {
+        Some(aud) => match state.store.get_resource_server_by_identifier(aud).await {
+            Ok(Some(api)) => Some(api),
+            Ok(None) => {
+                return Err(error_to_client(
+                    state,
+                    &tx_error(tx, ErrorCode::AccessDenied, "Service not found"),
+                ));
+            }
+            Err(e) => return Err(store_failure(state, e)),
+        },
+        None => None,
+    };
+    let scope = granted_scopes(&tx.scope, api.as_ref());
+    if !client.is_first_party {
+        // Third-party applications need the user's consent to the scopes asked,
+        // remembered per user, application and API.
+        let audience = tx.audience.clone().unwrap_or_default();
+        let given = match state
+            .store
+            .get_consent(&user.user_id, &client.client_id, &audience)
+            .await
+        {
+            Ok(g) => g.unwrap_or_default(),
+            Err(e) => return Err(store_failure(state, e)),
+        };
+        let covered = scope.iter().all(|s| given.contains(s));
+        if !covered || (prompt("consent") && !fresh_login) {
+            if prompt("none") {
+                return Err(error_to_client(
+                    state,
+                    &tx_error(tx, ErrorCode::ConsentRequired, "the user has not consented"),
+                ));
+            }
+            return Err(see_other(format!(
+                "{}?state={}",
+                state.config.issuer.join("u/consent"),
+                tx.id
+            )));
+        }
+    }
+    issue_code(state, tx, session, scope).await
+}
+
+/// Stores a code for the request and sends it to the client.
+pub async fn issue_code(
+    state: &AppState,
+    tx: &AuthorizeTx,
+    session: &Session,
+    scope: Vec<String>,
+) -> FlowResult {
+    let now = state.clock.now();
+    let code =
+        new_secret_value().map_err(|_| store_failure(state, StoreError::Backend("rng".into())))?;
+    let record = AuthCode {
+        client_id: tx.client_id.clone(),
+        redirect_uri: tx.redirect_uri.clone(),
+        user_id: session.user_id.clone(),
+        sid: session.sid.clone(),
+        scope,
+        audience: tx.audience.clone(),
+        nonce: tx.nonce.clone(),
+        code_challenge: tx.code_challenge.clone(),
+        auth_time: session.auth_time,
+        expires_at: now + CODE_LIFETIME,
+    };
+    state
+        .store
+        .put_code(&token_hash(&code), &record)
+        .await
+        .map_err(|e| store_failure(state, e))?;
+    state
+        .store
+        .delete_authorize_tx(&tx.id)
+        .await
+        .map_err(|e| store_failure(state, e))?;
+    let issuer = state.config.issuer.as_str();
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = &tx.state {
+        pairs.push(("state", s.as_str()));
+    }
+    pairs.push(("iss", issuer));
+    Ok(to_client(
+        state,
+        &tx.redirect_uri,
+        &tx.response_mode,
+        &pairs,
+    ))
+}
