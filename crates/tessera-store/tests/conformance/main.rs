@@ -1,0 +1,80 @@
+//! One storage suite, run against SQLite always and PostgreSQL (a throwaway
+//! cluster, or TESSERA_TEST_POSTGRES_URL).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use tessera_core::keys::KeyPolicy;
+use tessera_store::{SqlStore, testing};
+
+mod clients;
+mod flow;
+mod keys;
+mod tenant;
+mod users;
+
+pub use clients::*;
+pub use flow::*;
+pub use keys::*;
+pub use tenant::*;
+pub use users::*;
+
+pub const T0: i64 = 1_800_000_000;
+pub const POLICY: KeyPolicy = KeyPolicy {
+    jwks_max_age: 300,
+    reload_interval: 10,
+    max_token_lifetime: 86400,
+};
+
+pub struct Db {
+    pub store: Arc<SqlStore>,
+    pub _dir: tempfile::TempDir,
+}
+
+async fn sqlite() -> Option<Db> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::open(&testing::sqlite_url(dir.path()))
+        .await
+        .unwrap();
+    Some(Db {
+        store: Arc::new(store),
+        _dir: dir,
+    })
+}
+
+async fn postgres() -> Option<Db> {
+    let url = testing::fresh_postgres_database().await?;
+    let store = SqlStore::open(&url).await.unwrap();
+    Some(Db {
+        store: Arc::new(store),
+        _dir: tempfile::tempdir().unwrap(),
+    })
+}
+
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        mod on_sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $case() { if let Some(db) = super::sqlite().await { super::$case(db).await } } )* }
+        mod on_postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $case() { if let Some(db) = super::postgres().await { super::$case(db).await } } )* }
+    };
+}
+
+suite!(
+    meta_first_writer_wins,
+    reopening_migrates_idempotently,
+    key_inserts_are_atomic_and_unique,
+    stale_key_change_is_a_conflict,
+    key_lifecycle_rotate_and_revoke,
+    concurrent_first_starts_make_one_key_set,
+    tenant_objects_roundtrip,
+    bootstrap_is_idempotent,
+    blacklisted_tokens_keep_their_audience,
+    users_create_and_refuse_duplicates,
+    users_list_filters_sorts_and_pages,
+    users_update_and_delete,
+    clients_filter_update_secrets_and_delete,
+    client_grants_filter_update_and_delete,
+    connections_filter_update_and_delete_their_users,
+    codes_are_consumed_once_and_replays_report_what_they_issued,
+    concurrent_code_consumption_has_exactly_one_winner,
+    sessions_consents_tokens_failures_and_sweeping,
+);
