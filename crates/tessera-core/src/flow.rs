@@ -81,3 +81,36 @@ pub struct OpaqueToken {
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
 }
+
+/// A refresh-token family: one login grant, rotated token after token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshFamily {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: Vec<String>,
+    pub audience: Option<String>,
+    pub sid: String,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    /// Absolute expiry (`None`: never).
+    pub expires_at: Option<UnixTime>,
+    pub last_used_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// A live token, now retired; its successor (hash given by the caller) is live.
+    Rotated(RefreshFamily),
+    /// A token retired less than `leeway` seconds ago: the caller answers with the
+    /// same successor it was already given (an idempotent retry).
+    Replayed(RefreshFamily),
+    /// A token retired longer ago: theft. The whole family is now revoked.
+    Reused(RefreshFamily),
+    /// A non-rotating client's token, still live.
+    Live(RefreshFamily),
+    /// Unknown, expired (absolutely or idle) or of a revoked family.
+    Invalid,
+}

@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 
 use crate::clock::UnixTime;
-use crate::flow::{AuthCode, AuthorizeTx, CodeUse, OpaqueToken, Session};
+use crate::flow::{
+    AuthCode, AuthorizeTx, CodeUse, OpaqueToken, RefreshFamily, RefreshUse, Session,
+};
 use crate::keys::{KeyChange, KeyRecord};
 use crate::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
 
@@ -459,10 +461,65 @@ pub trait FlowStore: Send + Sync + 'static {
     async fn sweep_flow(&self, now: UnixTime) -> Result<u64, StoreError>;
 }
 
+/// Refresh tokens: families of rotated tokens, stored only as hashes.
+#[async_trait]
+pub trait RefreshStore: Send + Sync + 'static {
+    /// A new family and its first token (live until `idle_expires_at`).
+    async fn create_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        token_hash: &[u8],
+        idle_expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Presents a token, atomically: a live token of a live family is retired and
+    /// `successor_hash` becomes live (or, with `rotate = false`, it stays live);
+    /// a retired token within `leeway` seconds is a replay; later, reuse, which
+    /// revokes the family. Whatever runs concurrently, one family never has two
+    /// live successors.
+    async fn use_refresh_token(
+        &self,
+        token_hash: &[u8],
+        successor_hash: &[u8],
+        rotate: bool,
+        leeway: i64,
+        now: UnixTime,
+        idle_expires_at: UnixTime,
+    ) -> Result<RefreshUse, StoreError>;
+    /// The family of a token that is live now (for introspection).
+    async fn live_refresh_family(
+        &self,
+        token_hash: &[u8],
+        now: UnixTime,
+    ) -> Result<Option<RefreshFamily>, StoreError>;
+    async fn get_refresh_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError>;
+    /// Revokes a family; the jtis of the access tokens issued under it.
+    async fn revoke_refresh_family(
+        &self,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Remembers an access token issued under a family (revoked with it).
+    async fn record_family_token(
+        &self,
+        family_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Live families of a user (optionally of one client).
+    async fn list_refresh_families(
+        &self,
+        user_id: &str,
+        client_id: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Vec<RefreshFamily>, StoreError>;
+    /// Deletes expired and long-revoked families and idle tokens; how many rows.
+    async fn sweep_refresh(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    KeyStore + MetaStore + TenantStore + UserStore + RevocationStore + FlowStore
+    KeyStore + MetaStore + TenantStore + UserStore + RevocationStore + FlowStore + RefreshStore
 {
     /// Is the database reachable? (readiness)
     async fn ping(&self) -> Result<(), StoreError>;

@@ -9,6 +9,7 @@
 mod flow;
 mod keys;
 mod meta;
+mod refresh;
 mod revocations;
 mod tenant;
 #[cfg(feature = "testing")]

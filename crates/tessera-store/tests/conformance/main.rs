@@ -10,12 +10,14 @@ use tessera_store::{SqlStore, testing};
 mod clients;
 mod flow;
 mod keys;
+mod refresh;
 mod tenant;
 mod users;
 
 pub use clients::*;
 pub use flow::*;
 pub use keys::*;
+pub use refresh::*;
 pub use tenant::*;
 pub use users::*;
 
@@ -77,4 +79,8 @@ suite!(
     codes_are_consumed_once_and_replays_report_what_they_issued,
     concurrent_code_consumption_has_exactly_one_winner,
     sessions_consents_tokens_failures_and_sweeping,
+    refresh_rotation_replay_and_reuse,
+    refresh_lifetimes_and_non_rotating_clients,
+    concurrent_refresh_outside_the_leeway_revokes_the_family,
+    concurrent_refresh_inside_the_leeway_has_one_successor,
 );
