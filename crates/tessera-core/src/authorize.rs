@@ -282,13 +282,17 @@ pub fn check_request(
 }
 
 /// The scopes a token may carry: the asked OIDC scopes, plus the asked scopes the
-/// API defines (others are dropped, as Auth0 does).
+/// API defines (others are dropped, as Auth0 does). `offline_access` stays only
+/// when the API (if any) allows offline access.
 pub fn granted_scopes(asked: &[String], api: Option<&ResourceServer>) -> Vec<String> {
     asked
         .iter()
-        .filter(|s| {
-            crate::token::id::is_oidc_scope(s) && s.as_str() != "offline_access"
-                || api.is_some_and(|a| a.scopes.iter().any(|d| &d.value == *s))
+        .filter(|s| match s.as_str() {
+            "offline_access" => api.is_none_or(|a| a.allow_offline_access),
+            other => {
+                crate::token::id::is_oidc_scope(other)
+                    || api.is_some_and(|a| a.scopes.iter().any(|d| d.value == other))
+            }
         })
         .cloned()
         .collect()

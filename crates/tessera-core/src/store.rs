@@ -471,13 +471,15 @@ pub trait RefreshStore: Send + Sync + 'static {
         token_hash: &[u8],
         idle_expires_at: UnixTime,
     ) -> Result<(), StoreError>;
-    /// Presents a token, atomically: a live token of a live family is retired and
+    /// Presents a token of `client_id` (another client's token is `Invalid` and
+    /// changes nothing), atomically: a live token of a live family is retired and
     /// `successor_hash` becomes live (or, with `rotate = false`, it stays live);
     /// a retired token within `leeway` seconds is a replay; later, reuse, which
     /// revokes the family. Whatever runs concurrently, one family never has two
     /// live successors.
     async fn use_refresh_token(
         &self,
+        client_id: &str,
         token_hash: &[u8],
         successor_hash: &[u8],
         rotate: bool,

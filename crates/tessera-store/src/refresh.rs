@@ -90,6 +90,7 @@ impl RefreshStore for SqlStore {
 
     async fn use_refresh_token(
         &self,
+        client_id: &str,
         token_hash: &[u8],
         successor_hash: &[u8],
         rotate: bool,
@@ -97,9 +98,13 @@ impl RefreshStore for SqlStore {
         now: UnixTime,
         idle_expires_at: UnixTime,
     ) -> Result<RefreshUse, StoreError> {
-        let (hash, successor) = (token_hash.to_vec(), successor_hash.to_vec());
+        let (hash, successor, client_id) = (
+            token_hash.to_vec(),
+            successor_hash.to_vec(),
+            client_id.to_owned(),
+        );
         in_tx(&self.pool, move |conn| {
-            let (hash, successor) = (hash.clone(), successor.clone());
+            let (hash, successor, client_id) = (hash.clone(), successor.clone(), client_id.clone());
             Box::pin(async move {
                 let select = format!(
                     "SELECT {FAMILY_COLUMNS}, t.rotated_at AS rotated_at, t.idle_expires_at AS idle_expires_at \
@@ -109,7 +114,7 @@ impl RefreshStore for SqlStore {
                     return Ok(RefreshUse::Invalid);
                 };
                 let fam = family(&row)?;
-                if !is_live(&fam, now) {
+                if fam.client_id != client_id || !is_live(&fam, now) {
                     return Ok(RefreshUse::Invalid);
                 }
                 let mut rotated_at: Option<i64> = row.try_get("rotated_at")?;

@@ -165,7 +165,34 @@ pub async fn exchange(
     )
     .await?;
     ctx.store.record_code_issue(&hash, &tokens.jti).await?;
-    Ok(tokens.issued)
+    let mut issued = tokens.issued;
+    if super::refresh_token::offline_allowed(&client, &code.scope, api.as_ref()) {
+        let (refresh, family_id) = super::refresh_token::start_family(
+            ctx,
+            &client,
+            &user,
+            &code.scope,
+            code.audience.as_deref(),
+            &code.sid,
+            code.auth_time,
+        )
+        .await?;
+        ctx.store
+            .record_family_token(
+                &family_id,
+                &tokens.jti,
+                ctx.now + issued.response.expires_in,
+            )
+            .await?;
+        // A replayed code revokes the family too (through its first access token
+        // and the family recorded under the code's jti list).
+        ctx.store
+            .record_code_issue(&hash, &format!("family:{family_id}"))
+            .await?;
+        issued.response.refresh_token = Some(refresh);
+        issued.kinds.push(TokenKind::RefreshToken);
+    }
+    Ok(issued)
 }
 
 /// A user's grant, whatever the grant type that redeems it.

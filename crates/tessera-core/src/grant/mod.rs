@@ -3,6 +3,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 
 use std::collections::BTreeMap;
 
@@ -51,6 +52,7 @@ impl Params {
 pub enum TokenRequest {
     AuthorizationCode(authorization_code::Request),
     ClientCredentials(client_credentials::Request),
+    RefreshToken(refresh_token::Request),
 }
 
 impl TokenRequest {
@@ -147,5 +149,6 @@ pub async fn exchange(
         TokenRequest::AuthorizationCode(req) => {
             authorization_code::exchange(ctx, client, req).await
         }
+        TokenRequest::RefreshToken(req) => refresh_token::exchange(ctx, client, req).await,
     }
 }

@@ -67,6 +67,14 @@ fn h(n: u8) -> Vec<u8> {
 
 pub async fn refresh_rotation_replay_and_reuse(db: Db) {
     let fam = setup(&db).await;
+    // Another client's presentation changes nothing.
+    assert_eq!(
+        db.store
+            .use_refresh_token("other", &h(1), &h(2), true, 30, NOW + 5, NOW + 505)
+            .await
+            .unwrap(),
+        RefreshUse::Invalid
+    );
     let live = |r: RefreshUse| match r {
         RefreshUse::Rotated(f) => f.id,
         other => panic!("expected rotation, got {other:?}"),
@@ -74,7 +82,7 @@ pub async fn refresh_rotation_replay_and_reuse(db: Db) {
     assert_eq!(
         live(
             db.store
-                .use_refresh_token(&h(1), &h(2), true, 30, NOW + 10, NOW + 510)
+                .use_refresh_token("app", &h(1), &h(2), true, 30, NOW + 10, NOW + 510)
                 .await
                 .unwrap()
         ),
@@ -96,7 +104,7 @@ pub async fn refresh_rotation_replay_and_reuse(db: Db) {
     // Within the leeway: the same retired token is an idempotent replay.
     assert!(matches!(
         db.store
-            .use_refresh_token(&h(1), &h(2), true, 30, NOW + 39, NOW + 540)
+            .use_refresh_token("app", &h(1), &h(2), true, 30, NOW + 39, NOW + 540)
             .await
             .unwrap(),
         RefreshUse::Replayed(_)
@@ -108,14 +116,14 @@ pub async fn refresh_rotation_replay_and_reuse(db: Db) {
         .unwrap();
     assert!(matches!(
         db.store
-            .use_refresh_token(&h(1), &h(2), true, 30, NOW + 40, NOW + 541)
+            .use_refresh_token("app", &h(1), &h(2), true, 30, NOW + 40, NOW + 541)
             .await
             .unwrap(),
         RefreshUse::Reused(_)
     ));
     assert_eq!(
         db.store
-            .use_refresh_token(&h(2), &h(3), true, 30, NOW + 42, NOW + 542)
+            .use_refresh_token("app", &h(2), &h(3), true, 30, NOW + 42, NOW + 542)
             .await
             .unwrap(),
         RefreshUse::Invalid
@@ -136,7 +144,7 @@ pub async fn refresh_rotation_replay_and_reuse(db: Db) {
     );
     assert_eq!(
         db.store
-            .use_refresh_token(&h(9), &h(8), true, 30, NOW, NOW)
+            .use_refresh_token("app", &h(9), &h(8), true, 30, NOW, NOW)
             .await
             .unwrap(),
         RefreshUse::Invalid,
@@ -149,7 +157,7 @@ pub async fn refresh_lifetimes_and_non_rotating_clients(db: Db) {
     // Non-rotating: the same token stays live and its idle expiry moves on.
     assert!(matches!(
         db.store
-            .use_refresh_token(&h(1), &h(2), false, 0, NOW + 400, NOW + 900)
+            .use_refresh_token("app", &h(1), &h(2), false, 0, NOW + 400, NOW + 900)
             .await
             .unwrap(),
         RefreshUse::Live(_)
@@ -157,7 +165,7 @@ pub async fn refresh_lifetimes_and_non_rotating_clients(db: Db) {
     assert!(
         matches!(
             db.store
-                .use_refresh_token(&h(1), &h(2), false, 0, NOW + 800, NOW + 999)
+                .use_refresh_token("app", &h(1), &h(2), false, 0, NOW + 800, NOW + 999)
                 .await
                 .unwrap(),
             RefreshUse::Live(_)
@@ -167,7 +175,7 @@ pub async fn refresh_lifetimes_and_non_rotating_clients(db: Db) {
     // Idle expiry.
     assert_eq!(
         db.store
-            .use_refresh_token(&h(1), &h(2), false, 0, NOW + 999, NOW + 1999)
+            .use_refresh_token("app", &h(1), &h(2), false, 0, NOW + 999, NOW + 1999)
             .await
             .unwrap(),
         RefreshUse::Invalid
@@ -184,7 +192,7 @@ pub async fn refresh_lifetimes_and_non_rotating_clients(db: Db) {
         .unwrap();
     assert_eq!(
         db.store
-            .use_refresh_token(&h(5), &h(6), true, 0, NOW + 100, NOW + 600)
+            .use_refresh_token("app", &h(5), &h(6), true, 0, NOW + 100, NOW + 600)
             .await
             .unwrap(),
         RefreshUse::Invalid
@@ -232,7 +240,7 @@ async fn race(db: &Db, leeway: i64) -> (usize, usize, usize) {
         let store = db.store.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .use_refresh_token(&h(1), &h(2), true, leeway, NOW + 10, NOW + 510)
+                .use_refresh_token("app", &h(1), &h(2), true, leeway, NOW + 10, NOW + 510)
                 .await
         }));
     }

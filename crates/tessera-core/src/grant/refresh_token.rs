@@ -1,0 +1,221 @@
+//! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection
+//! (RFC 9700 §4.14.2).
+//!
+//! The successor of a refresh token is derived from it with a keyed hash under
+//! the master key. So a retry of the same token within the client's leeway (a
+//! lost response, two browser tabs) is answered with the very same successor
+//! without storing any token value, and concurrent requests can never give a
+//! family two live successors.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::authorization_code::{
+    UserGrant, authenticate_client, issue_user_tokens, new_secret_value, token_hash,
+};
+use super::{Ctx, GrantError, Issued, Params};
+use crate::clock::UnixTime;
+use crate::envelope::MasterKey;
+use crate::error::{ErrorCode, OAuthError};
+use crate::flow::{RefreshFamily, RefreshUse};
+use crate::ids;
+use crate::keys::MAX_TOKEN_LIFETIME;
+use crate::manage::clients::RefreshTokenConfig;
+use crate::model::{Client, ResourceServer, User};
+use crate::store::Revocation;
+use crate::token::TokenKind;
+
+/// "Never expires" for infinite lifetimes: far enough, and safe to add to.
+const FOREVER: i64 = 100 * 365 * 86400;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub refresh_token: String,
+    pub scope: Option<Vec<String>>,
+}
+
+impl Request {
+    pub fn parse(params: &Params) -> Result<Self, OAuthError> {
+        let token = params.get("refresh_token").ok_or_else(|| {
+            OAuthError::new(ErrorCode::InvalidRequest, "refresh_token is required")
+        })?;
+        Ok(Self {
+            refresh_token: token.to_owned(),
+            scope: params.get("scope").map(|s| {
+                s.split(' ')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+        })
+    }
+}
+
+/// The successor of `token`: HMAC under the master key, base64url.
+pub fn successor(master: &MasterKey, token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(master.keyed_hash("refresh-successor", token.as_bytes()))
+}
+
+fn idle_expiry(config: &RefreshTokenConfig, now: UnixTime) -> UnixTime {
+    if config.infinite_idle_token_lifetime {
+        now + FOREVER
+    } else {
+        now + config.idle_token_lifetime.max(1)
+    }
+}
+
+fn invalid_grant(description: &str) -> GrantError {
+    OAuthError::new(ErrorCode::InvalidGrant, description).into()
+}
+
+/// Revokes a family and every access token issued under it.
+pub async fn revoke_family(ctx: &Ctx<'_>, family_id: &str) -> Result<(), GrantError> {
+    for jti in ctx.store.revoke_refresh_family(family_id, ctx.now).await? {
+        ctx.store.delete_opaque_token_by_jti(&jti).await?;
+        ctx.revocations
+            .revoke(Revocation::Jti {
+                jti,
+                expires_at: ctx.now + MAX_TOKEN_LIFETIME,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a grant earns a refresh token: `offline_access` asked, the client
+/// may use the grant, and the API (if any) allows offline access.
+pub fn offline_allowed(client: &Client, scope: &[String], api: Option<&ResourceServer>) -> bool {
+    scope.iter().any(|s| s == "offline_access")
+        && client.grant_types.iter().any(|g| g == "refresh_token")
+        && api.is_none_or(|a| a.allow_offline_access)
+}
+
+/// Starts a family for a new login grant; the first refresh token.
+pub async fn start_family(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    user: &User,
+    scope: &[String],
+    audience: Option<&str>,
+    sid: &str,
+    auth_time: UnixTime,
+) -> Result<(String, String), GrantError> {
+    let config = RefreshTokenConfig::of(client);
+    let token = new_secret_value()?;
+    let family = RefreshFamily {
+        id: ids::prefixed("rtf")?,
+        client_id: client.client_id.clone(),
+        user_id: user.user_id.clone(),
+        scope: scope.to_vec(),
+        audience: audience.map(str::to_owned),
+        sid: sid.to_owned(),
+        auth_time,
+        created_at: ctx.now,
+        expires_at: (!config.infinite_token_lifetime)
+            .then(|| ctx.now + config.token_lifetime.max(1)),
+        last_used_at: ctx.now,
+        revoked_at: None,
+    };
+    ctx.store
+        .create_refresh_family(&family, &token_hash(&token), idle_expiry(&config, ctx.now))
+        .await?;
+    Ok((token, family.id))
+}
+
+pub async fn exchange(
+    ctx: &Ctx<'_>,
+    presented: &crate::client_auth::Presented,
+    req: Request,
+) -> Result<Issued, GrantError> {
+    let found = ctx.store.get_client(presented.client_id()).await?;
+    let client = authenticate_client(ctx, presented, found.as_ref())?;
+    if !client.grant_types.iter().any(|g| g == "refresh_token") {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "Grant type 'refresh_token' not allowed for the client.",
+        )
+        .into());
+    }
+    let config = RefreshTokenConfig::of(&client);
+    let rotate = config.rotation_type != "non-rotating";
+    let next = successor(ctx.master, &req.refresh_token);
+    let used = ctx
+        .store
+        .use_refresh_token(
+            &client.client_id,
+            &token_hash(&req.refresh_token),
+            &token_hash(&next),
+            rotate,
+            config.leeway.max(0),
+            ctx.now,
+            idle_expiry(&config, ctx.now),
+        )
+        .await?;
+    let (family, refresh_token) = match used {
+        RefreshUse::Rotated(f) | RefreshUse::Replayed(f) => (f, next),
+        RefreshUse::Live(f) => (f, req.refresh_token.clone()),
+        RefreshUse::Reused(f) => {
+            revoke_family(ctx, &f.id).await?;
+            tracing::warn!(client_id = %f.client_id, family = %f.id, "refresh token reused; its family was revoked");
+            return Err(invalid_grant(
+                "the refresh token was already used; its grant has been revoked",
+            ));
+        }
+        RefreshUse::Invalid => {
+            return Err(invalid_grant(
+                "the refresh token is invalid, expired or revoked",
+            ));
+        }
+    };
+    let user = match ctx.store.get_user(&family.user_id).await? {
+        Some(u) if !u.blocked => u,
+        _ => {
+            revoke_family(ctx, &family.id).await?;
+            return Err(invalid_grant("the user no longer exists or is blocked"));
+        }
+    };
+    // A refresh may narrow the grant, never widen it.
+    let scope = match req.scope {
+        None => family.scope.clone(),
+        Some(asked) => {
+            let beyond: Vec<&String> = asked.iter().filter(|s| !family.scope.contains(s)).collect();
+            if !beyond.is_empty() {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "a refresh cannot widen the scope of the grant",
+                )
+                .into());
+            }
+            asked
+        }
+    };
+    let api = match &family.audience {
+        Some(aud) => Some(
+            ctx.store
+                .get_resource_server_by_identifier(aud)
+                .await?
+                .ok_or_else(|| invalid_grant("the API of this grant no longer exists"))?,
+        ),
+        None => None,
+    };
+    let mut tokens = issue_user_tokens(
+        ctx,
+        UserGrant {
+            client: &client,
+            user: &user,
+            scope: &scope,
+            api: api.as_ref(),
+            sid: &family.sid,
+            auth_time: family.auth_time,
+            nonce: None,
+        },
+    )
+    .await?;
+    let lifetime = tokens.issued.response.expires_in;
+    ctx.store
+        .record_family_token(&family.id, &tokens.jti, ctx.now + lifetime)
+        .await?;
+    tokens.issued.response.refresh_token = Some(refresh_token);
+    tokens.issued.kinds.push(TokenKind::RefreshToken);
+    Ok(tokens.issued)
+}
