@@ -7,6 +7,7 @@ use tessera_core::bootstrap;
 use tessera_core::keys::{KeyPolicy, Keys, MAX_TOKEN_LIFETIME};
 use tessera_core::revocation::Revocations;
 use tessera_core::{Clock, SystemClock};
+use tessera_server::interactive::html::Branding;
 use tessera_server::metrics::Metrics;
 use tessera_server::{AppState, ServerConfig, tasks};
 use tokio::sync::watch;
@@ -91,6 +92,14 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
             jwks_max_age: settings.jwks_max_age,
             body_limit: settings.body_limit,
             request_timeout: Duration::from_secs(settings.request_timeout),
+            branding: Branding {
+                tenant_name: settings.tenant_name.clone(),
+                logo_url: settings.tenant_logo_url.clone(),
+            },
+            session_lifetime: settings.session_lifetime as i64,
+            brute_force_threshold: settings.brute_force_threshold as i64,
+            brute_force_block: settings.brute_force_block as i64,
+            rate_limit_per_minute: u32::try_from(settings.rate_limit).unwrap_or(u32::MAX),
             ..ServerConfig::new(settings.issuer.clone())
         }),
         store: opened.store.clone(),
@@ -110,6 +119,12 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         revocations,
         state.clock.clone(),
         Duration::from_secs(settings.revocation_refresh),
+        stop_rx.clone(),
+    );
+    let sweeper = tasks::spawn_flow_sweeper(
+        opened.store.clone(),
+        state.clock.clone(),
+        Duration::from_secs(60),
         stop_rx.clone(),
     );
     tracing::info!(
@@ -141,6 +156,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     }
     let _ = reloader.await;
     let _ = refresher.await;
+    let _ = sweeper.await;
     opened.store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -83,6 +83,30 @@ const SPECS: &[Spec] = &[
         env: "TESSERA_SHUTDOWN_GRACE",
         key: "shutdown_grace",
     },
+    Spec {
+        env: "TESSERA_TENANT_NAME",
+        key: "tenant_name",
+    },
+    Spec {
+        env: "TESSERA_TENANT_LOGO_URL",
+        key: "tenant_logo_url",
+    },
+    Spec {
+        env: "TESSERA_SESSION_LIFETIME",
+        key: "session_lifetime",
+    },
+    Spec {
+        env: "TESSERA_BRUTE_FORCE_THRESHOLD",
+        key: "brute_force_threshold",
+    },
+    Spec {
+        env: "TESSERA_BRUTE_FORCE_BLOCK",
+        key: "brute_force_block",
+    },
+    Spec {
+        env: "TESSERA_RATE_LIMIT",
+        key: "rate_limit",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +159,19 @@ pub struct Settings {
     pub body_limit: usize,
     pub request_timeout: u64,
     pub shutdown_grace: u64,
+    /// Shown on the hosted pages.
+    pub tenant_name: String,
+    /// An https URL of the logo shown on the hosted pages.
+    pub tenant_logo_url: Option<String>,
+    /// How long a login session lasts, seconds.
+    pub session_lifetime: u64,
+    /// Failed logins for one account from one address before that pair is blocked.
+    pub brute_force_threshold: u64,
+    /// The window of those failures and how long the block lasts, seconds.
+    pub brute_force_block: u64,
+    /// Requests per minute one address may make to the hosted pages' forms and
+    /// to the token endpoint (0: no limit).
+    pub rate_limit: u64,
 }
 
 /// Raw values with where each came from, for messages.
@@ -355,6 +392,30 @@ impl Settings {
             ));
         }
 
+        let tenant_name = raw
+            .get("TESSERA_TENANT_NAME")
+            .unwrap_or("Tessera")
+            .trim()
+            .to_owned();
+        if tenant_name.is_empty()
+            || tenant_name.chars().count() > 100
+            || tenant_name.chars().any(char::is_control)
+        {
+            return Err(setting_error(
+                raw.name("TESSERA_TENANT_NAME"),
+                "must be 1 to 100 characters without control characters",
+            ));
+        }
+        let tenant_logo_url = match raw.get("TESSERA_TENANT_LOGO_URL").map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(logo_url(text).map_err(|problem| {
+                setting_error(
+                    raw.name("TESSERA_TENANT_LOGO_URL"),
+                    format!("{problem}, got {text:?}"),
+                )
+            })?),
+        };
+
         Ok(Self {
             issuer,
             listen,
@@ -370,8 +431,27 @@ impl Settings {
             body_limit: raw.number("TESSERA_BODY_LIMIT", 65_536, 1024, 10 * 1024 * 1024)? as usize,
             request_timeout: raw.number("TESSERA_REQUEST_TIMEOUT", 30, 1, 600)?,
             shutdown_grace: raw.number("TESSERA_SHUTDOWN_GRACE", 30, 0, 3600)?,
+            tenant_name,
+            tenant_logo_url,
+            session_lifetime: raw.number("TESSERA_SESSION_LIFETIME", 604_800, 300, 31_536_000)?,
+            brute_force_threshold: raw.number("TESSERA_BRUTE_FORCE_THRESHOLD", 10, 1, 1000)?,
+            // Failed-login records are swept after a day: no longer window.
+            brute_force_block: raw.number("TESSERA_BRUTE_FORCE_BLOCK", 900, 1, 86_400)?,
+            rate_limit: raw.number("TESSERA_RATE_LIMIT", 600, 0, 1_000_000)?,
         })
     }
+}
+
+/// An absolute https URL (the hosted pages' CSP allows https images only).
+fn logo_url(text: &str) -> Result<String, &'static str> {
+    if text.len() > 2048 {
+        return Err("must be at most 2048 characters");
+    }
+    let url = url::Url::parse(text).map_err(|_| "must be an absolute https URL")?;
+    if url.scheme() != "https" || !url.has_host() {
+        return Err("must be an absolute https URL");
+    }
+    Ok(url.to_string())
 }
 
 /// Beside the SQLite database (`tessera.db` -> `tessera.master.key`); for
@@ -415,6 +495,34 @@ mod tests {
             matches!(&s.master_key, MasterKeySource::File { path, explicit: false } if path == Path::new("./tessera.master.key"))
         );
         assert!(s.bootstrap.is_none());
+        assert_eq!(s.tenant_name, "Tessera");
+        assert_eq!(s.tenant_logo_url, None);
+        assert_eq!(s.session_lifetime, 604_800);
+        assert_eq!(s.brute_force_threshold, 10);
+        assert_eq!(s.brute_force_block, 900);
+        assert_eq!(s.rate_limit, 600);
+    }
+
+    #[test]
+    fn login_settings() {
+        let s = load(&[
+            ("TESSERA_TENANT_NAME", " Acme Corp "),
+            ("TESSERA_TENANT_LOGO_URL", "https://cdn.example/logo.png"),
+            ("TESSERA_SESSION_LIFETIME", "3600"),
+            ("TESSERA_BRUTE_FORCE_THRESHOLD", "3"),
+            ("TESSERA_BRUTE_FORCE_BLOCK", "60"),
+            ("TESSERA_RATE_LIMIT", "0"),
+        ])
+        .unwrap();
+        assert_eq!(s.tenant_name, "Acme Corp");
+        assert_eq!(
+            s.tenant_logo_url.as_deref(),
+            Some("https://cdn.example/logo.png")
+        );
+        assert_eq!(s.session_lifetime, 3600);
+        assert_eq!(s.brute_force_threshold, 3);
+        assert_eq!(s.brute_force_block, 60);
+        assert_eq!(s.rate_limit, 0);
     }
 
     #[test]
@@ -445,6 +553,28 @@ mod tests {
             ),
             (&[("TESSERA_JWKS_MAX_AGE", "-1")], "TESSERA_JWKS_MAX_AGE"),
             (&[("TESSERA_LOG_FORMAT", "xml")], "TESSERA_LOG_FORMAT"),
+            (&[("TESSERA_TENANT_NAME", "  ")], "TESSERA_TENANT_NAME"),
+            (
+                &[("TESSERA_TENANT_LOGO_URL", "http://cdn.example/logo.png")],
+                "TESSERA_TENANT_LOGO_URL",
+            ),
+            (
+                &[("TESSERA_TENANT_LOGO_URL", "logo.png")],
+                "TESSERA_TENANT_LOGO_URL",
+            ),
+            (
+                &[("TESSERA_SESSION_LIFETIME", "10")],
+                "TESSERA_SESSION_LIFETIME",
+            ),
+            (
+                &[("TESSERA_BRUTE_FORCE_THRESHOLD", "0")],
+                "TESSERA_BRUTE_FORCE_THRESHOLD",
+            ),
+            (
+                &[("TESSERA_BRUTE_FORCE_BLOCK", "86401")],
+                "TESSERA_BRUTE_FORCE_BLOCK",
+            ),
+            (&[("TESSERA_RATE_LIMIT", "many")], "TESSERA_RATE_LIMIT"),
         ];
         for (vars, setting) in cases {
             let err = load(vars)

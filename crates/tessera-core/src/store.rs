@@ -436,6 +436,13 @@ pub trait FlowStore: Send + Sync + 'static {
         token_hash: &[u8],
         now: UnixTime,
     ) -> Result<Option<OpaqueToken>, StoreError>;
+    /// The live opaque token with this hash and the `jti` it was issued under
+    /// (revocation and introspection need both).
+    async fn find_opaque_token(
+        &self,
+        token_hash: &[u8],
+        now: UnixTime,
+    ) -> Result<Option<(OpaqueToken, String)>, StoreError>;
     /// Deletes the opaque token issued under `jti` (a replayed code's).
     async fn delete_opaque_token_by_jti(&self, jti: &str) -> Result<(), StoreError>;
 
@@ -477,6 +484,7 @@ pub trait RefreshStore: Send + Sync + 'static {
     /// a retired token within `leeway` seconds is a replay; later, reuse, which
     /// revokes the family. Whatever runs concurrently, one family never has two
     /// live successors.
+    #[allow(clippy::too_many_arguments)]
     async fn use_refresh_token(
         &self,
         client_id: &str,

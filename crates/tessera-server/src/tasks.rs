@@ -7,6 +7,7 @@ use std::time::Duration;
 use tessera_core::Clock;
 use tessera_core::keys::Keys;
 use tessera_core::revocation::Revocations;
+use tessera_core::store::Store;
 use tokio::sync::watch;
 
 /// Runs `work` every `every` until `stop` changes; a failure is logged as `what`
@@ -64,5 +65,27 @@ pub fn spawn_revocation_refresher(
         let revocations = revocations.clone();
         let now = clock.now();
         async move { revocations.refresh(now).await }
+    })
+}
+
+/// Deletes expired rows of the interactive flow (pending requests, sessions,
+/// codes, opaque tokens, old failed-login records) and of refresh tokens
+/// (expired or long-revoked families, idle tokens) every `every`.
+pub fn spawn_flow_sweeper(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    spawn_periodic("sweeping expired login state", every, stop, move || {
+        let store = store.clone();
+        let now = clock.now();
+        async move {
+            let deleted = store.sweep_flow(now).await? + store.sweep_refresh(now).await?;
+            if deleted > 0 {
+                tracing::debug!(deleted, "swept expired login state");
+            }
+            Ok::<(), tessera_core::store::StoreError>(())
+        }
     })
 }

@@ -262,6 +262,23 @@ impl FlowStore for SqlStore {
             .transpose()
     }
 
+    async fn find_opaque_token(
+        &self,
+        token_hash: &[u8],
+        now: UnixTime,
+    ) -> Result<Option<(OpaqueToken, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT doc, jti FROM opaque_tokens WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash.to_vec())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| Ok((from_json(&get::<String>(&r, "doc")?)?, get(&r, "jti")?)))
+            .transpose()
+    }
+
     async fn delete_opaque_token_by_jti(&self, jti: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM opaque_tokens WHERE jti = $1")
             .bind(jti)

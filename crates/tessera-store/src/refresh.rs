@@ -88,6 +88,7 @@ impl RefreshStore for SqlStore {
         .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn use_refresh_token(
         &self,
         client_id: &str,

@@ -65,6 +65,10 @@ impl TokenRequest {
             Some("client_credentials") => Ok(Self::ClientCredentials(
                 client_credentials::Request::parse(params)?,
             )),
+            Some("authorization_code") => Ok(Self::AuthorizationCode(
+                authorization_code::Request::parse(params)?,
+            )),
+            Some("refresh_token") => Ok(Self::RefreshToken(refresh_token::Request::parse(params)?)),
             Some(other) => Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!("grant type {:?} is not supported", truncate(other)),

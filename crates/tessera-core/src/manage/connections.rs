@@ -2,9 +2,10 @@
 //! changes, shared by `/api/v2/connections` and the operator CLI.
 //!
 //! Only database connections (strategy `auth0`) exist for now. Their options are
-//! the ones Tessera enforces: `passwordPolicy` and
-//! `password_complexity_options.min_length`; any other option is refused rather
-//! than stored and silently ignored.
+//! the ones Tessera enforces: `passwordPolicy`,
+//! `password_complexity_options.min_length` and `disable_signup` (no sign-up
+//! page on the hosted login); any other option is refused rather than stored
+//! and silently ignored.
 
 use serde_json::{Map, Value};
 
@@ -110,6 +111,14 @@ pub fn validate_options(strategy: &str, options: &Value) -> Result<(), Invalid> 
                 }
             },
             "password_complexity_options" => check_complexity(value)?,
+            "disable_signup" => {
+                if !matches!(value, Value::Bool(_) | Value::Null) {
+                    return Err(Invalid::new(
+                        "options.disable_signup",
+                        "must be true or false",
+                    ));
+                }
+            }
             other => {
                 let shown: String = other.chars().take(64).collect();
                 return Err(Invalid::new(
@@ -316,10 +325,27 @@ mod tests {
         );
         assert_eq!(
             bad(NewConnection {
-                options: Some(json!({"disable_signup": true})),
+                options: Some(json!({"disable_signup": "yes"})),
                 ..db("a")
             }),
             "options.disable_signup"
+        );
+        assert_eq!(
+            bad(NewConnection {
+                options: Some(json!({"brute_force_protection": false})),
+                ..db("a")
+            }),
+            "options.brute_force_protection"
+        );
+        assert!(
+            build(
+                "con_x".into(),
+                NewConnection {
+                    options: Some(json!({"disable_signup": true})),
+                    ..db("a")
+                }
+            )
+            .is_ok()
         );
         assert_eq!(
             bad(NewConnection {

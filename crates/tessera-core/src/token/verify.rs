@@ -73,6 +73,30 @@ pub fn verify_access_token(
     now: UnixTime,
     leeway: i64,
 ) -> Result<AccessClaims, VerifyError> {
+    verify(keys, token, issuer, Some(audience), now, leeway)
+}
+
+/// Verifies `token` whatever its audience: for the authorization server itself
+/// (introspection, RFC 7662; revocation, RFC 7009), which answers for tokens of
+/// every API. Every other check is [`verify_access_token`]'s.
+pub fn verify_access_token_any_audience(
+    keys: &KeySet,
+    token: &str,
+    issuer: &str,
+    now: UnixTime,
+    leeway: i64,
+) -> Result<AccessClaims, VerifyError> {
+    verify(keys, token, issuer, None, now, leeway)
+}
+
+fn verify(
+    keys: &KeySet,
+    token: &str,
+    issuer: &str,
+    audience: Option<&str>,
+    now: UnixTime,
+    leeway: i64,
+) -> Result<AccessClaims, VerifyError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(VerifyError::TooLarge);
     }
@@ -119,7 +143,7 @@ pub fn verify_access_token(
     if claims.iss != issuer {
         return Err(VerifyError::WrongIssuer);
     }
-    if !claims.aud.contains(audience) {
+    if audience.is_some_and(|a| !claims.aud.contains(a)) {
         return Err(VerifyError::WrongAudience);
     }
     if now >= claims.exp + leeway {

@@ -75,9 +75,7 @@ pub fn to_client(
             "<form method=\"post\" action=\"{}\">{inputs}<noscript><p>Continue to the application.</p></noscript><button type=\"submit\">Continue</button></form><script>{SCRIPT}</script>",
             escape(redirect_uri)
         );
-        let origin = url::Url::parse(redirect_uri)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
+        let origin = html::redirect_source(redirect_uri).unwrap_or_default();
         let body = html::page(
             &state.config.branding,
             "Returning to the application",
@@ -193,11 +191,12 @@ pub async fn authorize(
         Ok(tx) => tx,
         Err(e) => return error_to_client(&state, &e),
     };
-    // Bind the pending request to this browser.
-    let (browser_secret, new_cookie) = match cookies::read(&headers, cookies::TRANSACTION) {
-        Some(existing) => (existing, false),
+    // Bind the pending request to this browser. The cookie is (re)set on every
+    // request, so it always outlives the pending request it binds.
+    let browser_secret = match cookies::read(&headers, cookies::TRANSACTION) {
+        Some(existing) => existing,
         None => match new_secret_value() {
-            Ok(v) => (v, true),
+            Ok(v) => v,
             Err(_) => return store_failure(&state, StoreError::Backend("rng".into())),
         },
     };
@@ -216,14 +215,12 @@ pub async fn authorize(
     let mut res = match resume(&state, &tx, session.as_ref(), false).await {
         Ok(r) | Err(r) => r,
     };
-    if new_cookie
-        && let Some(c) = cookies::set(
-            &state.config.issuer,
-            cookies::TRANSACTION,
-            &browser_secret,
-            authorize::AUTHORIZE_TX_LIFETIME,
-        )
-    {
+    if let Some(c) = cookies::set(
+        &state.config.issuer,
+        cookies::TRANSACTION,
+        &browser_secret,
+        authorize::AUTHORIZE_TX_LIFETIME,
+    ) {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     res

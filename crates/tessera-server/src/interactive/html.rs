@@ -59,6 +59,22 @@ pub fn csp(extra_form_action: Option<&str>, script_hash: Option<&str>) -> String
     )
 }
 
+/// The CSP source that lets a hosted form's submission redirect to the client:
+/// the redirect URI's origin (or its scheme, for a native app's custom scheme).
+/// Browsers apply `form-action` to the redirects that follow a submission.
+pub fn redirect_source(redirect_uri: &str) -> Option<String> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    match url.scheme() {
+        "http" | "https" => Some(url.origin().ascii_serialization()),
+        scheme => Some(format!("{scheme}:")),
+    }
+}
+
+/// The CSP of a hosted page whose form ends at the client's `redirect_uri`.
+pub fn form_csp(redirect_uri: &str) -> String {
+    csp(redirect_source(redirect_uri).as_deref(), None)
+}
+
 /// A whole page: `content` is trusted HTML built with [`escape`]d values.
 pub fn page(branding: &Branding, title: &str, content: &str) -> String {
     let logo = branding

@@ -6,6 +6,7 @@ mod blacklists;
 mod client_grants;
 mod clients;
 mod connections;
+mod device_credentials;
 pub mod error;
 pub mod extract;
 mod resource_servers;
@@ -59,6 +60,7 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = connections::routes(api);
     let api = signing_keys::routes(api);
     let api = blacklists::routes(api);
+    let api = device_credentials::routes(api);
     let (router, mut doc) = api.split_for_parts();
     // Paths start with /api/v2; the server is the issuer (which may have a path).
     doc.servers = Some(vec![utoipa::openapi::Server::new(

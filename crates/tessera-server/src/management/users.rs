@@ -29,6 +29,7 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(list, create))
         .routes(routes!(get_one, update, delete))
         .routes(routes!(by_email))
+        .routes(routes!(delete_sessions))
 }
 
 /// The scope that reveals upstream identity providers' tokens on identities.
@@ -573,6 +574,26 @@ async fn delete(
     if !state.store.delete_user(&id).await? {
         return Err(not_found());
     }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End every session of a user: the SSO sessions (the next `/authorize`
+/// shows the login page) and every refresh-token family, with the access
+/// tokens issued under them.
+#[utoipa::path(delete, path = "/api/v2/users/{id}/sessions", tag = "users",
+    params(("id" = String, Path, description = "The user's id")),
+    security(("bearer" = ["delete:sessions"])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_sessions(
+    caller: Caller,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> MgmtResult<StatusCode> {
+    caller.require("delete:sessions")?;
+    let user = find(&state, &id).await?;
+    let sessions = state.store.delete_user_sessions(&user.user_id).await?;
+    let families = super::device_credentials::revoke_user_families(&state, &user.user_id).await?;
+    tracing::info!(user_id = %user.user_id, sessions, families, by = %caller.claims.client_id, "user sessions ended");
     Ok(StatusCode::NO_CONTENT)
 }
 

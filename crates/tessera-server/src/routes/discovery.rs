@@ -13,24 +13,98 @@ use crate::state::AppState;
 #[derive(Debug, Serialize)]
 pub struct Metadata {
     pub issuer: String,
-    pub jwks_uri: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub end_session_endpoint: String,
+    pub revocation_endpoint: String,
+    pub introspection_endpoint: String,
+    pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
     pub grant_types_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// RFC 9207: `iss` accompanies every authorization response.
+    pub authorization_response_iss_parameter_supported: bool,
+    pub request_parameter_supported: bool,
 }
+
+/// The claims an ID token or UserInfo may carry.
+const CLAIMS: &[&str] = &[
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "sid",
+    "at_hash",
+    "azp",
+    "name",
+    "given_name",
+    "family_name",
+    "nickname",
+    "picture",
+    "gender",
+    "birthdate",
+    "updated_at",
+    "email",
+    "email_verified",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+];
 
 pub fn metadata(state: &AppState) -> Metadata {
     let issuer = &state.config.issuer;
     Metadata {
         issuer: issuer.as_str().to_owned(),
-        jwks_uri: issuer.join(".well-known/jwks.json"),
+        authorization_endpoint: issuer.join("authorize"),
         token_endpoint: issuer.join("oauth/token"),
-        grant_types_supported: vec!["client_credentials"],
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        userinfo_endpoint: issuer.join("userinfo"),
+        jwks_uri: issuer.join(".well-known/jwks.json"),
+        end_session_endpoint: issuer.join("oidc/logout"),
+        revocation_endpoint: issuer.join("oauth/revoke"),
+        introspection_endpoint: issuer.join("oauth/introspect"),
+        response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query", "form_post"],
+        grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+        token_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        revocation_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        introspection_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        code_challenge_methods_supported: vec!["S256"],
+        scopes_supported: vec![
+            "openid",
+            "profile",
+            "email",
+            "phone",
+            "address",
+            "offline_access",
+        ],
+        claims_supported: CLAIMS.to_vec(),
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: SigningAlg::ALL.iter().map(|a| a.as_str()).collect(),
+        authorization_response_iss_parameter_supported: true,
+        request_parameter_supported: false,
     }
 }
 

@@ -2,20 +2,29 @@
 
 mod discovery;
 mod health;
+mod introspect;
 mod jwks;
 mod metrics;
+mod revoke;
 pub mod token;
 
+use std::sync::Arc;
+
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
+use crate::interactive::limits::{self, RateLimiter};
 use crate::state::AppState;
 
 pub fn routes(state: AppState) -> Router<AppState> {
     let (management, _doc) = crate::management::router(&state.config.issuer);
+    // Per-address limit on the token endpoint (its own counter: the hosted
+    // pages have theirs).
+    let token_limit = Arc::new(RateLimiter::new(state.config.rate_limit_per_minute));
     Router::new()
         .merge(management)
-        .merge(crate::interactive::routes())
+        .merge(crate::interactive::routes(&state.config))
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),
@@ -28,5 +37,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
-        .route("/oauth/token", post(token::token))
+        .route(
+            "/oauth/token",
+            post(token::token).layer(from_fn_with_state(token_limit, limits::limit_json)),
+        )
+        .route("/oauth/revoke", post(revoke::revoke))
+        .route("/oauth/introspect", post(introspect::introspect))
 }

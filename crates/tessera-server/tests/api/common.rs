@@ -81,6 +81,9 @@ pub struct Options {
     pub issuer_path: &'static str,
     pub body_limit: usize,
     pub clock: Arc<dyn Clock>,
+    /// Last changes to the server's settings (brute-force threshold, rate
+    /// limit, branding, ...).
+    pub configure: fn(&mut ServerConfig),
 }
 
 impl Default for Options {
@@ -90,6 +93,7 @@ impl Default for Options {
             issuer_path: "/",
             body_limit: 65_536,
             clock: Arc::new(SystemClock),
+            configure: |_| {},
         }
     }
 }
@@ -137,13 +141,15 @@ pub async fn start_opts(o: Options) -> TestServer {
     bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now())
         .await
         .unwrap();
+    let mut config = ServerConfig {
+        jwks_max_age: 60,
+        body_limit: o.body_limit,
+        request_timeout: Duration::from_secs(20),
+        ..ServerConfig::new(issuer.clone())
+    };
+    (o.configure)(&mut config);
     let state = AppState {
-        config: Arc::new(ServerConfig {
-            jwks_max_age: 60,
-            body_limit: o.body_limit,
-            request_timeout: Duration::from_secs(20),
-            ..ServerConfig::new(issuer.clone())
-        }),
+        config: Arc::new(config),
         store: store.clone(),
         keys,
         master: master.clone(),

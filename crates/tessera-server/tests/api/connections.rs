@@ -169,7 +169,8 @@ async fn connection_validation_and_conflicts() {
         "options.passwordPolicy",
     );
     assert_invalid_property(
-        &post(json!({"name": "a", "strategy": "auth0", "options": {"disable_signup": true}})).await,
+        &post(json!({"name": "a", "strategy": "auth0", "options": {"disable_signup": "yes"}}))
+            .await,
         "options.disable_signup",
     );
     assert_invalid_property(

@@ -69,8 +69,10 @@ async fn discovery_documents_list_issuer_and_jwks() {
                 .all(|a| a != "none")
         );
         assert_eq!(headers["cache-control"], "public, max-age=60");
-        // Nothing unimplemented is advertised yet.
-        assert!(body.get("authorization_endpoint").is_none(), "{body}");
+        assert_eq!(
+            body["authorization_endpoint"],
+            format!("{}authorize", s.base)
+        );
     }
 }
 

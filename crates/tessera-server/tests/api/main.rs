@@ -10,6 +10,8 @@ mod connections;
 mod hostile;
 mod http;
 mod listing;
+mod login;
+mod oidc_rp;
 mod revocation;
 mod signing_keys;
 mod token;

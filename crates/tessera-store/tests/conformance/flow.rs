@@ -201,6 +201,17 @@ pub async fn sessions_consents_tokens_failures_and_sweeping(db: Db) {
             .unwrap(),
         None
     );
+    assert_eq!(
+        db.store.find_opaque_token(&[5u8; 32], NOW).await.unwrap(),
+        Some((token.clone(), "jti-5".to_owned()))
+    );
+    assert_eq!(
+        db.store
+            .find_opaque_token(&[5u8; 32], NOW + 50)
+            .await
+            .unwrap(),
+        None
+    );
     db.store.delete_opaque_token_by_jti("jti-5").await.unwrap();
     assert_eq!(
         db.store.get_opaque_token(&[5u8; 32], NOW).await.unwrap(),

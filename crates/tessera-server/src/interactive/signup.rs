@@ -1,0 +1,197 @@
+//! `GET/POST u/signup`: a new user of the database connection, logged in at
+//! once. A connection with `options.disable_signup: true` has no sign-up page
+//! (404). An email already registered gets Auth0's generic "Something went
+//! wrong" after the same work as a success (the password is hashed first).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+use tessera_core::flow::AuthorizeTx;
+use tessera_core::manage::users::{self, CreateError, NewUser};
+use tessera_core::model::Connection;
+use tessera_core::password::{self, PasswordPolicy};
+use tessera_core::store::StoreError;
+
+use super::html::{self, escape};
+use super::{
+    browser_secret, connection_for, csrf_ok, forbidden, form_pairs, login, page_url, param,
+    pending, query_pairs, signup_disabled, unavailable,
+};
+use crate::state::AppState;
+
+/// Auth0's answer to a sign-up with an email already registered.
+pub const DUPLICATE: &str = "Something went wrong, please try again later.";
+
+struct Form<'a> {
+    tx: &'a AuthorizeTx,
+    csrf: &'a str,
+    email: Option<&'a str>,
+    error: Option<&'a str>,
+    policy: PasswordPolicy,
+    client_name: &'a str,
+}
+
+fn render(state: &AppState, status: StatusCode, f: &Form<'_>) -> Response {
+    let error = f
+        .error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let value = f
+        .email
+        .map(|e| format!(" value=\"{}\"", escape(e)))
+        .unwrap_or_default();
+    let min = f.policy.min_length;
+    let content = format!(
+        "<p>Sign up to {tenant} to continue to {client}.</p>{error}\
+<form method=\"post\" action=\"{action}\">\
+<input type=\"hidden\" name=\"state\" value=\"{state_id}\">\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+<label for=\"email\">Email address</label><input type=\"email\" id=\"email\" name=\"email\" autocomplete=\"username\" required{value}>\
+<label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" required minlength=\"{min}\" aria-describedby=\"password-rules\">\
+<p class=\"small\" id=\"password-rules\">At least {min} characters.</p>\
+<button type=\"submit\">Continue</button></form>\
+<p class=\"small\">Already have an account? <a href=\"{login}\">Log in</a></p>",
+        tenant = escape(&state.config.branding.tenant_name),
+        client = escape(f.client_name),
+        action = escape(&state.config.issuer.join("u/signup")),
+        state_id = escape(&f.tx.id),
+        csrf = escape(f.csrf),
+        login = escape(&page_url(state, "u/login", f.tx)),
+    );
+    let body = html::page(&state.config.branding, "Sign up", &content);
+    html::respond(status, body, &html::form_csp(&f.tx.redirect_uri))
+}
+
+fn no_signup(state: &AppState) -> Response {
+    html::error_page(
+        &state.config.branding,
+        StatusCode::NOT_FOUND,
+        "Sign-up is not available",
+        "New accounts cannot be created here. Go back and log in with an existing account.",
+    )
+}
+
+/// The pending request, the browser's CSRF secret and the connection, for a
+/// page that exists only when sign-ups are allowed.
+async fn context(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &AuthorizeTx,
+) -> Result<(String, Connection, String), Response> {
+    let csrf = browser_secret(headers, tx).ok_or_else(|| forbidden(state))?;
+    let connection = connection_for(state, tx).await?;
+    if signup_disabled(&connection) {
+        return Err(no_signup(state));
+    }
+    let client_name = super::client_name(state, &tx.client_id)
+        .await
+        .map_err(|e| unavailable(state, &e))?;
+    Ok((csrf, connection, client_name))
+}
+
+/// `GET u/signup?state=ID`.
+pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let query = query_pairs(uri.query());
+    let tx = match pending(&state, param(&query, "state")).await {
+        Ok(tx) => tx,
+        Err(res) => return res,
+    };
+    let (csrf, connection, client_name) = match context(&state, &headers, &tx).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    render(
+        &state,
+        StatusCode::OK,
+        &Form {
+            tx: &tx,
+            csrf: &csrf,
+            email: tx.login_hint.as_deref(),
+            error: None,
+            policy: PasswordPolicy::from_options(&connection.options),
+            client_name: &client_name,
+        },
+    )
+}
+
+/// The message for a refused input.
+fn problem(e: &tessera_core::manage::Invalid) -> String {
+    match e.property.as_str() {
+        "email" => "Enter a valid email address.".into(),
+        _ => e
+            .problem
+            .trim_start_matches("PasswordStrengthError: ")
+            .to_owned(),
+    }
+}
+
+/// `POST u/signup`.
+pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(form) = form_pairs(&headers, &body) else {
+        return html::error_page(
+            &state.config.branding,
+            StatusCode::BAD_REQUEST,
+            "Invalid request",
+            "The form could not be read. Go back and try again.",
+        );
+    };
+    let tx = match pending(&state, param(&form, "state")).await {
+        Ok(tx) => tx,
+        Err(res) => return res,
+    };
+    let csrf = param(&form, "csrf");
+    if !csrf_ok(&headers, &tx, csrf) {
+        return forbidden(&state);
+    }
+    let csrf = csrf.unwrap_or_default();
+    let (_, connection, client_name) = match context(&state, &headers, &tx).await {
+        Ok(c) => c,
+        Err(res) => return res,
+    };
+    let email = param(&form, "email").map(str::trim).unwrap_or("");
+    let password_given = param(&form, "password").unwrap_or("");
+    let again = |status: StatusCode, error: &str| {
+        render(
+            &state,
+            status,
+            &Form {
+                tx: &tx,
+                csrf,
+                email: Some(email).filter(|e| !e.is_empty()),
+                error: Some(error),
+                policy: PasswordPolicy::from_options(&connection.options),
+                client_name: &client_name,
+            },
+        )
+    };
+    if email.is_empty() || password_given.is_empty() {
+        return again(
+            StatusCode::BAD_REQUEST,
+            "Enter your email address and a password.",
+        );
+    }
+    let input = NewUser {
+        email: Some(email.to_owned()),
+        password: Some(password_given.to_owned()),
+        ..NewUser::default()
+    };
+    let user = match users::create(&connection, input, state.clock.now()) {
+        Ok(u) => u,
+        Err(CreateError::Invalid(e)) => return again(StatusCode::BAD_REQUEST, &problem(&e)),
+        Err(CreateError::Rng(e)) => return unavailable(&state, &e),
+    };
+    let to_hash = password_given.to_owned();
+    let hash = match tokio::task::spawn_blocking(move || password::hash(&to_hash)).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => return unavailable(&state, &e),
+        Err(e) => return unavailable(&state, &e),
+    };
+    match state.store.create_user(&user, Some(&hash)).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return again(StatusCode::BAD_REQUEST, DUPLICATE),
+        Err(e) => return unavailable(&state, &e),
+    }
+    tracing::info!(user_id = %user.user_id, connection = %connection.name, "user signed up");
+    login::log_in(&state, &headers, &tx, user).await
+}
