@@ -216,7 +216,12 @@ async fn chromium_logs_in_through_the_hosted_login_page() {
 
     let update = std::env::var("TESSERA_UPDATE_SCREENSHOT").is_ok_and(|v| v == "1");
     let screenshot = if update {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/login-page.png")
+        // crates/tessera-cli -> the repository root.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .nth(2)
+            .unwrap();
+        root.join("docs").join("login-page.png")
     } else {
         Path::new(env!("CARGO_TARGET_TMPDIR")).join("login-page.png")
     };

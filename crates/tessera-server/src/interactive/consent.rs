@@ -146,7 +146,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
         Ok(tx) => tx,
         Err(res) => return res,
     };
-    let Some(csrf) = browser_secret(&headers, &tx) else {
+    let Some(csrf) = browser_secret(&state, &headers, &tx) else {
         return forbidden(&state);
     };
     match context(&state, &headers, &tx).await {
@@ -172,7 +172,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(tx) => tx,
         Err(res) => return res,
     };
-    if !csrf_ok(&headers, &tx, param(&form, "csrf")) {
+    if !csrf_ok(&state, &headers, &tx, param(&form, "csrf")) {
         return forbidden(&state);
     }
     let c = match context(&state, &headers, &tx).await {

@@ -91,7 +91,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
         Ok(tx) => tx,
         Err(res) => return res,
     };
-    let Some(csrf) = browser_secret(&headers, &tx) else {
+    let Some(csrf) = browser_secret(&state, &headers, &tx) else {
         return forbidden(&state);
     };
     let connection = match connection_for(&state, &tx).await {
@@ -153,7 +153,7 @@ pub async fn submit(
         Err(res) => return res,
     };
     let csrf = param(&form, "csrf");
-    if !csrf_ok(&headers, &tx, csrf) {
+    if !csrf_ok(&state, &headers, &tx, csrf) {
         return forbidden(&state);
     }
     let csrf = csrf.unwrap_or_default();

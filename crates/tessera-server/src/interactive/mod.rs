@@ -163,18 +163,33 @@ pub(crate) fn forbidden(state: &AppState) -> Response {
     )
 }
 
-/// The `tessera_tx` cookie of this browser, when it is the one that started
-/// `tx`.
-pub(crate) fn browser_secret(headers: &HeaderMap, tx: &AuthorizeTx) -> Option<String> {
-    cookies::read(headers, cookies::TRANSACTION)
-        .filter(|secret| constant_time_eq(&cookies::sha256(secret), &tx.browser_binding))
+/// The form token of this browser for `tx`, when this browser started `tx`: a
+/// keyed hash of the (HttpOnly) `tessera_tx` cookie and the request id, so the
+/// page never carries the cookie's value itself.
+pub(crate) fn browser_secret(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &AuthorizeTx,
+) -> Option<String> {
+    use base64::Engine;
+    let secret = cookies::read(headers, cookies::TRANSACTION)
+        .filter(|secret| constant_time_eq(&cookies::sha256(secret), &tx.browser_binding))?;
+    let mac = state
+        .master
+        .keyed_hash("csrf", format!("{secret}\0{}", tx.id).as_bytes());
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac))
 }
 
 /// The CSRF check of every hosted form: the `tessera_tx` cookie is present,
 /// equals the form's `csrf` field, and is the cookie of the browser that started
 /// the request. On failure, answer [`forbidden`].
-pub(crate) fn csrf_ok(headers: &HeaderMap, tx: &AuthorizeTx, csrf: Option<&str>) -> bool {
-    match (browser_secret(headers, tx), csrf) {
+pub(crate) fn csrf_ok(
+    state: &AppState,
+    headers: &HeaderMap,
+    tx: &AuthorizeTx,
+    csrf: Option<&str>,
+) -> bool {
+    match (browser_secret(state, headers, tx), csrf) {
         (Some(secret), Some(field)) => constant_time_eq(field.as_bytes(), secret.as_bytes()),
         _ => false,
     }

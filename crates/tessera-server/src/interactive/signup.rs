@@ -79,7 +79,7 @@ async fn context(
     headers: &HeaderMap,
     tx: &AuthorizeTx,
 ) -> Result<(String, Connection, String), Response> {
-    let csrf = browser_secret(headers, tx).ok_or_else(|| forbidden(state))?;
+    let csrf = browser_secret(state, headers, tx).ok_or_else(|| forbidden(state))?;
     let connection = connection_for(state, tx).await?;
     if signup_disabled(&connection) {
         return Err(no_signup(state));
@@ -141,7 +141,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Err(res) => return res,
     };
     let csrf = param(&form, "csrf");
-    if !csrf_ok(&headers, &tx, csrf) {
+    if !csrf_ok(&state, &headers, &tx, csrf) {
         return forbidden(&state);
     }
     let csrf = csrf.unwrap_or_default();
