@@ -71,15 +71,29 @@ fn invalid_grant(description: &str) -> GrantError {
 /// Revokes a family and every access token issued under it.
 pub async fn revoke_family(ctx: &Ctx<'_>, family_id: &str) -> Result<(), GrantError> {
     for jti in ctx.store.revoke_refresh_family(family_id, ctx.now).await? {
-        ctx.store.delete_opaque_token_by_jti(&jti).await?;
-        ctx.revocations
-            .revoke(Revocation::Jti {
-                jti,
-                expires_at: ctx.now + MAX_TOKEN_LIFETIME,
-            })
-            .await?;
+        revoke_access_token(ctx, jti).await?;
     }
     Ok(())
+}
+
+/// Revokes one access token of a family, opaque (deleted) or JWT (by `jti`).
+async fn revoke_access_token(ctx: &Ctx<'_>, jti: String) -> Result<(), GrantError> {
+    ctx.store.delete_opaque_token_by_jti(&jti).await?;
+    ctx.revocations
+        .revoke(Revocation::Jti {
+            jti,
+            expires_at: ctx.now + MAX_TOKEN_LIFETIME,
+        })
+        .await?;
+    Ok(())
+}
+
+fn widening() -> GrantError {
+    OAuthError::new(
+        ErrorCode::InvalidScope,
+        "a refresh cannot widen the scope of the grant",
+    )
+    .into()
 }
 
 /// Whether a grant earns a refresh token: `offline_access` asked, the client
@@ -138,12 +152,23 @@ pub async fn exchange(
     }
     let config = RefreshTokenConfig::of(&client);
     let rotate = config.rotation_type != "non-rotating";
+    let hash = token_hash(&req.refresh_token);
+    // A refresh may narrow the grant, never widen it. Checked before the token
+    // is presented (and rotated), so a refused request leaves it usable: nothing
+    // was issued (RFC 6749 §6). A retired token is checked after, below.
+    if let Some(asked) = &req.scope
+        && let Some(family) = ctx.store.live_refresh_family(&hash, ctx.now).await?
+        && family.client_id == client.client_id
+        && asked.iter().any(|s| !family.scope.contains(s))
+    {
+        return Err(widening());
+    }
     let next = successor(ctx.master, &req.refresh_token);
     let used = ctx
         .store
         .use_refresh_token(
             &client.client_id,
-            &token_hash(&req.refresh_token),
+            &hash,
             &token_hash(&next),
             rotate,
             config.leeway.max(0),
@@ -178,13 +203,8 @@ pub async fn exchange(
     let scope = match req.scope {
         None => family.scope.clone(),
         Some(asked) => {
-            let beyond: Vec<&String> = asked.iter().filter(|s| !family.scope.contains(s)).collect();
-            if !beyond.is_empty() {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    "a refresh cannot widen the scope of the grant",
-                )
-                .into());
+            if asked.iter().any(|s| !family.scope.contains(s)) {
+                return Err(widening());
             }
             asked
         }
@@ -215,6 +235,18 @@ pub async fn exchange(
     ctx.store
         .record_family_token(&family.id, &tokens.jti, ctx.now + lifetime)
         .await?;
+    // A concurrent reuse of the same token may have revoked the family after
+    // this presentation was decided and before this access token was recorded
+    // under it, so that revocation missed it. Each side writes, then reads what
+    // the other writes, so one of them sees the other: revoke it here.
+    if ctx
+        .store
+        .get_refresh_family(&family.id)
+        .await?
+        .is_none_or(|f| f.revoked_at.is_some())
+    {
+        revoke_access_token(ctx, tokens.jti.clone()).await?;
+    }
     tokens.issued.response.refresh_token = Some(refresh_token);
     tokens.issued.kinds.push(TokenKind::RefreshToken);
     Ok(tokens.issued)

@@ -84,6 +84,8 @@ pub struct Options {
     /// Last changes to the server's settings (brute-force threshold, rate
     /// limit, branding, ...).
     pub configure: fn(&mut ServerConfig),
+    /// The database (e.g. a fresh PostgreSQL one); `None`: SQLite in a temp dir.
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -94,6 +96,7 @@ impl Default for Options {
             body_limit: 65_536,
             clock: Arc::new(SystemClock),
             configure: |_| {},
+            database_url: None,
         }
     }
 }
@@ -115,9 +118,13 @@ pub async fn start_with(alg: SigningAlg) -> TestServer {
 pub async fn start_opts(o: Options) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(
-        SqlStore::open(&testing::sqlite_url(dir.path()))
-            .await
-            .unwrap(),
+        SqlStore::open(
+            &o.database_url
+                .clone()
+                .unwrap_or_else(|| testing::sqlite_url(dir.path())),
+        )
+        .await
+        .unwrap(),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
