@@ -7,6 +7,7 @@ mod keys_cmd;
 mod serve;
 mod settings;
 mod startup;
+mod token_cmd;
 mod users_cmd;
 
 use std::path::PathBuf;
@@ -68,6 +69,13 @@ enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Explain a token: its kind, header and claims, and, checked against the
+    /// issuer's keys, every reason an API or an app must reject it; no server
+    /// or database is used.
+    Token {
+        #[command(subcommand)]
+        command: token_cmd::TokenCommand,
     },
 }
 
@@ -365,6 +373,8 @@ fn main() -> ExitCode {
     // Usage errors (exit 2) come before settings are read or anything is opened.
     let job = match cli.command {
         Command::Serve => Job::Serve,
+        // Needs no settings, database or master key.
+        Command::Token { command } => return token_cmd::run(command),
         Command::Keys { command } => Job::Keys(command),
         Command::Apis { command } => match command {
             ApisCommand::Create {

@@ -6,6 +6,7 @@
 
 mod browser;
 mod common;
+mod inspect;
 mod interop;
 mod keys;
 mod operator;
