@@ -10,6 +10,8 @@ pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod tasks;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::future::Future;
 use std::net::SocketAddr;
