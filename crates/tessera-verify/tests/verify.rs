@@ -11,16 +11,10 @@ use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use reqwest::Method;
 use serde_json::{Value, json};
-use tessera_core::bootstrap::{self, AdminClient};
-use tessera_core::clock::SystemClock;
-use tessera_core::envelope::MasterKey;
-use tessera_core::keys::{KeyPolicy, Keys, SigningAlg, SigningKey};
-use tessera_core::revocation::Revocations;
-use tessera_core::{Clock, Issuer, Secret};
-use tessera_server::metrics::Metrics;
-use tessera_server::{AppState, ServerConfig};
-use tessera_store::{SqlStore, testing};
+use tessera_core::keys::{SigningAlg, SigningKey};
+use tessera_server::testing::{TestServer, start_with};
 use tessera_verify::axum_support::{Authenticated, Rejection, VerifyLayer, require_scope};
 use tessera_verify::{
     AccessTokenVerifier, Claims, IdTokenExpectations, IdTokenVerifier, Options, SetupError,
@@ -29,8 +23,6 @@ use tessera_verify::{
 use tokio::sync::{Mutex, oneshot};
 use tower::ServiceExt;
 
-const ADMIN_ID: &str = "admin-client";
-const ADMIN_SECRET: &str = "admin-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 const API: &str = "https://appointments.example/";
 const ISS: &str = "https://issuer.example/";
 
@@ -44,161 +36,62 @@ fn now() -> i64 {
 // ---------------------------------------------------------------------------
 // A real Tessera, in process.
 
-struct Tessera {
-    base: String,
-    state: AppState,
-    stop: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Tessera {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
+/// A real Tessera in process: the server crate's test harness.
+type Tessera = TestServer;
 
 async fn start(alg: SigningAlg) -> Tessera {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        SqlStore::open(&testing::sqlite_url(dir.path()))
-            .await
-            .unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let issuer = Issuer::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-    let master = Arc::new(MasterKey::generate().unwrap().0);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let policy = KeyPolicy {
-        jwks_max_age: 60,
-        reload_interval: 5,
-        max_token_lifetime: 86400,
-    };
-    let keys = Arc::new(
-        Keys::open(store.clone(), master.clone(), alg, policy, clock.clone())
-            .await
-            .unwrap(),
-    );
-    let admin = AdminClient {
-        client_id: ADMIN_ID.into(),
-        client_secret: Secret::new(ADMIN_SECRET.into()),
-    };
-    bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now())
-        .await
-        .unwrap();
-    let config = ServerConfig {
-        jwks_max_age: 60,
-        ..ServerConfig::new(issuer.clone())
-    };
-    let state = AppState {
-        config: Arc::new(config),
-        store: store.clone(),
-        keys,
-        master,
-        revocations: Arc::new(Revocations::load(store.clone(), clock.now()).await.unwrap()),
-        metrics: Arc::new(Metrics::new()),
-        clock,
-    };
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(tessera_server::serve(listener, state.clone(), async move {
-        let _ = rx.await;
-    }));
-    Tessera {
-        base: issuer.as_str().to_owned(),
-        state,
-        stop: Some(tx),
-        _dir: dir,
-    }
+    start_with(alg).await
 }
 
-impl Tessera {
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    async fn token(&self, form: &[(&str, &str)]) -> Value {
-        let r = reqwest::Client::new()
-            .post(self.url("oauth/token"))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json().await.unwrap()
-    }
-
-    async fn admin_token(&self) -> String {
-        let aud = self.url("api/v2/");
-        let r = self
-            .token(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", ADMIN_ID),
-                ("client_secret", ADMIN_SECRET),
-                ("audience", &aud),
-            ])
-            .await;
-        r["access_token"].as_str().unwrap().to_owned()
-    }
-
-    async fn manage(&self, path: &str, token: &str, body: Value) -> Value {
-        let r = reqwest::Client::new()
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let body: Value = r.json().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
-
-    /// Registers the appointments API and a machine-to-machine client granted
-    /// `scopes` on it; returns a client_credentials access token.
-    async fn api_token(&self, scopes: &[&str]) -> String {
-        let admin = self.admin_token().await;
-        let _ = reqwest::Client::new()
-            .post(self.url("api/v2/resource-servers"))
-            .bearer_auth(&admin)
-            .json(&json!({"identifier": API, "name": "Appointments",
-                "scopes": [{"value": "read:appointments"}, {"value": "write:appointments"}]}))
-            .send()
-            .await
-            .unwrap();
-        let client = self
-            .manage(
-                "api/v2/clients",
-                &admin,
-                json!({"name": "worker", "app_type": "non_interactive",
-                    "grant_types": ["client_credentials"]}),
-            )
-            .await;
-        let id = client["client_id"].as_str().unwrap();
-        let secret = client["client_secret"].as_str().unwrap();
-        self.manage(
-            "api/v2/client-grants",
+/// Registers the appointments API and a machine-to-machine client granted
+/// `scopes` on it; returns a client_credentials access token.
+async fn api_token(t: &Tessera, scopes: &[&str]) -> String {
+    let admin = t.admin_token().await;
+    let r = t
+        .api(
+            Method::POST,
+            "api/v2/resource-servers",
             &admin,
-            json!({"client_id": id, "audience": API, "scope": scopes}),
+            Some(json!({"identifier": API, "name": "Appointments",
+                "scopes": [{"value": "read:appointments"}, {"value": "write:appointments"}]})),
         )
         .await;
-        let r = self
-            .token(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", secret),
-                ("audience", API),
-            ])
-            .await;
-        r["access_token"].as_str().unwrap().to_owned()
-    }
+    assert!(r.status == 201 || r.status == 409, "{r:?}");
+    let client = t
+        .api(
+            Method::POST,
+            "api/v2/clients",
+            &admin,
+            Some(json!({"name": "worker", "app_type": "non_interactive", "grant_types": ["client_credentials"]})),
+        )
+        .await;
+    assert_eq!(client.status, 201, "{client:?}");
+    let id = client.body["client_id"].as_str().unwrap();
+    let secret = client.body["client_secret"].as_str().unwrap();
+    let r = t
+        .api(
+            Method::POST,
+            "api/v2/client-grants",
+            &admin,
+            Some(json!({"client_id": id, "audience": API, "scope": scopes})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let r = t
+        .token_request(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+            ("audience", API),
+        ])
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["access_token"].as_str().unwrap().to_owned()
+}
 
-    /// An ID token signed with the server's current key.
-    fn id_token(&self, claims: Value) -> String {
-        tessera_core::jwt::sign(self.state.keys.current().signer(), "JWT", &claims).unwrap()
-    }
+/// An ID token signed with the server's current key.
+fn sign_id_token(t: &Tessera, claims: Value) -> String {
+    tessera_core::jwt::sign(t.state.keys.current().signer(), "JWT", &claims).unwrap()
 }
 
 // ---------------------------------------------------------------------------
@@ -330,7 +223,7 @@ async fn jwks_server(body: Vec<u8>, cache_control: &'static str) -> JwksServer {
 async fn client_credentials_tokens_from_tessera_verify_for_every_algorithm() {
     for alg in SigningAlg::ALL {
         let s = start(alg).await;
-        let token = s.api_token(&["read:appointments"]).await;
+        let token = api_token(&s, &["read:appointments"]).await;
         let v = AccessTokenVerifier::from_issuer(&s.base, vec![API.into()])
             .await
             .unwrap();
@@ -387,7 +280,7 @@ async fn an_id_token_is_refused_by_an_api_and_checked_by_its_app() {
     let t = now();
     let id_claims = json!({"iss": s.base, "sub": "auth0|u1", "aud": "app-client", "iat": t,
         "exp": t + 600, "auth_time": t - 30, "nonce": "n-123", "sid": "s1"});
-    let id_token = s.id_token(id_claims.clone());
+    let id_token = sign_id_token(&s, id_claims.clone());
 
     let api = AccessTokenVerifier::from_issuer(&s.base, vec![API.into()])
         .await
@@ -429,7 +322,7 @@ async fn an_id_token_is_refused_by_an_api_and_checked_by_its_app() {
         .unwrap_err(),
         VerifyError::NonceMismatch
     );
-    let old = s.id_token({
+    let old = sign_id_token(&s, {
         let mut c = id_claims.clone();
         c["auth_time"] = json!(t - 7200);
         c
@@ -447,7 +340,7 @@ async fn an_id_token_is_refused_by_an_api_and_checked_by_its_app() {
             .await,
         Err(VerifyError::WrongAudience { .. })
     ));
-    let several = s.id_token({
+    let several = sign_id_token(&s, {
         let mut c = id_claims.clone();
         c["aud"] = json!(["app-client", "someone-else"]);
         c
@@ -458,7 +351,7 @@ async fn an_id_token_is_refused_by_an_api_and_checked_by_its_app() {
             .unwrap_err(),
         VerifyError::AzpMismatch
     );
-    let with_azp = s.id_token({
+    let with_azp = sign_id_token(&s, {
         let mut c = id_claims.clone();
         c["aud"] = json!(["app-client", "someone-else"]);
         c["azp"] = json!("app-client");
@@ -467,7 +360,7 @@ async fn an_id_token_is_refused_by_an_api_and_checked_by_its_app() {
     app.verify(&with_azp, &IdTokenExpectations::default())
         .await
         .unwrap();
-    let expired = s.id_token({
+    let expired = sign_id_token(&s, {
         let mut c = id_claims.clone();
         c["exp"] = json!(t - 3600);
         c
@@ -477,7 +370,7 @@ async fn an_id_token_is_refused_by_an_api_and_checked_by_its_app() {
         Err(VerifyError::Expired { seconds_ago }) if (3599..3700).contains(&seconds_ago)
     ));
     // An access token is not an ID token.
-    let at = s.api_token(&["read:appointments"]).await;
+    let at = api_token(&s, &["read:appointments"]).await;
     assert_eq!(
         app.verify(&at, &IdTokenExpectations::default())
             .await
