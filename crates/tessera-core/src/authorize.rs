@@ -190,6 +190,11 @@ pub fn check_request(
             format!("Service not found: {}", truncate(aud)),
         ));
     }
+    if let Some(api) = api
+        && let Err(e) = user_may_request(api, &client.client_id)
+    {
+        return Err(fail(e.code, e.description));
+    }
     let prompt: Vec<String> = params
         .get("prompt")
         .map(|p| {
@@ -279,6 +284,24 @@ pub fn check_request(
         created_at: now,
         expires_at: now + AUTHORIZE_TX_LIFETIME,
     })
+}
+
+/// Whether a user-bound token (any grant that acts for a user) may be issued for
+/// `api`. The Management API is the key to everything: only client-credentials
+/// tokens of machine clients with a grant reach it, never a user's login
+/// (Auth0 answers `access_denied` for an API the client may not use).
+pub fn user_may_request(api: &ResourceServer, client_id: &str) -> Result<(), OAuthError> {
+    if api.is_system {
+        return Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            format!(
+                "Client \"{}\" is not authorized to access \"{}\": the Management API accepts only client-credentials tokens",
+                truncate(client_id),
+                api.identifier
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The scopes a token may carry: the asked OIDC scopes, plus the asked scopes the

@@ -140,15 +140,28 @@ pub fn authenticate(
             if client.token_endpoint_auth_method == "none" {
                 return Err(invalid_client(WRONG));
             }
-            if master.verify_keyed_hash(
+            if !master.verify_keyed_hash(
                 CLIENT_SECRET_PURPOSE,
                 secret.expose().as_bytes(),
                 &stored.hash,
             ) {
-                Ok(Authenticated::Confidential)
-            } else {
-                Err(invalid_client(WRONG))
+                return Err(invalid_client(WRONG));
             }
+            // RFC 7591 §2: a client registered for client_secret_basic sends its
+            // secret only in the header; one in the body is refused (said only
+            // after the secret was right, so it tells a guesser nothing).
+            // RFC 6749 §2.3.1 makes Basic mandatory for every client holding a
+            // password, so a client_secret_post client may still use Basic:
+            // Auth0 accepts it, and express-openid-connect and nextjs-auth0
+            // send Basic by default to Auth0's default (post) applications.
+            if matches!(presented, Presented::Post { .. })
+                && client.token_endpoint_auth_method == "client_secret_basic"
+            {
+                return Err(invalid_client(
+                    "this client is registered for client_secret_basic: send the secret in the Authorization header",
+                ));
+            }
+            Ok(Authenticated::Confidential)
         }
         Presented::None { .. } => {
             if client.token_endpoint_auth_method == "none" {

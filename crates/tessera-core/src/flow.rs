@@ -58,17 +58,43 @@ pub struct AuthCode {
     pub expires_at: UnixTime,
 }
 
+/// An access token issued under a grant, with its real expiry (a revocation of
+/// it need not outlive it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedToken {
+    pub jti: String,
+    pub expires_at: UnixTime,
+}
+
+/// What the first redemption of a code produced: revoked whole on a replay
+/// (RFC 6749 §4.1.2, RFC 9700 §4.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeIssue {
+    pub access_tokens: Vec<IssuedToken>,
+    /// Refresh-token families started by it.
+    pub families: Vec<String>,
+}
+
 /// What consuming a code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeUse {
     /// First use: the code's grant.
     First(AuthCode),
-    /// Already used: a replay. What was issued from it must be revoked.
+    /// Already used: a replay (now marked on the code, so a first redemption
+    /// still recording its tokens sees it). What was issued must be revoked.
     Replayed {
         code: AuthCode,
-        issued_jtis: Vec<String>,
+        issued: CodeIssue,
     },
     Unknown,
+}
+
+/// After recording what a first redemption issued: whether a replay of the
+/// code came in meanwhile (then the redemption revokes what it issued itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRecorded {
+    Clean,
+    ReplayedMeanwhile,
 }
 
 /// An opaque access token (no API audience), stored only as its SHA-256.

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 
 use crate::clock::UnixTime;
 use crate::flow::{
-    AuthCode, AuthorizeTx, CodeUse, OpaqueToken, RefreshFamily, RefreshUse, Session,
+    AuthCode, AuthorizeTx, CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken,
+    RefreshFamily, RefreshUse, Session,
 };
 use crate::keys::{KeyChange, KeyRecord};
 use crate::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
@@ -406,8 +407,14 @@ pub trait FlowStore: Send + Sync + 'static {
     async fn put_code(&self, code_hash: &[u8], code: &AuthCode) -> Result<(), StoreError>;
     /// Atomically marks the code used; a second use reports a replay.
     async fn consume_code(&self, code_hash: &[u8], now: UnixTime) -> Result<CodeUse, StoreError>;
-    /// Remembers what was issued from a code (to revoke it on replay).
-    async fn record_code_issue(&self, code_hash: &[u8], jti: &str) -> Result<(), StoreError>;
+    /// Remembers what the first redemption of a code issued (to revoke it on a
+    /// replay), in one statement that also reports whether a replay has already
+    /// been seen: each side writes, then reads what the other wrote.
+    async fn record_code_issue(
+        &self,
+        code_hash: &[u8],
+        issued: &CodeIssue,
+    ) -> Result<CodeRecorded, StoreError>;
 
     async fn get_consent(
         &self,
@@ -502,12 +509,12 @@ pub trait RefreshStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Option<RefreshFamily>, StoreError>;
     async fn get_refresh_family(&self, id: &str) -> Result<Option<RefreshFamily>, StoreError>;
-    /// Revokes a family; the jtis of the access tokens issued under it.
+    /// Revokes a family; the unexpired access tokens issued under it.
     async fn revoke_refresh_family(
         &self,
         id: &str,
         now: UnixTime,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> Result<Vec<IssuedToken>, StoreError>;
     /// Remembers an access token issued under a family (revoked with it).
     async fn record_family_token(
         &self,

@@ -1,11 +1,13 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use tessera_core::clock::UnixTime;
-use tessera_core::flow::{AuthCode, AuthorizeTx, CodeUse, OpaqueToken, Session};
+use tessera_core::flow::{
+    AuthCode, AuthorizeTx, CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken, Session,
+};
 use tessera_core::ids;
 use tessera_core::store::{FlowStore, StoreError};
 
-use crate::{SqlStore, from_json, in_tx, json_text, map_err};
+use crate::{SqlStore, from_json, json_text, map_err};
 
 fn get<T>(row: &sqlx::any::AnyRow, name: &str) -> Result<T, StoreError>
 where
@@ -142,47 +144,50 @@ impl FlowStore for SqlStore {
         if let Some(row) = first {
             return Ok(CodeUse::First(from_json(&get::<String>(&row, "doc")?)?));
         }
+        // A replay marks the code (a write), then reads what the first
+        // redemption recorded; the redemption records (a write), then reads the
+        // mark. Whichever runs second sees the other.
         let seen = sqlx::query(
-            "SELECT doc, used_at, issued_jtis FROM authorization_codes WHERE code_hash = $1",
+            "UPDATE authorization_codes SET replayed_at = $2 WHERE code_hash = $1 AND used_at IS NOT NULL RETURNING doc, issued_jtis",
         )
         .bind(code_hash.to_vec())
+        .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
         match seen {
-            Some(row) if get::<Option<i64>>(&row, "used_at")?.is_some() => Ok(CodeUse::Replayed {
+            Some(row) => Ok(CodeUse::Replayed {
                 code: from_json(&get::<String>(&row, "doc")?)?,
-                issued_jtis: from_json(&get::<String>(&row, "issued_jtis")?)?,
+                issued: parse_code_issue(&get::<String>(&row, "issued_jtis")?, now),
             }),
-            _ => Ok(CodeUse::Unknown),
+            None => Ok(CodeUse::Unknown),
         }
     }
 
-    async fn record_code_issue(&self, code_hash: &[u8], jti: &str) -> Result<(), StoreError> {
-        let hash = code_hash.to_vec();
-        let jti = jti.to_owned();
-        in_tx(&self.pool, move |conn| {
-            let hash = hash.clone();
-            let jti = jti.clone();
-            Box::pin(async move {
-                let row =
-                    sqlx::query("SELECT issued_jtis FROM authorization_codes WHERE code_hash = $1")
-                        .bind(hash.clone())
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                let Some(row) = row else { return Ok(()) };
-                let text: String = row.try_get("issued_jtis")?;
-                let mut jtis: Vec<String> = serde_json::from_str(&text).unwrap_or_default();
-                jtis.push(jti);
-                sqlx::query("UPDATE authorization_codes SET issued_jtis = $2 WHERE code_hash = $1")
-                    .bind(hash)
-                    .bind(serde_json::to_string(&jtis).unwrap_or_else(|_| "[]".into()))
-                    .execute(&mut *conn)
-                    .await?;
-                Ok(())
-            })
-        })
+    async fn record_code_issue(
+        &self,
+        code_hash: &[u8],
+        issued: &CodeIssue,
+    ) -> Result<CodeRecorded, StoreError> {
+        // Only the first redemption writes this column, once: no read-modify-write.
+        let row = sqlx::query(
+            "UPDATE authorization_codes SET issued_jtis = $2 WHERE code_hash = $1 RETURNING replayed_at",
+        )
+        .bind(code_hash.to_vec())
+        .bind(json_text(issued)?)
+        .fetch_optional(&self.pool)
         .await
+        .map_err(map_err)?;
+        let replayed = match row {
+            Some(row) => get::<Option<i64>>(&row, "replayed_at")?.is_some(),
+            // Swept meanwhile: nothing to revoke against, nothing seen.
+            None => false,
+        };
+        Ok(if replayed {
+            CodeRecorded::ReplayedMeanwhile
+        } else {
+            CodeRecorded::Clean
+        })
     }
 
     async fn get_consent(
@@ -362,4 +367,24 @@ impl FlowStore for SqlStore {
         }
         Ok(total)
     }
+}
+
+/// What a code's redemption recorded. Rows written before `CodeIssue` hold a
+/// list of jtis (with `family:{id}` entries for families); their expiry is
+/// unknown, so they are revoked for the longest a token can live.
+fn parse_code_issue(text: &str, now: UnixTime) -> CodeIssue {
+    if let Ok(issued) = serde_json::from_str::<CodeIssue>(text) {
+        return issued;
+    }
+    let mut issued = CodeIssue::default();
+    for entry in serde_json::from_str::<Vec<String>>(text).unwrap_or_default() {
+        match entry.strip_prefix("family:") {
+            Some(family) => issued.families.push(family.to_owned()),
+            None => issued.access_tokens.push(IssuedToken {
+                jti: entry,
+                expires_at: now + tessera_core::keys::MAX_TOKEN_LIFETIME,
+            }),
+        }
+    }
+    issued
 }

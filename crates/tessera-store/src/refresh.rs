@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tessera_core::clock::UnixTime;
-use tessera_core::flow::{RefreshFamily, RefreshUse};
+use tessera_core::flow::{IssuedToken, RefreshFamily, RefreshUse};
 use tessera_core::store::{RefreshStore, StoreError};
 
 use crate::{SqlStore, in_tx, json_text, map_err};
@@ -218,7 +218,7 @@ impl RefreshStore for SqlStore {
         &self,
         id: &str,
         now: UnixTime,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<IssuedToken>, StoreError> {
         sqlx::query(
             "UPDATE refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         )
@@ -228,7 +228,7 @@ impl RefreshStore for SqlStore {
         .await
         .map_err(map_err)?;
         let rows = sqlx::query(
-            "SELECT jti FROM family_access_tokens WHERE family_id = $1 AND expires_at > $2",
+            "SELECT jti, expires_at FROM family_access_tokens WHERE family_id = $1 AND expires_at > $2",
         )
         .bind(id)
         .bind(now)
@@ -236,7 +236,12 @@ impl RefreshStore for SqlStore {
         .await
         .map_err(map_err)?;
         rows.iter()
-            .map(|r| r.try_get::<String, _>("jti").map_err(map_err))
+            .map(|r| {
+                Ok(IssuedToken {
+                    jti: r.try_get("jti").map_err(map_err)?,
+                    expires_at: r.try_get("expires_at").map_err(map_err)?,
+                })
+            })
             .collect()
     }
 

@@ -3,16 +3,16 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::common::{revoke_access_token, revoke_family};
 use super::{Ctx, GrantError, Issued, Params, TokenResponse};
 use crate::authorize::pkce_matches;
 use crate::client_auth::{self, Authenticated, Presented};
 use crate::error::{ErrorCode, OAuthError};
-use crate::flow::{CodeUse, OpaqueToken};
+use crate::flow::{CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken};
 use crate::ids::random_bytes;
 use crate::jwt;
 use crate::keys::MAX_TOKEN_LIFETIME;
 use crate::model::{Client, ResourceServer, User};
-use crate::store::Revocation;
 use crate::token::access::{AccessClaims, Audience};
 use crate::token::id::{IdTokenInput, at_hash, id_token_claims};
 use crate::token::{TokenKind, new_jti};
@@ -91,21 +91,12 @@ pub async fn exchange(
     let hash = token_hash(&req.code);
     let code = match ctx.store.consume_code(&hash, ctx.now).await? {
         CodeUse::First(code) => code,
-        CodeUse::Replayed { issued_jtis, code } => {
-            // RFC 6749 §4.1.2: a code used twice revokes what it produced.
-            for jti in issued_jtis {
-                ctx.store.delete_opaque_token_by_jti(&jti).await?;
-                ctx.revocations
-                    .revoke(Revocation::Jti {
-                        jti,
-                        expires_at: ctx.now + MAX_TOKEN_LIFETIME,
-                    })
-                    .await?;
-            }
+        CodeUse::Replayed { issued, code } => {
+            // RFC 6749 §4.1.2, RFC 9700 §4.5: a code used twice revokes what it
+            // produced, refresh-token families included.
+            revoke_issued(ctx, issued).await?;
             tracing::warn!(client_id = %code.client_id, "authorization code replayed; its tokens were revoked");
-            return Err(invalid_grant(
-                "the authorization code was already used; its tokens have been revoked",
-            ));
+            return Err(replayed());
         }
         CodeUse::Unknown => {
             return Err(invalid_grant(
@@ -164,8 +155,14 @@ pub async fn exchange(
         },
     )
     .await?;
-    ctx.store.record_code_issue(&hash, &tokens.jti).await?;
     let mut issued = tokens.issued;
+    let mut record = CodeIssue {
+        access_tokens: vec![IssuedToken {
+            jti: tokens.jti.clone(),
+            expires_at: ctx.now + issued.response.expires_in,
+        }],
+        families: Vec::new(),
+    };
     if super::refresh_token::offline_allowed(&client, &code.scope, api.as_ref()) {
         let (refresh, family_id) = super::refresh_token::start_family(
             ctx,
@@ -184,15 +181,34 @@ pub async fn exchange(
                 ctx.now + issued.response.expires_in,
             )
             .await?;
-        // A replayed code revokes the family too (through its first access token
-        // and the family recorded under the code's jti list).
-        ctx.store
-            .record_code_issue(&hash, &format!("family:{family_id}"))
-            .await?;
+        record.families.push(family_id);
         issued.response.refresh_token = Some(refresh);
         issued.kinds.push(TokenKind::RefreshToken);
     }
+    // A replay that came in after this redemption consumed the code but before
+    // this record found nothing to revoke; it marked the code, and this record
+    // sees the mark (each side writes, then reads the other's write).
+    if ctx.store.record_code_issue(&hash, &record).await? == CodeRecorded::ReplayedMeanwhile {
+        revoke_issued(ctx, record).await?;
+        tracing::warn!(client_id = %client.client_id, "authorization code replayed during its redemption; its tokens were revoked");
+        return Err(replayed());
+    }
     Ok(issued)
+}
+
+fn replayed() -> GrantError {
+    invalid_grant("the authorization code was already used; its tokens have been revoked")
+}
+
+/// Revokes everything a code's redemption issued.
+async fn revoke_issued(ctx: &Ctx<'_>, issued: CodeIssue) -> Result<(), GrantError> {
+    for family in &issued.families {
+        revoke_family(ctx, family).await?;
+    }
+    for token in issued.access_tokens {
+        revoke_access_token(ctx, token).await?;
+    }
+    Ok(())
 }
 
 /// A user's grant, whatever the grant type that redeems it.
@@ -215,6 +231,11 @@ pub struct UserTokens {
 /// Mints the access token (a JWT for an API, else opaque) and, with `openid`,
 /// the ID token.
 pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTokens, GrantError> {
+    // Every user-bound token passes here, whatever the grant: never one for the
+    // Management API (checked at /authorize too; this is the last line).
+    if let Some(api) = g.api {
+        crate::authorize::user_may_request(api, &g.client.client_id)?;
+    }
     let keys = ctx.keys.current();
     let signer = keys.signer();
     let openid = g.scope.iter().any(|s| s == "openid");

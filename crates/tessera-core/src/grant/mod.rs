@@ -3,6 +3,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod common;
 pub mod refresh_token;
 
 use std::collections::BTreeMap;

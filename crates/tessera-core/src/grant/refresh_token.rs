@@ -13,16 +13,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::authorization_code::{
     UserGrant, authenticate_client, issue_user_tokens, new_secret_value, token_hash,
 };
+use super::common::revoke_access_token;
 use super::{Ctx, GrantError, Issued, Params};
 use crate::clock::UnixTime;
 use crate::envelope::MasterKey;
 use crate::error::{ErrorCode, OAuthError};
-use crate::flow::{RefreshFamily, RefreshUse};
+use crate::flow::{IssuedToken, RefreshFamily, RefreshUse};
 use crate::ids;
-use crate::keys::MAX_TOKEN_LIFETIME;
 use crate::manage::clients::RefreshTokenConfig;
 use crate::model::{Client, ResourceServer, User};
-use crate::store::Revocation;
 use crate::token::TokenKind;
 
 /// "Never expires" for infinite lifetimes: far enough, and safe to add to.
@@ -68,25 +67,7 @@ fn invalid_grant(description: &str) -> GrantError {
     OAuthError::new(ErrorCode::InvalidGrant, description).into()
 }
 
-/// Revokes a family and every access token issued under it.
-pub async fn revoke_family(ctx: &Ctx<'_>, family_id: &str) -> Result<(), GrantError> {
-    for jti in ctx.store.revoke_refresh_family(family_id, ctx.now).await? {
-        revoke_access_token(ctx, jti).await?;
-    }
-    Ok(())
-}
-
-/// Revokes one access token of a family, opaque (deleted) or JWT (by `jti`).
-async fn revoke_access_token(ctx: &Ctx<'_>, jti: String) -> Result<(), GrantError> {
-    ctx.store.delete_opaque_token_by_jti(&jti).await?;
-    ctx.revocations
-        .revoke(Revocation::Jti {
-            jti,
-            expires_at: ctx.now + MAX_TOKEN_LIFETIME,
-        })
-        .await?;
-    Ok(())
-}
+pub use super::common::revoke_family;
 
 fn widening() -> GrantError {
     OAuthError::new(
@@ -218,6 +199,14 @@ pub async fn exchange(
         ),
         None => None,
     };
+    // A family for an API no user-bound token may reach (the Management API)
+    // is dead: it can only predate the rule.
+    if let Some(api) = &api
+        && let Err(e) = crate::authorize::user_may_request(api, &client.client_id)
+    {
+        revoke_family(ctx, &family.id).await?;
+        return Err(e.into());
+    }
     let mut tokens = issue_user_tokens(
         ctx,
         UserGrant {
@@ -231,9 +220,9 @@ pub async fn exchange(
         },
     )
     .await?;
-    let lifetime = tokens.issued.response.expires_in;
+    let expires_at = ctx.now + tokens.issued.response.expires_in;
     ctx.store
-        .record_family_token(&family.id, &tokens.jti, ctx.now + lifetime)
+        .record_family_token(&family.id, &tokens.jti, expires_at)
         .await?;
     // A concurrent reuse of the same token may have revoked the family after
     // this presentation was decided and before this access token was recorded
@@ -245,7 +234,14 @@ pub async fn exchange(
         .await?
         .is_none_or(|f| f.revoked_at.is_some())
     {
-        revoke_access_token(ctx, tokens.jti.clone()).await?;
+        revoke_access_token(
+            ctx,
+            IssuedToken {
+                jti: tokens.jti.clone(),
+                expires_at,
+            },
+        )
+        .await?;
     }
     tokens.issued.response.refresh_token = Some(refresh_token);
     tokens.issued.kinds.push(TokenKind::RefreshToken);

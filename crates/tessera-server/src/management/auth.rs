@@ -1,6 +1,12 @@
 //! The Management API's guard: a JWT access token this server signed for
-//! `{issuer}api/v2/`, unexpired, `typ: at+jwt`, not revoked; then one scope per
-//! endpoint. The revocation check reads memory only.
+//! `{issuer}api/v2/`, unexpired, `typ: at+jwt`, not revoked, and a
+//! client-credentials token (`gty: client-credentials`, `sub` =
+//! `{client_id}@clients`) of an existing client that still holds a client grant
+//! for the Management API; then one scope per endpoint, out of the token's scopes
+//! that the grant still allows. A user-bound token never passes, whatever its
+//! scopes (Auth0 accepts user tokens only for `…:current_user` scopes, which
+//! Tessera does not offer). The revocation check reads memory only; the client
+//! and grant check is one database read.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -99,6 +105,69 @@ impl FromRequestParts<AppState> for Caller {
                 message(&VerifyError::Revoked),
             ));
         }
+        let mut claims = claims;
+        check_machine_client(state, &mut claims, &audience).await?;
         Ok(Self { claims })
     }
+}
+
+/// Why a verified token for the Management API is still refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NotMachine {
+    /// No `gty: client-credentials`, or `sub` is not `{client_id}@clients`: a
+    /// user's token (or a forged mix).
+    UserBound,
+    /// The client no longer exists, may no longer use client credentials, or
+    /// holds no grant for the Management API.
+    NoGrant,
+}
+
+impl NotMachine {
+    fn message(self) -> &'static str {
+        match self {
+            Self::UserBound => {
+                "The Management API accepts only client-credentials tokens of machine-to-machine applications"
+            }
+            Self::NoGrant => {
+                "The application of this token is not authorized for the Management API"
+            }
+        }
+    }
+}
+
+/// The token must be a client-credentials token of a client that still holds a
+/// Management API grant; its scopes are narrowed to what that grant allows now.
+async fn check_machine_client(
+    state: &AppState,
+    claims: &mut AccessClaims,
+    audience: &str,
+) -> Result<(), MgmtError> {
+    let refuse = |why: NotMachine| MgmtError::unauthorized("invalid_token", why.message());
+    let machine = claims.gty.as_deref() == Some("client-credentials")
+        && claims.azp == claims.client_id
+        && claims
+            .sub
+            .strip_suffix("@clients")
+            .is_some_and(|id| id == claims.client_id);
+    if !machine {
+        return Err(refuse(NotMachine::UserBound));
+    }
+    let found = state
+        .store
+        .client_credentials_context(&claims.client_id, audience)
+        .await?;
+    let (Some((client, _)), Some(api), Some(grant)) =
+        (found.client, found.resource_server, found.grant)
+    else {
+        return Err(refuse(NotMachine::NoGrant));
+    };
+    if !api.is_system || !client.grant_types.iter().any(|g| g == "client_credentials") {
+        return Err(refuse(NotMachine::NoGrant));
+    }
+    let allowed: Vec<&str> = claims
+        .scopes()
+        .filter(|s| grant.scope.iter().any(|g| g == s))
+        .collect();
+    claims.scope = allowed.join(" ");
+    Ok(())
 }

@@ -35,15 +35,21 @@ pub fn oauth_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthEr
             Params::from_pairs(pairs)
         }
         "application/json" => {
-            let value: serde_json::Value =
-                serde_json::from_slice(body).map_err(|_| bad("the JSON body is malformed"))?;
-            let serde_json::Value::Object(map) = value else {
-                return Err(bad("the JSON body must be an object"));
-            };
-            let mut pairs = Vec::with_capacity(map.len());
-            for (k, v) in map {
+            // Members in the order sent, repeats kept: a repeated parameter is
+            // refused below as in a form (a JSON map would keep the last one).
+            let JsonMembers(members) = serde_json::from_slice(body).map_err(|_| {
+                if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
+                    bad("the JSON body must be an object")
+                } else {
+                    bad("the JSON body is malformed")
+                }
+            })?;
+            let mut pairs = Vec::with_capacity(members.len());
+            for (k, v) in members {
                 match v {
-                    serde_json::Value::Null => {}
+                    // Absent, as an empty form value is; still counted, so a
+                    // member sent twice is refused even when one is null.
+                    serde_json::Value::Null => pairs.push((k, String::new())),
                     serde_json::Value::String(s) => pairs.push((k, s)),
                     serde_json::Value::Number(n) => pairs.push((k, n.to_string())),
                     serde_json::Value::Bool(b) => pairs.push((k, b.to_string())),
@@ -60,6 +66,32 @@ pub fn oauth_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthEr
         _ => Err(bad(
             "use Content-Type application/x-www-form-urlencoded or application/json",
         )),
+    }
+}
+
+/// A JSON object's members as sent, duplicates included.
+struct JsonMembers(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = JsonMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonMembers, A::Error> {
+                let mut out = Vec::new();
+                while let Some(member) = map.next_entry::<String, serde_json::Value>()? {
+                    out.push(member);
+                }
+                Ok(JsonMembers(out))
+            }
+        }
+        d.deserialize_map(Members)
     }
 }
 

@@ -687,7 +687,7 @@ async fn changing_the_auth_method_drops_or_makes_the_secret() {
             Method::PATCH,
             &path,
             &admin,
-            Some(json!({"token_endpoint_auth_method": "client_secret_basic", "grant_types": ["client_credentials"]})),
+            Some(json!({"token_endpoint_auth_method": "client_secret_post", "grant_types": ["client_credentials"]})),
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");

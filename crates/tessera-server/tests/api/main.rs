@@ -7,6 +7,7 @@ mod client_grants;
 mod clients;
 mod common;
 mod connections;
+mod escalation;
 mod hostile;
 mod http;
 mod listing;

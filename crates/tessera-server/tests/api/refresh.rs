@@ -102,11 +102,11 @@ pub(crate) fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn location(res: &reqwest::Response) -> String {
+pub(crate) fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get(LOCATION)
         .unwrap_or_else(|| panic!("no Location: {}", res.status()))
@@ -115,7 +115,7 @@ fn location(res: &reqwest::Response) -> String {
         .to_owned()
 }
 
-fn query_of(url: &str) -> BTreeMap<String, String> {
+pub(crate) fn query_of(url: &str) -> BTreeMap<String, String> {
     url::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -139,7 +139,7 @@ fn input_value(html: &str, name: &str) -> String {
 }
 
 /// A PKCE verifier and its S256 challenge.
-fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode(tessera_core::ids::random_bytes::<32>().unwrap());
     let challenge = URL_SAFE_NO_PAD.encode(tessera_core::ids::sha256(verifier.as_bytes()));
     (verifier, challenge)
@@ -529,7 +529,7 @@ async fn race_inside_the_leeway(s: TestServer) {
     assert_eq!(r.status, 200, "{r:?}");
 }
 
-async fn introspect(s: &TestServer, app: &App, token: &str) -> Reply {
+pub(crate) async fn introspect(s: &TestServer, app: &App, token: &str) -> Reply {
     let mut form = vec![("token", token)];
     form.extend(credentials(app));
     reply(
@@ -543,7 +543,7 @@ async fn introspect(s: &TestServer, app: &App, token: &str) -> Reply {
     .await
 }
 
-async fn on_postgres() -> Option<TestServer> {
+pub(crate) async fn on_postgres() -> Option<TestServer> {
     let url = testing::fresh_postgres_database().await?;
     Some(
         start_opts(Options {

@@ -20,7 +20,7 @@ fn claims(token: &str) -> (Value, Value) {
     (header, payload)
 }
 
-fn assert_oauth_error(r: &Reply, status: u16, error: &str) {
+pub(crate) fn assert_oauth_error(r: &Reply, status: u16, error: &str) {
     assert_eq!(r.status, status, "{r:?}");
     assert_eq!(r.body["error"], error, "{r:?}");
     assert!(r.body["error_description"].is_string(), "{r:?}");
@@ -461,8 +461,8 @@ async fn the_management_api_refuses_everything_but_its_own_access_tokens() {
     let now = SystemClock.now();
     let signer = s.state.keys.current().signer().clone();
     let good = json!({
-        "iss": s.base, "sub": "x@clients", "aud": s.management_audience(), "iat": now, "exp": now + 60,
-        "jti": "j1", "client_id": "x", "azp": "x", "scope": "read:resource_servers", "gty": "client-credentials"
+        "iss": s.base, "sub": format!("{ADMIN_ID}@clients"), "aud": s.management_audience(), "iat": now, "exp": now + 60,
+        "jti": "j1", "client_id": ADMIN_ID, "azp": ADMIN_ID, "scope": "read:resource_servers", "gty": "client-credentials"
     });
     // Control: a well-formed token signed by the server passes.
     let ok = jwt::sign(&signer, jwt::TYP_AT_JWT, &good).unwrap();

@@ -2,7 +2,9 @@
 //! consents, opaque tokens, failed logins, sweeping.
 
 use serde_json::Map;
-use tessera_core::flow::{AuthCode, AuthorizeTx, CodeUse, OpaqueToken, Session};
+use tessera_core::flow::{
+    AuthCode, AuthorizeTx, CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken, Session,
+};
 use tessera_core::model::{Identity, User};
 use tessera_core::store::{FlowStore, StoreError, UserStore};
 
@@ -60,13 +62,22 @@ pub async fn codes_are_consumed_once_and_replays_report_what_they_issued(db: Db)
         db.store.consume_code(&hash, NOW + 1).await.unwrap(),
         CodeUse::First(code(NOW + 60))
     );
-    db.store.record_code_issue(&hash, "jti-a").await.unwrap();
-    db.store.record_code_issue(&hash, "jti-b").await.unwrap();
+    let issued = CodeIssue {
+        access_tokens: vec![IssuedToken {
+            jti: "jti-a".into(),
+            expires_at: NOW + 600,
+        }],
+        families: vec!["rtf_1".into()],
+    };
+    assert_eq!(
+        db.store.record_code_issue(&hash, &issued).await.unwrap(),
+        CodeRecorded::Clean
+    );
     assert_eq!(
         db.store.consume_code(&hash, NOW + 2).await.unwrap(),
         CodeUse::Replayed {
             code: code(NOW + 60),
-            issued_jtis: vec!["jti-a".into(), "jti-b".into()]
+            issued: issued.clone(),
         }
     );
     assert_eq!(
@@ -79,6 +90,36 @@ pub async fn codes_are_consumed_once_and_replays_report_what_they_issued(db: Db)
     assert_eq!(
         db.store.consume_code(&old, NOW + 60).await.unwrap(),
         CodeUse::Unknown
+    );
+}
+
+/// A replay between the first redemption's consumption and its record finds
+/// nothing to revoke, but marks the code: the record reports it, so the
+/// redemption revokes its own tokens.
+pub async fn a_replay_during_redemption_is_seen_by_the_record(db: Db) {
+    let hash = vec![3u8; 32];
+    db.store.put_code(&hash, &code(NOW + 60)).await.unwrap();
+    assert!(matches!(
+        db.store.consume_code(&hash, NOW + 1).await.unwrap(),
+        CodeUse::First(_)
+    ));
+    assert_eq!(
+        db.store.consume_code(&hash, NOW + 2).await.unwrap(),
+        CodeUse::Replayed {
+            code: code(NOW + 60),
+            issued: CodeIssue::default(),
+        }
+    );
+    let issued = CodeIssue {
+        access_tokens: vec![IssuedToken {
+            jti: "jti-late".into(),
+            expires_at: NOW + 60,
+        }],
+        families: vec![],
+    };
+    assert_eq!(
+        db.store.record_code_issue(&hash, &issued).await.unwrap(),
+        CodeRecorded::ReplayedMeanwhile
     );
 }
 

@@ -77,6 +77,7 @@ suite!(
     client_grants_filter_update_and_delete,
     connections_filter_update_and_delete_their_users,
     codes_are_consumed_once_and_replays_report_what_they_issued,
+    a_replay_during_redemption_is_seen_by_the_record,
     concurrent_code_consumption_has_exactly_one_winner,
     sessions_consents_tokens_failures_and_sweeping,
     refresh_rotation_replay_and_reuse,

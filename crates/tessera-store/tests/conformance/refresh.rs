@@ -2,7 +2,7 @@
 //! revoking the family, and exactly one successor under concurrency.
 
 use serde_json::Map;
-use tessera_core::flow::{RefreshFamily, RefreshUse};
+use tessera_core::flow::{IssuedToken, RefreshFamily, RefreshUse};
 use tessera_core::model::User;
 use tessera_core::store::{RefreshStore, UserStore};
 
@@ -133,7 +133,10 @@ pub async fn refresh_rotation_replay_and_reuse(db: Db) {
             .revoke_refresh_family(&fam.id, NOW + 43)
             .await
             .unwrap(),
-        vec!["at-1".to_string()]
+        vec![IssuedToken {
+            jti: "at-1".into(),
+            expires_at: NOW + 3600
+        }]
     );
     assert!(
         db.store
