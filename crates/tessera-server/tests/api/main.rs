@@ -12,10 +12,12 @@ mod http;
 mod listing;
 mod login;
 mod oidc_rp;
+mod rate_limits;
 mod refresh;
 mod revocation;
 mod revoke_introspect;
 mod signing_keys;
+mod slow_clients;
 mod token;
 mod users;
 
