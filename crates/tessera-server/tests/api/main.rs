@@ -15,6 +15,7 @@ mod oidc_rp;
 mod rate_limits;
 mod refresh;
 mod revocation;
+mod revocation_bounds;
 mod revoke_introspect;
 mod signing_keys;
 mod slow_clients;
