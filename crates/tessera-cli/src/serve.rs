@@ -100,6 +100,8 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
             brute_force_threshold: settings.brute_force_threshold as i64,
             brute_force_block: settings.brute_force_block as i64,
             rate_limit_per_minute: u32::try_from(settings.rate_limit).unwrap_or(u32::MAX),
+            header_read_timeout: Duration::from_secs(settings.header_read_timeout),
+            max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
             ..ServerConfig::new(settings.issuer.clone())
         }),
         store: opened.store.clone(),

@@ -107,6 +107,14 @@ const SPECS: &[Spec] = &[
         env: "TESSERA_RATE_LIMIT",
         key: "rate_limit",
     },
+    Spec {
+        env: "TESSERA_HEADER_READ_TIMEOUT",
+        key: "header_read_timeout",
+    },
+    Spec {
+        env: "TESSERA_MAX_CONNECTIONS",
+        key: "max_connections",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,8 +178,13 @@ pub struct Settings {
     /// The window of those failures and how long the block lasts, seconds.
     pub brute_force_block: u64,
     /// Requests per minute one address may make to the hosted pages' forms and
-    /// to the token endpoint (0: no limit).
+    /// to the token, revocation and introspection endpoints (0: no limit).
     pub rate_limit: u64,
+    /// Seconds a client may take to send a request's headers (also the idle
+    /// limit of a kept-alive connection).
+    pub header_read_timeout: u64,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: u64,
 }
 
 /// Raw values with where each came from, for messages.
@@ -438,6 +451,8 @@ impl Settings {
             // Failed-login records are swept after a day: no longer window.
             brute_force_block: raw.number("TESSERA_BRUTE_FORCE_BLOCK", 900, 1, 86_400)?,
             rate_limit: raw.number("TESSERA_RATE_LIMIT", 600, 0, 1_000_000)?,
+            header_read_timeout: raw.number("TESSERA_HEADER_READ_TIMEOUT", 10, 1, 300)?,
+            max_connections: raw.number("TESSERA_MAX_CONNECTIONS", 512, 1, 1_000_000)?,
         })
     }
 }
@@ -501,6 +516,8 @@ mod tests {
         assert_eq!(s.brute_force_threshold, 10);
         assert_eq!(s.brute_force_block, 900);
         assert_eq!(s.rate_limit, 600);
+        assert_eq!(s.header_read_timeout, 10);
+        assert_eq!(s.max_connections, 512);
     }
 
     #[test]
@@ -575,6 +592,14 @@ mod tests {
                 "TESSERA_BRUTE_FORCE_BLOCK",
             ),
             (&[("TESSERA_RATE_LIMIT", "many")], "TESSERA_RATE_LIMIT"),
+            (
+                &[("TESSERA_HEADER_READ_TIMEOUT", "0")],
+                "TESSERA_HEADER_READ_TIMEOUT",
+            ),
+            (
+                &[("TESSERA_MAX_CONNECTIONS", "0")],
+                "TESSERA_MAX_CONNECTIONS",
+            ),
         ];
         for (vars, setting) in cases {
             let err = load(vars)

@@ -2,28 +2,72 @@
 //! database read. Each node refreshes the view from storage periodically (the
 //! bound on how long another node's revocation takes to apply here), and applies
 //! its own revocations at once.
+//!
+//! The view stays bounded: every entry carries the expiry of what it revokes
+//! (see [`longest_token_lifetime`]) and leaves the view once that has passed.
+//!
+//! Refreshing is incremental: storage numbers revocations (`seq`), and a
+//! refresh reads only those numbered after a checkpoint. On PostgreSQL a row
+//! may become visible after a row with a higher number was already read (the
+//! numbers are taken at insert, visibility comes at commit), so "after the
+//! highest number seen" could miss it for good. A refresh therefore reads from
+//! the highest number seen at a refresh at least [`OVERLAP`] seconds old: a
+//! revocation is missed only if its insert took longer than that to commit, and
+//! even then the full re-read every [`FULL_REFRESH_EVERY`] seconds picks it up.
+//! Applying a revocation twice changes nothing, so re-reading is harmless.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
+use crate::bootstrap::MANAGEMENT_TOKEN_LIFETIME;
 use crate::clock::UnixTime;
-use crate::store::{Revocation, RevocationStore, StoreError};
+use crate::grant::authorization_code::OPAQUE_TOKEN_LIFETIME;
+use crate::keys::MAX_TOKEN_LIFETIME;
+use crate::model::ResourceServer;
+use crate::store::{Page, Revocation, RevocationStore, StoreError, TenantStore};
+
+/// How far back (seconds) an incremental refresh re-reads, against rows that
+/// commit out of `seq` order. Well above the longest refresh interval (60 s).
+pub const OVERLAP: i64 = 120;
+/// How often (seconds) a refresh re-reads every live revocation instead.
+pub const FULL_REFRESH_EVERY: i64 = 600;
+/// Dropping the oldest checkpoints only makes refreshes start earlier.
+const MAX_CHECKPOINTS: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ClientCut {
+    /// One audience, or every audience.
+    audience: Option<String>,
+    issued_before: UnixTime,
+    expires_at: UnixTime,
+}
 
 #[derive(Debug, Default, Clone)]
 struct View {
-    jtis: HashSet<String>,
-    /// client_id -> (audience or every audience, issued at or before).
-    clients: HashMap<String, Vec<(Option<String>, UnixTime)>>,
+    /// jti -> until when its entry is kept.
+    jtis: HashMap<String, UnixTime>,
+    /// client_id -> its cuts.
+    clients: HashMap<String, Vec<ClientCut>>,
+    /// The earliest expiry in the view (when pruning next has work to do).
+    next_expiry: Option<UnixTime>,
+}
+
+fn expires_at(r: &Revocation) -> UnixTime {
+    match r {
+        Revocation::Jti { expires_at, .. } | Revocation::Client { expires_at, .. } => *expires_at,
+    }
 }
 
 impl View {
+    /// Idempotent: the same revocation applied twice is kept once.
     fn apply(&mut self, r: &Revocation) {
+        let until = expires_at(r);
         match r {
             Revocation::Jti { jti, .. } => {
-                self.jtis.insert(jti.clone());
+                let e = self.jtis.entry(jti.clone()).or_insert(until);
+                *e = (*e).max(until);
             }
             Revocation::Client {
                 client_id,
@@ -31,23 +75,107 @@ impl View {
                 issued_before,
                 ..
             } => {
-                self.clients
-                    .entry(client_id.clone())
-                    .or_default()
-                    .push((audience.clone(), *issued_before));
+                let cuts = self.clients.entry(client_id.clone()).or_default();
+                match cuts
+                    .iter_mut()
+                    .find(|c| c.audience == *audience && c.issued_before == *issued_before)
+                {
+                    Some(c) => c.expires_at = c.expires_at.max(until),
+                    None => cuts.push(ClientCut {
+                        audience: audience.clone(),
+                        issued_before: *issued_before,
+                        expires_at: until,
+                    }),
+                }
             }
+        }
+        self.next_expiry = Some(self.next_expiry.map_or(until, |n| n.min(until)));
+    }
+
+    fn needs_pruning(&self, now: UnixTime) -> bool {
+        self.next_expiry.is_some_and(|n| n <= now)
+    }
+
+    /// Drops the entries whose tokens have all expired at `now`.
+    fn prune(&mut self, now: UnixTime) {
+        self.jtis.retain(|_, until| *until > now);
+        self.clients.retain(|_, cuts| {
+            cuts.retain(|c| c.expires_at > now);
+            !cuts.is_empty()
+        });
+        self.next_expiry = self
+            .jtis
+            .values()
+            .copied()
+            .chain(self.clients.values().flatten().map(|c| c.expires_at))
+            .min();
+    }
+
+    fn len(&self) -> usize {
+        self.jtis.len() + self.clients.values().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// What one refresh did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Every live revocation was read (at start, and every
+    /// [`FULL_REFRESH_EVERY`] seconds), not only the recent ones.
+    pub full: bool,
+    /// Rows read from storage.
+    pub read: usize,
+    /// Entries in the view afterwards.
+    pub live: usize,
+}
+
+#[derive(Debug, Default)]
+struct Cursor {
+    /// (when a refresh ran, the highest `seq` it had seen), oldest first.
+    checkpoints: VecDeque<(UnixTime, i64)>,
+    last_full: Option<UnixTime>,
+}
+
+impl Cursor {
+    /// Where the next refresh at `now` starts: `None` for a full read.
+    fn start(&mut self, now: UnixTime) -> Option<i64> {
+        if self
+            .last_full
+            .is_none_or(|at| now >= at.saturating_add(FULL_REFRESH_EVERY) || now < at)
+        {
+            return None;
+        }
+        // Keep the newest checkpoint old enough to start from, and the newer ones.
+        while self.checkpoints.len() >= 2 && now - self.checkpoints[1].0 >= OVERLAP {
+            self.checkpoints.pop_front();
+        }
+        match self.checkpoints.front() {
+            Some(&(at, seq)) if now - at >= OVERLAP => Some(seq),
+            // Nothing old enough yet (the first OVERLAP seconds after the first
+            // full read): read everything again.
+            _ => None,
+        }
+    }
+
+    fn record(&mut self, now: UnixTime, full: bool, seen: i64) {
+        if full {
+            self.last_full = Some(now);
+        }
+        let seen = self
+            .checkpoints
+            .back()
+            .map_or(seen, |&(_, last)| last.max(seen));
+        self.checkpoints.push_back((now, seen));
+        // A clock that stands still (tests) never ages them: stay bounded.
+        while self.checkpoints.len() > MAX_CHECKPOINTS {
+            self.checkpoints.pop_front();
         }
     }
 }
 
-/// Local revocations are re-applied on top of every refresh for this long, so a
-/// refresh whose read began before the revocation committed cannot drop it.
-const LOCAL_OVERLAY: Duration = Duration::from_secs(120);
-
 pub struct Revocations {
     store: Arc<dyn RevocationStore>,
     view: ArcSwap<View>,
-    recent: Mutex<Vec<(Instant, Revocation)>>,
+    cursor: Mutex<Cursor>,
 }
 
 impl std::fmt::Debug for Revocations {
@@ -61,24 +189,58 @@ impl Revocations {
         let this = Self {
             store,
             view: ArcSwap::from_pointee(View::default()),
-            recent: Mutex::new(Vec::new()),
+            cursor: Mutex::new(Cursor::default()),
         };
         this.refresh(now).await?;
         Ok(this)
     }
 
-    /// Re-reads every live revocation (the table only holds revocations whose
-    /// tokens may still be valid, so it stays small).
-    pub async fn refresh(&self, now: UnixTime) -> Result<(), StoreError> {
-        let mut view = View::default();
-        for r in self.store.live_revocations(now).await? {
-            view.apply(&r);
+    /// Reads the revocations recorded since the last refreshes (or, now and
+    /// then, all live ones), adds them to the view and drops expired entries.
+    pub async fn refresh(&self, now: UnixTime) -> Result<Refreshed, StoreError> {
+        let start = match self.cursor.lock() {
+            Ok(mut c) => c.start(now),
+            Err(_) => None,
+        };
+        let rows = self
+            .store
+            .revocations_after(start.unwrap_or(0), now)
+            .await?;
+        let seen = rows
+            .iter()
+            .map(|r| r.seq)
+            .max()
+            .unwrap_or(0)
+            .max(start.unwrap_or(0));
+        if !rows.is_empty() || self.view.load().needs_pruning(now) {
+            self.view.rcu(|current| {
+                let mut next = View::clone(current);
+                for r in &rows {
+                    next.apply(&r.revocation);
+                }
+                if next.needs_pruning(now) {
+                    next.prune(now);
+                }
+                next
+            });
         }
-        for r in self.recent_local() {
-            view.apply(&r);
+        if let Ok(mut c) = self.cursor.lock() {
+            c.record(now, start.is_none(), seen);
         }
-        self.view.store(Arc::new(view));
-        Ok(())
+        Ok(Refreshed {
+            full: start.is_none(),
+            read: rows.len(),
+            live: self.len(),
+        })
+    }
+
+    /// Entries in the view (each live jti and client cut once).
+    pub fn len(&self) -> usize {
+        self.view.load().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Stores a revocation and applies it on this node at once.
@@ -89,26 +251,13 @@ impl Revocations {
     }
 
     /// Applies a revocation already stored (by the caller) on this node at once.
+    /// (Refreshes only ever add to the view, so it stays until it expires.)
     pub fn apply_local(&self, r: Revocation) {
-        if let Ok(mut recent) = self.recent.lock() {
-            recent.retain(|(at, _)| at.elapsed() < LOCAL_OVERLAY);
-            recent.push((Instant::now(), r.clone()));
-        }
         self.view.rcu(|current| {
             let mut next = View::clone(current);
             next.apply(&r);
             next
         });
-    }
-
-    fn recent_local(&self) -> Vec<Revocation> {
-        match self.recent.lock() {
-            Ok(mut recent) => {
-                recent.retain(|(at, _)| at.elapsed() < LOCAL_OVERLAY);
-                recent.iter().map(|(_, r)| r.clone()).collect()
-            }
-            Err(_) => Vec::new(),
-        }
     }
 
     /// Is a token with these claims revoked?
@@ -120,16 +269,107 @@ impl Revocations {
         iat: UnixTime,
     ) -> bool {
         let view = self.view.load();
-        if view.jtis.contains(jti) {
+        if view.jtis.contains_key(jti) {
             return true;
         }
         view.clients.get(client_id).is_some_and(|cuts| {
-            cuts.iter().any(|(aud, before)| {
-                iat <= *before
-                    && aud
+            cuts.iter().any(|c| {
+                iat <= c.issued_before
+                    && c.audience
                         .as_ref()
                         .is_none_or(|a| audiences.iter().any(|x| x == a))
             })
         })
+    }
+}
+
+/// The longest an access token for this API stays valid (what the grants
+/// issue: the API's lifetime, capped; Management API tokens at most a day).
+pub fn api_token_lifetime(api: &ResourceServer) -> i64 {
+    let lifetime = api.token_lifetime.clamp(1, MAX_TOKEN_LIFETIME);
+    if api.is_system {
+        lifetime.min(MANAGEMENT_TOKEN_LIFETIME)
+    } else {
+        lifetime
+    }
+}
+
+/// The longest a token issued now, that the revocation view could refuse, stays
+/// valid: for `audience`, that API's access-token lifetime; for every audience
+/// (`None`, or an audience that names no API), the longest over every API and
+/// the opaque access tokens. A revocation kept that long outlives every token it
+/// can refuse.
+pub async fn longest_token_lifetime<S: TenantStore + ?Sized>(
+    store: &S,
+    audience: Option<&str>,
+) -> Result<i64, StoreError> {
+    if let Some(aud) = audience
+        && let Some(api) = store.get_resource_server_by_identifier(aud).await?
+    {
+        return Ok(api_token_lifetime(&api));
+    }
+    let mut longest = OPAQUE_TOKEN_LIFETIME;
+    let per_page = 100;
+    for page in 0.. {
+        let (apis, total) = store.list_resource_servers(Page { page, per_page }).await?;
+        longest = apis.iter().map(api_token_lifetime).fold(longest, i64::max);
+        if apis.is_empty() || (page + 1) * per_page >= total {
+            break;
+        }
+    }
+    Ok(longest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jti(j: &str, until: UnixTime) -> Revocation {
+        Revocation::Jti {
+            jti: j.into(),
+            expires_at: until,
+        }
+    }
+
+    #[test]
+    fn the_view_is_idempotent_and_drops_what_expired() {
+        let mut v = View::default();
+        v.apply(&jti("a", 100));
+        v.apply(&jti("a", 100));
+        let cut = Revocation::Client {
+            client_id: "c".into(),
+            audience: None,
+            issued_before: 50,
+            expires_at: 200,
+        };
+        v.apply(&cut);
+        v.apply(&cut);
+        assert_eq!(v.len(), 2);
+        assert!(!v.needs_pruning(99));
+        assert!(v.needs_pruning(100));
+        v.prune(100);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v.next_expiry, Some(200));
+        v.prune(200);
+        assert_eq!(v.len(), 0);
+        assert_eq!(v.next_expiry, None);
+    }
+
+    #[test]
+    fn the_cursor_starts_from_a_checkpoint_old_enough() {
+        let mut c = Cursor::default();
+        assert_eq!(c.start(1000), None, "the first read is full");
+        c.record(1000, true, 5);
+        assert_eq!(c.start(1002), None, "no checkpoint is old enough yet");
+        c.record(1002, false, 9);
+        assert_eq!(c.start(1000 + OVERLAP), Some(5));
+        c.record(1000 + OVERLAP, false, 12);
+        assert_eq!(c.start(1002 + OVERLAP), Some(9));
+        assert_eq!(
+            c.start(1000 + FULL_REFRESH_EVERY),
+            None,
+            "a full read now and then"
+        );
+        assert_eq!(c.start(999), None, "the clock went back: read everything");
     }
 }

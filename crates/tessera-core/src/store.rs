@@ -378,6 +378,22 @@ pub trait RevocationStore: Send + Sync + 'static {
     async fn live_revocations(&self, now: UnixTime) -> Result<Vec<Revocation>, StoreError>;
     /// Deletes expired ones; how many.
     async fn purge_revocations(&self, now: UnixTime) -> Result<u64, StoreError>;
+    /// The revocations numbered after `after` that have not expired at `now`,
+    /// in number order (`after = 0`: every live one). Numbers grow with every
+    /// insert, but on PostgreSQL a row can become visible after a higher-numbered
+    /// one (see `revocation::OVERLAP`).
+    async fn revocations_after(
+        &self,
+        after: i64,
+        now: UnixTime,
+    ) -> Result<Vec<LoggedRevocation>, StoreError>;
+}
+
+/// A stored revocation and its number in the revocation log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRevocation {
+    pub seq: i64,
+    pub revocation: Revocation,
 }
 
 /// The interactive flow's state. Operations that carry an invariant are atomic.

@@ -27,8 +27,15 @@ pub struct ServerConfig {
     pub brute_force_threshold: i64,
     /// How long such a pair stays blocked, seconds.
     pub brute_force_block: i64,
-    /// Requests per minute one address may make to `u/login` and `oauth/token`.
+    /// Requests per minute one address may make to `u/login` (with `u/signup`),
+    /// `oauth/token`, `oauth/revoke` and `oauth/introspect` (each apart).
     pub rate_limit_per_minute: u32,
+    /// How long a client may take to send a request's headers, counted from
+    /// the connection opening or the previous response (so also the idle limit
+    /// of a kept-alive connection); then its connection is closed.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl ServerConfig {
@@ -47,6 +54,8 @@ impl ServerConfig {
             brute_force_threshold: 10,
             brute_force_block: 900,
             rate_limit_per_minute: 600,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 512,
         }
     }
 }

@@ -54,7 +54,9 @@ pub fn spawn_key_reloader(
 }
 
 /// Refreshes the token-revocation view every `every`: the bound on how long a
-/// revocation made on another node takes to apply here.
+/// revocation made on another node takes to apply here. Each refresh reads only
+/// the revocations recorded lately (a full read now and then) and drops expired
+/// entries from the view.
 pub fn spawn_revocation_refresher(
     revocations: Arc<Revocations>,
     clock: Arc<dyn Clock>,
@@ -64,13 +66,25 @@ pub fn spawn_revocation_refresher(
     spawn_periodic("refreshing token revocations", every, stop, move || {
         let revocations = revocations.clone();
         let now = clock.now();
-        async move { revocations.refresh(now).await }
+        async move {
+            let done = revocations.refresh(now).await?;
+            if done.full || done.read > 0 {
+                tracing::debug!(
+                    full = done.full,
+                    read = done.read,
+                    live = done.live,
+                    "refreshed token revocations"
+                );
+            }
+            Ok::<(), tessera_core::store::StoreError>(())
+        }
     })
 }
 
 /// Deletes expired rows of the interactive flow (pending requests, sessions,
-/// codes, opaque tokens, old failed-login records) and of refresh tokens
-/// (expired or long-revoked families, idle tokens) every `every`.
+/// codes, opaque tokens, old failed-login records), of refresh tokens
+/// (expired or long-revoked families, idle tokens) and revocations whose tokens
+/// have all expired, every `every`.
 pub fn spawn_flow_sweeper(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -81,7 +95,9 @@ pub fn spawn_flow_sweeper(
         let store = store.clone();
         let now = clock.now();
         async move {
-            let deleted = store.sweep_flow(now).await? + store.sweep_refresh(now).await?;
+            let deleted = store.sweep_flow(now).await?
+                + store.sweep_refresh(now).await?
+                + store.purge_revocations(now).await?;
             if deleted > 0 {
                 tracing::debug!(deleted, "swept expired login state");
             }

@@ -1,6 +1,7 @@
 //! Per-address request limits, held in memory by each node: a fixed one-minute
 //! window per client address on the endpoints that check secrets (`POST
-//! u/login`, `POST u/signup`, `POST oauth/token`).
+//! u/login`, `POST u/signup`, `POST oauth/token`, `POST oauth/revoke`, `POST
+//! oauth/introspect`).
 //!
 //! The address is the TCP peer (axum's `ConnectInfo`); `X-Forwarded-For` is not
 //! trusted. IPv6 addresses count per /64 (one host usually owns a whole /64).

@@ -1,13 +1,15 @@
 //! `/api/v2/blacklists/tokens`: Auth0's token blacklist. A blacklisted `jti` is
 //! refused by the Management API at once on the node that took it, and on the
 //! other nodes within the revocation refresh interval. An entry lives as long as
-//! the longest-lived token Tessera signs, so it outlives the token it names.
+//! a token for its `aud` can (that API's token lifetime; without `aud`, or for
+//! an audience that names no API, the longest of any API), so it outlives the
+//! token it names and then leaves the revocation view.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::keys::MAX_TOKEN_LIFETIME;
+use tessera_core::revocation::longest_token_lifetime;
 use tessera_core::store::BlacklistedToken;
 use tessera_core::store::Revocation;
 use utoipa::{IntoParams, ToSchema};
@@ -118,18 +120,22 @@ async fn create(
     caller.require(SCOPE)?;
     validate(&body)?;
     let now = state.clock.now();
+    // Kept as long as a token for `aud` can live (without `aud`, or for an
+    // unknown one, the longest of any API).
+    let expires_at =
+        now + longest_token_lifetime(state.store.as_ref(), body.aud.as_deref()).await?;
     let token = BlacklistedToken {
         aud: body.aud,
         jti: body.jti,
     };
     state
         .store
-        .add_blacklisted_token(&token, now + MAX_TOKEN_LIFETIME)
+        .add_blacklisted_token(&token, expires_at)
         .await?;
     // Apply it here at once (the periodic refresh brings it to the other nodes).
     state.revocations.apply_local(Revocation::Jti {
         jti: token.jti.clone(),
-        expires_at: now + MAX_TOKEN_LIFETIME,
+        expires_at,
     });
     tracing::info!(jti = %token.jti, by = %caller.claims.client_id, "token blacklisted");
     Ok(StatusCode::CREATED)

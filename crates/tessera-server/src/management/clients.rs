@@ -7,12 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tessera_core::keys::MAX_TOKEN_LIFETIME;
 use tessera_core::manage::clients::{
     self, APP_TYPES, ClientChanges, CreateError, JwtConfigurationChanges, NewClient,
     RefreshTokenChanges, RefreshTokenConfig, SecretPlan,
 };
 use tessera_core::model::{Client, ClientSecret};
+use tessera_core::revocation::longest_token_lifetime;
 use tessera_core::store::{ClientFilter, Revocation, SecretChange, StoreError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -323,20 +323,23 @@ fn shown_secret(
     }
 }
 
-/// Revokes every token `client_id` holds (for `audience`, or all) issued up to now.
+/// Revokes every token `client_id` holds (for `audience`, or all) issued up to
+/// now. The entry lasts as long as such a token can: the audience's token
+/// lifetime, or the longest of all for every audience.
 pub(super) async fn revoke_client_tokens(
     state: &AppState,
     client_id: &str,
     audience: Option<String>,
 ) -> MgmtResult<()> {
     let now = state.clock.now();
+    let lifetime = longest_token_lifetime(state.store.as_ref(), audience.as_deref()).await?;
     state
         .revocations
         .revoke(Revocation::Client {
             client_id: client_id.to_owned(),
             audience,
             issued_before: now,
-            expires_at: now + MAX_TOKEN_LIFETIME,
+            expires_at: now + lifetime,
         })
         .await?;
     Ok(())

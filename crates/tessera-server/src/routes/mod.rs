@@ -22,6 +22,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
     // Per-address limit on the token endpoint (its own counter: the hosted
     // pages have theirs).
     let token_limit = Arc::new(RateLimiter::new(state.config.rate_limit_per_minute));
+    // Revocation and introspection authenticate the client too (a secret check
+    // per request): each endpoint its own counter, as the token endpoint.
+    let revoke_limit = Arc::new(RateLimiter::new(state.config.rate_limit_per_minute));
+    let introspect_limit = Arc::new(RateLimiter::new(state.config.rate_limit_per_minute));
     Router::new()
         .merge(management)
         .merge(crate::interactive::routes(&state.config))
@@ -41,6 +45,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/oauth/token",
             post(token::token).layer(from_fn_with_state(token_limit, limits::limit_json)),
         )
-        .route("/oauth/revoke", post(revoke::revoke))
-        .route("/oauth/introspect", post(introspect::introspect))
+        .route(
+            "/oauth/revoke",
+            post(revoke::revoke).layer(from_fn_with_state(revoke_limit, limits::limit_json)),
+        )
+        .route(
+            "/oauth/introspect",
+            post(introspect::introspect)
+                .layer(from_fn_with_state(introspect_limit, limits::limit_json)),
+        )
 }

@@ -13,10 +13,13 @@ mod http;
 mod listing;
 mod login;
 mod oidc_rp;
+mod rate_limits;
 mod refresh;
 mod revocation;
+mod revocation_bounds;
 mod revoke_introspect;
 mod signing_keys;
+mod slow_clients;
 mod token;
 mod users;
 

@@ -11,6 +11,7 @@ mod clients;
 mod flow;
 mod keys;
 mod refresh;
+mod revocation_log;
 mod tenant;
 mod users;
 
@@ -18,6 +19,7 @@ pub use clients::*;
 pub use flow::*;
 pub use keys::*;
 pub use refresh::*;
+pub use revocation_log::*;
 pub use tenant::*;
 pub use users::*;
 
@@ -84,4 +86,6 @@ suite!(
     refresh_lifetimes_and_non_rotating_clients,
     concurrent_refresh_outside_the_leeway_revokes_the_family,
     concurrent_refresh_inside_the_leeway_has_one_successor,
+    revocations_are_read_incrementally_and_late_commits_are_not_missed,
+    expired_revocations_leave_the_view,
 );
