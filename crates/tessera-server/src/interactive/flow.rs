@@ -115,7 +115,9 @@ fn tx_error(tx: &AuthorizeTx, code: ErrorCode, description: &str) -> RedirectErr
     }
 }
 
-fn see_other(location: String) -> Response {
+/// A redirect to a hosted page (302; a 303 after a form post, see
+/// [`super::see_other_after_post`]).
+fn to_page(location: String) -> Response {
     let mut res = StatusCode::FOUND.into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -252,10 +254,10 @@ pub async fn resume(
                 &tx_error(tx, ErrorCode::LoginRequired, "the user is not logged in"),
             ));
         }
-        return Err(see_other(login_page));
+        return Err(to_page(login_page));
     }
     let Some((session, user)) = session else {
-        return Err(see_other(login_page));
+        return Err(to_page(login_page));
     };
     let client = match state.store.get_client(&tx.client_id).await {
         Ok(Some((c, _))) => c,
@@ -305,7 +307,7 @@ pub async fn resume(
                     &tx_error(tx, ErrorCode::ConsentRequired, "the user has not consented"),
                 ));
             }
-            return Err(see_other(format!(
+            return Err(to_page(format!(
                 "{}?state={}",
                 state.config.issuer.join("u/consent"),
                 tx.id

@@ -14,8 +14,8 @@ pub mod userinfo;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::from_fn_with_state;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tessera_core::authorize::RedirectError;
@@ -51,6 +51,26 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
             "/userinfo",
             get(userinfo::userinfo_get).post(userinfo::userinfo_post),
         )
+        .route_layer(axum::middleware::from_fn(see_other_after_post))
+}
+
+/// RFC 9700 §4.12: a redirect answering a form post (credentials, consent,
+/// logout) is a 303, so the browser follows it with a GET and never re-sends the
+/// body (a 307 would re-post the password to wherever the redirect points). The
+/// handlers share their redirects with the GET paths (302); this turns any 302 or
+/// 307 answering a POST of these routes into a 303.
+pub(crate) async fn see_other_after_post(req: axum::extract::Request, next: Next) -> Response {
+    let post = req.method() == Method::POST;
+    let mut res = next.run(req).await;
+    if post
+        && matches!(
+            res.status(),
+            StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT
+        )
+    {
+        *res.status_mut() = StatusCode::SEE_OTHER;
+    }
+    res
 }
 
 /// Query-string pairs; anything malformed is dropped.

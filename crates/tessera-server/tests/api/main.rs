@@ -7,6 +7,8 @@ mod client_grants;
 mod clients;
 mod common;
 mod connections;
+mod hosted;
+mod hosted_posts;
 mod hostile;
 mod http;
 mod listing;
