@@ -131,7 +131,7 @@ pub async fn current_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(Session, User)>, StoreError> {
-    let Some(secret) = cookies::read(headers, cookies::SESSION) else {
+    let Some(secret) = cookies::read(&state.config.issuer, headers, cookies::SESSION) else {
         return Ok(None);
     };
     let now = state.clock.now();
@@ -193,14 +193,16 @@ pub async fn authorize(
         Ok(tx) => tx,
         Err(e) => return error_to_client(&state, &e),
     };
-    // Bind the pending request to this browser. The cookie is (re)set on every
-    // request, so it always outlives the pending request it binds.
-    let browser_secret = match cookies::read(&headers, cookies::TRANSACTION) {
-        Some(existing) => existing,
-        None => match new_secret_value() {
-            Ok(v) => v,
-            Err(_) => return store_failure(&state, StoreError::Backend("rng".into())),
-        },
+    // Bind the pending request to this browser. The value is the server's: a
+    // cookie the browser sends is kept only when this server issued it (its MAC
+    // verifies), so that several tabs can log in at once; anything else (a
+    // planted value) is replaced. The cookie is (re)set on every request, so it
+    // always outlives the pending request it binds.
+    let issued = cookies::read(&state.config.issuer, &headers, cookies::TRANSACTION)
+        .filter(|v| cookies::is_issued_transaction_value(&state.master, v));
+    let browser_secret = match issued.or_else(|| cookies::new_transaction_value(&state.master)) {
+        Some(v) => v,
+        None => return store_failure(&state, StoreError::Backend("rng".into())),
     };
     tx.browser_binding = cookies::sha256(&browser_secret);
     tx.id = match new_secret_value() {

@@ -268,7 +268,7 @@ pub(crate) async fn start_session(
     user: &User,
 ) -> Result<(Session, Option<HeaderValue>), Response> {
     let now = state.clock.now();
-    if let Some(old) = cookies::read(headers, cookies::SESSION) {
+    if let Some(old) = cookies::read(&state.config.issuer, headers, cookies::SESSION) {
         match state.store.get_session(&cookies::sha256(&old), now).await {
             Ok(Some(previous)) => {
                 if let Err(e) = state.store.delete_session(&previous.sid).await {

@@ -192,7 +192,7 @@ pub(crate) fn browser_secret(
     tx: &AuthorizeTx,
 ) -> Option<String> {
     use base64::Engine;
-    let secret = cookies::read(headers, cookies::TRANSACTION)
+    let secret = cookies::read(&state.config.issuer, headers, cookies::TRANSACTION)
         .filter(|secret| constant_time_eq(&cookies::sha256(secret), &tx.browser_binding))?;
     let mac = state
         .master
@@ -200,9 +200,10 @@ pub(crate) fn browser_secret(
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac))
 }
 
-/// The CSRF check of every hosted form: the `tessera_tx` cookie is present,
-/// equals the form's `csrf` field, and is the cookie of the browser that started
-/// the request. On failure, answer [`forbidden`].
+/// The CSRF check of every hosted form: the `tessera_tx` cookie is present, is
+/// the cookie of the browser that started the request (it hashes to the value
+/// stored with the request), and the form's `csrf` field is the keyed hash of it
+/// and the request id. On failure, answer [`forbidden`].
 pub(crate) fn csrf_ok(
     state: &AppState,
     headers: &HeaderMap,

@@ -7,6 +7,7 @@ mod client_grants;
 mod clients;
 mod common;
 mod connections;
+mod cookies;
 mod hosted;
 mod hosted_posts;
 mod hostile;
