@@ -29,6 +29,9 @@ pub struct ServerConfig {
     pub brute_force_block: i64,
     /// Requests per minute one address may make to `u/login` and `oauth/token`.
     pub rate_limit_per_minute: u32,
+    /// The bound on concurrent argon2 work (one worker per CPU by default).
+    /// Clones of this config share it: one gate per server process.
+    pub password_gate: crate::interactive::gate::PasswordGate,
 }
 
 impl ServerConfig {
@@ -47,6 +50,7 @@ impl ServerConfig {
             brute_force_threshold: 10,
             brute_force_block: 900,
             rate_limit_per_minute: 600,
+            password_gate: crate::interactive::gate::PasswordGate::for_this_machine(),
         }
     }
 }

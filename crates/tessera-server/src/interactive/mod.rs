@@ -4,6 +4,7 @@
 pub mod consent;
 pub mod cookies;
 pub mod flow;
+pub mod gate;
 pub mod html;
 pub mod limits;
 pub mod login;
@@ -126,6 +127,20 @@ pub(crate) fn found(location: &str) -> Response {
     }
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// The password gate is full: a 503 page with `Retry-After`.
+pub(crate) fn busy_page(state: &AppState, busy: gate::Busy) -> Response {
+    let mut res = html::error_page(
+        &state.config.branding,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Too busy",
+        "The service is busy right now. Wait a moment and try again.",
+    );
+    if let Ok(v) = HeaderValue::from_str(&busy.retry_after.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     res
 }
 

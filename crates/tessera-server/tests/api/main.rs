@@ -13,6 +13,7 @@ mod hosted_posts;
 mod hostile;
 mod http;
 mod listing;
+mod lockout;
 mod login;
 mod oidc_rp;
 mod refresh;

@@ -10,6 +10,7 @@ use tessera_store::{SqlStore, testing};
 mod clients;
 mod flow;
 mod keys;
+mod login_attempts;
 mod refresh;
 mod tenant;
 mod users;
@@ -17,6 +18,7 @@ mod users;
 pub use clients::*;
 pub use flow::*;
 pub use keys::*;
+pub use login_attempts::*;
 pub use refresh::*;
 pub use tenant::*;
 pub use users::*;
@@ -83,4 +85,6 @@ suite!(
     refresh_lifetimes_and_non_rotating_clients,
     concurrent_refresh_outside_the_leeway_revokes_the_family,
     concurrent_refresh_inside_the_leeway_has_one_successor,
+    login_attempts_are_reserved_up_to_the_threshold_per_window,
+    concurrent_login_reservations_never_exceed_the_threshold,
 );
