@@ -396,6 +396,15 @@ pub struct LoggedRevocation {
     pub revocation: Revocation,
 }
 
+/// The answer to [`FlowStore::reserve_login_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// The check may run; `failures` counted for the key, this one included.
+    Reserved { failures: i64 },
+    /// The threshold is reached: no check may run until the window passes.
+    Refused,
+}
+
 /// The interactive flow's state. Operations that carry an invariant are atomic.
 #[async_trait]
 pub trait FlowStore: Send + Sync + 'static {
@@ -469,19 +478,21 @@ pub trait FlowStore: Send + Sync + 'static {
     /// Deletes the opaque token issued under `jti` (a replayed code's).
     async fn delete_opaque_token_by_jti(&self, jti: &str) -> Result<(), StoreError>;
 
-    /// Counts a failed login for `key` within `window` seconds; the count now.
-    async fn add_login_failure(
+    /// Reserves one password check for `key` before it runs, counted as a
+    /// failure until [`clear_login_failures`](Self::clear_login_failures) (a
+    /// success) says otherwise. Atomic, in one conditional write, whatever runs
+    /// concurrently on any node: `Reserved` at most `threshold` times while the
+    /// failures live, then `Refused`. Failures live while each follows the
+    /// previous within `window` seconds: the count restarts `window` seconds
+    /// after the last reserved attempt.
+    async fn reserve_login_attempt(
         &self,
         key: &str,
         now: UnixTime,
         window: i64,
-    ) -> Result<i64, StoreError>;
-    async fn login_failures(
-        &self,
-        key: &str,
-        now: UnixTime,
-        window: i64,
-    ) -> Result<i64, StoreError>;
+        threshold: i64,
+    ) -> Result<LoginAttempt, StoreError>;
+    /// A successful login: the failures of `key` are forgotten.
     async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 
     /// `last_login = now`, `logins_count + 1`, without rewriting the user.

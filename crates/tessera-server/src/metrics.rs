@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests and latency per route, tokens issued per kind.
+//! Prometheus metrics: requests and latency per route, tokens issued per kind,
+//! password checks and hashes (and requests the password gate shed).
 //! No global registry: each server owns one (tests run several in a process).
 
 use std::sync::Mutex;
@@ -37,6 +38,9 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: HistogramFamily,
     tokens: Family<KindLabels, Counter>,
+    password_checks: Counter,
+    password_hashes: Counter,
+    password_shed: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -79,11 +83,32 @@ impl Metrics {
                 kind: kind.as_str().into(),
             });
         }
+        let password_checks = Counter::default();
+        let password_hashes = Counter::default();
+        let password_shed = Counter::default();
+        registry.register(
+            "password_checks",
+            "Password verifications run (argon2id), including the dummy check for unknown emails",
+            password_checks.clone(),
+        );
+        registry.register(
+            "password_hashes",
+            "Passwords hashed (argon2id): sign-ups, user creation, password changes",
+            password_hashes.clone(),
+        );
+        registry.register(
+            "password_gate_shed",
+            "Requests refused (503) because the password gate was full",
+            password_shed.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
             latency,
             tokens,
+            password_checks,
+            password_hashes,
+            password_shed,
         }
     }
 
@@ -109,6 +134,21 @@ impl Metrics {
                 kind: kind.as_str().into(),
             })
             .inc();
+    }
+
+    /// A password verification is about to run.
+    pub fn password_checked(&self) {
+        self.password_checks.inc();
+    }
+
+    /// A password hash is about to be computed.
+    pub fn password_hashed(&self) {
+        self.password_hashes.inc();
+    }
+
+    /// A request was shed by the password gate.
+    pub fn password_gate_shed(&self) {
+        self.password_shed.inc();
     }
 
     /// The Prometheus / OpenMetrics text exposition.

@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// The bound on concurrent argon2 work (one worker per CPU by default).
+    /// Clones of this config share it: one gate per server process.
+    pub password_gate: crate::interactive::gate::PasswordGate,
 }
 
 impl ServerConfig {
@@ -56,6 +59,7 @@ impl ServerConfig {
             rate_limit_per_minute: 600,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 512,
+            password_gate: crate::interactive::gate::PasswordGate::for_this_machine(),
         }
     }
 }

@@ -4,8 +4,7 @@ use tessera_core::clock::UnixTime;
 use tessera_core::flow::{
     AuthCode, AuthorizeTx, CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken, Session,
 };
-use tessera_core::ids;
-use tessera_core::store::{FlowStore, StoreError};
+use tessera_core::store::{FlowStore, LoginAttempt, StoreError};
 
 use crate::{SqlStore, from_json, json_text, map_err};
 
@@ -293,41 +292,44 @@ impl FlowStore for SqlStore {
         Ok(())
     }
 
-    async fn add_login_failure(
+    async fn reserve_login_attempt(
         &self,
         key: &str,
         now: UnixTime,
         window: i64,
-    ) -> Result<i64, StoreError> {
-        let id = ids::prefixed("lf").map_err(|e| StoreError::Backend(e.to_string()))?;
-        sqlx::query("INSERT INTO login_failures (id, key, failed_at) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(key)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        self.login_failures(key, now, window).await
-    }
-
-    async fn login_failures(
-        &self,
-        key: &str,
-        now: UnixTime,
-        window: i64,
-    ) -> Result<i64, StoreError> {
-        sqlx::query("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND failed_at > $2")
-            .bind(key)
-            .bind(now - window)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_err)?
-            .try_get(0)
-            .map_err(map_err)
+        threshold: i64,
+    ) -> Result<LoginAttempt, StoreError> {
+        // One conditional upsert decides, on either backend and across nodes: a
+        // counter row per key. A live row below the threshold counts one more; an
+        // expired row (no attempt for `window` seconds) starts again at 1; a live
+        // row at the threshold is left alone, so nothing is returned (refused).
+        // SQLite serialises writers; PostgreSQL locks the conflicting row and
+        // re-evaluates the WHERE on its latest version.
+        let row = sqlx::query(
+            "INSERT INTO login_attempts (key, failures, last_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN login_attempts.last_at <= $3 THEN 1 ELSE login_attempts.failures + 1 END, \
+               last_at = $2 \
+             WHERE login_attempts.last_at <= $3 OR login_attempts.failures < $4 \
+             RETURNING failures",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(now - window)
+        .bind(threshold)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        match row {
+            Some(row) => Ok(LoginAttempt::Reserved {
+                failures: get(&row, "failures")?,
+            }),
+            None => Ok(LoginAttempt::Refused),
+        }
     }
 
     async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+        sqlx::query("DELETE FROM login_attempts WHERE key = $1")
             .bind(key)
             .execute(&self.pool)
             .await
@@ -355,8 +357,8 @@ impl FlowStore for SqlStore {
             // Codes are kept a day past expiry, to recognise (and answer) replays.
             "DELETE FROM authorization_codes WHERE expires_at <= $1 - 86400",
             "DELETE FROM opaque_tokens WHERE expires_at <= $1",
-            // Failures older than a day no longer count for any window.
-            "DELETE FROM login_failures WHERE failed_at <= $1 - 86400",
+            // Counters idle for a day no longer count for any window.
+            "DELETE FROM login_attempts WHERE last_at <= $1 - 86400",
         ] {
             total += sqlx::query(sql)
                 .bind(now)

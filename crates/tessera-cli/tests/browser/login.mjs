@@ -10,7 +10,7 @@
 // in the form by its labels, clicks Continue and waits for the callback, which
 // this script serves itself (a one-page HTTP server on the callback's host and
 // port: Playwright's page.route never sees a request that a redirect started,
-// and the callback is reached by the login POST's 302). Prints lines `axe ...`
+// and the callback is reached by the login POST's 303). Prints lines `axe ...`
 // and, last, `final-url <URL>`. Exit code 0 on success.
 
 import { readFileSync } from 'node:fs';

@@ -115,7 +115,9 @@ fn tx_error(tx: &AuthorizeTx, code: ErrorCode, description: &str) -> RedirectErr
     }
 }
 
-fn see_other(location: String) -> Response {
+/// A redirect to a hosted page (302; a 303 after a form post, see
+/// [`super::see_other_after_post`]).
+fn to_page(location: String) -> Response {
     let mut res = StatusCode::FOUND.into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -129,7 +131,7 @@ pub async fn current_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(Session, User)>, StoreError> {
-    let Some(secret) = cookies::read(headers, cookies::SESSION) else {
+    let Some(secret) = cookies::read(&state.config.issuer, headers, cookies::SESSION) else {
         return Ok(None);
     };
     let now = state.clock.now();
@@ -191,14 +193,16 @@ pub async fn authorize(
         Ok(tx) => tx,
         Err(e) => return error_to_client(&state, &e),
     };
-    // Bind the pending request to this browser. The cookie is (re)set on every
-    // request, so it always outlives the pending request it binds.
-    let browser_secret = match cookies::read(&headers, cookies::TRANSACTION) {
-        Some(existing) => existing,
-        None => match new_secret_value() {
-            Ok(v) => v,
-            Err(_) => return store_failure(&state, StoreError::Backend("rng".into())),
-        },
+    // Bind the pending request to this browser. The value is the server's: a
+    // cookie the browser sends is kept only when this server issued it (its MAC
+    // verifies), so that several tabs can log in at once; anything else (a
+    // planted value) is replaced. The cookie is (re)set on every request, so it
+    // always outlives the pending request it binds.
+    let issued = cookies::read(&state.config.issuer, &headers, cookies::TRANSACTION)
+        .filter(|v| cookies::is_issued_transaction_value(&state.master, v));
+    let browser_secret = match issued.or_else(|| cookies::new_transaction_value(&state.master)) {
+        Some(v) => v,
+        None => return store_failure(&state, StoreError::Backend("rng".into())),
     };
     tx.browser_binding = cookies::sha256(&browser_secret);
     tx.id = match new_secret_value() {
@@ -252,10 +256,10 @@ pub async fn resume(
                 &tx_error(tx, ErrorCode::LoginRequired, "the user is not logged in"),
             ));
         }
-        return Err(see_other(login_page));
+        return Err(to_page(login_page));
     }
     let Some((session, user)) = session else {
-        return Err(see_other(login_page));
+        return Err(to_page(login_page));
     };
     let client = match state.store.get_client(&tx.client_id).await {
         Ok(Some((c, _))) => c,
@@ -305,7 +309,7 @@ pub async fn resume(
                     &tx_error(tx, ErrorCode::ConsentRequired, "the user has not consented"),
                 ));
             }
-            return Err(see_other(format!(
+            return Err(to_page(format!(
                 "{}?state={}",
                 state.config.issuer.join("u/consent"),
                 tx.id

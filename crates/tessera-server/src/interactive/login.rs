@@ -3,9 +3,12 @@
 //! Unknown emails and wrong passwords get the same answer after the same work
 //! (an argon2id check against a fixed dummy hash when there is no user).
 //! Failed logins are counted per account and client address (Auth0's
-//! brute-force protection): at `brute_force_threshold` failures within
-//! `brute_force_block` seconds the pair is refused without a password check
-//! until the window passes; a successful login clears the count.
+//! brute-force protection). Each attempt is reserved in the database, atomically,
+//! before its password check (never read-then-write around argon2): at most
+//! `brute_force_threshold` checks run per pair until `brute_force_block` seconds
+//! pass without one; later attempts are refused without a check. A successful
+//! login clears the count. Every check runs through the password gate
+//! ([`super::gate`]), which sheds load with 503 + `Retry-After`.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
@@ -15,12 +18,14 @@ use tessera_core::flow::{AuthorizeTx, Session};
 use tessera_core::grant::authorization_code::new_secret_value;
 use tessera_core::model::{Connection, User};
 use tessera_core::password;
+use tessera_core::store::LoginAttempt;
 
+use super::gate::Busy;
 use super::html::{self, escape};
 use super::limits::PeerIp;
 use super::{
-    browser_secret, connection_for, cookies, csrf_ok, flow, forbidden, form_pairs, page_url, param,
-    pending, query_pairs, signup_disabled, unavailable, with_cookie,
+    browser_secret, busy_page, connection_for, cookies, csrf_ok, flow, forbidden, form_pairs,
+    page_url, param, pending, query_pairs, signup_disabled, unavailable, with_cookie,
 };
 use crate::state::AppState;
 
@@ -126,13 +131,6 @@ fn failure_key(connection: &str, email: &str, ip: &PeerIp) -> String {
     format!("login:{hex}")
 }
 
-/// Checks `password` against `hash` off the async runtime.
-async fn verify_password(password: String, hash: String) -> Option<bool> {
-    tokio::task::spawn_blocking(move || password::verify(&password, &hash))
-        .await
-        .ok()
-}
-
 /// `POST u/login`.
 pub async fn submit(
     State(state): State<AppState>,
@@ -192,6 +190,7 @@ pub async fn submit(
         Ok(Outcome::Wrong) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
         Ok(Outcome::Blocked) => again(StatusCode::FORBIDDEN, BLOCKED),
         Ok(Outcome::TooMany) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS),
+        Ok(Outcome::Busy(busy)) => busy_page(&state, busy),
         Err(res) => res,
     }
 }
@@ -201,6 +200,8 @@ enum Outcome {
     Wrong,
     Blocked,
     TooMany,
+    /// The password gate is full: 503 with `Retry-After`, nothing counted.
+    Busy(Busy),
 }
 
 async fn authenticate(
@@ -211,17 +212,35 @@ async fn authenticate(
     password_given: &str,
 ) -> Result<Outcome, Response> {
     let config = &state.config;
+    // A place in the password gate first: a request shed under load costs
+    // nothing, and consumes no attempt.
+    let admission = match config.password_gate.admit() {
+        Ok(a) => a,
+        Err(busy) => {
+            state.metrics.password_gate_shed();
+            return Ok(Outcome::Busy(busy));
+        }
+    };
     let email = email.to_lowercase();
     let key = failure_key(&connection.name, &email, ip);
     let now = state.clock.now();
-    let failures = state
+    // The attempt is reserved (counted as a failure) before the password is
+    // checked, in one atomic write: however many requests run at once, on however
+    // many nodes, at most `brute_force_threshold` checks run per window.
+    let failures = match state
         .store
-        .login_failures(&key, now, config.brute_force_block)
+        .reserve_login_attempt(
+            &key,
+            now,
+            config.brute_force_block,
+            config.brute_force_threshold,
+        )
         .await
-        .map_err(|e| unavailable(state, &e))?;
-    if failures >= config.brute_force_threshold {
-        return Ok(Outcome::TooMany);
-    }
+        .map_err(|e| unavailable(state, &e))?
+    {
+        LoginAttempt::Reserved { failures } => failures,
+        LoginAttempt::Refused => return Ok(Outcome::TooMany),
+    };
     let found = state
         .store
         .find_user_for_login(&connection.name, &email)
@@ -232,18 +251,16 @@ async fn authenticate(
         // No such user, or one without a password: the same work, then no.
         _ => (None, DUMMY_HASH.to_owned()),
     };
-    let matches = verify_password(password_given.to_owned(), hash)
+    let given = password_given.to_owned();
+    state.metrics.password_checked();
+    let matches = admission
+        .run(move || password::verify(&given, &hash))
         .await
-        .ok_or_else(|| unavailable(state, &"the password check task failed"))?;
+        .map_err(|e| unavailable(state, &e))?;
     let user = match user {
         Some(user) if matches => user,
         _ => {
-            let count = state
-                .store
-                .add_login_failure(&key, now, config.brute_force_block)
-                .await
-                .map_err(|e| unavailable(state, &e))?;
-            if count >= config.brute_force_threshold {
+            if failures >= config.brute_force_threshold {
                 tracing::warn!(connection = %connection.name, address = %ip.label(), "failed logins reached the threshold; this account is blocked from this address for a while");
                 return Ok(Outcome::TooMany);
             }
@@ -268,7 +285,7 @@ pub(crate) async fn start_session(
     user: &User,
 ) -> Result<(Session, Option<HeaderValue>), Response> {
     let now = state.clock.now();
-    if let Some(old) = cookies::read(headers, cookies::SESSION) {
+    if let Some(old) = cookies::read(&state.config.issuer, headers, cookies::SESSION) {
         match state.store.get_session(&cookies::sha256(&old), now).await {
             Ok(Some(previous)) => {
                 if let Err(e) = state.store.delete_session(&previous.sid).await {

@@ -24,7 +24,7 @@ async fn end_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<HeaderValue>, Response> {
-    if let Some(secret) = cookies::read(headers, cookies::SESSION) {
+    if let Some(secret) = cookies::read(&state.config.issuer, headers, cookies::SESSION) {
         let now = state.clock.now();
         match state
             .store

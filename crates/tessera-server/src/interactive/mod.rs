@@ -4,6 +4,7 @@
 pub mod consent;
 pub mod cookies;
 pub mod flow;
+pub mod gate;
 pub mod html;
 pub mod limits;
 pub mod login;
@@ -14,8 +15,8 @@ pub mod userinfo;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::from_fn_with_state;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tessera_core::authorize::RedirectError;
@@ -51,6 +52,26 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
             "/userinfo",
             get(userinfo::userinfo_get).post(userinfo::userinfo_post),
         )
+        .route_layer(axum::middleware::from_fn(see_other_after_post))
+}
+
+/// RFC 9700 §4.12: a redirect answering a form post (credentials, consent,
+/// logout) is a 303, so the browser follows it with a GET and never re-sends the
+/// body (a 307 would re-post the password to wherever the redirect points). The
+/// handlers share their redirects with the GET paths (302); this turns any 302 or
+/// 307 answering a POST of these routes into a 303.
+pub(crate) async fn see_other_after_post(req: axum::extract::Request, next: Next) -> Response {
+    let post = req.method() == Method::POST;
+    let mut res = next.run(req).await;
+    if post
+        && matches!(
+            res.status(),
+            StatusCode::FOUND | StatusCode::TEMPORARY_REDIRECT
+        )
+    {
+        *res.status_mut() = StatusCode::SEE_OTHER;
+    }
+    res
 }
 
 /// Query-string pairs; anything malformed is dropped.
@@ -106,6 +127,20 @@ pub(crate) fn found(location: &str) -> Response {
     }
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// The password gate is full: a 503 page with `Retry-After`.
+pub(crate) fn busy_page(state: &AppState, busy: gate::Busy) -> Response {
+    let mut res = html::error_page(
+        &state.config.branding,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Too busy",
+        "The service is busy right now. Wait a moment and try again.",
+    );
+    if let Ok(v) = HeaderValue::from_str(&busy.retry_after.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     res
 }
 
@@ -172,7 +207,7 @@ pub(crate) fn browser_secret(
     tx: &AuthorizeTx,
 ) -> Option<String> {
     use base64::Engine;
-    let secret = cookies::read(headers, cookies::TRANSACTION)
+    let secret = cookies::read(&state.config.issuer, headers, cookies::TRANSACTION)
         .filter(|secret| constant_time_eq(&cookies::sha256(secret), &tx.browser_binding))?;
     let mac = state
         .master
@@ -180,9 +215,10 @@ pub(crate) fn browser_secret(
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac))
 }
 
-/// The CSRF check of every hosted form: the `tessera_tx` cookie is present,
-/// equals the form's `csrf` field, and is the cookie of the browser that started
-/// the request. On failure, answer [`forbidden`].
+/// The CSRF check of every hosted form: the `tessera_tx` cookie is present, is
+/// the cookie of the browser that started the request (it hashes to the value
+/// stored with the request), and the form's `csrf` field is the keyed hash of it
+/// and the request id. On failure, answer [`forbidden`].
 pub(crate) fn csrf_ok(
     state: &AppState,
     headers: &HeaderMap,

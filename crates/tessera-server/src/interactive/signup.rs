@@ -15,8 +15,8 @@ use tessera_core::store::StoreError;
 
 use super::html::{self, escape};
 use super::{
-    browser_secret, connection_for, csrf_ok, forbidden, form_pairs, login, page_url, param,
-    pending, query_pairs, signup_disabled, unavailable,
+    browser_secret, busy_page, connection_for, csrf_ok, forbidden, form_pairs, login, page_url,
+    param, pending, query_pairs, signup_disabled, unavailable,
 };
 use crate::state::AppState;
 
@@ -181,8 +181,17 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Err(CreateError::Invalid(e)) => return again(StatusCode::BAD_REQUEST, &problem(&e)),
         Err(CreateError::Rng(e)) => return unavailable(&state, &e),
     };
+    // argon2 runs through the password gate; past it, 503 with Retry-After.
+    let admission = match state.config.password_gate.admit() {
+        Ok(a) => a,
+        Err(busy) => {
+            state.metrics.password_gate_shed();
+            return busy_page(&state, busy);
+        }
+    };
     let to_hash = password_given.to_owned();
-    let hash = match tokio::task::spawn_blocking(move || password::hash(&to_hash)).await {
+    state.metrics.password_hashed();
+    let hash = match admission.run(move || password::hash(&to_hash)).await {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => return unavailable(&state, &e),
         Err(e) => return unavailable(&state, &e),

@@ -117,6 +117,11 @@ impl IntoResponse for MgmtError {
             error_code: self.error_code.to_owned(),
         };
         let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Temporary by definition (a busy database or password gate).
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let Some(challenge) = self
             .www_authenticate
             .and_then(|c| HeaderValue::from_str(&c).ok())

@@ -293,9 +293,20 @@ fn internal(what: &str, error: &dyn std::fmt::Display) -> MgmtError {
     )
 }
 
-/// argon2id, off the async runtime.
-async fn hash_password(password: String) -> MgmtResult<String> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
+/// argon2id, off the async runtime, through the server's password gate (full:
+/// 503 `temporarily_unavailable` with `Retry-After`).
+async fn hash_password(state: &AppState, password: String) -> MgmtResult<String> {
+    let admission = state.config.password_gate.admit().map_err(|_| {
+        state.metrics.password_gate_shed();
+        MgmtError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "Too many password operations at once; retry shortly.",
+        )
+    })?;
+    state.metrics.password_hashed();
+    admission
+        .run(move || password::hash(&password))
         .await
         .map_err(|e| internal("password hashing task failed", &e))?
         .map_err(|e| internal("password hashing failed", &e))
@@ -435,7 +446,7 @@ async fn create(
     {
         return Err(user_exists());
     }
-    let hash = hash_password(password).await?;
+    let hash = hash_password(&state, password).await?;
     match state.store.create_user(&user, Some(&hash)).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(user_exists()),
@@ -548,7 +559,7 @@ async fn update(
     let old_email = user.email.clone();
     users::apply_changes(&mut user, changes, state.clock.now())?;
     let hash = match password {
-        Some(p) => Some(hash_password(p).await?),
+        Some(p) => Some(hash_password(&state, p).await?),
         None => None,
     };
     match state.store.update_user(&user, hash.as_deref()).await {

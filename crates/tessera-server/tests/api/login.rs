@@ -276,7 +276,7 @@ async fn log_in(
 ) -> BTreeMap<String, String> {
     let f = start_login(b, s, &authorize_url(s, client_id, extra)).await;
     let res = submit_login(b, s, &f, email, PASSWORD).await;
-    assert_eq!(res.status(), 302, "{:?}", res.text().await);
+    assert_eq!(res.status(), 303, "{:?}", res.text().await);
     let cookies = set_cookies(&res);
     let session = cookies
         .iter()
@@ -705,7 +705,7 @@ async fn third_party_apps_ask_for_consent_which_is_remembered() {
     let asked = [("audience", API), ("scope", "openid email read:orders")];
     let f = start_login(&b, &s, &authorize_url(&s, &third.id, &asked)).await;
     let res = submit_login(&b, &s, &f, "ada@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 302);
+    assert_eq!(res.status(), 303);
     let consent_url = location(&res).unwrap();
     assert!(
         consent_url.starts_with(&format!("{}u/consent?state=", s.base)),
@@ -747,7 +747,7 @@ async fn third_party_apps_ask_for_consent_which_is_remembered() {
         &[("state", &state), ("csrf", &csrf), ("decision", "deny")],
     )
     .await;
-    assert_eq!(res.status(), 302);
+    assert_eq!(res.status(), 303);
     let p = callback(&location(&res).unwrap());
     assert_eq!(p["error"], "access_denied");
     assert_eq!(p["state"], "st-123");
@@ -779,7 +779,7 @@ async fn third_party_apps_ask_for_consent_which_is_remembered() {
         ],
     )
     .await;
-    assert_eq!(res.status(), 302);
+    assert_eq!(res.status(), 303);
     let p = callback(&location(&res).unwrap());
     let r = exchange(&s, &third, &p["code"], None).await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -868,7 +868,7 @@ async fn wrong_passwords_and_unknown_emails_look_the_same_and_csrf_is_checked() 
 
     // The genuine browser still logs in.
     let res = submit_login(&b, &s, &f, "ada@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 302);
+    assert_eq!(res.status(), 303);
     callback(&location(&res).unwrap());
 }
 
@@ -960,7 +960,7 @@ async fn repeated_failures_block_the_account_from_this_address() {
         assert_eq!(res.status(), 400);
     }
     let res = submit_login(&b, &s, &f, "bob@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 302);
+    assert_eq!(res.status(), 303);
     let b2 = browser();
     let f2 = start_login(&b2, &s, &authorize_url(&s, &web.id, &[])).await;
     for _ in 0..2 {
@@ -1066,7 +1066,7 @@ async fn sign_up_creates_the_user_and_logs_in() {
             .contains("Something went wrong, please try again later.")
     );
     let res = signup("New@Example.com", PASSWORD).await;
-    assert_eq!(res.status(), 302, "{:?}", res.text().await);
+    assert_eq!(res.status(), 303, "{:?}", res.text().await);
     assert!(
         set_cookies(&res)
             .iter()

@@ -338,7 +338,7 @@ async fn log_in(s: &TestServer, auth_url: &Url, email: &str) -> BTreeMap<String,
         .map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(
         status,
-        302,
+        303,
         "POST {action}: {location:?} {:?}",
         res.text().await
     );

@@ -168,7 +168,7 @@ pub(crate) async fn browse_to_callback(
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 302, "login refused");
+        assert_eq!(res.status(), 303, "login refused");
         to = location(&res);
     }
     assert!(to.starts_with(CALLBACK), "expected the callback: {to}");

@@ -6,7 +6,7 @@ use tessera_core::flow::{
     AuthCode, AuthorizeTx, CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken, Session,
 };
 use tessera_core::model::{Identity, User};
-use tessera_core::store::{FlowStore, StoreError, UserStore};
+use tessera_core::store::{FlowStore, LoginAttempt, StoreError, UserStore};
 
 use crate::Db;
 
@@ -259,20 +259,32 @@ pub async fn sessions_consents_tokens_failures_and_sweeping(db: Db) {
         None
     );
 
-    // Failed logins count within a window; clearing resets.
+    // Failed logins: reserved up to the threshold; clearing resets (more in
+    // login_attempts.rs).
     for i in 0..3 {
         assert_eq!(
-            db.store.add_login_failure("k", NOW + i, 900).await.unwrap(),
-            i + 1
+            db.store
+                .reserve_login_attempt("k", NOW + i, 900, 3)
+                .await
+                .unwrap(),
+            LoginAttempt::Reserved { failures: i + 1 }
         );
     }
     assert_eq!(
-        db.store.login_failures("k", NOW + 900, 900).await.unwrap(),
-        2,
-        "the first fell out of the window"
+        db.store
+            .reserve_login_attempt("k", NOW + 3, 900, 3)
+            .await
+            .unwrap(),
+        LoginAttempt::Refused
     );
     db.store.clear_login_failures("k").await.unwrap();
-    assert_eq!(db.store.login_failures("k", NOW + 3, 900).await.unwrap(), 0);
+    assert_eq!(
+        db.store
+            .reserve_login_attempt("k", NOW + 4, 900, 3)
+            .await
+            .unwrap(),
+        LoginAttempt::Reserved { failures: 1 }
+    );
 
     // Logins are recorded without rewriting the user.
     db.store

@@ -10,6 +10,7 @@ use tessera_store::{SqlStore, testing};
 mod clients;
 mod flow;
 mod keys;
+mod login_attempts;
 mod refresh;
 mod revocation_log;
 mod tenant;
@@ -18,6 +19,7 @@ mod users;
 pub use clients::*;
 pub use flow::*;
 pub use keys::*;
+pub use login_attempts::*;
 pub use refresh::*;
 pub use revocation_log::*;
 pub use tenant::*;
@@ -88,4 +90,6 @@ suite!(
     concurrent_refresh_inside_the_leeway_has_one_successor,
     revocations_are_read_incrementally_and_late_commits_are_not_missed,
     expired_revocations_leave_the_view,
+    login_attempts_are_reserved_up_to_the_threshold_per_window,
+    concurrent_login_reservations_never_exceed_the_threshold,
 );

@@ -1,0 +1,12 @@
+-- Brute-force protection (issue 9): one counter row per key, reserved atomically
+-- before a password check by a conditional upsert, instead of one row per failure
+-- counted before the check and written after it (which raced). Counts restart at
+-- zero on upgrade.
+DROP TABLE IF EXISTS login_failures;
+
+CREATE TABLE IF NOT EXISTS login_attempts (
+    key      TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_attempts_last_at ON login_attempts (last_at);
