@@ -4,6 +4,7 @@
 
 mod blacklists;
 mod client_grants;
+mod client_keys;
 mod clients;
 mod common;
 mod connections;
