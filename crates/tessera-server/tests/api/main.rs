@@ -18,6 +18,7 @@ mod revocation;
 mod revoke_introspect;
 mod signing_keys;
 mod token;
+mod user_revocation;
 mod users;
 
 pub use common::*;
