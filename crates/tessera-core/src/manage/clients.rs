@@ -5,7 +5,8 @@
 //! - `app_type` is `native`, `spa`, `regular_web` (default) or `non_interactive`.
 //! - `token_endpoint_auth_method` defaults to `none` for `spa` and `native`, else
 //!   `client_secret_post`; a client whose method is not `none` is confidential and
-//!   holds a secret.
+//!   is created with a secret. Changing the method later never removes, replaces
+//!   or reveals a secret (see [`super::client_secrets`]).
 //! - `grant_types` default per app type; a public client (`none`) may not have
 //!   `client_credentials`.
 //! - `callbacks`, `allowed_logout_urls` and `web_origins` are absolute URLs without
@@ -261,16 +262,6 @@ pub struct Created {
     pub stored_secret: Option<ClientSecret>,
 }
 
-/// What a change does to the stored secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretPlan {
-    Keep,
-    /// The client became confidential (or had no secret): make one.
-    Generate,
-    /// The client became public: its secret must go.
-    Remove,
-}
-
 /// Default token endpoint authentication method of an app type.
 pub fn default_auth_method(app_type: &str) -> &'static str {
     if matches!(app_type, "spa" | "native") {
@@ -293,15 +284,6 @@ pub fn default_grant_types(app_type: &str) -> Vec<String> {
 /// Does this client authenticate with a secret?
 pub fn is_confidential(client: &Client) -> bool {
     client.token_endpoint_auth_method != "none"
-}
-
-/// What to do with the stored secret after a change, given whether one exists.
-pub fn secret_plan(client: &Client, has_secret: bool) -> SecretPlan {
-    match (is_confidential(client), has_secret) {
-        (true, false) => SecretPlan::Generate,
-        (false, true) => SecretPlan::Remove,
-        _ => SecretPlan::Keep,
-    }
 }
 
 /// A fresh secret (384 bits): in clear, and sealed for the store.
@@ -869,7 +851,6 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.property, "grant_types");
         assert_eq!(c, before);
-        assert_eq!(secret_plan(&c, true), SecretPlan::Keep);
         apply_changes(
             &mut c,
             ClientChanges {
@@ -887,7 +868,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(secret_plan(&c, true), SecretPlan::Remove);
+        assert!(!is_confidential(&c));
         let rt = RefreshTokenConfig::of(&c);
         assert_eq!((rt.leeway, rt.token_lifetime), (10, 2_592_000));
         assert_eq!(c.jwt_configuration.lifetime_in_seconds, 600);
@@ -900,7 +881,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(secret_plan(&c, false), SecretPlan::Generate);
+        assert!(is_confidential(&c));
     }
 
     #[test]

@@ -620,6 +620,14 @@ impl UserChanges {
             || user_metadata.is_some()
             || blocked.is_some()
     }
+
+    /// Does this change, with a new password or not, end the user's sessions?
+    /// A new password or a block does: what the old credentials opened (SSO
+    /// sessions, refresh-token families and their access tokens) must not
+    /// outlive them.
+    pub fn ends_sessions(&self, new_password: bool) -> bool {
+        new_password || self.blocked == Some(true)
+    }
 }
 
 /// Is this a user of a database connection (one that has a password)?

@@ -1,15 +1,24 @@
-//! `/api/v2/clients`: applications. The client secret is returned when it is
-//! made (creation, rotation, a change to a confidential method) and otherwise
-//! only to callers holding `read:client_keys`, as in Auth0.
+//! `/api/v2/clients`: applications. As in Auth0, anything that creates or
+//! replaces a secret on an existing client (`client_secret` on update,
+//! `rotate-secret`, a first secret for a client that had none) needs
+//! `update:client_keys`; changing `token_endpoint_auth_method` never removes,
+//! replaces or reveals a secret. A secret is returned once when Tessera makes it
+//! (creation, rotation, a first secret) and otherwise only to callers holding
+//! `read:client_keys`.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use tessera_core::bootstrap::seal_client_secret;
+use tessera_core::manage::client_secrets::{
+    self, READ_CLIENT_KEYS, SecretPlan, UPDATE_CLIENT_KEYS,
+};
 use tessera_core::manage::clients::{
     self, APP_TYPES, ClientChanges, CreateError, JwtConfigurationChanges, NewClient,
-    RefreshTokenChanges, RefreshTokenConfig, SecretPlan,
+    RefreshTokenChanges, RefreshTokenConfig,
 };
 use tessera_core::model::{Client, ClientSecret};
 use tessera_core::revocation::longest_token_lifetime;
@@ -213,6 +222,25 @@ impl From<CreateClient> for NewClient {
     }
 }
 
+/// A client secret in a request body. A wrong type is refused without echoing
+/// the value, and `Debug` never prints it.
+pub struct SecretInput(String);
+
+impl std::fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretInput(***)")
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretInput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(s) => Ok(Self(s)),
+            _ => Err(serde::de::Error::custom("must be a string")),
+        }
+    }
+}
+
 /// Changes to a client; omitted fields keep their value, nested objects merge.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -239,6 +267,11 @@ pub struct UpdateClient {
     pub refresh_token: Option<RefreshTokenInput>,
     #[serde(default)]
     pub jwt_configuration: Option<JwtConfigurationInput>,
+    /// A new secret, 32 to 256 characters; needs `update:client_keys`. The old
+    /// secret stops working and the client's tokens are revoked, as on rotation.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub client_secret: Option<SecretInput>,
 }
 
 impl From<UpdateClient> for ClientChanges {
@@ -312,7 +345,7 @@ fn shown_secret(
     client_id: &str,
     stored: Option<&ClientSecret>,
 ) -> MgmtResult<Option<String>> {
-    let Some(stored) = stored.filter(|_| caller.has("read:client_keys")) else {
+    let Some(stored) = stored.filter(|_| caller.has(READ_CLIENT_KEYS)) else {
         return Ok(None);
     };
     match clients::reveal_secret(&state.master, client_id, stored) {
@@ -434,33 +467,56 @@ async fn get_one(
     Ok(projected(to_dto(client, secret), &fields))
 }
 
-/// Update a client. Switching to `none` drops the secret (and revokes the
-/// client's tokens); switching from `none` to a secret method makes a secret,
-/// returned in the answer.
+/// Update a client. `client_secret` needs `update:client_keys`, and so does a
+/// change that makes a client without a secret confidential (the new secret is
+/// in the answer, once). Changing `token_endpoint_auth_method` never removes,
+/// replaces or reveals a secret; the answer shows the stored secret only to
+/// `read:client_keys`.
 #[utoipa::path(patch, path = "/api/v2/clients/{id}", tag = "clients", request_body = UpdateClient,
     params(("id" = String, Path, description = "The client id")),
-    security(("bearer" = ["update:clients"])),
+    security(("bearer" = ["update:clients"]), ("bearer" = ["update:client_keys"])),
     responses((status = 200, body = ClientDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Payload(body): Payload<UpdateClient>,
+    Payload(mut body): Payload<UpdateClient>,
 ) -> MgmtResult<Json<ClientDto>> {
-    caller.require("update:clients")?;
+    // Auth0: either scope updates a client; only update:client_keys touches keys.
+    let keys = caller.has(UPDATE_CLIENT_KEYS);
+    if !keys && !caller.has("update:clients") {
+        return Err(MgmtError::insufficient_scope(
+            "update:clients update:client_keys",
+        ));
+    }
+    let requested = body.client_secret.take().map(|s| s.0);
+    if requested.is_some() && !keys {
+        return Err(MgmtError::insufficient_scope(UPDATE_CLIENT_KEYS));
+    }
     let (mut client, stored) = find(&state, &id).await?;
     clients::apply_changes(&mut client, body.into())?;
-    let plan = clients::secret_plan(&client, stored.is_some());
-    let generated = match plan {
+    let plan = client_secrets::secret_plan(&client, stored.is_some(), requested)?;
+    if plan.touches_credentials() && !keys {
+        // A client without a secret turned confidential: making its first
+        // secret creates a credential.
+        return Err(MgmtError::insufficient_scope(UPDATE_CLIENT_KEYS));
+    }
+    let (generated, sealed) = match &plan {
+        SecretPlan::Keep => (None, None),
         SecretPlan::Generate => {
-            Some(clients::generate_secret(&state.master, &client.client_id).map_err(internal)?)
+            let (secret, sealed) =
+                clients::generate_secret(&state.master, &client.client_id).map_err(internal)?;
+            (Some(secret), Some(sealed))
         }
-        SecretPlan::Keep | SecretPlan::Remove => None,
+        SecretPlan::Set(secret) => {
+            let sealed = seal_client_secret(&state.master, &client.client_id, secret.expose())
+                .map_err(internal)?;
+            (None, Some(sealed))
+        }
     };
-    let change = match (&plan, &generated) {
-        (SecretPlan::Remove, _) => SecretChange::Remove,
-        (_, Some((_, sealed))) => SecretChange::Set(sealed),
-        _ => SecretChange::Keep,
+    let change = match &sealed {
+        Some(sealed) => SecretChange::Set(sealed),
+        None => SecretChange::Keep,
     };
     if !state
         .store
@@ -469,16 +525,18 @@ async fn update(
     {
         return Err(not_found());
     }
-    if plan == SecretPlan::Remove {
-        // The secret that obtained them is gone.
+    if matches!(plan, SecretPlan::Set(_)) && stored.is_some() {
+        // A replaced secret: what the old one obtained goes, as on rotation.
         revoke_client_tokens(&state, &client.client_id, None).await?;
     }
     let secret = match generated {
-        Some((secret, _)) => Some(secret.expose().clone()),
-        None if plan == SecretPlan::Keep => {
-            shown_secret(&state, &caller, &client.client_id, stored.as_ref())?
-        }
-        None => None,
+        Some(secret) => Some(secret.expose().clone()),
+        None => shown_secret(
+            &state,
+            &caller,
+            &client.client_id,
+            sealed.as_ref().or(stored.as_ref()),
+        )?,
     };
     Ok(Json(to_dto(client, secret)))
 }
@@ -517,7 +575,7 @@ async fn rotate_secret(
     if !clients::is_confidential(&client) {
         return Err(MgmtError::bad_request(
             "operation_not_supported",
-            "The client is public (token_endpoint_auth_method none) and has no secret.",
+            "The client is public (token_endpoint_auth_method none): it does not use a secret.",
         ));
     }
     let (secret, sealed) =

@@ -472,7 +472,8 @@ async fn get_one(
 }
 
 /// Update a user. With only `update:users_app_metadata`, only `app_metadata`
-/// may change.
+/// may change. A new `password` or `blocked: true` ends the user's sessions:
+/// SSO sessions and every refresh-token family, with its access tokens.
 #[utoipa::path(patch, path = "/api/v2/users/{id}", tag = "users", request_body = UpdateUser,
     params(("id" = String, Path, description = "The user's id")),
     security(("bearer" = ["update:users"]), ("bearer" = ["update:users_app_metadata"])),
@@ -557,6 +558,7 @@ async fn update(
         }
     };
     let old_email = user.email.clone();
+    let ends_sessions = changes.ends_sessions(password.is_some());
     users::apply_changes(&mut user, changes, state.clock.now())?;
     let hash = match password {
         Some(p) => Some(hash_password(&state, p).await?),
@@ -568,7 +570,21 @@ async fn update(
         Err(StoreError::Conflict(_)) if user.email != old_email => return Err(email_taken()),
         Err(e) => return Err(e.into()),
     }
+    if ends_sessions {
+        // After the store has the new password or the block, so nothing opened
+        // with the old state outlives this answer.
+        let (sessions, families) = end_sessions(&state, &user.user_id).await?;
+        tracing::info!(user_id = %user.user_id, sessions, families, by = %caller.claims.client_id, "user sessions ended by a password change or block");
+    }
     Ok(Json(render(user, &caller)))
+}
+
+/// Ends every SSO session and refresh-token family (with its access tokens)
+/// of a user; how many of each.
+async fn end_sessions(state: &AppState, user_id: &str) -> MgmtResult<(u64, usize)> {
+    let sessions = state.store.delete_user_sessions(user_id).await?;
+    let families = super::device_credentials::revoke_user_families(state, user_id).await?;
+    Ok((sessions, families))
 }
 
 /// Delete a user.
@@ -602,8 +618,7 @@ async fn delete_sessions(
 ) -> MgmtResult<StatusCode> {
     caller.require("delete:sessions")?;
     let user = find(&state, &id).await?;
-    let sessions = state.store.delete_user_sessions(&user.user_id).await?;
-    let families = super::device_credentials::revoke_user_families(&state, &user.user_id).await?;
+    let (sessions, families) = end_sessions(&state, &user.user_id).await?;
     tracing::info!(user_id = %user.user_id, sessions, families, by = %caller.claims.client_id, "user sessions ended");
     Ok(StatusCode::NO_CONTENT)
 }

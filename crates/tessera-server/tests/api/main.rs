@@ -4,11 +4,12 @@
 
 mod blacklists;
 mod client_grants;
+mod client_keys;
 mod clients;
 mod common;
 mod connections;
-mod escalation;
 mod cookies;
+mod escalation;
 mod hosted;
 mod hosted_posts;
 mod hostile;
@@ -25,6 +26,7 @@ mod revoke_introspect;
 mod signing_keys;
 mod slow_clients;
 mod token;
+mod user_revocation;
 mod users;
 
 pub use common::*;
