@@ -427,6 +427,8 @@ pub trait FlowStore: Send + Sync + 'static {
     async fn delete_session(&self, sid: &str) -> Result<(), StoreError>;
     /// Ends every session of a user; how many.
     async fn delete_user_sessions(&self, user_id: &str) -> Result<u64, StoreError>;
+    /// Whether the session with this public id still lasts.
+    async fn session_alive(&self, sid: &str, now: UnixTime) -> Result<bool, StoreError>;
 
     /// Stores a code under the SHA-256 of its value.
     async fn put_code(&self, code_hash: &[u8], code: &AuthCode) -> Result<(), StoreError>;

@@ -107,6 +107,16 @@ impl FlowStore for SqlStore {
         Ok(())
     }
 
+    async fn session_alive(&self, sid: &str, now: UnixTime) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 AS alive FROM sessions WHERE sid = $1 AND expires_at > $2")
+            .bind(sid)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.is_some())
+    }
+
     async fn delete_user_sessions(&self, user_id: &str) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)

@@ -193,6 +193,16 @@ pub async fn exchange(
         tracing::warn!(client_id = %client.client_id, "authorization code replayed during its redemption; its tokens were revoked");
         return Err(replayed());
     }
+    // The login behind the code may have ended since the code was issued (a
+    // logout, a password change or a block ends the user's sessions and then
+    // revokes their families). Checked after this redemption's writes, so an
+    // ending that raced it sees its family, or this check sees the ending.
+    if !ctx.store.session_alive(&code.sid, ctx.now).await? {
+        revoke_issued(ctx, record).await?;
+        return Err(invalid_grant(
+            "the login session of this authorization code has ended",
+        ));
+    }
     Ok(issued)
 }
 

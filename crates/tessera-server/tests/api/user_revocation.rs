@@ -7,19 +7,14 @@ use std::collections::BTreeMap;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use tessera_store::testing;
 
 use crate::common::*;
 use crate::refresh::{
-    API, App, CALLBACK, apis, app, assert_invalid_grant, browser, credentials, field, login_in,
-    refresh, user,
+    API, App, CALLBACK, apis, app, assert_invalid_grant, browser, credentials, enc, field,
+    login_in, on_postgres, refresh, user,
 };
 
 const NEW_PASSWORD: &str = "a brand new horse battery staple";
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 /// `/authorize` with `prompt=none` in browser `b`: the callback's query
 /// (`code`, or `error`).
@@ -42,17 +37,7 @@ async fn silent(s: &TestServer, b: &reqwest::Client, app: &App) -> BTreeMap<Stri
 }
 
 async fn introspect(s: &TestServer, app: &App, token: &str) -> Value {
-    let mut form = vec![("token", token)];
-    form.extend(credentials(app));
-    let r = reply(
-        http()
-            .post(s.url("oauth/introspect"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let r = crate::refresh::introspect(s, app, token).await;
     assert_eq!(r.status, 200, "{r:?}");
     r.body
 }
@@ -105,9 +90,19 @@ async fn changes_end_everything(s: TestServer, changes: &[Value]) {
     rt = field(&r, "refresh_token");
     let refreshed_at = field(&r, "access_token");
 
+    // A code issued before the change and redeemed after it.
+    let pending = silent(&s, &b, &web).await["code"].clone();
+
     for change in changes {
         patch_user(&s, &user_id, change.clone()).await;
     }
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", pending.as_str()),
+        ("redirect_uri", CALLBACK),
+    ];
+    form.extend(credentials(&web));
+    assert_invalid_grant(&s.token_request(&form).await);
     for token in [&at, &refreshed_at] {
         assert_eq!(
             introspect(&s, &web, token).await,
@@ -122,17 +117,6 @@ async fn changes_end_everything(s: TestServer, changes: &[Value]) {
         "the SSO session is gone: {back:?}"
     );
     assert_invalid_grant(&refresh(&s, &web, &rt, None).await);
-}
-
-async fn on_postgres() -> Option<TestServer> {
-    let url = testing::fresh_postgres_database().await?;
-    Some(
-        start_opts(Options {
-            database_url: Some(url),
-            ..Options::default()
-        })
-        .await,
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
