@@ -246,6 +246,10 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
     if let Some(api) = g.api {
         crate::authorize::user_may_request(api, &g.client.client_id)?;
     }
+    // What the API still defines: a scope removed from the API since the login
+    // leaves the tokens of every later refresh too.
+    let kept = crate::authorize::granted_scopes(g.scope, g.api);
+    let g = UserGrant { scope: &kept, ..g };
     let keys = ctx.keys.current();
     let signer = keys.signer();
     let openid = g.scope.iter().any(|s| s == "openid");

@@ -186,7 +186,25 @@ pub async fn submit(
         );
     }
     match authenticate(&state, &connection, &ip, email_given, password_given).await {
-        Ok(Outcome::LoggedIn(user)) => log_in(&state, &headers, &tx, *user).await,
+        Ok(Outcome::LoggedIn(user, hash)) => {
+            let (session, cookie) = match start_session(&state, &headers, &user).await {
+                Ok(s) => s,
+                Err(res) => return res,
+            };
+            // A password change or a block ends the user's sessions, but the
+            // one made here may have come just after that purge, from a
+            // password checked just before the change. Read the credentials
+            // again now that the session exists: either the purge saw this
+            // session, or this read sees the change.
+            match credentials_unchanged(&state, &connection, &user, &hash).await {
+                Ok(true) => resume_logged_in(&state, &tx, session, cookie, *user).await,
+                Ok(false) => match state.store.delete_session(&session.sid).await {
+                    Ok(()) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
+                    Err(e) => unavailable(&state, &e),
+                },
+                Err(res) => res,
+            }
+        }
         Ok(Outcome::Wrong) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
         Ok(Outcome::Blocked) => again(StatusCode::FORBIDDEN, BLOCKED),
         Ok(Outcome::TooMany) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS),
@@ -196,7 +214,8 @@ pub async fn submit(
 }
 
 enum Outcome {
-    LoggedIn(Box<User>),
+    /// The user, and the password hash the password was checked against.
+    LoggedIn(Box<User>, String),
     Wrong,
     Blocked,
     TooMany,
@@ -253,8 +272,9 @@ async fn authenticate(
     };
     let given = password_given.to_owned();
     state.metrics.password_checked();
+    let checked = hash.clone();
     let matches = admission
-        .run(move || password::verify(&given, &hash))
+        .run(move || password::verify(&given, &checked))
         .await
         .map_err(|e| unavailable(state, &e))?;
     let user = match user {
@@ -275,7 +295,27 @@ async fn authenticate(
         .clear_login_failures(&key)
         .await
         .map_err(|e| unavailable(state, &e))?;
-    Ok(Outcome::LoggedIn(Box::new(user)))
+    Ok(Outcome::LoggedIn(Box::new(user), hash))
+}
+
+/// Whether `user` still has the password hash `hash` was checked against, and
+/// is not blocked.
+async fn credentials_unchanged(
+    state: &AppState,
+    connection: &Connection,
+    user: &User,
+    hash: &str,
+) -> Result<bool, Response> {
+    let Some(email) = user.email.as_deref() else {
+        return Ok(false);
+    };
+    let found = state
+        .store
+        .find_user_for_login(&connection.name, &email.to_lowercase())
+        .await
+        .map_err(|e| unavailable(state, &e))?;
+    Ok(matches!(found, Some((now, Some(current)))
+        if now.user_id == user.user_id && !now.blocked && current == hash))
 }
 
 /// A new session for `user` (ending any this browser had), with its cookie.
@@ -334,6 +374,17 @@ pub(crate) async fn log_in(
         Ok(s) => s,
         Err(res) => return res,
     };
+    resume_logged_in(state, tx, session, cookie, user).await
+}
+
+/// With the session made: the rest of the flow, and the session cookie.
+async fn resume_logged_in(
+    state: &AppState,
+    tx: &AuthorizeTx,
+    session: Session,
+    cookie: Option<HeaderValue>,
+    user: User,
+) -> Response {
     tracing::info!(user_id = %user.user_id, client_id = %tx.client_id, "user logged in");
     let pair = (session, user);
     let res = match flow::resume(state, tx, Some(&pair), true).await {

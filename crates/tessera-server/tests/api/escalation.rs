@@ -592,3 +592,47 @@ async fn userinfo_refuses_machine_tokens_and_refresh_tokens() {
         );
     }
 }
+
+/// A user-bound token carries only scopes its API still defines: a scope
+/// removed from the API leaves the tokens of later refreshes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_drops_scopes_the_api_no_longer_defines() {
+    let s = start().await;
+    let (web, _) = setup(&s).await;
+    let b = browser();
+    let (cb, verifier) = authorize(
+        &s,
+        &b,
+        &web,
+        "openid offline_access read:orders",
+        &[("audience", API)],
+    )
+    .await;
+    let r = exchange(&s, &web, &cb["code"], &verifier).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        claims(&field(&r, "access_token"))["scope"]
+            .as_str()
+            .unwrap()
+            .contains("read:orders")
+    );
+    let admin = s.admin_token().await;
+    let r2 = s
+        .api(
+            Method::PATCH,
+            &format!("api/v2/resource-servers/{}", enc(API)),
+            &admin,
+            Some(json!({"scopes": [{"value": "write:orders"}]})),
+        )
+        .await;
+    assert_eq!(r2.status, 200, "{r2:?}");
+    let r = refresh(&s, &web, &field(&r, "refresh_token"), None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let scope = claims(&field(&r, "access_token"))["scope"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!scope.contains("read:orders"), "{scope}");
+    assert!(scope.contains("openid"), "{scope}");
+    assert_eq!(r.body["scope"], json!(scope));
+}

@@ -123,7 +123,7 @@ pub(crate) fn query_of(url: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn input_value(html: &str, name: &str) -> String {
+pub(crate) fn input_value(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)

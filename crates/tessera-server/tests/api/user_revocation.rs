@@ -146,3 +146,61 @@ async fn a_block_ends_sessions_and_families_on_postgres() {
         changes_end_everything(s, &block_then_unblock()).await;
     }
 }
+
+/// A login whose password check ran just before a password change, and whose
+/// session would be made just after the change ended the user's sessions, must
+/// not keep that session. Logins with the old password race changes at delays
+/// that sweep the argon2 window; whichever wins, no session from the old
+/// password survives the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_racing_a_password_change_keeps_no_session() {
+    use crate::refresh::{EMAIL, PASSWORD, input_value, location, pkce};
+    let s = std::sync::Arc::new(start().await);
+    apis(&s).await;
+    let web = app(&s, json!({})).await;
+    let user_id = user(&s).await;
+    let mut old = PASSWORD.to_owned();
+    for round in 0..12u64 {
+        let b = browser();
+        let (_, challenge) = pkce();
+        let url = format!(
+            "{}?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=x&code_challenge={challenge}&code_challenge_method=S256",
+            s.url("authorize"),
+            web.id,
+            enc(CALLBACK)
+        );
+        let res = b.get(&url).send().await.unwrap();
+        let html = b
+            .get(location(&res))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let form = [
+            ("state", input_value(&html, "state")),
+            ("csrf", input_value(&html, "csrf")),
+            ("email", EMAIL.to_owned()),
+            ("password", old.clone()),
+        ];
+        let new = format!("{NEW_PASSWORD} {round}");
+        let login = {
+            let (b, s) = (b.clone(), s.clone());
+            tokio::spawn(async move { b.post(s.url("u/login")).form(&form).send().await.unwrap() })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(round * 8)).await;
+        patch_user(&s, &user_id, json!({"password": new})).await;
+        let res = login.await.unwrap();
+        old = new;
+        if res.status() == 303 {
+            // The login won the race: its session must be gone all the same.
+            let back = silent(&s, &b, &web).await;
+            assert_eq!(
+                back.get("error").map(String::as_str),
+                Some("login_required"),
+                "round {round}: a session from the old password survived: {back:?}"
+            );
+        }
+    }
+}
