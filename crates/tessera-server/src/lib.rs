@@ -24,7 +24,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, TryAcquireError, watch};
 use tower::ServiceExt;
 
 pub use state::{AppState, ServerConfig};
@@ -74,16 +74,11 @@ pub async fn serve(
         .header_read_timeout(header_read_timeout)
         .keep_alive(true);
     let (closing_tx, closing_rx) = watch::channel(false);
+    // Bumped when the cap is reached: connections between requests close, so
+    // clients idling on kept-alive connections cannot hold every place.
+    let (reclaim_tx, _) = watch::channel(0u64);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            biased;
-            _ = &mut shutdown => break,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-        };
         let (stream, peer) = tokio::select! {
             biased;
             _ = &mut shutdown => break,
@@ -95,6 +90,24 @@ pub async fn serve(
                 }
             },
         };
+        // A place for it; at the cap, one newcomer waits here (the others in
+        // the listen backlog) and the connections between requests are asked
+        // to close.
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => break,
+            Err(TryAcquireError::NoPermits) => {
+                reclaim_tx.send_modify(|n| *n = n.wrapping_add(1));
+                tokio::select! {
+                    biased;
+                    _ = &mut shutdown => break,
+                    permit = permits.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let service = app.clone().map_request(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
@@ -102,6 +115,8 @@ pub async fn serve(
         });
         let builder = builder.clone();
         let mut closing = closing_rx.clone();
+        // Sees only the reclaims that come after this connection was accepted.
+        let mut reclaim = reclaim_tx.subscribe();
         tokio::spawn(async move {
             let conn =
                 builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
@@ -116,6 +131,12 @@ pub async fn serve(
                         break;
                     }
                     _ = closing.changed(), if !draining => {
+                        draining = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                    // At the cap: an idle connection closes now, a busy one
+                    // after its response (hyper's graceful shutdown).
+                    _ = reclaim.changed(), if !draining => {
                         draining = true;
                         conn.as_mut().graceful_shutdown();
                     }

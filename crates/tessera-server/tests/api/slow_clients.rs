@@ -145,13 +145,18 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
         ..Options::default()
     })
     .await;
+    // Two connections in the middle of a request (a body still arriving).
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut c = TcpStream::connect(addr(&s)).await.unwrap();
-        c.write_all(get("/healthz").as_bytes()).await.unwrap();
-        assert_eq!(read_response(&mut c).await, 200);
+        c.write_all(
+            b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type",
+        )
+        .await
+        .unwrap();
         held.push(c);
     }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     // The third connects (the kernel's backlog takes it) but is not served.
     let mut third = TcpStream::connect(addr(&s)).await.unwrap();
     third.write_all(get("/healthz").as_bytes()).await.unwrap();
@@ -167,8 +172,34 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
         .await
         .expect("the waiting connection was not served after one closed");
     assert_eq!(status, 200);
-    // And the held one still works.
-    let c = &mut held[0];
-    c.write_all(get("/healthz").as_bytes()).await.unwrap();
-    assert_eq!(read_response(c).await, 200);
+}
+
+/// Clients idling on kept-alive connections cannot hold every place: at the cap,
+/// connections between requests are closed and the newcomer is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_idle_kept_alive_connections_make_room() {
+    let s = start_opts(Options {
+        configure: |c| {
+            c.max_connections = 2;
+            c.header_read_timeout = Duration::from_secs(30);
+        },
+        ..Options::default()
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        let mut c = TcpStream::connect(addr(&s)).await.unwrap();
+        c.write_all(get("/healthz").as_bytes()).await.unwrap();
+        assert_eq!(read_response(&mut c).await, 200);
+        idle.push(c);
+    }
+    let mut third = TcpStream::connect(addr(&s)).await.unwrap();
+    third.write_all(get("/healthz").as_bytes()).await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), read_response(&mut third))
+        .await
+        .expect("the newcomer waited behind idle connections");
+    assert_eq!(status, 200);
+    for c in &mut idle {
+        until_closed(c, Duration::from_secs(5)).await;
+    }
 }
