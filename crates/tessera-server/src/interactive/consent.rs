@@ -14,8 +14,8 @@ use tessera_core::model::{Client, ResourceServer, User};
 
 use super::html::{self, escape};
 use super::{
-    browser_secret, csrf_ok, fail_to_client, flow, forbidden, form_pairs, found, page_url, param,
-    pending, query_pairs, unavailable,
+    browser_secret, clear_transaction, csrf_ok, fail_to_client, flow, forbidden, form_pairs, found,
+    page_url, param, pending, query_pairs, unavailable, with_cookie,
 };
 use crate::state::AppState;
 
@@ -209,7 +209,9 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 return unavailable(&state, &e);
             }
             match flow::issue_code(&state, &tx, &c.session, c.scopes).await {
-                Ok(r) | Err(r) => r,
+                // The request is finished: its transaction cookie goes too.
+                Ok(r) => with_cookie(r, clear_transaction(&state, &tx)),
+                Err(r) => r,
             }
         }
         Some("deny") => {

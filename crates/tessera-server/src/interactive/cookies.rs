@@ -1,13 +1,21 @@
-//! The SSO session cookie and the login-transaction cookie.
+//! The SSO session cookie and the login-transaction cookies.
 //!
-//! Both hold 256-bit random secrets chosen by the server; the server keeps only
+//! Every value is 256 random bits chosen by the server; the server keeps only
 //! their SHA-256. A value a browser sends is only ever compared with what the
-//! server stored or signed, never adopted: an unknown session value names no
-//! session, and a `tessera_tx` value the server did not issue (one without the
-//! server's keyed MAC) is replaced by a fresh one rather than bound to a new
-//! login request, so a planted cookie cannot fix the CSRF binding.
+//! server stored, never adopted or sent back: an unknown session value names no
+//! session, and every `/authorize` that starts a login request mints a fresh
+//! transaction value, whatever cookies the browser sent — so a value planted in a
+//! browser (even one this server once issued, to whoever asked) is never bound
+//! to a new request.
 //!
-//! Both are HttpOnly and SameSite=Lax. On an https issuer their names carry the
+//! The transaction cookie is one per pending request, its NAME specific to it:
+//! `tessera_tx_<tag>`, the tag being the first 8 bytes (16 hex digits) of the
+//! SHA-256 of the request id. Several tabs therefore keep their own bindings,
+//! and the hosted pages read the cookie of the request named in `state`. A
+//! finished request (code issued, or an error sent to the client) clears its
+//! cookie; an abandoned one expires with the request (15 minutes).
+//!
+//! All are HttpOnly and SameSite=Lax. On an https issuer their names carry the
 //! `__Host-` prefix, which makes browsers refuse them unless they are Secure,
 //! have `Path=/` and no `Domain` — so neither a sibling subdomain nor a plain-http
 //! page can plant or overwrite them. `__Host-` needs `Path=/`: an issuer with a
@@ -18,16 +26,20 @@
 //! the issuer's path.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tessera_core::Issuer;
-use tessera_core::envelope::MasterKey;
 
 pub const SESSION: &str = "tessera_session";
+/// The prefix of the transaction cookies' names (see [`transaction`]).
 pub const TRANSACTION: &str = "tessera_tx";
 
-/// The keyed-hash purpose of the `tessera_tx` value's MAC.
-const TX_MAC_PURPOSE: &str = "tessera_tx cookie";
+/// The base name of the cookie binding pending request `tx_id` to a browser:
+/// `tessera_tx_` and the first 8 bytes of the SHA-256 of the id, in hex (the id
+/// is in URLs anyway; the tag only keeps the name short).
+pub fn transaction(tx_id: &str) -> String {
+    let digest = tessera_core::ids::sha256(tx_id.as_bytes());
+    let tag: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{TRANSACTION}_{tag}")
+}
 
 /// The cookie name of `base` for `issuer`: `__Host-{base}` on https (with a tag
 /// of the issuer's path when it has one), `base` on plain http.
@@ -45,19 +57,29 @@ pub fn name(issuer: &Issuer, base: &str) -> String {
     }
 }
 
-/// The value of cookie `base` (named for `issuer`) in the request, if any.
+/// The value of cookie `base` (named for `issuer`) in the request, if any (the
+/// first, when the browser sent several).
 pub fn read(issuer: &Issuer, headers: &HeaderMap, base: &str) -> Option<String> {
+    read_all(issuer, headers, base).into_iter().next()
+}
+
+/// Every value of cookie `base` (named for `issuer`) in the request: a browser
+/// sends several cookies of one name when they differ in path or domain, so a
+/// check against a stored hash looks at each rather than at whichever came first.
+/// At most 16, each at most 256 bytes.
+pub fn read_all(issuer: &Issuer, headers: &HeaderMap, base: &str) -> Vec<String> {
     let name = name(issuer, base);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|all| {
-            all.split(';').find_map(|pair| {
-                let (k, v) = pair.trim().split_once('=')?;
-                (k == name && !v.is_empty() && v.len() <= 256).then(|| v.to_owned())
-            })
+        .flat_map(|all| all.split(';'))
+        .filter_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name && !v.is_empty() && v.len() <= 256).then(|| v.to_owned())
         })
+        .take(16)
+        .collect()
 }
 
 /// `Set-Cookie` for `base=value` (named for `issuer`), living `max_age` seconds
@@ -85,23 +107,9 @@ pub fn sha256(value: &str) -> Vec<u8> {
     tessera_core::ids::sha256(value.as_bytes())
 }
 
-/// A new `tessera_tx` value: 256 random bits and the server's MAC of them, so
-/// that a later request can tell a value this server issued from a planted one.
-pub fn new_transaction_value(master: &MasterKey) -> Option<String> {
-    let random = tessera_core::grant::authorization_code::new_secret_value().ok()?;
-    let mac = master.keyed_hash(TX_MAC_PURPOSE, random.as_bytes());
-    Some(format!("{random}.{}", URL_SAFE_NO_PAD.encode(mac)))
-}
-
-/// Did this server issue `value` (is its MAC ours)? Constant-time.
-pub fn is_issued_transaction_value(master: &MasterKey, value: &str) -> bool {
-    let Some((random, mac)) = value.split_once('.') else {
-        return false;
-    };
-    let Ok(mac) = URL_SAFE_NO_PAD.decode(mac) else {
-        return false;
-    };
-    master.verify_keyed_hash(TX_MAC_PURPOSE, random.as_bytes(), &mac)
+/// A new cookie value: 256 random bits.
+pub fn new_value() -> Option<String> {
+    tessera_core::grant::authorization_code::new_secret_value().ok()
 }
 
 #[cfg(test)]
@@ -145,19 +153,18 @@ mod tests {
     }
 
     #[test]
-    fn only_issued_transaction_values_verify() {
-        let (master, _) = MasterKey::generate().unwrap();
-        let (other, _) = MasterKey::generate().unwrap();
-        let v = new_transaction_value(&master).unwrap();
-        assert!(v.len() <= 256);
-        assert!(is_issued_transaction_value(&master, &v));
-        assert!(!is_issued_transaction_value(&other, &v));
-        assert!(!is_issued_transaction_value(&master, "planted"));
-        assert!(!is_issued_transaction_value(&master, "planted.value"));
-        let (random, _) = v.split_once('.').unwrap();
-        assert!(!is_issued_transaction_value(
-            &master,
-            &format!("{random}x.{}", v.split_once('.').unwrap().1)
-        ));
+    fn transaction_cookies_are_named_per_request() {
+        let a = transaction("request-a");
+        assert!(a.starts_with("tessera_tx_") && a.len() == "tessera_tx_".len() + 16);
+        assert_ne!(a, transaction("request-b"));
+        let local = Issuer::parse("http://127.0.0.1:8080/").unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{a}=one; tessera_tx=x; {a}=two")).unwrap(),
+        );
+        assert_eq!(read_all(&local, &h, &a), vec!["one", "two"]);
+        assert_eq!(read(&local, &h, &transaction("request-b")), None);
+        assert!(new_value().unwrap().len() >= 43);
     }
 }

@@ -193,22 +193,19 @@ pub async fn authorize(
         Ok(tx) => tx,
         Err(e) => return error_to_client(&state, &e),
     };
-    // Bind the pending request to this browser. The value is the server's: a
-    // cookie the browser sends is kept only when this server issued it (its MAC
-    // verifies), so that several tabs can log in at once; anything else (a
-    // planted value) is replaced. The cookie is (re)set on every request, so it
-    // always outlives the pending request it binds.
-    let issued = cookies::read(&state.config.issuer, &headers, cookies::TRANSACTION)
-        .filter(|v| cookies::is_issued_transaction_value(&state.master, v));
-    let browser_secret = match issued.or_else(|| cookies::new_transaction_value(&state.master)) {
-        Some(v) => v,
-        None => return store_failure(&state, StoreError::Backend("rng".into())),
-    };
-    tx.browser_binding = cookies::sha256(&browser_secret);
+    // Bind the pending request to this browser with a value of the server's,
+    // fresh for every request: whatever transaction cookies the browser sends —
+    // planted ones, even values this server once issued to whoever asked — are
+    // never adopted or sent back. The cookie's name is specific to the request
+    // (several tabs keep their own), and it lives as long as the request.
     tx.id = match new_secret_value() {
         Ok(v) => v,
         Err(_) => return store_failure(&state, StoreError::Backend("rng".into())),
     };
+    let Some(browser_value) = cookies::new_value() else {
+        return store_failure(&state, StoreError::Backend("rng".into()));
+    };
+    tx.browser_binding = cookies::sha256(&browser_value);
     if let Err(e) = state.store.put_authorize_tx(&tx).await {
         return store_failure(&state, e);
     }
@@ -216,29 +213,61 @@ pub async fn authorize(
         Ok(s) => s,
         Err(e) => return store_failure(&state, e),
     };
-    let mut res = match resume(&state, &tx, session.as_ref(), false).await {
-        Ok(r) | Err(r) => r,
-    };
-    if let Some(c) = cookies::set(
-        &state.config.issuer,
-        cookies::TRANSACTION,
-        &browser_secret,
-        authorize::AUTHORIZE_TX_LIFETIME,
-    ) {
-        res.headers_mut().append(header::SET_COOKIE, c);
+    match next_step(&state, &tx, session.as_ref(), false).await {
+        // The browser goes on to a hosted page: it needs the binding.
+        Step::Pending(res) => {
+            super::with_cookie(res, super::bind_transaction(&state, &tx, &browser_value))
+        }
+        // Answered at once (SSO, or an error): no cookie was ever needed.
+        Step::Finished(res) => res,
     }
-    res
 }
 
-/// Decides the next step of a pending request: log in, consent, or the code.
-/// `fresh_login` is true right after the user authenticated on our page (so
-/// `prompt=login` and `max_age` are satisfied).
+/// Where a pending request stands after [`next_step`].
+enum Step {
+    /// The request goes on (a hosted page), or could not be decided (a storage
+    /// failure page); it stays stored, and so does its cookie.
+    Pending(Response),
+    /// The client has its answer (the code, or an error); the request is gone.
+    Finished(Response),
+}
+
+/// Decides the next step of a pending request (see [`next_step`]); a finished
+/// request's transaction cookie is cleared. `Ok` is the code.
 pub async fn resume(
     state: &AppState,
     tx: &AuthorizeTx,
     session: Option<&(Session, User)>,
     fresh_login: bool,
 ) -> FlowResult {
+    match next_step(state, tx, session, fresh_login).await {
+        Step::Pending(res) => Err(res),
+        Step::Finished(res) => Ok(super::with_cookie(res, super::clear_transaction(state, tx))),
+    }
+}
+
+/// An error for the client of `tx`, which is forgotten.
+async fn finish_with_error(
+    state: &AppState,
+    tx: &AuthorizeTx,
+    code: ErrorCode,
+    description: &str,
+) -> Step {
+    if let Err(e) = state.store.delete_authorize_tx(&tx.id).await {
+        tracing::warn!(error = %e, "could not delete a finished login request");
+    }
+    Step::Finished(error_to_client(state, &tx_error(tx, code, description)))
+}
+
+/// Decides the next step of a pending request: log in, consent, or the code.
+/// `fresh_login` is true right after the user authenticated on our page (so
+/// `prompt=login` and `max_age` are satisfied).
+async fn next_step(
+    state: &AppState,
+    tx: &AuthorizeTx,
+    session: Option<&(Session, User)>,
+    fresh_login: bool,
+) -> Step {
     let now = state.clock.now();
     let prompt = |p: &str| tx.prompt.iter().any(|x| x == p);
     let login_page = format!("{}?state={}", state.config.issuer.join("u/login"), tx.id);
@@ -251,40 +280,40 @@ pub async fn resume(
     };
     if needs_login {
         if prompt("none") {
-            return Err(error_to_client(
+            return finish_with_error(
                 state,
-                &tx_error(tx, ErrorCode::LoginRequired, "the user is not logged in"),
-            ));
+                tx,
+                ErrorCode::LoginRequired,
+                "the user is not logged in",
+            )
+            .await;
         }
-        return Err(to_page(login_page));
+        return Step::Pending(to_page(login_page));
     }
     let Some((session, user)) = session else {
-        return Err(to_page(login_page));
+        return Step::Pending(to_page(login_page));
     };
     let client = match state.store.get_client(&tx.client_id).await {
         Ok(Some((c, _))) => c,
         Ok(None) => {
-            return Err(error_to_client(
+            return finish_with_error(
                 state,
-                &tx_error(
-                    tx,
-                    ErrorCode::UnauthorizedClient,
-                    "the application no longer exists",
-                ),
-            ));
+                tx,
+                ErrorCode::UnauthorizedClient,
+                "the application no longer exists",
+            )
+            .await;
         }
-        Err(e) => return Err(store_failure(state, e)),
+        Err(e) => return Step::Pending(store_failure(state, e)),
     };
     let api = match &tx.audience {
         Some(aud) => match state.store.get_resource_server_by_identifier(aud).await {
             Ok(Some(api)) => Some(api),
             Ok(None) => {
-                return Err(error_to_client(
-                    state,
-                    &tx_error(tx, ErrorCode::AccessDenied, "Service not found"),
-                ));
+                return finish_with_error(state, tx, ErrorCode::AccessDenied, "Service not found")
+                    .await;
             }
-            Err(e) => return Err(store_failure(state, e)),
+            Err(e) => return Step::Pending(store_failure(state, e)),
         },
         None => None,
     };
@@ -299,27 +328,34 @@ pub async fn resume(
             .await
         {
             Ok(g) => g.unwrap_or_default(),
-            Err(e) => return Err(store_failure(state, e)),
+            Err(e) => return Step::Pending(store_failure(state, e)),
         };
         let covered = scope.iter().all(|s| given.contains(s));
         if !covered || (prompt("consent") && !fresh_login) {
             if prompt("none") {
-                return Err(error_to_client(
+                return finish_with_error(
                     state,
-                    &tx_error(tx, ErrorCode::ConsentRequired, "the user has not consented"),
-                ));
+                    tx,
+                    ErrorCode::ConsentRequired,
+                    "the user has not consented",
+                )
+                .await;
             }
-            return Err(to_page(format!(
+            return Step::Pending(to_page(format!(
                 "{}?state={}",
                 state.config.issuer.join("u/consent"),
                 tx.id
             )));
         }
     }
-    issue_code(state, tx, session, scope).await
+    match issue_code(state, tx, session, scope).await {
+        Ok(res) => Step::Finished(res),
+        Err(res) => Step::Pending(res),
+    }
 }
 
-/// Stores a code for the request and sends it to the client.
+/// Stores a code for the request, forgets the request and sends the code to the
+/// client (`Ok`). The caller clears the request's transaction cookie.
 pub async fn issue_code(
     state: &AppState,
     tx: &AuthorizeTx,

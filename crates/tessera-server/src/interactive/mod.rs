@@ -199,24 +199,28 @@ pub(crate) fn forbidden(state: &AppState) -> Response {
 }
 
 /// The form token of this browser for `tx`, when this browser started `tx`: a
-/// keyed hash of the (HttpOnly) `tessera_tx` cookie and the request id, so the
-/// page never carries the cookie's value itself.
+/// keyed hash of `tx`'s own (HttpOnly) transaction cookie and the request id, so
+/// the page never carries the cookie's value itself. The cookie is the one named
+/// for `tx` ([`cookies::transaction`]); it counts only when its value hashes to
+/// the binding stored with `tx` (constant-time; every value of that name the
+/// browser sent is tried, so a cookie shadowing it cannot lock the user out).
 pub(crate) fn browser_secret(
     state: &AppState,
     headers: &HeaderMap,
     tx: &AuthorizeTx,
 ) -> Option<String> {
     use base64::Engine;
-    let secret = cookies::read(&state.config.issuer, headers, cookies::TRANSACTION)
-        .filter(|secret| constant_time_eq(&cookies::sha256(secret), &tx.browser_binding))?;
+    let secret = cookies::read_all(&state.config.issuer, headers, &cookies::transaction(&tx.id))
+        .into_iter()
+        .find(|secret| constant_time_eq(&cookies::sha256(secret), &tx.browser_binding))?;
     let mac = state
         .master
         .keyed_hash("csrf", format!("{secret}\0{}", tx.id).as_bytes());
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac))
 }
 
-/// The CSRF check of every hosted form: the `tessera_tx` cookie is present, is
-/// the cookie of the browser that started the request (it hashes to the value
+/// The CSRF check of every hosted form: `tx`'s transaction cookie is present,
+/// is the cookie of the browser that started the request (it hashes to the value
 /// stored with the request), and the form's `csrf` field is the keyed hash of it
 /// and the request id. On failure, answer [`forbidden`].
 pub(crate) fn csrf_ok(
@@ -231,7 +235,28 @@ pub(crate) fn csrf_ok(
     }
 }
 
-/// Sends an error back to the client of `tx` and forgets the request.
+/// The `Set-Cookie` binding the new request `tx` to this browser, living as long
+/// as the request.
+pub(crate) fn bind_transaction(
+    state: &AppState,
+    tx: &AuthorizeTx,
+    value: &str,
+) -> Option<HeaderValue> {
+    cookies::set(
+        &state.config.issuer,
+        &cookies::transaction(&tx.id),
+        value,
+        tessera_core::authorize::AUTHORIZE_TX_LIFETIME,
+    )
+}
+
+/// The `Set-Cookie` clearing `tx`'s transaction cookie, once `tx` is finished.
+pub(crate) fn clear_transaction(state: &AppState, tx: &AuthorizeTx) -> Option<HeaderValue> {
+    cookies::clear(&state.config.issuer, &cookies::transaction(&tx.id))
+}
+
+/// Sends an error back to the client of `tx`, forgets the request and clears
+/// its transaction cookie.
 pub(crate) async fn fail_to_client(
     state: &AppState,
     tx: &AuthorizeTx,
@@ -241,7 +266,7 @@ pub(crate) async fn fail_to_client(
     if let Err(e) = state.store.delete_authorize_tx(&tx.id).await {
         tracing::warn!(error = %e, "could not delete a finished login request");
     }
-    flow::error_to_client(
+    let res = flow::error_to_client(
         state,
         &RedirectError {
             redirect_uri: tx.redirect_uri.clone(),
@@ -249,7 +274,8 @@ pub(crate) async fn fail_to_client(
             state: tx.state.clone(),
             error: OAuthError::new(code, description),
         },
-    )
+    );
+    with_cookie(res, clear_transaction(state, tx))
 }
 
 /// The database connection users of `tx` log in to: the one it names, or

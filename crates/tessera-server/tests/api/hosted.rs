@@ -235,3 +235,22 @@ pub async fn create_user_via_api(s: &TestServer, email: &str) -> Reply {
     )
     .await
 }
+
+/// The `state` (request id) of a hosted page URL.
+pub fn state_of(url: &str) -> String {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no state in {url}"))
+}
+
+/// The name of the transaction cookie of request `state` on a plain-http issuer
+/// (docs/login.md): `tessera_tx_` and the first 8 bytes of the SHA-256 of the
+/// request id, in hex.
+pub fn tx_cookie_name(state: &str) -> String {
+    let digest = tessera_core::ids::sha256(state.as_bytes());
+    let tag: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("tessera_tx_{tag}")
+}

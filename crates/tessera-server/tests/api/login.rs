@@ -368,7 +368,7 @@ async fn the_login_page_is_a_plain_accessible_form() {
     assert!(
         set_cookies(&res)
             .iter()
-            .any(|c| c.starts_with("tessera_tx=") && c.contains("HttpOnly")),
+            .any(|c| c.starts_with("tessera_tx_") && c.contains("HttpOnly")),
         "{:?}",
         set_cookies(&res)
     );

@@ -249,7 +249,8 @@ async fn log_in(s: &TestServer, auth_url: &Url, email: &str) -> BTreeMap<String,
     // GET /authorize → 302 to the hosted login page, with the transaction cookie.
     let res = browser.get(auth_url.as_str()).send().await.unwrap();
     assert_eq!(res.status(), 302, "GET {auth_url}: {:?}", res.text().await);
-    assert_cookie(&set_cookies(&res), "tessera_tx");
+    let pending = crate::hosted::state_of(res.headers()[LOCATION].to_str().unwrap());
+    assert_cookie(&set_cookies(&res), &crate::hosted::tx_cookie_name(&pending));
     let login = res.headers()[LOCATION].to_str().unwrap().to_owned();
     let login_url = Url::parse(&login)
         .or_else(|_| Url::parse(&s.base).unwrap().join(&login))
