@@ -136,24 +136,33 @@ pub async fn concurrent_lifetime_changes_never_lose_a_longer_lifetime(db: Db) {
     let store = db.store.clone();
     let orders = api(ORDERS, 10);
     store.create_resource_server(&orders, T0).await.unwrap();
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let store = store.clone();
-        let mut rs = orders.clone();
-        rs.token_lifetime = if i % 2 == 0 { 100_000 } else { 10 };
-        tasks.push(tokio::spawn(async move {
-            assert!(store.update_resource_server(&rs, T0).await.unwrap());
-        }));
+    for round in 0..8 {
+        // Each round at its own time, starting from the short lifetime.
+        let now = T0 + round * 1_000_000;
+        let mut short = orders.clone();
+        short.token_lifetime = 10;
+        assert!(store.update_resource_server(&short, now).await.unwrap());
+        let mut tasks = Vec::new();
+        for i in 0..24 {
+            let store = store.clone();
+            let mut rs = orders.clone();
+            rs.token_lifetime = if i % 2 == 0 { 100_000 } else { 10 };
+            tasks.push(tokio::spawn(async move {
+                assert!(store.update_resource_server(&rs, now).await.unwrap());
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        // Whatever order they ran in, a 100000 s lifetime was stored at `now`:
+        // either it is the current one, or a lowering replaced it and
+        // remembered it.
+        assert_eq!(
+            revocation_expires_at(store.as_ref(), Some(ORDERS), now)
+                .await
+                .unwrap(),
+            now + 100_000,
+            "round {round}"
+        );
     }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    // Whatever order they ran in, a 100000 s lifetime was stored at T0: either
-    // it is the current one, or a lowering replaced it and remembered it.
-    assert_eq!(
-        revocation_expires_at(store.as_ref(), Some(ORDERS), T0)
-            .await
-            .unwrap(),
-        T0 + 100_000
-    );
 }
