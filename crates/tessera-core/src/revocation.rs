@@ -4,7 +4,9 @@
 //! its own revocations at once.
 //!
 //! The view stays bounded: every entry carries the expiry of what it revokes
-//! (see [`longest_token_lifetime`]) and leaves the view once that has passed.
+//! (see [`revocation_expires_at`]: the tokens' real lifetimes, including longer
+//! ones an API had before its lifetime was lowered or it was deleted) and leaves
+//! the view once that has passed.
 //!
 //! Refreshing is incremental: storage numbers revocations (`seq`), and a
 //! refresh reads only those numbered after a checkpoint. On PostgreSQL a row
@@ -294,19 +296,30 @@ pub fn api_token_lifetime(api: &ResourceServer) -> i64 {
     }
 }
 
-/// The longest a token issued now, that the revocation view could refuse, stays
-/// valid: for `audience`, that API's access-token lifetime; for every audience
-/// (`None`, or an audience that names no API), the longest over every API and
-/// the opaque access tokens. A revocation kept that long outlives every token it
-/// can refuse.
-pub async fn longest_token_lifetime<S: TenantStore + ?Sized>(
+/// Until when a revocation made at `now` must be kept so that it outlives every
+/// token it can refuse, issued up to `now`:
+/// - for `audience` naming an API, or one deleted while its tokens may live: that
+///   API's access-token lifetime from `now`, or, when it was lowered (or the API
+///   deleted) while longer-lived tokens were out, when the last of those expires
+///   ([`TenantStore::retired_token_expiry`]), whichever is later;
+/// - for every audience (`None`, or an audience that names no API now or then):
+///   the same over every API, and at least the opaque access tokens' lifetime.
+///
+/// ID tokens are not counted: no surface that consults the view accepts them
+/// (the Management API, userinfo and introspection take `at+jwt` access tokens
+/// or opaque ones only). Refresh tokens are revoked through their families.
+pub async fn revocation_expires_at<S: TenantStore + ?Sized>(
     store: &S,
     audience: Option<&str>,
-) -> Result<i64, StoreError> {
-    if let Some(aud) = audience
-        && let Some(api) = store.get_resource_server_by_identifier(aud).await?
-    {
-        return Ok(api_token_lifetime(&api));
+    now: UnixTime,
+) -> Result<UnixTime, StoreError> {
+    if let Some(aud) = audience {
+        let api = store.get_resource_server_by_identifier(aud).await?;
+        let retired = store.retired_token_expiry(Some(aud), now).await?;
+        if api.is_some() || retired.is_some() {
+            let current = api.map_or(now, |api| now.saturating_add(api_token_lifetime(&api)));
+            return Ok(retired.map_or(current, |r| r.max(current)));
+        }
     }
     let mut longest = OPAQUE_TOKEN_LIFETIME;
     let per_page = 100;
@@ -317,7 +330,9 @@ pub async fn longest_token_lifetime<S: TenantStore + ?Sized>(
             break;
         }
     }
-    Ok(longest)
+    let current = now.saturating_add(longest);
+    let retired = store.retired_token_expiry(None, now).await?;
+    Ok(retired.map_or(current, |r| r.max(current)))
 }
 
 #[cfg(test)]

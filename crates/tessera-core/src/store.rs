@@ -112,14 +112,22 @@ pub trait TenantStore: Send + Sync + 'static {
         &self,
         page: Page,
     ) -> Result<(Vec<ResourceServer>, i64), StoreError>;
-    /// False when there is no such id. The identifier never changes.
+    /// False when there is no such id. The identifier never changes. When the
+    /// stored lifetime is longer than `rs`'s, in the same transaction, remembers
+    /// until when tokens issued under it may live (see
+    /// [`TenantStore::retired_token_expiry`]).
     async fn update_resource_server(
         &self,
         rs: &ResourceServer,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
-    /// Deletes it and its client grants; the deleted object, if any.
-    async fn delete_resource_server(&self, id: &str) -> Result<Option<ResourceServer>, StoreError>;
+    /// Deletes it and its client grants; the deleted object, if any. In the same
+    /// transaction, remembers until when its tokens may live.
+    async fn delete_resource_server(
+        &self,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Option<ResourceServer>, StoreError>;
 
     /// Conflict when the client id exists.
     async fn create_client(
@@ -205,6 +213,17 @@ pub trait TenantStore: Send + Sync + 'static {
         &self,
         identifier: &str,
     ) -> Result<Option<ResourceServer>, StoreError>;
+    /// The latest expiry a token issued under an earlier, longer lifetime of the
+    /// API `identifier` (of any API with `None`) can have, when later than `now`:
+    /// what lowering an API's `token_lifetime` or deleting it left behind
+    /// ([`crate::manage::resource_servers::retired_until`]). Revocations last at
+    /// least that long. Rows that have passed are deleted by
+    /// [`RevocationStore::purge_revocations`].
+    async fn retired_token_expiry(
+        &self,
+        identifier: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Option<UnixTime>, StoreError>;
     /// Inserts unless a connection with the same name exists; true when inserted.
     async fn insert_connection_if_absent(
         &self,
@@ -376,7 +395,8 @@ pub trait RevocationStore: Send + Sync + 'static {
     ) -> Result<Vec<BlacklistedToken>, StoreError>;
     /// Every revocation that has not expired at `now`.
     async fn live_revocations(&self, now: UnixTime) -> Result<Vec<Revocation>, StoreError>;
-    /// Deletes expired ones; how many.
+    /// Deletes expired ones, and the retired token lifetimes that have passed
+    /// ([`TenantStore::retired_token_expiry`]); how many rows.
     async fn purge_revocations(&self, now: UnixTime) -> Result<u64, StoreError>;
     /// The revocations numbered after `after` that have not expired at `now`,
     /// in number order (`after = 0`: every live one). Numbers grow with every

@@ -10,6 +10,7 @@ mod flow;
 mod keys;
 mod meta;
 mod refresh;
+mod retired;
 mod revocations;
 mod tenant;
 #[cfg(feature = "testing")]

@@ -163,7 +163,7 @@ impl RevocationStore for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
-        Ok(done.rows_affected())
+        Ok(done.rows_affected() + self.purge_retired_lifetimes(now).await?)
     }
 }
 

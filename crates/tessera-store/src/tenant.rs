@@ -1,13 +1,14 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use tessera_core::clock::UnixTime;
+use tessera_core::manage::resource_servers::retired_until;
 use tessera_core::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer};
 use tessera_core::store::{
     ClientCredentialsContext, ClientFilter, ConnectionFilter, GrantFilter, Page, SecretChange,
     StoreError, TenantStore,
 };
 
-use crate::{SqlStore, from_json, in_tx, json_text, map_err};
+use crate::{SqlStore, from_json, in_tx, json_text, map_err, retired};
 
 fn col<T>(row: &sqlx::any::AnyRow, name: &str) -> Result<T, StoreError>
 where
@@ -211,22 +212,68 @@ impl TenantStore for SqlStore {
         rs: &ResourceServer,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE resource_servers SET doc = $2, updated_at = $3 WHERE id = $1 AND identifier = $4")
-            .bind(&rs.id)
-            .bind(json_text(rs)?)
-            .bind(now)
-            .bind(&rs.identifier)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+        let doc = json_text(rs)?;
+        let rs = rs.clone();
+        in_tx(&self.pool, move |conn| {
+            let (rs, doc) = (rs.clone(), doc.clone());
+            Box::pin(async move {
+                // Lock the row first (PostgreSQL: a concurrent update waits;
+                // SQLite: the write lock), so the lifetime read next is the one
+                // this update replaces.
+                let locked = sqlx::query(
+                    "UPDATE resource_servers SET updated_at = $3 WHERE id = $1 AND identifier = $2",
+                )
+                .bind(&rs.id)
+                .bind(&rs.identifier)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                if locked.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                let old: String = sqlx::query("SELECT doc FROM resource_servers WHERE id = $1")
+                    .bind(&rs.id)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get("doc")?;
+                let old: ResourceServer = from_json(&old).map_err(decode_err)?;
+                sqlx::query("UPDATE resource_servers SET doc = $2 WHERE id = $1")
+                    .bind(&rs.id)
+                    .bind(&doc)
+                    .execute(&mut *conn)
+                    .await?;
+                if let Some(until) = retired_until(&old, Some(&rs), now) {
+                    retired::remember(conn, &rs.identifier, until).await?;
+                }
+                Ok(true)
+            })
+        })
+        .await
     }
 
-    async fn delete_resource_server(&self, id: &str) -> Result<Option<ResourceServer>, StoreError> {
-        self.one_doc(
-            "DELETE FROM resource_servers WHERE id = $1 RETURNING doc",
-            id,
-        )
+    async fn delete_resource_server(
+        &self,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Option<ResourceServer>, StoreError> {
+        let id = id.to_owned();
+        in_tx(&self.pool, move |conn| {
+            let id = id.clone();
+            Box::pin(async move {
+                let row = sqlx::query("DELETE FROM resource_servers WHERE id = $1 RETURNING doc")
+                    .bind(&id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let doc: String = row.try_get("doc")?;
+                let old: ResourceServer = from_json(&doc).map_err(decode_err)?;
+                // Its tokens outlive it: revocations made later must too.
+                if let Some(until) = retired_until(&old, None, now) {
+                    retired::remember(conn, &old.identifier, until).await?;
+                }
+                Ok(Some(old))
+            })
+        })
         .await
     }
 
@@ -584,6 +631,14 @@ impl TenantStore for SqlStore {
             identifier,
         )
         .await
+    }
+
+    async fn retired_token_expiry(
+        &self,
+        identifier: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Option<UnixTime>, StoreError> {
+        self.latest_retired_expiry(identifier, now).await
     }
 
     async fn insert_connection_if_absent(

@@ -2,6 +2,7 @@
 //! `/api/v2/resource-servers` and `tessera apis`.
 
 use super::Invalid;
+use crate::clock::UnixTime;
 use crate::ids::{self, RngError};
 use crate::keys::{MAX_TOKEN_LIFETIME, SigningAlg};
 use crate::model::{ResourceServer, ResourceServerScope};
@@ -179,6 +180,28 @@ pub fn apply_changes(
     Ok(())
 }
 
+/// The longest an access token for `rs` lives when issued (any grant).
+fn issued_lifetime(rs: &ResourceServer) -> i64 {
+    rs.token_lifetime.clamp(1, MAX_TOKEN_LIFETIME)
+}
+
+/// When `old` is replaced at `now` by `new` (`None`: deleted), until when a
+/// token issued under `old`'s lifetime may still be valid, if `new`'s lifetime
+/// does not already cover it. Lowering a lifetime does not shorten tokens
+/// already issued, so revocations must keep refusing them that long; storage
+/// remembers this per identifier ([`crate::store::TenantStore::retired_token_expiry`]).
+pub fn retired_until(
+    old: &ResourceServer,
+    new: Option<&ResourceServer>,
+    now: UnixTime,
+) -> Option<UnixTime> {
+    let old_lifetime = issued_lifetime(old);
+    match new {
+        Some(new) if issued_lifetime(new) >= old_lifetime => None,
+        _ => Some(now.saturating_add(old_lifetime)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +285,30 @@ mod tests {
                 ..ok
             }),
             "token_lifetime"
+        );
+    }
+
+    #[test]
+    fn a_lower_lifetime_or_a_deletion_retires_the_old_one() {
+        let old = create(NewResourceServer {
+            identifier: "urn:api".into(),
+            token_lifetime: Some(1000),
+            ..Default::default()
+        })
+        .unwrap();
+        let with = |lifetime| ResourceServer {
+            token_lifetime: lifetime,
+            ..old.clone()
+        };
+        assert_eq!(retired_until(&old, Some(&with(10)), 50), Some(1050));
+        assert_eq!(retired_until(&old, Some(&with(1000)), 50), None);
+        assert_eq!(retired_until(&old, Some(&with(5000)), 50), None);
+        assert_eq!(retired_until(&old, None, 50), Some(1050));
+        // Stored out of range: what the grants issued (clamped) counts.
+        let huge = with(i64::MAX);
+        assert_eq!(
+            retired_until(&huge, None, 50),
+            Some(50 + MAX_TOKEN_LIFETIME)
         );
     }
 

@@ -1,15 +1,17 @@
 //! `/api/v2/blacklists/tokens`: Auth0's token blacklist. A blacklisted `jti` is
 //! refused by the Management API at once on the node that took it, and on the
 //! other nodes within the revocation refresh interval. An entry lives as long as
-//! a token for its `aud` can (that API's token lifetime; without `aud`, or for
-//! an audience that names no API, the longest of any API), so it outlives the
-//! token it names and then leaves the revocation view.
+//! a token for its `aud` can (that API's token lifetime, or the longer one it
+//! had before it was lowered or the API deleted, while tokens issued under it
+//! may live; without `aud`, or for an audience that names no API now or then,
+//! the longest of any API), so it outlives the token it names and then leaves
+//! the revocation view.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tessera_core::revocation::longest_token_lifetime;
+use tessera_core::revocation::revocation_expires_at;
 use tessera_core::store::BlacklistedToken;
 use tessera_core::store::Revocation;
 use utoipa::{IntoParams, ToSchema};
@@ -121,9 +123,9 @@ async fn create(
     validate(&body)?;
     let now = state.clock.now();
     // Kept as long as a token for `aud` can live (without `aud`, or for an
-    // unknown one, the longest of any API).
-    let expires_at =
-        now + longest_token_lifetime(state.store.as_ref(), body.aud.as_deref()).await?;
+    // unknown one, the longest of any API), counting the longer lifetime an API
+    // had before it was lowered or deleted while its tokens may live.
+    let expires_at = revocation_expires_at(state.store.as_ref(), body.aud.as_deref(), now).await?;
     let token = BlacklistedToken {
         aud: body.aud,
         jti: body.jti,

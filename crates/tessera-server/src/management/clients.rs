@@ -21,7 +21,7 @@ use tessera_core::manage::clients::{
     RefreshTokenChanges, RefreshTokenConfig,
 };
 use tessera_core::model::{Client, ClientSecret};
-use tessera_core::revocation::longest_token_lifetime;
+use tessera_core::revocation::revocation_expires_at;
 use tessera_core::store::{ClientFilter, Revocation, SecretChange, StoreError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -357,22 +357,23 @@ fn shown_secret(
 }
 
 /// Revokes every token `client_id` holds (for `audience`, or all) issued up to
-/// now. The entry lasts as long as such a token can: the audience's token
-/// lifetime, or the longest of all for every audience.
+/// now. The entry lasts as long as such a token can: for the audience, or the
+/// longest for every audience, counting lifetimes the API had before it was
+/// lowered or deleted (`revocation_expires_at`).
 pub(super) async fn revoke_client_tokens(
     state: &AppState,
     client_id: &str,
     audience: Option<String>,
 ) -> MgmtResult<()> {
     let now = state.clock.now();
-    let lifetime = longest_token_lifetime(state.store.as_ref(), audience.as_deref()).await?;
+    let expires_at = revocation_expires_at(state.store.as_ref(), audience.as_deref(), now).await?;
     state
         .revocations
         .revoke(Revocation::Client {
             client_id: client_id.to_owned(),
             audience,
             issued_before: now,
-            expires_at: now + lifetime,
+            expires_at,
         })
         .await?;
     Ok(())

@@ -253,6 +253,8 @@ async fn update(
                 .skip_consent_for_verifiable_first_party_clients,
         },
     )?;
+    // A lower token_lifetime does not shorten tokens already issued: the store
+    // remembers, in the same transaction, until when they may live.
     if !state
         .store
         .update_resource_server(&rs, state.clock.now())
@@ -281,9 +283,11 @@ async fn delete(
             "The Management API cannot be deleted.",
         ));
     }
+    // The store remembers how long its tokens may live, so revocations made
+    // later (a blacklisted jti, a rotated secret) still outlive them.
     state
         .store
-        .delete_resource_server(&rs.id)
+        .delete_resource_server(&rs.id, state.clock.now())
         .await?
         .ok_or_else(not_found)?;
     Ok(StatusCode::NO_CONTENT)

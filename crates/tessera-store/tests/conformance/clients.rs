@@ -305,7 +305,10 @@ pub async fn client_grants_filter_update_and_delete(db: Db) {
     );
     assert_eq!(db.store.delete_client_grant("g1").await.unwrap(), None);
     // Deleting the API takes its grants.
-    db.store.delete_resource_server("rs_orders").await.unwrap();
+    db.store
+        .delete_resource_server("rs_orders", T0)
+        .await
+        .unwrap();
     assert!(
         db.store
             .get_client_grant_by_id("g2")

@@ -12,6 +12,7 @@ mod flow;
 mod keys;
 mod login_attempts;
 mod refresh;
+mod retired_lifetimes;
 mod revocation_log;
 mod tenant;
 mod users;
@@ -21,6 +22,7 @@ pub use flow::*;
 pub use keys::*;
 pub use login_attempts::*;
 pub use refresh::*;
+pub use retired_lifetimes::*;
 pub use revocation_log::*;
 pub use tenant::*;
 pub use users::*;
@@ -92,4 +94,6 @@ suite!(
     expired_revocations_leave_the_view,
     login_attempts_are_reserved_up_to_the_threshold_per_window,
     concurrent_login_reservations_never_exceed_the_threshold,
+    lowered_or_deleted_api_lifetimes_are_remembered_until_their_tokens_expire,
+    concurrent_lifetime_changes_never_lose_a_longer_lifetime,
 );
