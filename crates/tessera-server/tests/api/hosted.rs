@@ -10,6 +10,7 @@ use tessera_core::model::{Client, JwtConfiguration};
 use tessera_core::store::TenantStore;
 
 use crate::common::*;
+pub(crate) use crate::refresh::{enc, input_value};
 
 pub const CALLBACK: &str = "https://app.example/callback";
 pub const LOGGED_OUT: &str = "https://app.example/logged-out";
@@ -32,10 +33,6 @@ pub fn bare() -> reqwest::Client {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap()
-}
-
-pub fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 pub fn location(res: &reqwest::Response) -> String {
@@ -64,22 +61,6 @@ pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
 pub fn cookie_value(set_cookie: &str) -> String {
     let pair = set_cookie.split(';').next().unwrap();
     pair.split_once('=').unwrap().1.to_owned()
-}
-
-/// The value of the input named `name`.
-pub fn input_value(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no input {name}: {html}"))
-        + marker.len();
-    let end = html[start..].find('"').unwrap();
-    html[start..start + end]
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 /// A confidential web application (first or third party); its id and secret.
