@@ -24,6 +24,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+
 use tokio::sync::{Semaphore, TryAcquireError, watch};
 use tower::ServiceExt;
 
@@ -134,8 +135,9 @@ pub async fn serve(
                         draining = true;
                         conn.as_mut().graceful_shutdown();
                     }
-                    // At the cap: an idle connection closes now, a busy one
-                    // after its response (hyper's graceful shutdown).
+                    // At the cap: a connection between requests (or that has
+                    // sent nothing yet) closes now, a busy one after its
+                    // response (hyper's graceful shutdown).
                     _ = reclaim.changed(), if !draining => {
                         draining = true;
                         conn.as_mut().graceful_shutdown();

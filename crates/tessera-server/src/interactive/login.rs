@@ -187,7 +187,7 @@ pub async fn submit(
     }
     match authenticate(&state, &connection, &ip, email_given, password_given).await {
         Ok(Outcome::LoggedIn(user, hash)) => {
-            let (session, cookie) = match start_session(&state, &headers, &user).await {
+            let (session, cookie) = match new_session(&state, &user).await {
                 Ok(s) => s,
                 Err(res) => return res,
             };
@@ -195,9 +195,15 @@ pub async fn submit(
             // one made here may have come just after that purge, from a
             // password checked just before the change. Read the credentials
             // again now that the session exists: either the purge saw this
-            // session, or this read sees the change.
+            // session, or this read sees the change. Only then does the new
+            // session replace the browser's previous one.
             match credentials_unchanged(&state, &connection, &user, &hash).await {
-                Ok(true) => resume_logged_in(&state, &tx, session, cookie, *user).await,
+                Ok(true) => {
+                    if let Err(res) = replace_previous(&state, &headers, &session).await {
+                        return res;
+                    }
+                    resume_logged_in(&state, &tx, session, cookie, *user).await
+                }
                 Ok(false) => match state.store.delete_session(&session.sid).await {
                     Ok(()) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
                     Err(e) => unavailable(&state, &e),
@@ -318,24 +324,13 @@ async fn credentials_unchanged(
         if now.user_id == user.user_id && !now.blocked && current == hash))
 }
 
-/// A new session for `user` (ending any this browser had), with its cookie.
-pub(crate) async fn start_session(
+/// A new session for `user`, with its cookie (the browser's previous session
+/// is ended by [`replace_previous`]).
+async fn new_session(
     state: &AppState,
-    headers: &HeaderMap,
     user: &User,
 ) -> Result<(Session, Option<HeaderValue>), Response> {
     let now = state.clock.now();
-    if let Some(old) = cookies::read(&state.config.issuer, headers, cookies::SESSION) {
-        match state.store.get_session(&cookies::sha256(&old), now).await {
-            Ok(Some(previous)) => {
-                if let Err(e) = state.store.delete_session(&previous.sid).await {
-                    return Err(unavailable(state, &e));
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return Err(unavailable(state, &e)),
-        }
-    }
     let (Ok(secret), Ok(sid)) = (new_secret_value(), tessera_core::ids::alphanumeric(32)) else {
         return Err(unavailable(state, &"the random number generator failed"));
     };
@@ -354,13 +349,33 @@ pub(crate) async fn start_session(
         .create_session(&session)
         .await
         .map_err(|e| unavailable(state, &e))?;
-    state
-        .store
-        .record_login(&user.user_id, now)
-        .await
-        .map_err(|e| unavailable(state, &e))?;
     let cookie = cookies::set(&state.config.issuer, cookies::SESSION, &secret, lifetime);
     Ok((session, cookie))
+}
+
+/// The login is kept: it ends the browser's previous session and is counted.
+async fn replace_previous(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: &Session,
+) -> Result<(), Response> {
+    let now = state.clock.now();
+    if let Some(old) = cookies::read(&state.config.issuer, headers, cookies::SESSION) {
+        match state.store.get_session(&cookies::sha256(&old), now).await {
+            Ok(Some(previous)) if previous.sid != session.sid => {
+                if let Err(e) = state.store.delete_session(&previous.sid).await {
+                    return Err(unavailable(state, &e));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => return Err(unavailable(state, &e)),
+        }
+    }
+    state
+        .store
+        .record_login(&session.user_id, now)
+        .await
+        .map_err(|e| unavailable(state, &e))
 }
 
 /// After a successful authentication: the session, then the rest of the flow.
@@ -370,10 +385,13 @@ pub(crate) async fn log_in(
     tx: &AuthorizeTx,
     user: User,
 ) -> Response {
-    let (session, cookie) = match start_session(state, headers, &user).await {
+    let (session, cookie) = match new_session(state, &user).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    if let Err(res) = replace_previous(state, headers, &session).await {
+        return res;
+    }
     resume_logged_in(state, tx, session, cookie, user).await
 }
 

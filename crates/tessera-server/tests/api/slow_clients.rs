@@ -203,3 +203,31 @@ async fn at_the_cap_idle_kept_alive_connections_make_room() {
         until_closed(c, Duration::from_secs(5)).await;
     }
 }
+
+/// Connections that never send a byte cannot hold the places either: at the
+/// cap they are dropped, not left to the header timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_silent_connections_make_room() {
+    let s = start_opts(Options {
+        configure: |c| {
+            c.max_connections = 2;
+            c.header_read_timeout = Duration::from_secs(30);
+        },
+        ..Options::default()
+    })
+    .await;
+    let mut silent = Vec::new();
+    for _ in 0..2 {
+        silent.push(TcpStream::connect(addr(&s)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut third = TcpStream::connect(addr(&s)).await.unwrap();
+    third.write_all(get("/healthz").as_bytes()).await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), read_response(&mut third))
+        .await
+        .expect("the newcomer waited behind silent connections");
+    assert_eq!(status, 200);
+    for c in &mut silent {
+        until_closed(c, Duration::from_secs(5)).await;
+    }
+}
