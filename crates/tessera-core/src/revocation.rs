@@ -25,10 +25,10 @@ use arc_swap::ArcSwap;
 
 use crate::bootstrap::MANAGEMENT_TOKEN_LIFETIME;
 use crate::clock::UnixTime;
-use crate::grant::authorization_code::OPAQUE_TOKEN_LIFETIME;
 use crate::keys::MAX_TOKEN_LIFETIME;
 use crate::model::ResourceServer;
 use crate::store::{Page, Revocation, RevocationStore, StoreError, TenantStore};
+use crate::token::opaque::OPAQUE_TOKEN_LIFETIME;
 
 /// How far back (seconds) an incremental refresh re-reads, against rows that
 /// commit out of `seq` order. Well above the longest refresh interval (60 s).

@@ -22,7 +22,7 @@ use tessera_core::bootstrap;
 use tessera_core::clock::SystemClock;
 use tessera_core::envelope::MasterKey;
 use tessera_core::grant::Ctx;
-use tessera_core::grant::refresh_token::start_family;
+use tessera_core::grant::common::start_family;
 use tessera_core::keys::{KeyPolicy, Keys, SigningAlg};
 use tessera_core::model::{Client, JwtConfiguration, ResourceServer, ResourceServerScope, User};
 use tessera_core::revocation::Revocations;

@@ -1,9 +1,23 @@
-//! What several grants share: revoking what a grant issued. Grant modules import
-//! from here, never from each other's revocation code.
+//! What several grants share: client authentication, the user grant that mints
+//! ID, access and refresh tokens, starting and revoking refresh-token families,
+//! revoking what a grant issued. Grant modules import from here, never from each
+//! other.
 
-use super::{Ctx, GrantError};
-use crate::flow::IssuedToken;
+use super::{Ctx, GrantError, Issued, TokenResponse};
+use crate::client_auth::{self, Authenticated, Presented};
+use crate::clock::UnixTime;
+use crate::error::{ErrorCode, OAuthError};
+use crate::flow::{IssuedToken, OpaqueToken, RefreshFamily};
+use crate::ids;
+use crate::jwt;
+use crate::keys::MAX_TOKEN_LIFETIME;
+use crate::manage::clients::RefreshTokenConfig;
+use crate::model::{Client, ResourceServer, User};
 use crate::store::Revocation;
+use crate::token::access::{AccessClaims, Audience};
+use crate::token::id::{IdTokenInput, at_hash, id_token_claims};
+use crate::token::opaque::{OPAQUE_TOKEN_LIFETIME, new_secret_value, token_hash};
+use crate::token::{TokenKind, new_jti};
 
 /// Revokes one access token issued under a grant: an opaque one is deleted, a
 /// JWT one enters the revocation view until it would have expired anyway.
@@ -26,4 +40,190 @@ pub async fn revoke_family(ctx: &Ctx<'_>, family_id: &str) -> Result<(), GrantEr
         revoke_access_token(ctx, token).await?;
     }
     Ok(())
+}
+
+/// Authenticates the client as its `token_endpoint_auth_method` says.
+pub fn authenticate_client(
+    ctx: &Ctx<'_>,
+    presented: &Presented,
+    found: Option<&(Client, Option<crate::model::ClientSecret>)>,
+) -> Result<Client, GrantError> {
+    let kind = client_auth::authenticate(ctx.master, presented, found)?;
+    let (client, _) =
+        found.ok_or_else(|| OAuthError::new(ErrorCode::InvalidClient, "unknown client"))?;
+    let public = client.token_endpoint_auth_method == "none";
+    if public != (kind == Authenticated::Public) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "wrong client authentication method for this client",
+        )
+        .into());
+    }
+    Ok(client.clone())
+}
+
+/// "Never expires" for infinite lifetimes: far enough, and safe to add to.
+const FOREVER: i64 = 100 * 365 * 86400;
+
+pub(super) fn idle_expiry(config: &RefreshTokenConfig, now: UnixTime) -> UnixTime {
+    if config.infinite_idle_token_lifetime {
+        now + FOREVER
+    } else {
+        now + config.idle_token_lifetime.max(1)
+    }
+}
+
+/// Whether a grant earns a refresh token: `offline_access` asked, the client
+/// may use the grant, and the API (if any) allows offline access.
+pub fn offline_allowed(client: &Client, scope: &[String], api: Option<&ResourceServer>) -> bool {
+    scope.iter().any(|s| s == "offline_access")
+        && client.grant_types.iter().any(|g| g == "refresh_token")
+        && api.is_none_or(|a| a.allow_offline_access)
+}
+
+/// Starts a family for a new login grant; the first refresh token.
+pub async fn start_family(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    user: &User,
+    scope: &[String],
+    audience: Option<&str>,
+    sid: &str,
+    auth_time: UnixTime,
+) -> Result<(String, String), GrantError> {
+    let config = RefreshTokenConfig::of(client);
+    let token = new_secret_value()?;
+    let family = RefreshFamily {
+        id: ids::prefixed("rtf")?,
+        client_id: client.client_id.clone(),
+        user_id: user.user_id.clone(),
+        scope: scope.to_vec(),
+        audience: audience.map(str::to_owned),
+        sid: sid.to_owned(),
+        auth_time,
+        created_at: ctx.now,
+        expires_at: (!config.infinite_token_lifetime)
+            .then(|| ctx.now + config.token_lifetime.max(1)),
+        last_used_at: ctx.now,
+        revoked_at: None,
+    };
+    ctx.store
+        .create_refresh_family(&family, &token_hash(&token), idle_expiry(&config, ctx.now))
+        .await?;
+    Ok((token, family.id))
+}
+
+/// A user's grant, whatever the grant type that redeems it.
+pub struct UserGrant<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub scope: &'a [String],
+    pub api: Option<&'a ResourceServer>,
+    pub sid: &'a str,
+    pub auth_time: i64,
+    pub nonce: Option<&'a str>,
+}
+
+pub struct UserTokens {
+    pub issued: Issued,
+    /// The access token's jti (opaque tokens have one too, for revocation).
+    pub jti: String,
+}
+
+/// Mints the access token (a JWT for an API, else opaque) and, with `openid`,
+/// the ID token.
+pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTokens, GrantError> {
+    // Every user-bound token passes here, whatever the grant: never one for the
+    // Management API (checked at /authorize too; this is the last line).
+    if let Some(api) = g.api {
+        crate::authorize::user_may_request(api, &g.client.client_id)?;
+    }
+    // What the API still defines: a scope removed from the API since the login
+    // leaves the tokens of every later refresh too.
+    let kept = crate::authorize::granted_scopes(g.scope, g.api);
+    let g = UserGrant { scope: &kept, ..g };
+    let keys = ctx.keys.current();
+    let signer = keys.signer();
+    let openid = g.scope.iter().any(|s| s == "openid");
+    let jti = new_jti()?;
+    let mut kinds = Vec::new();
+    let scope = g.scope.join(" ");
+    let (access_token, expires_in) = match g.api {
+        Some(api) => {
+            let lifetime = api.token_lifetime.clamp(1, MAX_TOKEN_LIFETIME);
+            let aud = if openid {
+                Audience::Many(vec![api.identifier.clone(), ctx.issuer.join("userinfo")])
+            } else {
+                Audience::One(api.identifier.clone())
+            };
+            let claims = AccessClaims {
+                iss: ctx.issuer.as_str().to_owned(),
+                sub: g.user.user_id.clone(),
+                aud,
+                iat: ctx.now,
+                exp: ctx.now + lifetime,
+                jti: jti.clone(),
+                client_id: g.client.client_id.clone(),
+                azp: g.client.client_id.clone(),
+                scope: scope.clone(),
+                gty: None,
+            };
+            kinds.push(TokenKind::AccessToken);
+            (jwt::sign(signer, jwt::TYP_AT_JWT, &claims)?, lifetime)
+        }
+        None => {
+            let value = new_secret_value()?;
+            let token = OpaqueToken {
+                client_id: g.client.client_id.clone(),
+                user_id: g.user.user_id.clone(),
+                scope: g.scope.to_vec(),
+                sid: g.sid.to_owned(),
+                issued_at: ctx.now,
+                expires_at: ctx.now + OPAQUE_TOKEN_LIFETIME,
+            };
+            ctx.store
+                .put_opaque_token(&token_hash(&value), &token, &jti)
+                .await?;
+            kinds.push(TokenKind::OpaqueAccessToken);
+            (value, OPAQUE_TOKEN_LIFETIME)
+        }
+    };
+    let id_token = if openid {
+        let claims = id_token_claims(
+            g.user,
+            g.scope,
+            IdTokenInput {
+                issuer: ctx.issuer.as_str(),
+                client_id: &g.client.client_id,
+                now: ctx.now,
+                lifetime: g
+                    .client
+                    .jwt_configuration
+                    .lifetime_in_seconds
+                    .clamp(1, 36000),
+                auth_time: g.auth_time,
+                sid: g.sid,
+                nonce: g.nonce,
+                at_hash: Some(at_hash(signer.alg(), &access_token)),
+            },
+        );
+        kinds.push(TokenKind::IdToken);
+        Some(jwt::sign(signer, jwt::TYP_JWT, &claims)?)
+    } else {
+        None
+    };
+    Ok(UserTokens {
+        issued: Issued {
+            response: TokenResponse {
+                access_token,
+                token_type: "Bearer",
+                expires_in,
+                scope: Some(scope),
+                id_token,
+                refresh_token: None,
+            },
+            kinds,
+        },
+        jti,
+    })
 }

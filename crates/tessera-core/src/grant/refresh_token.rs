@@ -10,22 +10,17 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::authorization_code::{
-    UserGrant, authenticate_client, issue_user_tokens, new_secret_value, token_hash,
+use super::common::{
+    UserGrant, authenticate_client, idle_expiry, issue_user_tokens, revoke_access_token,
+    revoke_family,
 };
-use super::common::revoke_access_token;
 use super::{Ctx, GrantError, Issued, Params};
-use crate::clock::UnixTime;
 use crate::envelope::MasterKey;
 use crate::error::{ErrorCode, OAuthError};
-use crate::flow::{IssuedToken, RefreshFamily, RefreshUse};
-use crate::ids;
+use crate::flow::{IssuedToken, RefreshUse};
 use crate::manage::clients::RefreshTokenConfig;
-use crate::model::{Client, ResourceServer, User};
 use crate::token::TokenKind;
-
-/// "Never expires" for infinite lifetimes: far enough, and safe to add to.
-const FOREVER: i64 = 100 * 365 * 86400;
+use crate::token::opaque::token_hash;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -55,19 +50,9 @@ pub fn successor(master: &MasterKey, token: &str) -> String {
     URL_SAFE_NO_PAD.encode(master.keyed_hash("refresh-successor", token.as_bytes()))
 }
 
-fn idle_expiry(config: &RefreshTokenConfig, now: UnixTime) -> UnixTime {
-    if config.infinite_idle_token_lifetime {
-        now + FOREVER
-    } else {
-        now + config.idle_token_lifetime.max(1)
-    }
-}
-
 fn invalid_grant(description: &str) -> GrantError {
     OAuthError::new(ErrorCode::InvalidGrant, description).into()
 }
-
-pub use super::common::revoke_family;
 
 fn widening() -> GrantError {
     OAuthError::new(
@@ -75,46 +60,6 @@ fn widening() -> GrantError {
         "a refresh cannot widen the scope of the grant",
     )
     .into()
-}
-
-/// Whether a grant earns a refresh token: `offline_access` asked, the client
-/// may use the grant, and the API (if any) allows offline access.
-pub fn offline_allowed(client: &Client, scope: &[String], api: Option<&ResourceServer>) -> bool {
-    scope.iter().any(|s| s == "offline_access")
-        && client.grant_types.iter().any(|g| g == "refresh_token")
-        && api.is_none_or(|a| a.allow_offline_access)
-}
-
-/// Starts a family for a new login grant; the first refresh token.
-pub async fn start_family(
-    ctx: &Ctx<'_>,
-    client: &Client,
-    user: &User,
-    scope: &[String],
-    audience: Option<&str>,
-    sid: &str,
-    auth_time: UnixTime,
-) -> Result<(String, String), GrantError> {
-    let config = RefreshTokenConfig::of(client);
-    let token = new_secret_value()?;
-    let family = RefreshFamily {
-        id: ids::prefixed("rtf")?,
-        client_id: client.client_id.clone(),
-        user_id: user.user_id.clone(),
-        scope: scope.to_vec(),
-        audience: audience.map(str::to_owned),
-        sid: sid.to_owned(),
-        auth_time,
-        created_at: ctx.now,
-        expires_at: (!config.infinite_token_lifetime)
-            .then(|| ctx.now + config.token_lifetime.max(1)),
-        last_used_at: ctx.now,
-        revoked_at: None,
-    };
-    ctx.store
-        .create_refresh_family(&family, &token_hash(&token), idle_expiry(&config, ctx.now))
-        .await?;
-    Ok((token, family.id))
 }
 
 pub async fn exchange(

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod id;
+pub mod opaque;
 pub mod verify;
 
 use base64::Engine;

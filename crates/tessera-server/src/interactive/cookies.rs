@@ -109,7 +109,7 @@ pub fn sha256(value: &str) -> Vec<u8> {
 
 /// A new cookie value: 256 random bits.
 pub fn new_value() -> Option<String> {
-    tessera_core::grant::authorization_code::new_secret_value().ok()
+    tessera_core::token::opaque::new_secret_value().ok()
 }
 
 #[cfg(test)]

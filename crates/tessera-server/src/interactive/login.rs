@@ -15,10 +15,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use bytes::Bytes;
 use tessera_core::flow::{AuthorizeTx, Session};
-use tessera_core::grant::authorization_code::new_secret_value;
 use tessera_core::model::{Connection, User};
 use tessera_core::password;
 use tessera_core::store::LoginAttempt;
+use tessera_core::token::opaque::new_secret_value;
 
 use super::gate::Busy;
 use super::html::{self, escape};

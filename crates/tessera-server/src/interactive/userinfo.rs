@@ -15,9 +15,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
-use tessera_core::grant::authorization_code::token_hash;
 use tessera_core::store::StoreError;
 use tessera_core::token::id::user_claims;
+use tessera_core::token::opaque::token_hash;
 use tessera_core::token::verify::{MAX_TOKEN_BYTES, verify_access_token};
 
 use super::{form_pairs, is_form, param};

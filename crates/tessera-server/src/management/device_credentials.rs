@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tessera_core::clock::UnixTime;
-use tessera_core::grant::refresh_token::revoke_family;
+use tessera_core::grant::common::revoke_family;
 use tessera_core::grant::{Ctx, GrantError};
 use tessera_core::store::Page;
 use utoipa::{IntoParams, ToSchema};

@@ -16,10 +16,10 @@ use serde::Serialize;
 use tessera_core::clock::UnixTime;
 use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::grant::GrantError;
-use tessera_core::grant::authorization_code::token_hash;
 use tessera_core::model::Client;
 use tessera_core::store::StoreError;
 use tessera_core::token::access::Audience;
+use tessera_core::token::opaque::token_hash;
 use tessera_core::token::verify::{MAX_TOKEN_BYTES, verify_access_token_any_audience};
 
 use super::revoke::{Hint, TokenQuery, is_jwt, no_store, read_request};

@@ -12,11 +12,12 @@ use bytes::Bytes;
 use tessera_core::client_auth;
 use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::flow::RefreshUse;
-use tessera_core::grant::authorization_code::{authenticate_client, token_hash};
-use tessera_core::grant::refresh_token::revoke_family;
+use tessera_core::grant::common::authenticate_client;
+use tessera_core::grant::common::revoke_family;
 use tessera_core::grant::{Ctx, GrantError, Params};
 use tessera_core::model::Client;
 use tessera_core::store::Revocation;
+use tessera_core::token::opaque::token_hash;
 use tessera_core::token::verify::{MAX_TOKEN_BYTES, verify_access_token_any_audience};
 
 use super::token::{grant_error, oauth_params};
