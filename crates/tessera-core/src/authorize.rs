@@ -6,8 +6,8 @@
 use crate::clock::UnixTime;
 use crate::error::{ErrorCode, OAuthError};
 use crate::flow::AuthorizeTx;
-use crate::grant::{Params, truncate};
 use crate::model::{Client, ResourceServer};
+use crate::params::{Params, truncate};
 
 /// How long a user may take to log in and consent.
 pub const AUTHORIZE_TX_LIFETIME: i64 = 900;

@@ -16,6 +16,7 @@ pub mod jwt;
 pub mod keys;
 pub mod manage;
 pub mod model;
+pub mod params;
 pub mod password;
 pub mod revocation;
 pub mod scopes;

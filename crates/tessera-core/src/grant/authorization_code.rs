@@ -4,11 +4,12 @@ use super::common::{
     UserGrant, authenticate_client, issue_user_tokens, offline_allowed, revoke_access_token,
     revoke_family, start_family,
 };
-use super::{Ctx, GrantError, Params};
+use super::{Ctx, GrantError};
 use crate::authorize::pkce_matches;
 use crate::client_auth::Presented;
 use crate::error::{ErrorCode, OAuthError};
 use crate::flow::{CodeIssue, CodeRecorded, CodeUse, IssuedToken};
+use crate::params::Params;
 use crate::token::TokenKind;
 use crate::token::opaque::token_hash;
 

@@ -1,12 +1,13 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): machine-to-machine tokens for
 //! one API, within the client's client grant for it.
 
-use super::{Ctx, GrantError, Issued, Params, TokenResponse, truncate};
+use super::{Ctx, GrantError, Issued, TokenResponse};
 use crate::bootstrap::MANAGEMENT_TOKEN_LIFETIME;
 use crate::client_auth::{self, Authenticated, Presented};
 use crate::error::{ErrorCode, OAuthError};
 use crate::jwt;
 use crate::keys::MAX_TOKEN_LIFETIME;
+use crate::params::{Params, truncate};
 use crate::token::access::{AccessClaims, Audience};
 use crate::token::{TokenKind, new_jti};
 

@@ -6,8 +6,6 @@ pub mod client_credentials;
 pub mod common;
 pub mod refresh_token;
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::client_auth::Presented;
@@ -15,39 +13,10 @@ use crate::clock::UnixTime;
 use crate::envelope::MasterKey;
 use crate::error::{ErrorCode, OAuthError};
 use crate::keys::{KeyMaterialError, Keys};
+use crate::params::{Params, truncate};
 use crate::store::{Store, StoreError};
 use crate::token::TokenKind;
 use crate::types::Issuer;
-
-/// Request parameters, each at most once. RFC 6749 §3.1: a parameter sent
-/// without a value is treated as omitted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(BTreeMap<String, String>);
-
-impl Params {
-    /// Builds from pairs; a repeated parameter is `invalid_request`.
-    pub fn from_pairs(
-        pairs: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, OAuthError> {
-        let mut map = BTreeMap::new();
-        for (k, v) in pairs {
-            if map.insert(k.clone(), v).is_some() {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("parameter {k} is repeated"),
-                ));
-            }
-        }
-        Ok(Self(map))
-    }
-
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenRequest {
@@ -76,11 +45,6 @@ impl TokenRequest {
             )),
         }
     }
-}
-
-/// For error messages: never echo unbounded client input.
-pub(crate) fn truncate(s: &str) -> String {
-    s.chars().take(64).collect()
 }
 
 /// The JSON body of a successful token response (RFC 6749 §5.1).

@@ -14,11 +14,12 @@ use super::common::{
     UserGrant, authenticate_client, idle_expiry, issue_user_tokens, revoke_access_token,
     revoke_family,
 };
-use super::{Ctx, GrantError, Issued, Params};
+use super::{Ctx, GrantError, Issued};
 use crate::envelope::MasterKey;
 use crate::error::{ErrorCode, OAuthError};
 use crate::flow::{IssuedToken, RefreshUse};
 use crate::manage::clients::RefreshTokenConfig;
+use crate::params::Params;
 use crate::token::TokenKind;
 use crate::token::opaque::token_hash;
 

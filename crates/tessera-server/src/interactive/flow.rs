@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use tessera_core::authorize::{self, RedirectError, granted_scopes};
 use tessera_core::error::{ErrorCode, OAuthError};
 use tessera_core::flow::{AuthCode, AuthorizeTx, Session};
-use tessera_core::grant::Params;
 use tessera_core::model::User;
+use tessera_core::params::Params;
 use tessera_core::store::StoreError;
 use tessera_core::token::opaque::{new_secret_value, token_hash};
 

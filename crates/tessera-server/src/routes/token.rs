@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tessera_core::client_auth;
 use tessera_core::error::{ErrorCode, OAuthError};
-use tessera_core::grant::{self, Ctx, GrantError, Params, TokenRequest};
+use tessera_core::grant::{self, Ctx, GrantError, TokenRequest};
+use tessera_core::params::Params;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -1,0 +1,41 @@
+//! Request parameters of the OAuth endpoints (`/authorize`, the token,
+//! revocation and introspection endpoints), each at most once.
+
+use std::collections::BTreeMap;
+
+use crate::error::{ErrorCode, OAuthError};
+
+/// Request parameters, each at most once. RFC 6749 §3.1: a parameter sent
+/// without a value is treated as omitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(BTreeMap<String, String>);
+
+impl Params {
+    /// Builds from pairs; a repeated parameter is `invalid_request`.
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, OAuthError> {
+        let mut map = BTreeMap::new();
+        for (k, v) in pairs {
+            if map.insert(k.clone(), v).is_some() {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("parameter {k} is repeated"),
+                ));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// For error messages: never echo unbounded client input.
+pub(crate) fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}
