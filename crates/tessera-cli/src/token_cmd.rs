@@ -656,6 +656,9 @@ fn explain(e: &VerifyError, ask: &Ask, kind: Kind) -> Reason {
             "jwks",
             format!("the issuer's JWKS could not be fetched, so nothing can be verified: {why}"),
         ),
+        // `VerifyError` is non-exhaustive: a reason added to the library later
+        // is shown in its own words until this explains it.
+        other => reason("other", other.to_string()),
     }
 }
 

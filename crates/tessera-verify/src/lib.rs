@@ -55,6 +55,7 @@ impl Default for Options {
 /// Why a token was refused: one variant per check. `Display` explains it in plain
 /// words, for logs and for `error_description`.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VerifyError {
     #[error("the token is larger than the size limit")]
     TooLarge,
