@@ -13,7 +13,7 @@
 
 pub mod axum_support;
 mod claims;
-pub mod inspect;
+pub mod dangerous;
 mod jwks;
 mod jws;
 

@@ -18,7 +18,7 @@ use tessera_server::testing::{TestServer, start_with};
 use tessera_verify::axum_support::{Authenticated, Rejection, VerifyLayer, require_scope};
 use tessera_verify::{
     AccessTokenVerifier, Claims, IdTokenExpectations, IdTokenVerifier, Options, SetupError,
-    VerifyError, inspect,
+    VerifyError, dangerous,
 };
 use tokio::sync::{Mutex, oneshot};
 use tower::ServiceExt;
@@ -949,7 +949,7 @@ async fn axum_extractor_and_rfc6750_answers() {
 #[tokio::test]
 async fn inspect_decodes_without_verifying() {
     let k = TestKey::new(SigningAlg::RS256, "k1");
-    let (h, c) = inspect::decode_unverified(&k.access(json!({}))).unwrap();
+    let (h, c) = dangerous::decode_unverified(&k.access(json!({}))).unwrap();
     assert_eq!(h["kid"], "k1");
     assert_eq!(c["aud"], API);
     let none = format!(
@@ -957,10 +957,10 @@ async fn inspect_decodes_without_verifying() {
         B64.encode(br#"{"alg":"none"}"#),
         B64.encode(br#"{"sub":"x"}"#)
     );
-    let (h, _) = inspect::decode_unverified(&none).unwrap();
+    let (h, _) = dangerous::decode_unverified(&none).unwrap();
     assert_eq!(h["alg"], "none");
     assert!(matches!(
-        inspect::decode_unverified("opaque"),
+        dangerous::decode_unverified("opaque"),
         Err(VerifyError::Malformed(_))
     ));
 }

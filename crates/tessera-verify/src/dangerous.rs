@@ -1,5 +1,6 @@
-//! For `tessera token inspect`: decode a JWT without verifying it. What this
-//! returns is unauthenticated: show it to a person, never decide on it.
+//! Dangerous: decoding a JWT without verifying it (for `tessera token inspect`).
+//! What this returns is unauthenticated: show it to a person, never decide on
+//! it. The module's name says so at every call site.
 
 use serde_json::Value;
 
