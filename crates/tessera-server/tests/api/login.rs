@@ -1,7 +1,8 @@
 //! The hosted login flow driven as a browser would (a cookie jar, redirects
-//! inspected one by one): the login, sign-up and consent pages, CSRF, brute
-//! force and rate limits, sessions and SSO, logout, UserInfo, and the errors of
-//! `/authorize` and the code exchange.
+//! inspected one by one): the login page, sessions and SSO, UserInfo, and the
+//! errors of `/authorize` and the code exchange. The helpers here are shared
+//! with `login_credentials` (wrong passwords, CSRF, brute force, rate limits,
+//! sign-up) and `consent_logout` (consent, logouts, form_post, discovery).
 
 use std::collections::BTreeMap;
 
@@ -18,13 +19,13 @@ use tessera_core::store::TenantStore;
 
 use crate::common::*;
 
-const CALLBACK: &str = "https://app.example/callback";
-const LOGGED_OUT: &str = "https://app.example/logged-out";
-const PASSWORD: &str = "correct horse battery staple";
-const API: &str = "https://orders.example/";
+pub(crate) const CALLBACK: &str = "https://app.example/callback";
+pub(crate) const LOGGED_OUT: &str = "https://app.example/logged-out";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const API: &str = "https://orders.example/";
 
 /// A browser: keeps cookies, follows no redirect by itself.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -33,17 +34,17 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn location(res: &reqwest::Response) -> Option<String> {
+pub(crate) fn location(res: &reqwest::Response) -> Option<String> {
     res.headers()
         .get(LOCATION)
         .map(|v| v.to_str().unwrap().to_owned())
 }
 
-fn set_cookies(res: &reqwest::Response) -> Vec<String> {
+pub(crate) fn set_cookies(res: &reqwest::Response) -> Vec<String> {
     res.headers()
         .get_all(SET_COOKIE)
         .iter()
@@ -52,7 +53,7 @@ fn set_cookies(res: &reqwest::Response) -> Vec<String> {
 }
 
 /// The query parameters of a URL (each at most once).
-fn query_of(url: &str) -> BTreeMap<String, String> {
+pub(crate) fn query_of(url: &str) -> BTreeMap<String, String> {
     let url = url::Url::parse(url).unwrap();
     let mut out = BTreeMap::new();
     for (k, v) in url.query_pairs() {
@@ -64,7 +65,7 @@ fn query_of(url: &str) -> BTreeMap<String, String> {
     out
 }
 
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
         .replace("&#x27;", "'")
         .replace("&lt;", "<")
@@ -73,7 +74,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// The value of the input named `name`.
-fn input_value(html: &str, name: &str) -> String {
+pub(crate) fn input_value(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&marker)
@@ -83,7 +84,7 @@ fn input_value(html: &str, name: &str) -> String {
     unescape(&html[start..start + end])
 }
 
-fn claims_of(jwt: &str) -> (Value, Value) {
+pub(crate) fn claims_of(jwt: &str) -> (Value, Value) {
     let mut parts = jwt.split('.');
     let mut part = || {
         serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap())
@@ -95,14 +96,14 @@ fn claims_of(jwt: &str) -> (Value, Value) {
 }
 
 /// A PKCE verifier and its S256 challenge.
-fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode(tessera_core::ids::random_bytes::<32>().unwrap());
     let challenge = URL_SAFE_NO_PAD.encode(tessera_core::ids::sha256(verifier.as_bytes()));
     (verifier, challenge)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     /// Public (`none`), PKCE required.
     Spa,
     /// Confidential, first party.
@@ -111,12 +112,12 @@ enum Kind {
     ThirdParty,
 }
 
-struct App {
-    id: String,
-    secret: Option<String>,
+pub(crate) struct App {
+    pub(crate) id: String,
+    pub(crate) secret: Option<String>,
 }
 
-async fn app(s: &TestServer, kind: Kind) -> App {
+pub(crate) async fn app(s: &TestServer, kind: Kind) -> App {
     let id = tessera_core::ids::client_id().unwrap();
     let (method, app_type) = match kind {
         Kind::Spa => ("none", "spa"),
@@ -148,7 +149,7 @@ async fn app(s: &TestServer, kind: Kind) -> App {
 }
 
 /// A database user; returns its id.
-async fn user(s: &TestServer, email: &str) -> String {
+pub(crate) async fn user(s: &TestServer, email: &str) -> String {
     let admin = s.admin_token().await;
     let r = s
         .api(
@@ -168,7 +169,7 @@ async fn user(s: &TestServer, email: &str) -> String {
     r.body["user_id"].as_str().unwrap().to_owned()
 }
 
-async fn orders_api(s: &TestServer) {
+pub(crate) async fn orders_api(s: &TestServer) {
     let admin = s.admin_token().await;
     let r = s
         .api(
@@ -187,7 +188,7 @@ async fn orders_api(s: &TestServer) {
 
 /// The authorization URL for `client_id`; `extra` adds or overrides parameters
 /// (an empty value removes one).
-fn authorize_url(s: &TestServer, client_id: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) fn authorize_url(s: &TestServer, client_id: &str, extra: &[(&str, &str)]) -> String {
     let mut params: Vec<(String, String)> = vec![
         ("response_type".into(), "code".into()),
         ("client_id".into(), client_id.into()),
@@ -210,14 +211,14 @@ fn authorize_url(s: &TestServer, client_id: &str, extra: &[(&str, &str)]) -> Str
 }
 
 /// The hosted login form.
-struct LoginForm {
-    url: String,
-    html: String,
-    state: String,
-    csrf: String,
+pub(crate) struct LoginForm {
+    pub(crate) url: String,
+    pub(crate) html: String,
+    pub(crate) state: String,
+    pub(crate) csrf: String,
 }
 
-async fn login_form(b: &reqwest::Client, url: &str) -> LoginForm {
+pub(crate) async fn login_form(b: &reqwest::Client, url: &str) -> LoginForm {
     let res = b.get(url).send().await.unwrap();
     assert_eq!(res.status(), 200, "GET {url}");
     let html = res.text().await.unwrap();
@@ -230,7 +231,7 @@ async fn login_form(b: &reqwest::Client, url: &str) -> LoginForm {
 }
 
 /// `/authorize` that must answer with the login page; its form.
-async fn start_login(b: &reqwest::Client, s: &TestServer, auth_url: &str) -> LoginForm {
+pub(crate) async fn start_login(b: &reqwest::Client, s: &TestServer, auth_url: &str) -> LoginForm {
     let res = b.get(auth_url).send().await.unwrap();
     assert_eq!(res.status(), 302, "{auth_url}");
     let to = location(&res).unwrap();
@@ -241,11 +242,15 @@ async fn start_login(b: &reqwest::Client, s: &TestServer, auth_url: &str) -> Log
     login_form(b, &to).await
 }
 
-async fn post_form(b: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_form(
+    b: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     b.post(url).form(form).send().await.unwrap()
 }
 
-async fn submit_login(
+pub(crate) async fn submit_login(
     b: &reqwest::Client,
     s: &TestServer,
     f: &LoginForm,
@@ -267,7 +272,7 @@ async fn submit_login(
 
 /// The whole browser part for a user without a session: the callback's
 /// parameters.
-async fn log_in(
+pub(crate) async fn log_in(
     b: &reqwest::Client,
     s: &TestServer,
     client_id: &str,
@@ -289,13 +294,13 @@ async fn log_in(
 }
 
 /// The parameters of a redirect to the callback.
-fn callback(to: &str) -> BTreeMap<String, String> {
+pub(crate) fn callback(to: &str) -> BTreeMap<String, String> {
     assert!(to.starts_with(&format!("{CALLBACK}?")), "{to}");
     query_of(to)
 }
 
 /// `/authorize` for a browser with a session: straight to the callback.
-async fn sso(
+pub(crate) async fn sso(
     b: &reqwest::Client,
     s: &TestServer,
     client_id: &str,
@@ -310,7 +315,12 @@ async fn sso(
     callback(&location(&res).unwrap())
 }
 
-async fn exchange(s: &TestServer, app: &App, code: &str, verifier: Option<&str>) -> Reply {
+pub(crate) async fn exchange(
+    s: &TestServer,
+    app: &App,
+    code: &str,
+    verifier: Option<&str>,
+) -> Reply {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -326,7 +336,7 @@ async fn exchange(s: &TestServer, app: &App, code: &str, verifier: Option<&str>)
     s.token_request(&form).await
 }
 
-async fn userinfo(s: &TestServer, token: &str) -> Reply {
+pub(crate) async fn userinfo(s: &TestServer, token: &str) -> Reply {
     reply(
         http()
             .get(s.url("userinfo"))
@@ -338,7 +348,7 @@ async fn userinfo(s: &TestServer, token: &str) -> Reply {
     .await
 }
 
-fn www_authenticate(r: &Reply) -> String {
+pub(crate) fn www_authenticate(r: &Reply) -> String {
     r.headers
         .get("www-authenticate")
         .map(|v| v.to_str().unwrap().to_owned())
@@ -693,618 +703,4 @@ async fn a_session_signs_in_to_a_second_app_and_prompt_login_or_max_age_ask_agai
     // prompt=none with max_age past: login_required.
     let p = sso(&b, &s, &second.id, &[("prompt", "none"), ("max_age", "0")]).await;
     assert_eq!(p["error"], "login_required");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn third_party_apps_ask_for_consent_which_is_remembered() {
-    let s = start().await;
-    orders_api(&s).await;
-    let third = app(&s, Kind::ThirdParty).await;
-    user(&s, "ada@example.com").await;
-    let b = browser();
-    let asked = [("audience", API), ("scope", "openid email read:orders")];
-    let f = start_login(&b, &s, &authorize_url(&s, &third.id, &asked)).await;
-    let res = submit_login(&b, &s, &f, "ada@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 303);
-    let consent_url = location(&res).unwrap();
-    assert!(
-        consent_url.starts_with(&format!("{}u/consent?state=", s.base)),
-        "{consent_url}"
-    );
-    let page = b.get(&consent_url).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    assert_eq!(page.headers()["x-frame-options"], "DENY");
-    let html = page.text().await.unwrap();
-    for needle in [
-        format!("App {}", third.id),
-        "Read your orders".into(),
-        "read:orders".into(),
-        "Your email address".into(),
-        "<button type=\"submit\" name=\"decision\" value=\"accept\">Allow</button>".into(),
-        "name=\"decision\" value=\"deny\"".into(),
-        ">Deny</button>".into(),
-    ] {
-        assert!(html.contains(&needle), "{needle} missing: {html}");
-    }
-    let state = input_value(&html, "state");
-    let csrf = input_value(&html, "csrf");
-    // CSRF applies here too.
-    let res = post_form(
-        &b,
-        &s.url("u/consent"),
-        &[
-            ("state", &state),
-            ("csrf", "forged"),
-            ("decision", "accept"),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), 403);
-    // Deny: access_denied back to the client, nothing remembered.
-    let res = post_form(
-        &b,
-        &s.url("u/consent"),
-        &[("state", &state), ("csrf", &csrf), ("decision", "deny")],
-    )
-    .await;
-    assert_eq!(res.status(), 303);
-    let p = callback(&location(&res).unwrap());
-    assert_eq!(p["error"], "access_denied");
-    assert_eq!(p["state"], "st-123");
-    assert_eq!(p["iss"], s.base);
-
-    // Asked again (the session is kept): the consent page again; accept.
-    let res = b
-        .get(authorize_url(&s, &third.id, &asked))
-        .send()
-        .await
-        .unwrap();
-    let consent_url = location(&res).unwrap();
-    assert!(consent_url.contains("u/consent?state="), "{consent_url}");
-    let html = b
-        .get(&consent_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = post_form(
-        &b,
-        &s.url("u/consent"),
-        &[
-            ("state", &input_value(&html, "state")),
-            ("csrf", &input_value(&html, "csrf")),
-            ("decision", "accept"),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), 303);
-    let p = callback(&location(&res).unwrap());
-    let r = exchange(&s, &third, &p["code"], None).await;
-    assert_eq!(r.status, 200, "{r:?}");
-    assert_eq!(r.body["scope"], "openid email read:orders");
-
-    // Remembered: straight to the code; a smaller request is covered too.
-    let p = sso(&b, &s, &third.id, &asked).await;
-    assert!(p.contains_key("code"), "{p:?}");
-    let p = sso(&b, &s, &third.id, &[("audience", API), ("scope", "openid")]).await;
-    assert!(p.contains_key("code"), "{p:?}");
-    // prompt=none with a scope never approved: consent_required.
-    let p = sso(
-        &b,
-        &s,
-        &third.id,
-        &[("scope", "openid phone"), ("prompt", "none")],
-    )
-    .await;
-    assert_eq!(p["error"], "consent_required");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_passwords_and_unknown_emails_look_the_same_and_csrf_is_checked() {
-    let s = start().await;
-    let web = app(&s, Kind::Web).await;
-    user(&s, "ada@example.com").await;
-    let b = browser();
-    let f = start_login(&b, &s, &authorize_url(&s, &web.id, &[])).await;
-    let wrong = submit_login(&b, &s, &f, "ada@example.com", "not the password").await;
-    let unknown = submit_login(&b, &s, &f, "nobody@example.com", "not the password").await;
-    assert_eq!(wrong.status(), unknown.status());
-    assert_eq!(wrong.status(), 400);
-    assert!(location(&wrong).is_none() && set_cookies(&wrong).is_empty());
-    let wrong = wrong.text().await.unwrap();
-    let unknown = unknown.text().await.unwrap();
-    assert!(wrong.contains("Wrong email or password."), "{wrong}");
-    assert_eq!(
-        wrong.replace("ada@example.com", "EMAIL"),
-        unknown.replace("nobody@example.com", "EMAIL"),
-        "the pages differ only by the email typed"
-    );
-
-    // CSRF: no cookie at all (another client), a forged field, another
-    // browser's cookie.
-    let res = post_form(
-        &http(),
-        &s.url("u/login"),
-        &[
-            ("state", &f.state),
-            ("csrf", &f.csrf),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), 403);
-    assert!(location(&res).is_none());
-    let res = post_form(
-        &b,
-        &s.url("u/login"),
-        &[
-            ("state", &f.state),
-            ("csrf", "forged"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), 403);
-    let other = browser();
-    let mine = start_login(&other, &s, &authorize_url(&s, &web.id, &[])).await;
-    let res = post_form(
-        &other,
-        &s.url("u/login"),
-        &[
-            ("state", &f.state),
-            ("csrf", &mine.csrf),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
-    assert_eq!(res.status(), 403, "another browser's cookie");
-    let res = other.get(&f.url).send().await.unwrap();
-    assert_eq!(res.status(), 403, "another browser cannot open the page");
-
-    // The genuine browser still logs in.
-    let res = submit_login(&b, &s, &f, "ada@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 303);
-    callback(&location(&res).unwrap());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blocked_users_cannot_log_in() {
-    let s = start().await;
-    let web = app(&s, Kind::Web).await;
-    let id = user(&s, "ada@example.com").await;
-    let admin = s.admin_token().await;
-    let r = s
-        .api(
-            Method::PATCH,
-            &format!("api/v2/users/{}", enc(&id)),
-            &admin,
-            Some(json!({"blocked": true})),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{r:?}");
-    let b = browser();
-    let f = start_login(&b, &s, &authorize_url(&s, &web.id, &[])).await;
-    // A wrong password does not reveal the block.
-    let res = submit_login(&b, &s, &f, "ada@example.com", "nope nope nope").await;
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Wrong email or password.")
-    );
-    let res = submit_login(&b, &s, &f, "ada@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 403);
-    assert!(set_cookies(&res).is_empty(), "no session");
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Your account is blocked.")
-    );
-    let u = s
-        .api(
-            Method::GET,
-            &format!("api/v2/users/{}", enc(&id)),
-            &admin,
-            None,
-        )
-        .await;
-    assert_eq!(u.body["logins_count"], 0, "{u:?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeated_failures_block_the_account_from_this_address() {
-    let s = start_opts(Options {
-        configure: |c| c.brute_force_threshold = 3,
-        ..Options::default()
-    })
-    .await;
-    let web = app(&s, Kind::Web).await;
-    user(&s, "ada@example.com").await;
-    user(&s, "bob@example.com").await;
-    let b = browser();
-    let f = start_login(&b, &s, &authorize_url(&s, &web.id, &[])).await;
-    for _ in 0..2 {
-        let res = submit_login(&b, &s, &f, "ada@example.com", "wrong password").await;
-        assert_eq!(res.status(), 400);
-    }
-    let res = submit_login(&b, &s, &f, "ada@example.com", "wrong password").await;
-    assert_eq!(res.status(), 429, "the third failure reaches the threshold");
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Too many failed attempts; try again later.")
-    );
-    // Now even the right password is refused, without a session.
-    let res = submit_login(&b, &s, &f, "ada@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 429);
-    assert!(set_cookies(&res).is_empty());
-    // Unknown emails are counted the same way (nothing tells them apart).
-    for _ in 0..2 {
-        let res = submit_login(&b, &s, &f, "ghost@example.com", "x").await;
-        assert_eq!(res.status(), 400);
-    }
-    let res = submit_login(&b, &s, &f, "ghost@example.com", "x").await;
-    assert_eq!(res.status(), 429);
-
-    // Another account from the same address is not affected, and a success
-    // clears its count.
-    for _ in 0..2 {
-        let res = submit_login(&b, &s, &f, "bob@example.com", "wrong password").await;
-        assert_eq!(res.status(), 400);
-    }
-    let res = submit_login(&b, &s, &f, "bob@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 303);
-    let b2 = browser();
-    let f2 = start_login(&b2, &s, &authorize_url(&s, &web.id, &[])).await;
-    for _ in 0..2 {
-        let res = submit_login(&b2, &s, &f2, "bob@example.com", "wrong password").await;
-        assert_eq!(
-            res.status(),
-            400,
-            "the count started again after the success"
-        );
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rate_limit_answers_429_with_retry_after() {
-    let s = start_opts(Options {
-        configure: |c| c.rate_limit_per_minute = 5,
-        ..Options::default()
-    })
-    .await;
-    let b = browser();
-    for _ in 0..5 {
-        let res = post_form(&b, &s.url("u/login"), &[("state", "x")]).await;
-        assert_eq!(res.status(), 400);
-    }
-    // Page views are not counted.
-    let res = b.get(s.url("u/login?state=x")).send().await.unwrap();
-    assert_eq!(res.status(), 400);
-    let res = post_form(&b, &s.url("u/login"), &[("state", "x")]).await;
-    assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&retry), "{retry}");
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    // Sign-up shares the pages' counter.
-    let res = post_form(&b, &s.url("u/signup"), &[("state", "x")]).await;
-    assert_eq!(res.status(), 429);
-
-    // The token endpoint has its own.
-    for _ in 0..5 {
-        let r = s
-            .token_request(&[("grant_type", "client_credentials")])
-            .await;
-        assert_ne!(r.status, 429, "{r:?}");
-    }
-    let r = s
-        .token_request(&[("grant_type", "client_credentials")])
-        .await;
-    assert_eq!(r.status, 429, "{r:?}");
-    assert_eq!(r.body["error"], "too_many_requests");
-    assert!(r.headers.contains_key("retry-after"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_up_creates_the_user_and_logs_in() {
-    let s = start().await;
-    let web = app(&s, Kind::Web).await;
-    user(&s, "taken@example.com").await;
-    let b = browser();
-    let f = start_login(&b, &s, &authorize_url(&s, &web.id, &[])).await;
-    let signup_url = s.url(&format!("u/signup?state={}", enc(&f.state)));
-    let res = b.get(&signup_url).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let html = res.text().await.unwrap();
-    assert!(html.contains("autocomplete=\"new-password\""), "{html}");
-    assert!(html.contains("<label for=\"email\">Email address</label>"));
-    let csrf = input_value(&html, "csrf");
-    let signup = |email: &'static str, password: &'static str| {
-        let b = b.clone();
-        let url = s.url("u/signup");
-        let state = f.state.clone();
-        let csrf = csrf.clone();
-        async move {
-            post_form(
-                &b,
-                &url,
-                &[
-                    ("state", &state),
-                    ("csrf", &csrf),
-                    ("email", email),
-                    ("password", password),
-                ],
-            )
-            .await
-        }
-    };
-    let res = signup("new@example.com", "short").await;
-    assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("at least 8 characters"));
-    let res = signup("taken@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 400);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Something went wrong, please try again later.")
-    );
-    let res = signup("New@Example.com", PASSWORD).await;
-    assert_eq!(res.status(), 303, "{:?}", res.text().await);
-    assert!(
-        set_cookies(&res)
-            .iter()
-            .any(|c| c.starts_with("tessera_session="))
-    );
-    let p = callback(&location(&res).unwrap());
-    let r = exchange(&s, &web, &p["code"], None).await;
-    let (_, claims) = claims_of(r.body["id_token"].as_str().unwrap());
-    assert_eq!(claims["email"], "new@example.com");
-    // The new user can log in with the password elsewhere.
-    let other = browser();
-    log_in(&other, &s, &web.id, &[], "new@example.com").await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_can_disable_sign_up() {
-    let s = start().await;
-    let web = app(&s, Kind::Web).await;
-    let admin = s.admin_token().await;
-    let r = s
-        .api(
-            Method::POST,
-            "api/v2/connections",
-            &admin,
-            Some(
-                json!({"name": "staff", "strategy": "auth0", "options": {"disable_signup": true}}),
-            ),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{r:?}");
-    let b = browser();
-    let f = start_login(
-        &b,
-        &s,
-        &authorize_url(&s, &web.id, &[("connection", "staff")]),
-    )
-    .await;
-    assert!(!f.html.contains("Sign up"), "{}", f.html);
-    let res = b
-        .get(s.url(&format!("u/signup?state={}", enc(&f.state))))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
-    // An unknown connection goes back to the client.
-    let res = b
-        .get(authorize_url(&s, &web.id, &[("connection", "nope")]))
-        .send()
-        .await
-        .unwrap();
-    let login = location(&res).unwrap();
-    let res = b.get(&login).send().await.unwrap();
-    assert_eq!(res.status(), 302);
-    assert_eq!(
-        callback(&location(&res).unwrap())["error"],
-        "invalid_request"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn both_logouts_end_the_session_and_redirect_only_to_allowed_urls() {
-    let s = start().await;
-    orders_api(&s).await;
-    let web = app(&s, Kind::Web).await;
-    let other = app(&s, Kind::Web).await;
-    user(&s, "ada@example.com").await;
-    let b = browser();
-
-    // Auth0's v2/logout with an allowed returnTo.
-    log_in(&b, &s, &web.id, &[], "ada@example.com").await;
-    let res = b
-        .get(s.url(&format!(
-            "v2/logout?client_id={}&returnTo={}",
-            web.id,
-            enc(LOGGED_OUT)
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    assert_eq!(location(&res).unwrap(), LOGGED_OUT);
-    assert!(
-        set_cookies(&res)
-            .iter()
-            .any(|c| c.starts_with("tessera_session=") && c.contains("Max-Age=0"))
-    );
-    start_login(&b, &s, &authorize_url(&s, &web.id, &[])).await;
-
-    // An unlisted returnTo: the logged-out page, no redirect.
-    log_in(&b, &s, &web.id, &[], "ada@example.com").await;
-    let res = b
-        .get(s.url(&format!(
-            "v2/logout?client_id={}&returnTo={}",
-            web.id,
-            enc("https://evil.example/")
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(location(&res).is_none());
-    assert!(res.text().await.unwrap().contains("logged out"));
-    start_login(&b, &s, &authorize_url(&s, &web.id, &[])).await;
-
-    // OIDC RP-initiated logout with an ID token hint.
-    let p = log_in(&b, &s, &web.id, &[], "ada@example.com").await;
-    let tokens = exchange(&s, &web, &p["code"], None).await;
-    let id_token = tokens.body["id_token"].as_str().unwrap().to_owned();
-    // A JWT access token (at+jwt) is not an ID token.
-    let at_other = {
-        let p = sso(&b, &s, &other.id, &[("audience", API)]).await;
-        exchange(&s, &other, &p["code"], None).await
-    };
-    assert_eq!(at_other.status, 200);
-    assert_eq!(
-        at_other.body["access_token"]
-            .as_str()
-            .unwrap()
-            .split('.')
-            .count(),
-        3
-    );
-    // Refused: an unlisted URL, a URL without a client, a hint that is not an
-    // ID token, a client_id that contradicts the hint. The session stays.
-    for query in [
-        format!(
-            "id_token_hint={id_token}&post_logout_redirect_uri={}",
-            enc("https://evil.example/")
-        ),
-        format!("post_logout_redirect_uri={}", enc(LOGGED_OUT)),
-        format!(
-            "id_token_hint={}&post_logout_redirect_uri={}",
-            at_other.body["access_token"].as_str().unwrap(),
-            enc(LOGGED_OUT)
-        ),
-        format!("id_token_hint={id_token}x"),
-        format!("id_token_hint={id_token}&client_id={}", other.id),
-    ] {
-        let res = b
-            .get(s.url(&format!("oidc/logout?{query}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 400, "{query}");
-        assert!(location(&res).is_none(), "{query}");
-    }
-    sso(&b, &s, &web.id, &[]).await;
-    let res = b
-        .get(s.url(&format!(
-            "oidc/logout?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye",
-            enc(LOGGED_OUT)
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302);
-    assert_eq!(location(&res).unwrap(), format!("{LOGGED_OUT}?state=bye"));
-    start_login(&b, &s, &authorize_url(&s, &web.id, &[])).await;
-    // prompt=none now: login_required.
-    let p = sso(&b, &s, &web.id, &[("prompt", "none")]).await;
-    assert_eq!(p["error"], "login_required");
-
-    // With client_id instead of a hint, and without a redirect: the page.
-    log_in(&b, &s, &web.id, &[], "ada@example.com").await;
-    let res = b
-        .get(s.url(&format!("oidc/logout?client_id={}", web.id)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    start_login(&b, &s, &authorize_url(&s, &web.id, &[])).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn form_post_answers_with_an_auto_submitting_form() {
-    let s = start().await;
-    let web = app(&s, Kind::Web).await;
-    user(&s, "ada@example.com").await;
-    let b = browser();
-    let f = start_login(
-        &b,
-        &s,
-        &authorize_url(&s, &web.id, &[("response_mode", "form_post")]),
-    )
-    .await;
-    let res = submit_login(&b, &s, &f, "ada@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 200);
-    assert!(location(&res).is_none());
-    let csp = res.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        csp.contains("form-action 'self' https://app.example"),
-        "{csp}"
-    );
-    let html = res.text().await.unwrap();
-    assert!(
-        html.contains(&format!("<form method=\"post\" action=\"{CALLBACK}\">")),
-        "{html}"
-    );
-    assert!(html.contains("<script>document.forms[0].submit()</script>"));
-    let code = input_value(&html, "code");
-    assert_eq!(input_value(&html, "state"), "st-123");
-    assert_eq!(input_value(&html, "iss"), s.base);
-    let r = exchange(&s, &web, &code, None).await;
-    assert_eq!(r.status, 200, "{r:?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn discovery_lists_the_interactive_endpoints() {
-    let s = start().await;
-    let r = reply(
-        http()
-            .get(s.url(".well-known/openid-configuration"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let d = &r.body;
-    assert_eq!(d["authorization_endpoint"], format!("{}authorize", s.base));
-    assert_eq!(d["userinfo_endpoint"], format!("{}userinfo", s.base));
-    assert_eq!(d["end_session_endpoint"], format!("{}oidc/logout", s.base));
-    assert_eq!(d["response_types_supported"], json!(["code"]));
-    assert_eq!(d["response_modes_supported"], json!(["query", "form_post"]));
-    assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
-    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(d["request_parameter_supported"], false);
-    for (field, value) in [
-        ("grant_types_supported", "authorization_code"),
-        ("token_endpoint_auth_methods_supported", "none"),
-        ("scopes_supported", "openid"),
-        ("claims_supported", "email"),
-    ] {
-        assert!(
-            d[field].as_array().unwrap().contains(&json!(value)),
-            "{field}: {d}"
-        );
-    }
 }
