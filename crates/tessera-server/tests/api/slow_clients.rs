@@ -69,6 +69,19 @@ async fn until_closed(stream: &mut TcpStream, limit: Duration) -> Duration {
     }
 }
 
+/// A server serving two connections at once, with a header timeout long enough
+/// not to interfere.
+async fn capped_at_two() -> TestServer {
+    start_opts(Options {
+        configure: |c| {
+            c.max_connections = 2;
+            c.header_read_timeout = Duration::from_secs(30);
+        },
+        ..Options::default()
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_with_unfinished_headers_is_closed_after_the_header_timeout() {
     let s = start_opts(Options {
@@ -137,14 +150,7 @@ async fn keep_alive_serves_several_requests_and_an_idle_connection_is_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_wait_until_one_closes() {
-    let s = start_opts(Options {
-        configure: |c| {
-            c.max_connections = 2;
-            c.header_read_timeout = Duration::from_secs(30);
-        },
-        ..Options::default()
-    })
-    .await;
+    let s = capped_at_two().await;
     // Two connections in the middle of a request (a body still arriving).
     let mut held = Vec::new();
     for _ in 0..2 {
@@ -178,14 +184,7 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
 /// connections between requests are closed and the newcomer is served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_cap_idle_kept_alive_connections_make_room() {
-    let s = start_opts(Options {
-        configure: |c| {
-            c.max_connections = 2;
-            c.header_read_timeout = Duration::from_secs(30);
-        },
-        ..Options::default()
-    })
-    .await;
+    let s = capped_at_two().await;
     let mut idle = Vec::new();
     for _ in 0..2 {
         let mut c = TcpStream::connect(addr(&s)).await.unwrap();
@@ -208,14 +207,7 @@ async fn at_the_cap_idle_kept_alive_connections_make_room() {
 /// cap they are dropped, not left to the header timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_cap_silent_connections_make_room() {
-    let s = start_opts(Options {
-        configure: |c| {
-            c.max_connections = 2;
-            c.header_read_timeout = Duration::from_secs(30);
-        },
-        ..Options::default()
-    })
-    .await;
+    let s = capped_at_two().await;
     let mut silent = Vec::new();
     for _ in 0..2 {
         silent.push(TcpStream::connect(addr(&s)).await.unwrap());
