@@ -23,11 +23,9 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
-use crate::bootstrap::MANAGEMENT_TOKEN_LIFETIME;
 use crate::clock::UnixTime;
-use crate::keys::MAX_TOKEN_LIFETIME;
-use crate::model::ResourceServer;
 use crate::store::{Page, Revocation, RevocationStore, StoreError, TenantStore};
+use crate::token::access::issued_lifetime;
 use crate::token::opaque::OPAQUE_TOKEN_LIFETIME;
 
 /// How far back (seconds) an incremental refresh re-reads, against rows that
@@ -285,17 +283,6 @@ impl Revocations {
     }
 }
 
-/// The longest an access token for this API stays valid (what the grants
-/// issue: the API's lifetime, capped; Management API tokens at most a day).
-pub fn api_token_lifetime(api: &ResourceServer) -> i64 {
-    let lifetime = api.token_lifetime.clamp(1, MAX_TOKEN_LIFETIME);
-    if api.is_system {
-        lifetime.min(MANAGEMENT_TOKEN_LIFETIME)
-    } else {
-        lifetime
-    }
-}
-
 /// Until when a revocation made at `now` must be kept so that it outlives every
 /// token it can refuse, issued up to `now`:
 /// - for `audience` naming an API, or one deleted while its tokens may live: that
@@ -317,7 +304,7 @@ pub async fn revocation_expires_at<S: TenantStore + ?Sized>(
         let api = store.get_resource_server_by_identifier(aud).await?;
         let retired = store.retired_token_expiry(Some(aud), now).await?;
         if api.is_some() || retired.is_some() {
-            let current = api.map_or(now, |api| now.saturating_add(api_token_lifetime(&api)));
+            let current = api.map_or(now, |api| now.saturating_add(issued_lifetime(&api)));
             return Ok(retired.map_or(current, |r| r.max(current)));
         }
     }
@@ -325,7 +312,7 @@ pub async fn revocation_expires_at<S: TenantStore + ?Sized>(
     let per_page = 100;
     for page in 0.. {
         let (apis, total) = store.list_resource_servers(Page { page, per_page }).await?;
-        longest = apis.iter().map(api_token_lifetime).fold(longest, i64::max);
+        longest = apis.iter().map(issued_lifetime).fold(longest, i64::max);
         if apis.is_empty() || (page + 1) * per_page >= total {
             break;
         }

@@ -2,13 +2,11 @@
 //! one API, within the client's client grant for it.
 
 use super::{Ctx, GrantError, Issued, TokenResponse};
-use crate::bootstrap::MANAGEMENT_TOKEN_LIFETIME;
 use crate::client_auth::{self, Authenticated, Presented};
 use crate::error::{ErrorCode, OAuthError};
 use crate::jwt;
-use crate::keys::MAX_TOKEN_LIFETIME;
 use crate::params::{Params, truncate};
-use crate::token::access::{AccessClaims, Audience};
+use crate::token::access::{AccessClaims, Audience, issued_lifetime};
 use crate::token::{TokenKind, new_jti};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,9 +125,8 @@ pub async fn exchange(
             unique
         }
     };
-    let mut lifetime = api.token_lifetime.clamp(1, MAX_TOKEN_LIFETIME);
+    let lifetime = issued_lifetime(&api);
     let kind = if api.is_system {
-        lifetime = lifetime.min(MANAGEMENT_TOKEN_LIFETIME);
         TokenKind::ManagementApiToken
     } else {
         TokenKind::ClientCredentialsToken

@@ -10,11 +10,10 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::flow::{IssuedToken, OpaqueToken, RefreshFamily};
 use crate::ids;
 use crate::jwt;
-use crate::keys::MAX_TOKEN_LIFETIME;
 use crate::manage::clients::RefreshTokenConfig;
 use crate::model::{Client, ResourceServer, User};
 use crate::store::Revocation;
-use crate::token::access::{AccessClaims, Audience};
+use crate::token::access::{AccessClaims, Audience, issued_lifetime};
 use crate::token::id::{IdTokenInput, at_hash, id_token_claims};
 use crate::token::opaque::{OPAQUE_TOKEN_LIFETIME, new_secret_value, token_hash};
 use crate::token::{TokenKind, new_jti};
@@ -150,7 +149,7 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
     let scope = g.scope.join(" ");
     let (access_token, expires_in) = match g.api {
         Some(api) => {
-            let lifetime = api.token_lifetime.clamp(1, MAX_TOKEN_LIFETIME);
+            let lifetime = issued_lifetime(api);
             let aud = if openid {
                 Audience::Many(vec![api.identifier.clone(), ctx.issuer.join("userinfo")])
             } else {

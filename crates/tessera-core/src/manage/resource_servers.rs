@@ -6,6 +6,7 @@ use crate::clock::UnixTime;
 use crate::ids::{self, RngError};
 use crate::keys::{MAX_TOKEN_LIFETIME, SigningAlg};
 use crate::model::{ResourceServer, ResourceServerScope};
+use crate::token::access::issued_lifetime;
 
 /// The signing algorithm of a new API when none is given.
 pub const DEFAULT_SIGNING_ALG: &str = "RS256";
@@ -178,11 +179,6 @@ pub fn apply_changes(
         rs.skip_consent_for_verifiable_first_party_clients = v;
     }
     Ok(())
-}
-
-/// The longest an access token for `rs` lives when issued (any grant).
-fn issued_lifetime(rs: &ResourceServer) -> i64 {
-    rs.token_lifetime.clamp(1, MAX_TOKEN_LIFETIME)
 }
 
 /// When `old` is replaced at `now` by `new` (`None`: deleted), until when a

@@ -2,7 +2,22 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::bootstrap::MANAGEMENT_TOKEN_LIFETIME;
 use crate::clock::UnixTime;
+use crate::keys::MAX_TOKEN_LIFETIME;
+use crate::model::ResourceServer;
+
+/// How long an access token for `api` lives, whatever the grant: the API's
+/// lifetime within 1 s..30 days, and at most a day for the Management API.
+/// Revocations rely on it to outlive every token they refuse.
+pub fn issued_lifetime(api: &ResourceServer) -> i64 {
+    let lifetime = api.token_lifetime.clamp(1, MAX_TOKEN_LIFETIME);
+    if api.is_system {
+        lifetime.min(MANAGEMENT_TOKEN_LIFETIME)
+    } else {
+        lifetime
+    }
+}
 
 /// `aud`: one string, or several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
