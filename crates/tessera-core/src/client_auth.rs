@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::bootstrap::CLIENT_SECRET_PURPOSE;
 use crate::envelope::MasterKey;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{OAuthError, Reason};
 use crate::model::{Client, ClientSecret};
 use crate::types::Secret;
 
@@ -48,8 +48,8 @@ fn form_decode(s: &str) -> Option<String> {
         .or_else(|| Some(String::new()))
 }
 
-fn invalid_client(description: &str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidClient, description)
+fn invalid_client(reason: Reason, description: &str) -> OAuthError {
+    OAuthError::new(reason, description)
 }
 
 /// Reads the client's credentials from the `Authorization` header value and the
@@ -66,6 +66,7 @@ pub fn presented(
             .or_else(|| header.strip_prefix("basic "))
         else {
             return Err(invalid_client(
+                Reason::AuthorizationSchemeUnsupported,
                 "unsupported Authorization scheme; use Basic",
             ));
         };
@@ -73,26 +74,29 @@ pub fn presented(
             .decode(encoded.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| invalid_client("malformed Basic credentials"))?;
+            .ok_or_else(|| invalid_client(Reason::BasicMalformed, "malformed Basic credentials"))?;
         let (id, secret) = decoded
             .split_once(':')
-            .ok_or_else(|| invalid_client("malformed Basic credentials"))?;
+            .ok_or_else(|| invalid_client(Reason::BasicMalformed, "malformed Basic credentials"))?;
         let id = form_decode(id).unwrap_or_default();
         let secret = form_decode(secret).unwrap_or_default();
         if body_secret.is_some() {
             return Err(OAuthError::new(
-                ErrorCode::InvalidRequest,
+                Reason::ClientAuthMethodsMixed,
                 "use one client authentication method, not Basic and client_secret together",
             ));
         }
         if body_client_id.is_some_and(|b| b != id) {
             return Err(OAuthError::new(
-                ErrorCode::InvalidRequest,
+                Reason::ClientIdMismatch,
                 "client_id does not match the Basic credentials",
             ));
         }
         if id.is_empty() {
-            return Err(invalid_client("malformed Basic credentials"));
+            return Err(invalid_client(
+                Reason::BasicMalformed,
+                "malformed Basic credentials",
+            ));
         }
         return Ok(Presented::Basic {
             client_id: id,
@@ -108,6 +112,7 @@ pub fn presented(
             client_id: id.to_owned(),
         }),
         _ => Err(invalid_client(
+            Reason::ClientAuthMissing,
             "client authentication is required (Basic, or client_id and client_secret)",
         )),
     }
@@ -130,22 +135,22 @@ pub fn authenticate(
 ) -> Result<Authenticated, OAuthError> {
     const WRONG: &str = "unknown client or wrong client credentials";
     let Some((client, stored)) = client else {
-        return Err(invalid_client(WRONG));
+        return Err(invalid_client(Reason::ClientCredentialsInvalid, WRONG));
     };
     match presented {
         Presented::Basic { secret, .. } | Presented::Post { secret, .. } => {
             let Some(stored) = stored else {
-                return Err(invalid_client(WRONG));
+                return Err(invalid_client(Reason::ClientCredentialsInvalid, WRONG));
             };
             if client.token_endpoint_auth_method == "none" {
-                return Err(invalid_client(WRONG));
+                return Err(invalid_client(Reason::ClientCredentialsInvalid, WRONG));
             }
             if !master.verify_keyed_hash(
                 CLIENT_SECRET_PURPOSE,
                 secret.expose().as_bytes(),
                 &stored.hash,
             ) {
-                return Err(invalid_client(WRONG));
+                return Err(invalid_client(Reason::ClientCredentialsInvalid, WRONG));
             }
             // RFC 7591 §2: a client registered for client_secret_basic sends its
             // secret only in the header; one in the body is refused (said only
@@ -158,6 +163,7 @@ pub fn authenticate(
                 && client.token_endpoint_auth_method == "client_secret_basic"
             {
                 return Err(invalid_client(
+                    Reason::SecretMustUseBasic,
                     "this client is registered for client_secret_basic: send the secret in the Authorization header",
                 ));
             }
@@ -168,6 +174,7 @@ pub fn authenticate(
                 Ok(Authenticated::Public)
             } else {
                 Err(invalid_client(
+                    Reason::ClientSecretRequired,
                     "this client must authenticate with its client secret",
                 ))
             }
@@ -213,20 +220,24 @@ mod tests {
     #[test]
     fn refuses_mixed_or_missing_credentials() {
         let e = presented(Some(&basic("app", "s")), None, Some("s")).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert_eq!(e.reason(), Reason::ClientAuthMethodsMixed);
         let e = presented(Some(&basic("app", "s")), Some("other"), None).unwrap_err();
-        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert_eq!(e.reason(), Reason::ClientIdMismatch);
         assert_eq!(
-            presented(None, None, None).unwrap_err().code,
-            ErrorCode::InvalidClient
+            presented(None, None, None).unwrap_err().reason(),
+            Reason::ClientAuthMissing
         );
         assert_eq!(
-            presented(Some("Basic !!!"), None, None).unwrap_err().code,
-            ErrorCode::InvalidClient
+            presented(Some("Basic !!!"), None, None)
+                .unwrap_err()
+                .reason(),
+            Reason::BasicMalformed
         );
         assert_eq!(
-            presented(Some("Bearer x"), None, None).unwrap_err().code,
-            ErrorCode::InvalidClient
+            presented(Some("Bearer x"), None, None)
+                .unwrap_err()
+                .reason(),
+            Reason::AuthorizationSchemeUnsupported
         );
     }
 }

@@ -1,8 +1,16 @@
-//! OAuth error codes (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009, OIDC Core §3.1.2.6),
-//! each with its HTTP status. The server renders them in one place.
+//! OAuth errors (RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009, OIDC Core §3.1.2.6).
+//!
+//! Every error carries a typed [`Reason`]: one variant per distinct failure. The
+//! reason decides the OAuth `error` code (and so the HTTP status); the
+//! description is the human text. The server renders them in one place
+//! (`tessera_server::error`) and sends the reason's name in the
+//! `Tessera-Error-Reason` header, so clients, operators and tests tell failures
+//! apart without reading prose.
 
 use std::fmt;
+use std::str::FromStr;
 
+/// The OAuth `error` codes Tessera answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -13,18 +21,12 @@ pub enum ErrorCode {
     InvalidScope,
     AccessDenied,
     UnsupportedResponseType,
-    UnsupportedTokenType,
     InvalidToken,
     InsufficientScope,
     LoginRequired,
     ConsentRequired,
-    InteractionRequired,
     ServerError,
     TemporarilyUnavailable,
-    NotFound,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    TooManyRequests,
 }
 
 impl ErrorCode {
@@ -38,18 +40,12 @@ impl ErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::AccessDenied => "access_denied",
             Self::UnsupportedResponseType => "unsupported_response_type",
-            Self::UnsupportedTokenType => "unsupported_token_type",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
-            Self::InteractionRequired => "interaction_required",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::PayloadTooLarge => "request_too_large",
-            Self::TooManyRequests => "too_many_requests",
         }
     }
 
@@ -59,10 +55,6 @@ impl ErrorCode {
         match self {
             Self::InvalidClient | Self::InvalidToken => 401,
             Self::AccessDenied | Self::InsufficientScope => 403,
-            Self::NotFound => 404,
-            Self::MethodNotAllowed => 405,
-            Self::PayloadTooLarge => 413,
-            Self::TooManyRequests => 429,
             Self::ServerError => 500,
             Self::TemporarilyUnavailable => 503,
             _ => 400,
@@ -76,19 +68,275 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// An error to show a client: the code and a description safe to show.
+/// Declares [`Reason`] from one table: variant, wire name, OAuth code.
+macro_rules! reasons {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal => $code:ident,)+) => {
+        /// Why a request failed: one variant per distinct failure.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Reason {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl Reason {
+            /// Every reason, for documentation and tests.
+            pub const ALL: &'static [Reason] = &[$(Reason::$variant,)+];
+
+            /// The stable name sent in `Tessera-Error-Reason`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Reason::$variant => $name,)+
+                }
+            }
+
+            /// The OAuth `error` code this failure is answered with.
+            pub fn code(self) -> ErrorCode {
+                match self {
+                    $(Reason::$variant => ErrorCode::$code,)+
+                }
+            }
+        }
+
+        impl FromStr for Reason {
+            type Err = UnknownReason;
+            fn from_str(s: &str) -> Result<Self, UnknownReason> {
+                match s {
+                    $($name => Ok(Reason::$variant),)+
+                    _ => Err(UnknownReason),
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    // The request itself.
+    /// A parameter was sent twice.
+    ParameterRepeated = "parameter_repeated" => InvalidRequest,
+    /// A parameter is longer than allowed.
+    ParameterTooLong = "parameter_too_long" => InvalidRequest,
+    /// The form body does not parse.
+    FormMalformed = "form_malformed" => InvalidRequest,
+    /// The JSON body does not parse.
+    JsonMalformed = "json_malformed" => InvalidRequest,
+    /// The JSON body is not an object.
+    JsonNotObject = "json_not_object" => InvalidRequest,
+    /// A JSON member is an array or object.
+    ParameterNotString = "parameter_not_string" => InvalidRequest,
+    /// Neither form nor JSON.
+    ContentTypeUnsupported = "content_type_unsupported" => InvalidRequest,
+    /// `audience` and `resource` name different APIs.
+    AudienceResourceMismatch = "audience_resource_mismatch" => InvalidRequest,
+
+    // Client authentication.
+    /// An `Authorization` scheme other than Basic.
+    AuthorizationSchemeUnsupported = "authorization_scheme_unsupported" => InvalidClient,
+    /// Basic credentials that do not decode.
+    BasicMalformed = "basic_malformed" => InvalidClient,
+    /// Basic and `client_secret` together.
+    ClientAuthMethodsMixed = "client_auth_methods_mixed" => InvalidRequest,
+    /// The body's `client_id` differs from the Basic one.
+    ClientIdMismatch = "client_id_mismatch" => InvalidRequest,
+    /// No client credentials at all.
+    ClientAuthMissing = "client_auth_missing" => InvalidClient,
+    /// An unknown client or a wrong secret (one answer for both).
+    ClientCredentialsInvalid = "client_credentials_invalid" => InvalidClient,
+    /// A `client_secret_basic` client sent its secret in the body.
+    SecretMustUseBasic = "secret_must_use_basic" => InvalidClient,
+    /// A confidential client sent no secret.
+    ClientSecretRequired = "client_secret_required" => InvalidClient,
+    /// The client authenticated in a way its registration does not allow.
+    ClientAuthMethodWrong = "client_auth_method_wrong" => InvalidClient,
+    /// A public client at an endpoint for confidential clients.
+    PublicClientRefused = "public_client_refused" => InvalidClient,
+
+    // The token endpoint.
+    /// No `grant_type`.
+    GrantTypeMissing = "grant_type_missing" => InvalidRequest,
+    /// A `grant_type` Tessera does not implement.
+    GrantTypeUnsupported = "grant_type_unsupported" => UnsupportedGrantType,
+    /// The client may not use this grant type.
+    GrantTypeNotAllowed = "grant_type_not_allowed" => UnauthorizedClient,
+    /// A public client asked for client credentials.
+    PublicClientCredentials = "public_client_credentials" => UnauthorizedClient,
+    /// A required parameter is missing (`code`, `refresh_token`, `token`).
+    ParameterMissing = "parameter_missing" => InvalidRequest,
+    /// The authorization code is unknown or expired.
+    CodeInvalid = "code_invalid" => InvalidGrant,
+    /// The authorization code was used before; what it issued is revoked.
+    CodeReplayed = "code_replayed" => InvalidGrant,
+    /// The authorization code belongs to another client.
+    CodeClientMismatch = "code_client_mismatch" => InvalidGrant,
+    /// `redirect_uri` differs from the authorization request's.
+    RedirectUriMismatch = "redirect_uri_mismatch" => InvalidGrant,
+    /// The PKCE verifier does not match the challenge.
+    PkceMismatch = "pkce_mismatch" => InvalidGrant,
+    /// A verifier without a challenge (a downgrade attempt).
+    PkceDowngrade = "pkce_downgrade" => InvalidGrant,
+    /// The login session behind the code has ended.
+    SessionEnded = "session_ended" => InvalidGrant,
+    /// The user was deleted or blocked.
+    UserUnavailable = "user_unavailable" => InvalidGrant,
+    /// The grant's API was deleted.
+    ApiGone = "api_gone" => InvalidGrant,
+    /// The refresh token is unknown, expired or revoked.
+    RefreshTokenInvalid = "refresh_token_invalid" => InvalidGrant,
+    /// The refresh token was used before; its family is revoked.
+    RefreshTokenReused = "refresh_token_reused" => InvalidGrant,
+    /// A refresh asked for more scope than the grant.
+    ScopeWidened = "scope_widened" => InvalidScope,
+    /// Client credentials asked for scopes beyond the client grant.
+    ScopeNotGranted = "scope_not_granted" => InvalidScope,
+    /// Client credentials without an audience.
+    AudienceMissing = "audience_missing" => AccessDenied,
+    /// The audience names no API.
+    ApiUnknown = "api_unknown" => AccessDenied,
+    /// The client has no client grant for the API.
+    ClientGrantMissing = "client_grant_missing" => AccessDenied,
+    /// A user-bound token for the Management API.
+    ManagementApiForUser = "management_api_for_user" => AccessDenied,
+
+    // /authorize.
+    /// A `response_mode` Tessera does not implement.
+    ResponseModeUnsupported = "response_mode_unsupported" => InvalidRequest,
+    /// No `response_type`.
+    ResponseTypeMissing = "response_type_missing" => InvalidRequest,
+    /// A `response_type` Tessera does not implement.
+    ResponseTypeUnsupported = "response_type_unsupported" => UnsupportedResponseType,
+    /// A public client without PKCE.
+    PkceRequired = "pkce_required" => InvalidRequest,
+    /// `code_challenge_method` without `code_challenge`.
+    PkceMethodWithoutChallenge = "pkce_method_without_challenge" => InvalidRequest,
+    /// The `plain` method (or none, which means plain).
+    PkcePlainRefused = "pkce_plain_refused" => InvalidRequest,
+    /// An unknown `code_challenge_method`.
+    PkceMethodUnsupported = "pkce_method_unsupported" => InvalidRequest,
+    /// A challenge that is not a base64url SHA-256 digest.
+    PkceChallengeMalformed = "pkce_challenge_malformed" => InvalidRequest,
+    /// An unknown `prompt` value.
+    PromptUnsupported = "prompt_unsupported" => InvalidRequest,
+    /// `prompt=none` with other values.
+    PromptNoneCombined = "prompt_none_combined" => InvalidRequest,
+    /// `max_age` is not a non-negative integer.
+    MaxAgeInvalid = "max_age_invalid" => InvalidRequest,
+    /// A scope value is too long.
+    ScopeTooLong = "scope_too_long" => InvalidScope,
+    /// Too many scope values.
+    TooManyScopes = "too_many_scopes" => InvalidScope,
+    /// `prompt=none` and the user is not logged in (or must log in again).
+    LoginRequired = "login_required" => LoginRequired,
+    /// `prompt=none` and the user has not consented.
+    ConsentRequired = "consent_required" => ConsentRequired,
+    /// The user denied consent.
+    ConsentDenied = "consent_denied" => AccessDenied,
+    /// The client was deleted while the user logged in.
+    ClientGone = "client_gone" => UnauthorizedClient,
+    /// The named connection does not exist or takes no passwords.
+    ConnectionUnusable = "connection_unusable" => InvalidRequest,
+
+    // Bearer tokens (RFC 6750).
+    /// No token was sent (answered with a bare challenge).
+    BearerMissing = "bearer_missing" => InvalidToken,
+    /// The `Authorization` header is not one Bearer token.
+    BearerMalformed = "bearer_malformed" => InvalidToken,
+    /// The token was sent in more than one place.
+    BearerInTwoPlaces = "bearer_in_two_places" => InvalidRequest,
+    /// Not a JWS compact serialisation Tessera could read.
+    TokenMalformed = "token_malformed" => InvalidToken,
+    /// The token is larger than any Tessera issues.
+    TokenTooLarge = "token_too_large" => InvalidToken,
+    /// An ID token where an access token belongs.
+    TokenIsIdToken = "token_is_id_token" => InvalidToken,
+    /// A JWT of another type (`typ` is not `at+jwt`).
+    TokenWrongType = "token_wrong_type" => InvalidToken,
+    /// A `crit` header parameter Tessera does not understand.
+    TokenUnknownCritical = "token_unknown_critical" => InvalidToken,
+    /// Signed with a key Tessera does not publish.
+    TokenUnknownKey = "token_unknown_key" => InvalidToken,
+    /// `alg` differs from the key's algorithm.
+    TokenAlgorithmMismatch = "token_algorithm_mismatch" => InvalidToken,
+    /// The signature does not verify.
+    TokenBadSignature = "token_bad_signature" => InvalidToken,
+    /// Another issuer's token.
+    TokenWrongIssuer = "token_wrong_issuer" => InvalidToken,
+    /// A token for another audience.
+    TokenWrongAudience = "token_wrong_audience" => InvalidToken,
+    /// The token has expired.
+    TokenExpired = "token_expired" => InvalidToken,
+    /// The token is not valid yet.
+    TokenNotYetValid = "token_not_yet_valid" => InvalidToken,
+    /// The token was revoked.
+    TokenRevoked = "token_revoked" => InvalidToken,
+    /// An opaque token that is unknown, expired or revoked.
+    TokenUnknown = "token_unknown" => InvalidToken,
+    /// The token's user was deleted or blocked.
+    TokenUserUnavailable = "token_user_unavailable" => InvalidToken,
+    /// A valid token without the scope the endpoint needs.
+    ScopeMissing = "scope_missing" => InsufficientScope,
+}
+
+/// A name that is no [`Reason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown error reason")]
+pub struct UnknownReason;
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error to show a client: why, and a description safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {description}")]
+#[error("{reason}: {description}")]
 pub struct OAuthError {
-    pub code: ErrorCode,
-    pub description: String,
+    reason: Reason,
+    description: String,
 }
 
 impl OAuthError {
-    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+    pub fn new(reason: Reason, description: impl Into<String>) -> Self {
         Self {
-            code,
+            reason,
             description: description.into(),
+        }
+    }
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+    pub fn code(&self) -> ErrorCode {
+        self.reason.code()
+    }
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for r in Reason::ALL {
+            assert!(seen.insert(r.as_str()), "{r:?}");
+            assert_eq!(r.as_str().parse::<Reason>(), Ok(*r));
+            assert!(
+                r.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+            );
+        }
+        assert_eq!("nope".parse::<Reason>(), Err(UnknownReason));
+    }
+
+    #[test]
+    fn docs_list_every_reason_with_its_code() {
+        let docs = include_str!("../../../docs/errors.md");
+        for r in Reason::ALL {
+            let row = format!("| `{}` | `{}` |", r.as_str(), r.code().as_str());
+            assert!(docs.contains(&row), "docs/errors.md lacks {row}");
         }
     }
 }

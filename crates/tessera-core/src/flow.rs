@@ -5,6 +5,68 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 
+/// What the client asked `/authorize` to return (OAuth 2.0 Multiple Response
+/// Type Encoding Practices). Only the code flow today; `id_token` and the
+/// hybrid types are a variant each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ResponseType {
+    #[default]
+    #[serde(rename = "code")]
+    Code,
+}
+
+impl ResponseType {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "code" => Some(Self::Code),
+            _ => None,
+        }
+    }
+}
+
+/// How the response reaches the client's redirect URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// In the query of a 302 redirect (the default of the code flow).
+    #[default]
+    Query,
+    /// OIDC Form Post Response Mode: an auto-submitting form.
+    FormPost,
+}
+
+impl ResponseMode {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "query" => Some(Self::Query),
+            "form_post" => Some(Self::FormPost),
+            _ => None,
+        }
+    }
+}
+
+/// A `prompt` value (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Prompt {
+    None,
+    Login,
+    Consent,
+    SelectAccount,
+}
+
+impl Prompt {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "none" => Some(Self::None),
+            "login" => Some(Self::Login),
+            "consent" => Some(Self::Consent),
+            "select_account" => Some(Self::SelectAccount),
+            _ => None,
+        }
+    }
+}
+
 /// A validated `/authorize` request waiting for the user (login, consent). Its
 /// `id` travels in the hosted pages' `state` parameter; `browser_binding` is the
 /// SHA-256 of a cookie set on the browser that started it, so a page submitted
@@ -14,20 +76,29 @@ pub struct AuthorizeTx {
     pub id: String,
     pub client_id: String,
     pub redirect_uri: String,
-    /// `query` or `form_post`.
-    pub response_mode: String,
+    /// Requests stored before this field existed asked for `code`.
+    #[serde(default)]
+    pub response_type: ResponseType,
+    pub response_mode: ResponseMode,
     pub scope: Vec<String>,
     pub audience: Option<String>,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
-    pub prompt: Vec<String>,
+    pub prompt: Vec<Prompt>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub connection: Option<String>,
     pub browser_binding: Vec<u8>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+}
+
+impl AuthorizeTx {
+    /// Whether the request asked for `prompt`.
+    pub fn prompts(&self, prompt: Prompt) -> bool {
+        self.prompt.contains(&prompt)
+    }
 }
 
 /// A server-side session behind the SSO cookie. The cookie holds a 256-bit

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{OAuthError, Reason};
 
 /// Request parameters, each at most once. RFC 6749 §3.1: a parameter sent
 /// without a value is treated as omitted.
@@ -19,7 +19,7 @@ impl Params {
         for (k, v) in pairs {
             if map.insert(k.clone(), v).is_some() {
                 return Err(OAuthError::new(
-                    ErrorCode::InvalidRequest,
+                    Reason::ParameterRepeated,
                     format!("parameter {k} is repeated"),
                 ));
             }

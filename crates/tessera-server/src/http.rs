@@ -16,7 +16,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::error::json_error;
+use crate::error::{ApiError, HttpError, json_body};
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -87,30 +87,33 @@ async fn json_errors(req: Request, next: Next) -> Response<Body> {
     if has_body_type {
         return res;
     }
-    let (code, description) = match status {
-        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "no such endpoint"),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            ErrorCode::MethodNotAllowed,
-            "method not allowed on this endpoint",
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            (ErrorCode::PayloadTooLarge, "the request body is too large")
+    let mut out = match status {
+        StatusCode::NOT_FOUND => ApiError::Http(HttpError::NotFound).into_response(),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::Http(HttpError::MethodNotAllowed).into_response()
         }
-        StatusCode::REQUEST_TIMEOUT => (
-            ErrorCode::TemporarilyUnavailable,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::Http(HttpError::PayloadTooLarge).into_response(),
+        StatusCode::REQUEST_TIMEOUT => json_body(
+            status,
+            ErrorCode::TemporarilyUnavailable.as_str(),
             "the request took too long",
         ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            (ErrorCode::InvalidRequest, "unsupported content type")
-        }
-        s if s.is_server_error() => (
-            ErrorCode::ServerError,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => json_body(
+            status,
+            ErrorCode::InvalidRequest.as_str(),
+            "unsupported content type",
+        ),
+        s if s.is_server_error() => json_body(
+            s,
+            ErrorCode::ServerError.as_str(),
             "the server could not complete the request",
         ),
-        _ => (ErrorCode::InvalidRequest, "the request is malformed"),
+        s => json_body(
+            s,
+            ErrorCode::InvalidRequest.as_str(),
+            "the request is malformed",
+        ),
     };
-    let mut out = json_error(code, description);
-    *out.status_mut() = status;
     for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
         if let Some(v) = res.headers().get(&name) {
             out.headers_mut().insert(name, v.clone());
@@ -121,11 +124,11 @@ async fn json_errors(req: Request, next: Next) -> Response<Body> {
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
     tracing::error!("a handler panicked");
-    json_error(
-        ErrorCode::ServerError,
+    json_body(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::ServerError.as_str(),
         "the server could not complete the request",
     )
-    .into_response()
 }
 
 /// Wraps the application in the shared layers, outermost first: request id,

@@ -75,3 +75,18 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
 }
+
+impl AppState {
+    /// What the grants (and revocation) need, at the instant `now`: built here
+    /// only.
+    pub fn grant_ctx(&self, now: tessera_core::clock::UnixTime) -> tessera_core::grant::Ctx<'_> {
+        tessera_core::grant::Ctx {
+            store: self.store.as_ref(),
+            keys: &self.keys,
+            master: &self.master,
+            issuer: &self.config.issuer,
+            revocations: &self.revocations,
+            now,
+        }
+    }
+}

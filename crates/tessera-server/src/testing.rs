@@ -49,9 +49,29 @@ pub struct Reply {
     pub body: Value,
 }
 
+impl Reply {
+    /// The typed reason of an OAuth error answer (`Tessera-Error-Reason`).
+    pub fn reason(&self) -> Option<tessera_core::error::Reason> {
+        reason_of(&self.headers)
+    }
+}
+
+/// The typed reason an OAuth error answer names in `Tessera-Error-Reason`.
+pub fn reason_of(headers: &HeaderMap) -> Option<tessera_core::error::Reason> {
+    headers
+        .get(crate::error::REASON_HEADER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
 impl std::fmt::Debug for Reply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status, self.body)
+        match self.reason() {
+            Some(reason) => write!(f, "{} {} ({reason})", self.status, self.body),
+            None => write!(f, "{} {}", self.status, self.body),
+        }
     }
 }
 

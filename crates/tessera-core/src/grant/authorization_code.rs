@@ -7,7 +7,7 @@ use super::common::{
 use super::{Ctx, GrantError};
 use crate::authorize::pkce_matches;
 use crate::client_auth::Presented;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{OAuthError, Reason};
 use crate::flow::{CodeIssue, CodeRecorded, CodeUse, IssuedToken};
 use crate::params::Params;
 use crate::token::TokenKind;
@@ -24,7 +24,7 @@ impl Request {
     pub fn parse(params: &Params) -> Result<Self, OAuthError> {
         let code = params
             .get("code")
-            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "code is required"))?;
+            .ok_or_else(|| OAuthError::new(Reason::ParameterMissing, "code is required"))?;
         Ok(Self {
             code: code.to_owned(),
             redirect_uri: params.get("redirect_uri").map(str::to_owned),
@@ -33,8 +33,8 @@ impl Request {
     }
 }
 
-fn invalid_grant(description: &str) -> GrantError {
-    OAuthError::new(ErrorCode::InvalidGrant, description).into()
+fn invalid_grant(reason: Reason, description: &str) -> GrantError {
+    OAuthError::new(reason, description).into()
 }
 
 pub async fn exchange(
@@ -46,7 +46,7 @@ pub async fn exchange(
     let client = authenticate_client(ctx, presented, found.as_ref())?;
     if !client.grant_types.iter().any(|g| g == "authorization_code") {
         return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
+            Reason::GrantTypeNotAllowed,
             "Grant type 'authorization_code' not allowed for the client.",
         )
         .into());
@@ -63,17 +63,20 @@ pub async fn exchange(
         }
         CodeUse::Unknown => {
             return Err(invalid_grant(
+                Reason::CodeInvalid,
                 "the authorization code is invalid or expired",
             ));
         }
     };
     if code.client_id != client.client_id {
         return Err(invalid_grant(
+            Reason::CodeClientMismatch,
             "the authorization code was issued to another client",
         ));
     }
     if req.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
         return Err(invalid_grant(
+            Reason::RedirectUriMismatch,
             "redirect_uri does not match the authorization request",
         ));
     }
@@ -81,12 +84,14 @@ pub async fn exchange(
         (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
         (Some(_), _) => {
             return Err(invalid_grant(
+                Reason::PkceMismatch,
                 "code_verifier does not match the code_challenge",
             ));
         }
         // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
         (None, Some(_)) => {
             return Err(invalid_grant(
+                Reason::PkceDowngrade,
                 "code_verifier sent, but no code_challenge was",
             ));
         }
@@ -94,14 +99,21 @@ pub async fn exchange(
     }
     let user = match ctx.store.get_user(&code.user_id).await? {
         Some(u) if !u.blocked => u,
-        _ => return Err(invalid_grant("the user no longer exists or is blocked")),
+        _ => {
+            return Err(invalid_grant(
+                Reason::UserUnavailable,
+                "the user no longer exists or is blocked",
+            ));
+        }
     };
     let api = match &code.audience {
         Some(aud) => Some(
             ctx.store
                 .get_resource_server_by_identifier(aud)
                 .await?
-                .ok_or_else(|| invalid_grant("the API of this grant no longer exists"))?,
+                .ok_or_else(|| {
+                    invalid_grant(Reason::ApiGone, "the API of this grant no longer exists")
+                })?,
         ),
         None => None,
     };
@@ -163,6 +175,7 @@ pub async fn exchange(
     if !ctx.store.session_alive(&code.sid, ctx.now).await? {
         revoke_issued(ctx, record).await?;
         return Err(invalid_grant(
+            Reason::SessionEnded,
             "the login session of this authorization code has ended",
         ));
     }
@@ -170,7 +183,10 @@ pub async fn exchange(
 }
 
 fn replayed() -> GrantError {
-    invalid_grant("the authorization code was already used; its tokens have been revoked")
+    invalid_grant(
+        Reason::CodeReplayed,
+        "the authorization code was already used; its tokens have been revoked",
+    )
 }
 
 /// Revokes everything a code's redemption issued.

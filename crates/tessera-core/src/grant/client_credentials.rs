@@ -3,7 +3,7 @@
 
 use super::{Ctx, GrantError, Issued, TokenResponse};
 use crate::client_auth::{self, Authenticated, Presented};
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{OAuthError, Reason};
 use crate::jwt;
 use crate::params::{Params, truncate};
 use crate::token::access::{AccessClaims, Audience, issued_lifetime};
@@ -21,7 +21,7 @@ impl Request {
         let audience = match (params.get("audience"), params.get("resource")) {
             (Some(a), Some(r)) if a != r => {
                 return Err(OAuthError::new(
-                    ErrorCode::InvalidRequest,
+                    Reason::AudienceResourceMismatch,
                     "audience and resource name different APIs",
                 ));
             }
@@ -38,8 +38,8 @@ impl Request {
     }
 }
 
-fn denied(description: String) -> GrantError {
-    OAuthError::new(ErrorCode::AccessDenied, description).into()
+fn denied(reason: Reason, description: String) -> GrantError {
+    OAuthError::new(reason, description).into()
 }
 
 pub async fn exchange(
@@ -51,6 +51,7 @@ pub async fn exchange(
     let Some(audience) = req.audience else {
         // Auth0's answer when no audience is given and no default is configured.
         return Err(denied(
+            Reason::AudienceMissing,
             "No audience parameter was provided, and no default audience has been configured"
                 .into(),
         ));
@@ -63,7 +64,7 @@ pub async fn exchange(
         Authenticated::Confidential => {}
         Authenticated::Public => {
             return Err(OAuthError::new(
-                ErrorCode::UnauthorizedClient,
+                Reason::PublicClientCredentials,
                 "public clients cannot use the client_credentials grant",
             )
             .into());
@@ -72,25 +73,28 @@ pub async fn exchange(
     let (client, _) = found
         .client
         .as_ref()
-        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidClient, "unknown client"))?;
+        .ok_or_else(|| OAuthError::new(Reason::ClientCredentialsInvalid, "unknown client"))?;
     if !client.grant_types.iter().any(|g| g == "client_credentials") {
         return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
+            Reason::GrantTypeNotAllowed,
             "Grant type 'client_credentials' not allowed for the client.",
         )
         .into());
     }
     let Some(api) = found.resource_server else {
-        return Err(denied(format!(
-            "Service not found: {}",
-            truncate(&audience)
-        )));
+        return Err(denied(
+            Reason::ApiUnknown,
+            format!("Service not found: {}", truncate(&audience)),
+        ));
     };
     let Some(grant) = found.grant else {
-        return Err(denied(format!(
-            "Client is not authorized to access \"{}\". You need to create a \"client-grant\" associated to this API.",
-            api.identifier
-        )));
+        return Err(denied(
+            Reason::ClientGrantMissing,
+            format!(
+                "Client is not authorized to access \"{}\". You need to create a \"client-grant\" associated to this API.",
+                api.identifier
+            ),
+        ));
     };
     // What the grant allows and the API still defines.
     let allowed: Vec<&String> = grant
@@ -111,7 +115,7 @@ pub async fn exchange(
             if !missing.is_empty() {
                 let shown: Vec<String> = missing.iter().take(10).map(|m| truncate(m)).collect();
                 return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
+                    Reason::ScopeNotGranted,
                     format!("Client has not been granted scopes: {}", shown.join(", ")),
                 )
                 .into());

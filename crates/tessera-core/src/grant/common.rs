@@ -6,7 +6,7 @@
 use super::{Ctx, GrantError, Issued, TokenResponse};
 use crate::client_auth::{self, Authenticated, Presented};
 use crate::clock::UnixTime;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{OAuthError, Reason};
 use crate::flow::{IssuedToken, OpaqueToken, RefreshFamily};
 use crate::ids;
 use crate::jwt;
@@ -49,11 +49,11 @@ pub fn authenticate_client(
 ) -> Result<Client, GrantError> {
     let kind = client_auth::authenticate(ctx.master, presented, found)?;
     let (client, _) =
-        found.ok_or_else(|| OAuthError::new(ErrorCode::InvalidClient, "unknown client"))?;
+        found.ok_or_else(|| OAuthError::new(Reason::ClientCredentialsInvalid, "unknown client"))?;
     let public = client.token_endpoint_auth_method == "none";
     if public != (kind == Authenticated::Public) {
         return Err(OAuthError::new(
-            ErrorCode::InvalidClient,
+            Reason::ClientAuthMethodWrong,
             "wrong client authentication method for this client",
         )
         .into());

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::client_auth::Presented;
 use crate::clock::UnixTime;
 use crate::envelope::MasterKey;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{OAuthError, Reason};
 use crate::keys::{KeyMaterialError, Keys};
 use crate::params::{Params, truncate};
 use crate::store::{Store, StoreError};
@@ -29,7 +29,7 @@ impl TokenRequest {
     pub fn parse(params: &Params) -> Result<Self, OAuthError> {
         match params.get("grant_type") {
             None => Err(OAuthError::new(
-                ErrorCode::InvalidRequest,
+                Reason::GrantTypeMissing,
                 "grant_type is required",
             )),
             Some("client_credentials") => Ok(Self::ClientCredentials(
@@ -40,7 +40,7 @@ impl TokenRequest {
             )),
             Some("refresh_token") => Ok(Self::RefreshToken(refresh_token::Request::parse(params)?)),
             Some(other) => Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
+                Reason::GrantTypeUnsupported,
                 format!("grant type {:?} is not supported", truncate(other)),
             )),
         }
@@ -68,32 +68,19 @@ pub struct Issued {
     pub kinds: Vec<TokenKind>,
 }
 
+/// Why a grant failed: the client's fault (an OAuth error), or the server's.
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
     #[error(transparent)]
     OAuth(#[from] OAuthError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("signing key: {0}")]
+    Key(#[from] KeyMaterialError),
     #[error("signing: {0}")]
-    Sign(String),
-}
-
-impl From<KeyMaterialError> for GrantError {
-    fn from(e: KeyMaterialError) -> Self {
-        Self::Sign(e.to_string())
-    }
-}
-
-impl From<crate::jwt::JwtError> for GrantError {
-    fn from(e: crate::jwt::JwtError) -> Self {
-        Self::Sign(e.to_string())
-    }
-}
-
-impl From<crate::ids::RngError> for GrantError {
-    fn from(e: crate::ids::RngError) -> Self {
-        Self::Sign(e.to_string())
-    }
+    Jwt(#[from] crate::jwt::JwtError),
+    #[error(transparent)]
+    Rng(#[from] crate::ids::RngError),
 }
 
 /// What a grant needs.

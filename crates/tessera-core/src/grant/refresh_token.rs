@@ -16,7 +16,7 @@ use super::common::{
 };
 use super::{Ctx, GrantError, Issued};
 use crate::envelope::MasterKey;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{OAuthError, Reason};
 use crate::flow::{IssuedToken, RefreshUse};
 use crate::manage::clients::RefreshTokenConfig;
 use crate::params::Params;
@@ -32,7 +32,7 @@ pub struct Request {
 impl Request {
     pub fn parse(params: &Params) -> Result<Self, OAuthError> {
         let token = params.get("refresh_token").ok_or_else(|| {
-            OAuthError::new(ErrorCode::InvalidRequest, "refresh_token is required")
+            OAuthError::new(Reason::ParameterMissing, "refresh_token is required")
         })?;
         Ok(Self {
             refresh_token: token.to_owned(),
@@ -51,13 +51,13 @@ pub fn successor(master: &MasterKey, token: &str) -> String {
     URL_SAFE_NO_PAD.encode(master.keyed_hash("refresh-successor", token.as_bytes()))
 }
 
-fn invalid_grant(description: &str) -> GrantError {
-    OAuthError::new(ErrorCode::InvalidGrant, description).into()
+fn invalid_grant(reason: Reason, description: &str) -> GrantError {
+    OAuthError::new(reason, description).into()
 }
 
 fn widening() -> GrantError {
     OAuthError::new(
-        ErrorCode::InvalidScope,
+        Reason::ScopeWidened,
         "a refresh cannot widen the scope of the grant",
     )
     .into()
@@ -72,7 +72,7 @@ pub async fn exchange(
     let client = authenticate_client(ctx, presented, found.as_ref())?;
     if !client.grant_types.iter().any(|g| g == "refresh_token") {
         return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
+            Reason::GrantTypeNotAllowed,
             "Grant type 'refresh_token' not allowed for the client.",
         )
         .into());
@@ -110,11 +110,13 @@ pub async fn exchange(
             revoke_family(ctx, &f.id).await?;
             tracing::warn!(client_id = %f.client_id, family = %f.id, "refresh token reused; its family was revoked");
             return Err(invalid_grant(
+                Reason::RefreshTokenReused,
                 "the refresh token was already used; its grant has been revoked",
             ));
         }
         RefreshUse::Invalid => {
             return Err(invalid_grant(
+                Reason::RefreshTokenInvalid,
                 "the refresh token is invalid, expired or revoked",
             ));
         }
@@ -123,7 +125,10 @@ pub async fn exchange(
         Some(u) if !u.blocked => u,
         _ => {
             revoke_family(ctx, &family.id).await?;
-            return Err(invalid_grant("the user no longer exists or is blocked"));
+            return Err(invalid_grant(
+                Reason::UserUnavailable,
+                "the user no longer exists or is blocked",
+            ));
         }
     };
     // A refresh may narrow the grant, never widen it.
@@ -141,7 +146,9 @@ pub async fn exchange(
             ctx.store
                 .get_resource_server_by_identifier(aud)
                 .await?
-                .ok_or_else(|| invalid_grant("the API of this grant no longer exists"))?,
+                .ok_or_else(|| {
+                    invalid_grant(Reason::ApiGone, "the API of this grant no longer exists")
+                })?,
         ),
         None => None,
     };

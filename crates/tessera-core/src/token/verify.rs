@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::access::AccessClaims;
 use crate::clock::UnixTime;
+use crate::error::{OAuthError, Reason};
 use crate::keys::KeySet;
 
 /// Tokens larger than this are refused before any parsing.
@@ -41,6 +42,33 @@ pub enum VerifyError {
     NotYetValid,
     #[error("the token has been revoked")]
     Revoked,
+}
+
+impl VerifyError {
+    /// Why the token is refused, as an OAuth error reason.
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::Malformed => Reason::TokenMalformed,
+            Self::TooLarge => Reason::TokenTooLarge,
+            Self::IdToken => Reason::TokenIsIdToken,
+            Self::WrongType => Reason::TokenWrongType,
+            Self::UnknownCritical => Reason::TokenUnknownCritical,
+            Self::UnknownKey => Reason::TokenUnknownKey,
+            Self::AlgorithmMismatch => Reason::TokenAlgorithmMismatch,
+            Self::BadSignature => Reason::TokenBadSignature,
+            Self::WrongIssuer => Reason::TokenWrongIssuer,
+            Self::WrongAudience => Reason::TokenWrongAudience,
+            Self::Expired => Reason::TokenExpired,
+            Self::NotYetValid => Reason::TokenNotYetValid,
+            Self::Revoked => Reason::TokenRevoked,
+        }
+    }
+}
+
+impl From<VerifyError> for OAuthError {
+    fn from(e: VerifyError) -> Self {
+        OAuthError::new(e.reason(), e.to_string())
+    }
 }
 
 #[derive(Deserialize)]

@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use bytes::Bytes;
-use tessera_core::authorize::granted_scopes;
-use tessera_core::error::ErrorCode;
+use tessera_core::authorize;
+use tessera_core::error::{OAuthError, Reason};
 use tessera_core::flow::{AuthorizeTx, Session};
 use tessera_core::model::{Client, ResourceServer, User};
 
@@ -50,35 +50,20 @@ async fn context(state: &AppState, headers: &HeaderMap, tx: &AuthorizeTx) -> Res
         Err(e) => return Err(unavailable(state, &e)),
     };
     let client = match state.store.get_client(&tx.client_id).await {
-        Ok(Some((c, _))) => c,
-        Ok(None) => {
-            return Err(fail_to_client(
-                state,
-                tx,
-                ErrorCode::UnauthorizedClient,
-                "the application no longer exists",
-            )
-            .await);
-        }
+        Ok(found) => found.map(|(c, _)| c),
         Err(e) => return Err(unavailable(state, &e)),
     };
     let api = match &tx.audience {
         Some(aud) => match state.store.get_resource_server_by_identifier(aud).await {
-            Ok(Some(api)) => Some(api),
-            Ok(None) => {
-                return Err(fail_to_client(
-                    state,
-                    tx,
-                    ErrorCode::AccessDenied,
-                    "Service not found",
-                )
-                .await);
-            }
+            Ok(api) => api,
             Err(e) => return Err(unavailable(state, &e)),
         },
         None => None,
     };
-    let scopes = granted_scopes(&tx.scope, api.as_ref());
+    let (client, scopes) = match authorize::grant_scope(tx, client.as_ref(), api.as_ref()) {
+        Ok((client, scopes)) => (client.clone(), scopes),
+        Err(e) => return Err(fail_to_client(state, tx, e).await),
+    };
     Ok(Ctx {
         session,
         user,
@@ -218,8 +203,10 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
             fail_to_client(
                 &state,
                 &tx,
-                ErrorCode::AccessDenied,
-                "the user did not authorize the application",
+                OAuthError::new(
+                    Reason::ConsentDenied,
+                    "the user did not authorize the application",
+                ),
             )
             .await
         }

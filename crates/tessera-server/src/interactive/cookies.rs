@@ -107,11 +107,6 @@ pub fn sha256(value: &str) -> Vec<u8> {
     tessera_core::ids::sha256(value.as_bytes())
 }
 
-/// A new cookie value: 256 random bits.
-pub fn new_value() -> Option<String> {
-    tessera_core::token::opaque::new_secret_value().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +160,11 @@ mod tests {
         );
         assert_eq!(read_all(&local, &h, &a), vec!["one", "two"]);
         assert_eq!(read(&local, &h, &transaction("request-b")), None);
-        assert!(new_value().unwrap().len() >= 43);
+        assert!(
+            tessera_core::token::opaque::new_secret_value()
+                .unwrap()
+                .len()
+                >= 43
+        );
     }
 }

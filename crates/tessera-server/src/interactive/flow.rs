@@ -5,9 +5,9 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tessera_core::authorize::{self, RedirectError, granted_scopes};
-use tessera_core::error::{ErrorCode, OAuthError};
-use tessera_core::flow::{AuthCode, AuthorizeTx, Session};
+use tessera_core::authorize::{self, Decision, RedirectError, Situation};
+use tessera_core::error::OAuthError;
+use tessera_core::flow::{AuthCode, AuthorizeTx, ResponseMode, Session};
 use tessera_core::model::User;
 use tessera_core::params::Params;
 use tessera_core::store::StoreError;
@@ -15,6 +15,7 @@ use tessera_core::token::opaque::{new_secret_value, token_hash};
 
 use super::cookies;
 use super::html::{self, escape};
+use crate::error::{redirect_params, with_reason};
 use crate::state::AppState;
 
 /// Codes live 60 s.
@@ -22,16 +23,6 @@ pub const CODE_LIFETIME: i64 = 60;
 
 /// Where the browser goes next, or what went wrong.
 pub type FlowResult = Result<Response, Response>;
-
-fn store_failure(state: &AppState, e: StoreError) -> Response {
-    tracing::error!(error = %e, "interactive flow storage error");
-    html::error_page(
-        &state.config.branding,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Something went wrong",
-        "The service could not complete your request. Please try again.",
-    )
-}
 
 /// Appends the response parameters to the redirect URI (keeping its own query).
 fn redirect_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
@@ -53,10 +44,10 @@ fn redirect_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
 pub fn to_client(
     state: &AppState,
     redirect_uri: &str,
-    response_mode: &str,
+    response_mode: ResponseMode,
     pairs: &[(&str, &str)],
 ) -> Response {
-    if response_mode == "form_post" {
+    if response_mode == ResponseMode::FormPost {
         // OIDC Form Post Response Mode: an auto-submitting form; without
         // JavaScript the button submits it.
         const SCRIPT: &str = "document.forms[0].submit()";
@@ -94,25 +85,10 @@ pub fn to_client(
 
 /// An error back to the client: `error`, `error_description`, `state`, `iss`.
 pub fn error_to_client(state: &AppState, e: &RedirectError) -> Response {
-    let issuer = state.config.issuer.as_str();
-    let mut pairs = vec![
-        ("error", e.error.code.as_str()),
-        ("error_description", e.error.description.as_str()),
-    ];
-    if let Some(s) = &e.state {
-        pairs.push(("state", s.as_str()));
-    }
-    pairs.push(("iss", issuer));
-    to_client(state, &e.redirect_uri, &e.response_mode, &pairs)
-}
-
-fn tx_error(tx: &AuthorizeTx, code: ErrorCode, description: &str) -> RedirectError {
-    RedirectError {
-        redirect_uri: tx.redirect_uri.clone(),
-        response_mode: tx.response_mode.clone(),
-        state: tx.state.clone(),
-        error: OAuthError::new(code, description),
-    }
+    let mut pairs = redirect_params(&e.error, e.state.as_deref());
+    pairs.push(("iss", state.config.issuer.as_str()));
+    let res = to_client(state, &e.redirect_uri, e.response_mode, &pairs);
+    with_reason(res, e.error.reason())
 }
 
 /// A redirect to a hosted page (302; a 303 after a form post, see
@@ -165,14 +141,14 @@ pub async fn authorize(
                 branding,
                 StatusCode::BAD_REQUEST,
                 "Invalid request",
-                &e.description,
+                e.description(),
             );
         }
     };
     let client = match params.get("client_id") {
         Some(id) => match state.store.get_client(id).await {
             Ok(found) => found.map(|(c, _)| c),
-            Err(e) => return store_failure(&state, e),
+            Err(e) => return super::unavailable(&state, &e),
         },
         None => None,
     };
@@ -184,7 +160,7 @@ pub async fn authorize(
     let api = match audience {
         Some(aud) => match state.store.get_resource_server_by_identifier(aud).await {
             Ok(api) => api,
-            Err(e) => return store_failure(&state, e),
+            Err(e) => return super::unavailable(&state, &e),
         },
         None => None,
     };
@@ -200,18 +176,19 @@ pub async fn authorize(
     // (several tabs keep their own), and it lives as long as the request.
     tx.id = match new_secret_value() {
         Ok(v) => v,
-        Err(_) => return store_failure(&state, StoreError::Backend("rng".into())),
+        Err(e) => return super::unavailable(&state, &e),
     };
-    let Some(browser_value) = cookies::new_value() else {
-        return store_failure(&state, StoreError::Backend("rng".into()));
+    let browser_value = match new_secret_value() {
+        Ok(v) => v,
+        Err(e) => return super::unavailable(&state, &e),
     };
     tx.browser_binding = cookies::sha256(&browser_value);
     if let Err(e) = state.store.put_authorize_tx(&tx).await {
-        return store_failure(&state, e);
+        return super::unavailable(&state, &e);
     }
     let session = match current_session(&state, &headers).await {
         Ok(s) => s,
-        Err(e) => return store_failure(&state, e),
+        Err(e) => return super::unavailable(&state, &e),
     };
     match next_step(&state, &tx, session.as_ref(), false).await {
         // The browser goes on to a hosted page: it needs the binding.
@@ -247,21 +224,17 @@ pub async fn resume(
 }
 
 /// An error for the client of `tx`, which is forgotten.
-async fn finish_with_error(
-    state: &AppState,
-    tx: &AuthorizeTx,
-    code: ErrorCode,
-    description: &str,
-) -> Step {
+async fn finish_with_error(state: &AppState, tx: &AuthorizeTx, error: OAuthError) -> Step {
     if let Err(e) = state.store.delete_authorize_tx(&tx.id).await {
         tracing::warn!(error = %e, "could not delete a finished login request");
     }
-    Step::Finished(error_to_client(state, &tx_error(tx, code, description)))
+    Step::Finished(error_to_client(state, &RedirectError::for_tx(tx, error)))
 }
 
-/// Decides the next step of a pending request: log in, consent, or the code.
-/// `fresh_login` is true right after the user authenticated on our page (so
-/// `prompt=login` and `max_age` are satisfied).
+/// Loads what the decision needs (the client and API as stored now, and the
+/// user's consent when the client asks for it), asks core's
+/// [`authorize::decide`], and renders its answer. `fresh_login` is true right
+/// after the user authenticated on our page.
 async fn next_step(
     state: &AppState,
     tx: &AuthorizeTx,
@@ -269,88 +242,63 @@ async fn next_step(
     fresh_login: bool,
 ) -> Step {
     let now = state.clock.now();
-    let prompt = |p: &str| tx.prompt.iter().any(|x| x == p);
-    let login_page = format!("{}?state={}", state.config.issuer.join("u/login"), tx.id);
-    let needs_login = match session {
-        None => true,
-        Some((s, _)) if !fresh_login => {
-            prompt("login") || tx.max_age.is_some_and(|max| now - s.auth_time > max)
-        }
-        Some(_) => false,
-    };
-    if needs_login {
-        if prompt("none") {
-            return finish_with_error(
-                state,
-                tx,
-                ErrorCode::LoginRequired,
-                "the user is not logged in",
-            )
-            .await;
-        }
-        return Step::Pending(to_page(login_page));
-    }
-    let Some((session, user)) = session else {
-        return Step::Pending(to_page(login_page));
-    };
     let client = match state.store.get_client(&tx.client_id).await {
-        Ok(Some((c, _))) => c,
-        Ok(None) => {
-            return finish_with_error(
-                state,
-                tx,
-                ErrorCode::UnauthorizedClient,
-                "the application no longer exists",
-            )
-            .await;
-        }
-        Err(e) => return Step::Pending(store_failure(state, e)),
+        Ok(found) => found.map(|(c, _)| c),
+        Err(e) => return Step::Pending(super::unavailable(state, &e)),
     };
     let api = match &tx.audience {
         Some(aud) => match state.store.get_resource_server_by_identifier(aud).await {
-            Ok(Some(api)) => Some(api),
-            Ok(None) => {
-                return finish_with_error(state, tx, ErrorCode::AccessDenied, "Service not found")
-                    .await;
-            }
-            Err(e) => return Step::Pending(store_failure(state, e)),
+            Ok(api) => api,
+            Err(e) => return Step::Pending(super::unavailable(state, &e)),
         },
         None => None,
     };
-    let scope = granted_scopes(&tx.scope, api.as_ref());
-    if !client.is_first_party {
-        // Third-party applications need the user's consent to the scopes asked,
-        // remembered per user, application and API.
-        let audience = tx.audience.clone().unwrap_or_default();
-        let given = match state
-            .store
-            .get_consent(&user.user_id, &client.client_id, &audience)
-            .await
-        {
-            Ok(g) => g.unwrap_or_default(),
-            Err(e) => return Step::Pending(store_failure(state, e)),
-        };
-        let covered = scope.iter().all(|s| given.contains(s));
-        if !covered || (prompt("consent") && !fresh_login) {
-            if prompt("none") {
-                return finish_with_error(
-                    state,
-                    tx,
-                    ErrorCode::ConsentRequired,
-                    "the user has not consented",
-                )
-                .await;
+    let consented = match (session, &client) {
+        (Some((_, user)), Some(client)) if authorize::asks_consent(client) => {
+            let audience = tx.audience.as_deref().unwrap_or_default();
+            match state
+                .store
+                .get_consent(&user.user_id, &client.client_id, audience)
+                .await
+            {
+                Ok(given) => given.unwrap_or_default(),
+                Err(e) => return Step::Pending(super::unavailable(state, &e)),
             }
-            return Step::Pending(to_page(format!(
-                "{}?state={}",
-                state.config.issuer.join("u/consent"),
-                tx.id
-            )));
         }
-    }
-    match issue_code(state, tx, session, scope).await {
-        Ok(res) => Step::Finished(res),
-        Err(res) => Step::Pending(res),
+        _ => Vec::new(),
+    };
+    let decision = authorize::decide(Situation {
+        tx,
+        session: session.map(|(s, _)| s),
+        fresh_login,
+        client: client.as_ref(),
+        api: api.as_ref(),
+        consented: &consented,
+        now,
+    });
+    let login_page = || {
+        Step::Pending(to_page(format!(
+            "{}?state={}",
+            state.config.issuer.join("u/login"),
+            tx.id
+        )))
+    };
+    match decision {
+        Decision::Login => login_page(),
+        Decision::Consent => Step::Pending(to_page(format!(
+            "{}?state={}",
+            state.config.issuer.join("u/consent"),
+            tx.id
+        ))),
+        Decision::Deny(error) => finish_with_error(state, tx, error).await,
+        Decision::Issue { scope } => match session {
+            Some((session, _)) => match issue_code(state, tx, session, scope).await {
+                Ok(res) => Step::Finished(res),
+                Err(res) => Step::Pending(res),
+            },
+            // Never without a session (the decision asks to log in first).
+            None => login_page(),
+        },
     }
 }
 
@@ -363,8 +311,7 @@ pub async fn issue_code(
     scope: Vec<String>,
 ) -> FlowResult {
     let now = state.clock.now();
-    let code =
-        new_secret_value().map_err(|_| store_failure(state, StoreError::Backend("rng".into())))?;
+    let code = new_secret_value().map_err(|e| super::unavailable(state, &e))?;
     let record = AuthCode {
         client_id: tx.client_id.clone(),
         redirect_uri: tx.redirect_uri.clone(),
@@ -381,22 +328,17 @@ pub async fn issue_code(
         .store
         .put_code(&token_hash(&code), &record)
         .await
-        .map_err(|e| store_failure(state, e))?;
+        .map_err(|e| super::unavailable(state, &e))?;
     state
         .store
         .delete_authorize_tx(&tx.id)
         .await
-        .map_err(|e| store_failure(state, e))?;
+        .map_err(|e| super::unavailable(state, &e))?;
     let issuer = state.config.issuer.as_str();
     let mut pairs = vec![("code", code.as_str())];
     if let Some(s) = &tx.state {
         pairs.push(("state", s.as_str()));
     }
     pairs.push(("iss", issuer));
-    Ok(to_client(
-        state,
-        &tx.redirect_uri,
-        &tx.response_mode,
-        &pairs,
-    ))
+    Ok(to_client(state, &tx.redirect_uri, tx.response_mode, &pairs))
 }

@@ -21,11 +21,10 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
-use tessera_core::error::ErrorCode;
+use axum::response::{IntoResponse, Response};
 
 use super::html::{self, Branding};
-use crate::error::json_error;
+use crate::error::{ApiError, HttpError};
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Most addresses tracked at once.
@@ -186,10 +185,7 @@ pub async fn limit_json(
     if let Some(ip) = peer_ip(req.extensions())
         && let Err(seconds) = limiter.check(ip)
     {
-        let res = json_error(
-            ErrorCode::TooManyRequests,
-            "too many requests from this address; retry later",
-        );
+        let res = ApiError::Http(HttpError::TooManyRequests).into_response();
         return retry_after(res, seconds);
     }
     next.run(req).await

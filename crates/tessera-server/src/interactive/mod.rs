@@ -20,7 +20,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tessera_core::authorize::RedirectError;
-use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::error::{OAuthError, Reason};
 use tessera_core::flow::AuthorizeTx;
 use tessera_core::model::Connection;
 use tessera_core::store::StoreError;
@@ -260,21 +260,12 @@ pub(crate) fn clear_transaction(state: &AppState, tx: &AuthorizeTx) -> Option<He
 pub(crate) async fn fail_to_client(
     state: &AppState,
     tx: &AuthorizeTx,
-    code: ErrorCode,
-    description: &str,
+    error: OAuthError,
 ) -> Response {
     if let Err(e) = state.store.delete_authorize_tx(&tx.id).await {
         tracing::warn!(error = %e, "could not delete a finished login request");
     }
-    let res = flow::error_to_client(
-        state,
-        &RedirectError {
-            redirect_uri: tx.redirect_uri.clone(),
-            response_mode: tx.response_mode.clone(),
-            state: tx.state.clone(),
-            error: OAuthError::new(code, description),
-        },
-    );
+    let res = flow::error_to_client(state, &RedirectError::for_tx(tx, error));
     with_cookie(res, clear_transaction(state, tx))
 }
 
@@ -290,8 +281,10 @@ pub(crate) async fn connection_for(
         Ok(_) => Err(fail_to_client(
             state,
             tx,
-            ErrorCode::InvalidRequest,
-            "the requested connection does not exist or does not accept passwords",
+            OAuthError::new(
+                Reason::ConnectionUnusable,
+                "the requested connection does not exist or does not accept passwords",
+            ),
         )
         .await),
         Err(e) => Err(unavailable(state, &e)),

@@ -10,9 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use tessera_core::clock::UnixTime;
+use tessera_core::grant::GrantError;
 use tessera_core::grant::common::revoke_family;
-use tessera_core::grant::{Ctx, GrantError};
 use tessera_core::store::Page;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -85,17 +84,6 @@ fn not_found() -> MgmtError {
     )
 }
 
-fn ctx(state: &AppState, now: UnixTime) -> Ctx<'_> {
-    Ctx {
-        store: state.store.as_ref(),
-        keys: &state.keys,
-        master: &state.master,
-        issuer: &state.config.issuer,
-        revocations: &state.revocations,
-        now,
-    }
-}
-
 fn grant_failure(e: GrantError) -> MgmtError {
     match e {
         GrantError::Store(e) => e.into(),
@@ -118,7 +106,7 @@ pub(super) async fn revoke_user_families(state: &AppState, user_id: &str) -> Mgm
         .store
         .list_refresh_families(user_id, None, now)
         .await?;
-    let ctx = ctx(state, now);
+    let ctx = state.grant_ctx(now);
     for family in &families {
         revoke_family(&ctx, &family.id)
             .await
@@ -218,7 +206,7 @@ async fn delete(
         .await?
         .filter(|f| f.revoked_at.is_none() && f.expires_at.is_none_or(|e| e > now))
         .ok_or_else(not_found)?;
-    revoke_family(&ctx(&state, now), &family.id)
+    revoke_family(&state.grant_ctx(now), &family.id)
         .await
         .map_err(grant_failure)?;
     tracing::info!(family = %family.id, user_id = %family.user_id, by = %caller.claims.client_id, "device credential deleted");

@@ -14,8 +14,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 use tessera_core::clock::UnixTime;
-use tessera_core::error::{ErrorCode, OAuthError};
-use tessera_core::grant::GrantError;
+use tessera_core::error::{OAuthError, Reason};
 use tessera_core::model::Client;
 use tessera_core::store::StoreError;
 use tessera_core::token::access::Audience;
@@ -23,7 +22,7 @@ use tessera_core::token::opaque::token_hash;
 use tessera_core::token::verify::{MAX_TOKEN_BYTES, verify_access_token_any_audience};
 
 use super::revoke::{Hint, TokenQuery, is_jwt, no_store, read_request};
-use super::token::grant_error;
+use crate::error::token_endpoint_error;
 use crate::state::AppState;
 
 /// An active token's description (RFC 7662 §2.2).
@@ -55,15 +54,15 @@ pub async fn introspect(
     };
     if req.client.token_endpoint_auth_method == "none" {
         let e = OAuthError::new(
-            ErrorCode::InvalidClient,
+            Reason::PublicClientRefused,
             "introspection is for confidential clients; a public client cannot authenticate",
         );
-        return grant_error(GrantError::OAuth(e), req.used_basic);
+        return token_endpoint_error(e, req.used_basic);
     }
     let answer = match describe(&state, &req).await {
         Ok(Some(active)) => Json(active).into_response(),
         Ok(None) => Json(serde_json::json!({ "active": false })).into_response(),
-        Err(e) => return grant_error(e.into(), req.used_basic),
+        Err(e) => return token_endpoint_error(e, req.used_basic),
     };
     no_store(answer)
 }

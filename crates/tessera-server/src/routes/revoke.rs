@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tessera_core::client_auth;
-use tessera_core::error::{ErrorCode, OAuthError};
+use tessera_core::error::{OAuthError, Reason};
 use tessera_core::flow::RefreshUse;
 use tessera_core::grant::common::authenticate_client;
 use tessera_core::grant::common::revoke_family;
@@ -21,7 +21,8 @@ use tessera_core::store::Revocation;
 use tessera_core::token::opaque::token_hash;
 use tessera_core::token::verify::{MAX_TOKEN_BYTES, verify_access_token_any_audience};
 
-use super::token::{grant_error, oauth_params};
+use super::token::oauth_params;
+use crate::error::token_endpoint_error;
 use crate::state::AppState;
 
 /// `token_type_hint` (RFC 7009 §2.1, RFC 7662 §2.1). An unknown hint is
@@ -51,18 +52,6 @@ pub(crate) struct TokenQuery {
     pub used_basic: bool,
 }
 
-/// The grant context for this request's instant.
-pub(crate) fn ctx(state: &AppState, now: tessera_core::clock::UnixTime) -> Ctx<'_> {
-    Ctx {
-        store: state.store.as_ref(),
-        keys: &state.keys,
-        master: &state.master,
-        issuer: &state.config.issuer,
-        revocations: &state.revocations,
-        now,
-    }
-}
-
 /// Reads the body and authenticates the client as the token endpoint does;
 /// `token` is required (RFC 7009 §2.1, RFC 7662 §2.1).
 pub(crate) async fn read_request(
@@ -75,7 +64,7 @@ pub(crate) async fn read_request(
         .and_then(|v| v.to_str().ok());
     let tried_basic =
         authorization.is_some_and(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "));
-    let fail = |e: OAuthError| grant_error(GrantError::OAuth(e), tried_basic);
+    let fail = |e: OAuthError| token_endpoint_error(e, tried_basic);
     let params = oauth_params(headers, body).map_err(fail)?;
     let presented = client_auth::presented(
         authorization,
@@ -83,17 +72,17 @@ pub(crate) async fn read_request(
         params.get("client_secret"),
     )
     .map_err(fail)?;
-    let ctx = ctx(state, state.clock.now());
+    let ctx = state.grant_ctx(state.clock.now());
     let found = ctx
         .store
         .get_client(presented.client_id())
         .await
-        .map_err(|e| grant_error(e.into(), tried_basic))?;
+        .map_err(|e| token_endpoint_error(e, tried_basic))?;
     let client = authenticate_client(&ctx, &presented, found.as_ref())
-        .map_err(|e| grant_error(e, tried_basic))?;
+        .map_err(|e| token_endpoint_error(e, tried_basic))?;
     let token = params
         .get("token")
-        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is required"))
+        .ok_or_else(|| OAuthError::new(Reason::ParameterMissing, "token is required"))
         .map_err(fail)?;
     Ok(TokenQuery {
         client,
@@ -123,10 +112,10 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(r) => r,
         Err(res) => return res,
     };
-    let ctx = ctx(&state, state.clock.now());
+    let ctx = state.grant_ctx(state.clock.now());
     match revoke_token(&ctx, &req).await {
         Ok(()) => no_store(StatusCode::OK.into_response()),
-        Err(e) => grant_error(e, req.used_basic),
+        Err(e) => token_endpoint_error(e, req.used_basic),
     }
 }
 

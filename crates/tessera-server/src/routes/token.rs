@@ -7,11 +7,11 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tessera_core::client_auth;
-use tessera_core::error::{ErrorCode, OAuthError};
-use tessera_core::grant::{self, Ctx, GrantError, TokenRequest};
+use tessera_core::error::{OAuthError, Reason};
+use tessera_core::grant::{self, TokenRequest};
 use tessera_core::params::Params;
 
-use crate::error::ApiError;
+use crate::error::token_endpoint_error;
 use crate::state::AppState;
 
 /// Reads `application/x-www-form-urlencoded` or `application/json` (Auth0's SDKs
@@ -28,11 +28,11 @@ pub fn oauth_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthEr
                 .to_ascii_lowercase()
         })
         .unwrap_or_default();
-    let bad = |what: &str| OAuthError::new(ErrorCode::InvalidRequest, what.to_owned());
+    let bad = |reason: Reason, what: &str| OAuthError::new(reason, what.to_owned());
     match content_type.as_str() {
         "application/x-www-form-urlencoded" => {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-                .map_err(|_| bad("the form body is malformed"))?;
+                .map_err(|_| bad(Reason::FormMalformed, "the form body is malformed"))?;
             Params::from_pairs(pairs)
         }
         "application/json" => {
@@ -40,9 +40,9 @@ pub fn oauth_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthEr
             // refused below as in a form (a JSON map would keep the last one).
             let JsonMembers(members) = serde_json::from_slice(body).map_err(|_| {
                 if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() {
-                    bad("the JSON body must be an object")
+                    bad(Reason::JsonNotObject, "the JSON body must be an object")
                 } else {
-                    bad("the JSON body is malformed")
+                    bad(Reason::JsonMalformed, "the JSON body is malformed")
                 }
             })?;
             let mut pairs = Vec::with_capacity(members.len());
@@ -55,16 +55,20 @@ pub fn oauth_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthEr
                     serde_json::Value::Number(n) => pairs.push((k, n.to_string())),
                     serde_json::Value::Bool(b) => pairs.push((k, b.to_string())),
                     _ => {
-                        return Err(bad(&format!(
-                            "parameter {} must be a string",
-                            k.chars().take(64).collect::<String>()
-                        )));
+                        return Err(bad(
+                            Reason::ParameterNotString,
+                            &format!(
+                                "parameter {} must be a string",
+                                k.chars().take(64).collect::<String>()
+                            ),
+                        ));
                     }
                 }
             }
             Params::from_pairs(pairs)
         }
         _ => Err(bad(
+            Reason::ContentTypeUnsupported,
             "use Content-Type application/x-www-form-urlencoded or application/json",
         )),
     }
@@ -96,29 +100,6 @@ impl<'de> serde::Deserialize<'de> for JsonMembers {
     }
 }
 
-/// RFC 6749 §5.2 error, with `WWW-Authenticate: Basic` when the client tried Basic.
-fn oauth_error(e: OAuthError, used_basic: bool) -> Response {
-    let mut res = ApiError::OAuth(e.clone()).into_response();
-    if e.code == ErrorCode::InvalidClient && used_basic {
-        res.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"tessera\""),
-        );
-    }
-    res
-}
-
-pub(crate) fn grant_error(e: GrantError, used_basic: bool) -> Response {
-    match e {
-        GrantError::OAuth(e) => oauth_error(e, used_basic),
-        GrantError::Store(tessera_core::store::StoreError::Unavailable(detail)) => {
-            ApiError::Unavailable(detail).into_response()
-        }
-        GrantError::Store(e) => ApiError::Internal(e.to_string()).into_response(),
-        GrantError::Sign(e) => ApiError::Internal(e).into_response(),
-    }
-}
-
 pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let authorization = headers
         .get(header::AUTHORIZATION)
@@ -127,7 +108,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         authorization.is_some_and(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "));
     let params = match oauth_params(&headers, &body) {
         Ok(p) => p,
-        Err(e) => return oauth_error(e, tried_basic),
+        Err(e) => return token_endpoint_error(e, tried_basic),
     };
     let presented = match client_auth::presented(
         authorization,
@@ -135,20 +116,13 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         params.get("client_secret"),
     ) {
         Ok(p) => p,
-        Err(e) => return oauth_error(e, tried_basic),
+        Err(e) => return token_endpoint_error(e, tried_basic),
     };
     let request = match TokenRequest::parse(&params) {
         Ok(r) => r,
-        Err(e) => return oauth_error(e, tried_basic),
+        Err(e) => return token_endpoint_error(e, tried_basic),
     };
-    let ctx = Ctx {
-        store: state.store.as_ref(),
-        keys: &state.keys,
-        master: &state.master,
-        issuer: &state.config.issuer,
-        revocations: &state.revocations,
-        now: state.clock.now(),
-    };
+    let ctx = state.grant_ctx(state.clock.now());
     match grant::exchange(&ctx, &presented, request).await {
         Ok(issued) => {
             for kind in &issued.kinds {
@@ -161,6 +135,6 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             res
         }
-        Err(e) => grant_error(e, presented.used_basic()),
+        Err(e) => token_endpoint_error(e, presented.used_basic()),
     }
 }
