@@ -139,6 +139,21 @@ pub enum RotationRefused {
     UnknownKid(String),
 }
 
+impl RotationRefused {
+    /// A stable name for the refusal (the Management API sends it in
+    /// `Tessera-Error-Reason`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::NextNotPublishedLongEnough { .. } => "next_key_too_new",
+            Self::NoNextKey => "no_next_key",
+            Self::NoCurrentKey => "no_current_key",
+            Self::RevokeCurrent(_) => "revoke_current_key",
+            Self::AlreadyRevoked(_) => "key_already_revoked",
+            Self::UnknownKid(_) => "unknown_kid",
+        }
+    }
+}
+
 fn rfc3339(t: UnixTime) -> String {
     humantime::format_rfc3339_seconds(
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64),

@@ -93,17 +93,19 @@ impl FromRequestParts<AppState> for Caller {
             now,
             0,
         )
-        .map_err(|e| MgmtError::unauthorized("invalid_token", message(&e)))?;
+        .map_err(|e| {
+            MgmtError::unauthorized("invalid_token", message(&e)).with_reason(e.reason().as_str())
+        })?;
         if state.revocations.is_revoked(
             &claims.jti,
             &claims.client_id,
             &claims.aud.to_vec(),
             claims.iat,
         ) {
-            return Err(MgmtError::unauthorized(
-                "invalid_token",
-                message(&VerifyError::Revoked),
-            ));
+            return Err(
+                MgmtError::unauthorized("invalid_token", message(&VerifyError::Revoked))
+                    .with_reason(VerifyError::Revoked.reason().as_str()),
+            );
         }
         let mut claims = claims;
         check_machine_client(state, &mut claims, &audience).await?;

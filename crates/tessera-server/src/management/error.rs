@@ -15,6 +15,10 @@ pub struct MgmtError {
     pub error_code: &'static str,
     /// RFC 6750 challenge for 401 and 403.
     pub www_authenticate: Option<String>,
+    /// A precise, stable reason name beyond Auth0's `errorCode` (a token's
+    /// [`tessera_core::error::Reason`], a refused key rotation), sent in
+    /// `Tessera-Error-Reason`.
+    pub reason: Option<&'static str>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -35,6 +39,14 @@ impl MgmtError {
             message: message.into(),
             error_code,
             www_authenticate: None,
+            reason: None,
+        }
+    }
+    /// Names the precise reason (see [`MgmtError::reason`]).
+    pub fn with_reason(self, reason: &'static str) -> Self {
+        Self {
+            reason: Some(reason),
+            ..self
         }
     }
     pub fn bad_request(error_code: &'static str, message: impl Into<String>) -> Self {
@@ -121,6 +133,12 @@ impl IntoResponse for MgmtError {
             // Temporary by definition (a busy database or password gate).
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(reason) = self.reason {
+            res.headers_mut().insert(
+                crate::error::REASON_HEADER,
+                HeaderValue::from_static(reason),
+            );
         }
         if let Some(challenge) = self
             .www_authenticate

@@ -98,7 +98,9 @@ fn not_found() -> MgmtError {
 fn key_error(e: KeyError) -> MgmtError {
     match e {
         KeyError::Refused(RotationRefused::UnknownKid(_)) => not_found(),
-        KeyError::Refused(refused) => MgmtError::conflict("rotation_refused", refused.to_string()),
+        KeyError::Refused(refused) => {
+            MgmtError::conflict("rotation_refused", refused.to_string()).with_reason(refused.name())
+        }
         KeyError::Conflict => MgmtError::conflict("conflict", KeyError::Conflict.to_string()),
         KeyError::Store(e) => e.into(),
         other => {

@@ -373,6 +373,7 @@ async fn narrowing_or_deleting_a_grant_revokes_the_clients_tokens() {
     let r = management_token(&s, &id, &secret).await;
     assert_eq!(r.status, 403, "{r:?}");
     assert_eq!(r.body["error"], "access_denied");
+    assert_eq!(r.reason(), Some(Reason::ClientGrantMissing), "{r:?}");
     // Other clients are untouched.
     assert_eq!(
         s.api(Method::GET, "api/v2/clients", &admin, None)

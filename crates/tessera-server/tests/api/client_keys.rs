@@ -206,6 +206,7 @@ async fn setting_client_secret_needs_update_client_keys() {
     // The old secret and what it obtained are gone; the chosen one works.
     let r = management_token(&s, &id, &old_secret).await;
     assert_eq!(r.body["error"], "invalid_client", "{r:?}");
+    assert_eq!(r.reason(), Some(Reason::ClientCredentialsInvalid), "{r:?}");
     assert_mgmt_error(
         &s.api(Method::GET, "api/v2/clients", &old_token, None).await,
         401,

@@ -579,6 +579,7 @@ async fn rotating_the_secret_cuts_off_the_old_secret_and_its_tokens() {
     let r = management_token(&s, &id, &old_secret).await;
     assert_eq!(r.status, 401, "{r:?}");
     assert_eq!(r.body["error"], "invalid_client");
+    assert_eq!(r.reason(), Some(Reason::ClientCredentialsInvalid), "{r:?}");
     // The new one does, and its tokens (issued after the rotation's second) work.
     next_second().await;
     let r = management_token(&s, &id, &new_secret).await;
@@ -641,6 +642,7 @@ async fn deleting_a_client_revokes_its_tokens_and_grants() {
     assert_mgmt_error(&r, 401, "invalid_token");
     let r = management_token(&s, &id, &secret).await;
     assert_eq!(r.body["error"], "invalid_client", "{r:?}");
+    assert_eq!(r.reason(), Some(Reason::ClientCredentialsInvalid), "{r:?}");
     let r = s
         .api(
             Method::GET,

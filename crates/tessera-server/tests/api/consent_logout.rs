@@ -59,6 +59,7 @@ async fn third_party_apps_ask_for_consent_which_is_remembered() {
     )
     .await;
     assert_eq!(res.status(), 303);
+    assert_eq!(reason_of(res.headers()), Some(Reason::ConsentDenied));
     let p = callback(&location(&res).unwrap());
     assert_eq!(p["error"], "access_denied");
     assert_eq!(p["state"], "st-123");

@@ -167,6 +167,7 @@ async fn a_request_answered_or_finished_leaves_no_transaction_cookie() {
         .unwrap();
     assert_eq!(res.status(), 302);
     assert!(location(&res).contains("error=login_required"));
+    assert_eq!(reason_of(res.headers()), Some(Reason::LoginRequired));
     assert!(no_tx_cookie(&res), "{:?}", set_cookies(&res));
 
     // Answered at once with a code (SSO): no cookie.
@@ -202,6 +203,7 @@ async fn a_request_answered_or_finished_leaves_no_transaction_cookie() {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert!(location(&res).contains("error=access_denied"));
+    assert_eq!(reason_of(res.headers()), Some(Reason::ConsentDenied));
     assert!(
         is_cleared(set_cookie(&res, &name), &name),
         "{:?}",

@@ -109,6 +109,7 @@ async fn a_users_login_cannot_ask_for_the_management_api() {
                 .await
                 .unwrap();
             assert_eq!(res.status(), 302);
+            assert_eq!(reason_of(res.headers()), Some(Reason::ManagementApiForUser));
             let to = location(&res);
             assert!(to.starts_with(CALLBACK), "{to}");
             let q = query_of(&to);
@@ -163,7 +164,7 @@ async fn the_code_and_refresh_grants_never_mint_a_user_token_for_the_management_
     ];
     form.extend(credentials(&web));
     let r = s.token_request(&form).await;
-    assert_oauth_error(&r, 403, "access_denied");
+    assert_oauth_error(&r, 403, "access_denied", Reason::ManagementApiForUser);
 
     let rt = "seeded-refresh-token-for-the-management-api";
     s.store
@@ -187,7 +188,7 @@ async fn the_code_and_refresh_grants_never_mint_a_user_token_for_the_management_
         .await
         .unwrap();
     let r = refresh(&s, &web, rt, None).await;
-    assert_oauth_error(&r, 403, "access_denied");
+    assert_oauth_error(&r, 403, "access_denied", Reason::ManagementApiForUser);
     // The family is dead, not merely refused.
     let family = s.store.get_refresh_family("rtf_seeded").await.unwrap();
     assert!(family.unwrap().revoked_at.is_some());
@@ -328,8 +329,14 @@ async fn a_replay_revokes_the_family(s: TestServer) {
     let rt = field(&first, "refresh_token");
     let at = field(&first, "access_token");
     assert_eq!(introspect(&s, &web, &at).await.body["active"], true);
-    assert_invalid_grant(&exchange(&s, &web, &cb["code"], &verifier).await);
-    assert_invalid_grant(&refresh(&s, &web, &rt, None).await);
+    assert_invalid_grant(
+        &exchange(&s, &web, &cb["code"], &verifier).await,
+        Reason::CodeReplayed,
+    );
+    assert_invalid_grant(
+        &refresh(&s, &web, &rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
     assert_eq!(introspect(&s, &web, &at).await.body["active"], false);
     assert_eq!(introspect(&s, &web, &rt).await.body["active"], false);
 }
@@ -364,12 +371,15 @@ async fn racing_redemptions_leave_nothing_alive(s: TestServer) {
             let r = t.await.unwrap();
             match r.status {
                 200 => winners.push(r),
-                _ => assert_invalid_grant(&r),
+                _ => assert_invalid_grant(&r, Reason::CodeReplayed),
             }
         }
         assert!(winners.len() <= 1, "{winners:?}");
         for w in winners {
-            assert_invalid_grant(&refresh(&s, &web, &field(&w, "refresh_token"), None).await);
+            assert_invalid_grant(
+                &refresh(&s, &web, &field(&w, "refresh_token"), None).await,
+                Reason::RefreshTokenInvalid,
+            );
             let at = field(&w, "access_token");
             assert_eq!(introspect(&s, &web, &at).await.body["active"], false);
         }
@@ -431,7 +441,7 @@ async fn repeated_json_parameters_are_refused() {
         let body = format!("{}{repeat}}}", good.trim_end_matches('}'));
         for path in ["oauth/token", "oauth/revoke", "oauth/introspect"] {
             let r = raw_json(&s, path, &body).await;
-            assert_oauth_error(&r, 400, "invalid_request");
+            assert_oauth_error(&r, 400, "invalid_request", Reason::ParameterRepeated);
         }
     }
 }
@@ -508,7 +518,7 @@ async fn a_client_registered_for_basic_cannot_send_its_secret_in_the_body() {
         200
     );
     let r = by_post(basic_id.clone(), basic_secret.clone()).await;
-    assert_oauth_error(&r, 401, "invalid_client");
+    assert_oauth_error(&r, 401, "invalid_client", Reason::SecretMustUseBasic);
     // The same at the revocation and introspection endpoints.
     let token = field(
         &by_basic(basic_id.clone(), basic_secret.clone()).await,
@@ -528,7 +538,7 @@ async fn a_client_registered_for_basic_cannot_send_its_secret_in_the_body() {
                 .unwrap(),
         )
         .await;
-        assert_oauth_error(&r, 401, "invalid_client");
+        assert_oauth_error(&r, 401, "invalid_client", Reason::SecretMustUseBasic);
     }
     // RFC 6749 §2.3.1: Basic is always supported for a client with a secret, so
     // a client_secret_post client (Auth0's default) may use it, as Auth0's
@@ -540,7 +550,7 @@ async fn a_client_registered_for_basic_cannot_send_its_secret_in_the_body() {
     assert_eq!(by_basic(post_id, post_secret).await.status, 200);
     // A wrong secret says nothing about the method.
     let r = by_post(basic_id, "wrong".into()).await;
-    assert_oauth_error(&r, 401, "invalid_client");
+    assert_oauth_error(&r, 401, "invalid_client", Reason::ClientCredentialsInvalid);
     assert_eq!(
         claims(&token)["client_id"],
         json!(ids[0].0),

@@ -64,6 +64,7 @@ async fn hosted_page_posts_answer_303() {
     let res = decide(consent, "deny").await;
     assert_eq!(res.status(), 303);
     assert!(location(&res).contains("error=access_denied"));
+    assert_eq!(reason_of(res.headers()), Some(Reason::ConsentDenied));
     // u/consent, accept → the application with a code.
     let res = b.get(authorize_url(&s, &third, &[])).send().await.unwrap();
     assert_eq!(res.status(), 302, "a GET keeps its 302");

@@ -607,6 +607,7 @@ async fn authorize_errors_go_to_the_page_or_to_the_client() {
     // A public client without PKCE: back to the client.
     let res = b.get(authorize_url(&s, &spa.id, &[])).send().await.unwrap();
     assert_eq!(res.status(), 302);
+    assert_eq!(reason_of(res.headers()), Some(Reason::PkceRequired));
     let p = callback(&location(&res).unwrap());
     assert_eq!(p["error"], "invalid_request");
     assert_eq!(p["state"], "st-123");
@@ -626,6 +627,7 @@ async fn authorize_errors_go_to_the_page_or_to_the_client() {
         .send()
         .await
         .unwrap();
+    assert_eq!(reason_of(res.headers()), Some(Reason::LoginRequired));
     let p = callback(&location(&res).unwrap());
     assert_eq!(p["error"], "login_required");
     assert_eq!(p["state"], "st-123");
@@ -648,6 +650,7 @@ async fn a_wrong_verifier_and_a_replayed_code_fail_and_replay_revokes() {
     let r = exchange(&s, &spa, &params["code"], Some(&other_verifier)).await;
     assert_eq!(r.status, 400, "{r:?}");
     assert_eq!(r.body["error"], "invalid_grant");
+    assert_eq!(r.reason(), Some(Reason::PkceMismatch), "{r:?}");
 
     // Replays, with an opaque and with a JWT access token.
     for extra in [vec![], vec![("audience", API)]] {
@@ -661,6 +664,7 @@ async fn a_wrong_verifier_and_a_replayed_code_fail_and_replay_revokes() {
         let again = exchange(&s, &spa, &params["code"], Some(&verifier)).await;
         assert_eq!(again.status, 400, "{again:?}");
         assert_eq!(again.body["error"], "invalid_grant");
+        assert_eq!(again.reason(), Some(Reason::CodeReplayed), "{again:?}");
         let r = userinfo(&s, at).await;
         assert_eq!(r.status, 401, "revoked by the replay: {r:?}");
         assert!(www_authenticate(&r).contains("invalid_token"));

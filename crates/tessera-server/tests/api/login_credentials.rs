@@ -326,6 +326,7 @@ async fn a_connection_can_disable_sign_up() {
     let login = location(&res).unwrap();
     let res = b.get(&login).send().await.unwrap();
     assert_eq!(res.status(), 302);
+    assert_eq!(reason_of(res.headers()), Some(Reason::ConnectionUnusable));
     assert_eq!(
         callback(&location(&res).unwrap())["error"],
         "invalid_request"

@@ -253,9 +253,12 @@ pub(crate) fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-pub(crate) fn assert_invalid_grant(r: &Reply) {
+/// An `invalid_grant` answer with its typed reason.
+#[track_caller]
+pub(crate) fn assert_invalid_grant(r: &Reply, reason: Reason) {
     assert_eq!(r.status, 400, "{r:?}");
     assert_eq!(r.body["error"], "invalid_grant", "{r:?}");
+    assert_eq!(r.reason(), Some(reason), "{r:?}");
 }
 
 pub(crate) async fn userinfo(s: &TestServer, access_token: &str) -> Reply {
@@ -394,16 +397,12 @@ async fn reuse_after_the_leeway_revokes_the_family_and_its_access_tokens() {
 
     // A regular web app has no leeway: the retired token is reuse.
     let r = refresh(&s, &web, &rt0, None).await;
-    assert_invalid_grant(&r);
-    assert!(
-        r.body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("already used"),
-        "{r:?}"
-    );
+    assert_invalid_grant(&r, Reason::RefreshTokenReused);
     // The successor dies with its family, and so do the family's access tokens.
-    assert_invalid_grant(&refresh(&s, &web, &rt1, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &web, &rt1, None).await,
+        Reason::RefreshTokenInvalid,
+    );
     assert_eq!(userinfo(&s, &at1).await.status, 401);
     assert_eq!(
         userinfo(&s, &field(&first, "access_token")).await.status,
@@ -481,12 +480,26 @@ async fn race_outside_the_leeway(s: TestServer) {
         if r.status == 200 {
             wins.push(r);
         } else {
-            assert_invalid_grant(&r);
+            // A loser is reuse (revoking the family), or comes after that
+            // revocation and finds the token dead.
+            let reason = r.reason();
+            assert!(
+                [
+                    Some(Reason::RefreshTokenReused),
+                    Some(Reason::RefreshTokenInvalid)
+                ]
+                .contains(&reason),
+                "{r:?}"
+            );
+            assert_eq!(r.body["error"], "invalid_grant", "{r:?}");
         }
     }
     assert_eq!(wins.len(), 1, "exactly one rotation");
     let won = &wins[0];
-    assert_invalid_grant(&refresh(&s, &web, &field(won, "refresh_token"), None).await);
+    assert_invalid_grant(
+        &refresh(&s, &web, &field(won, "refresh_token"), None).await,
+        Reason::RefreshTokenInvalid,
+    );
     let seen = introspect(&s, &web, &field(won, "access_token")).await;
     assert_eq!(
         seen.body,
@@ -625,7 +638,10 @@ async fn absolute_and_idle_lifetimes_end_a_family() {
     }
     // 90 s after the login; last use 30 s ago.
     clock.advance(30);
-    assert_invalid_grant(&refresh(&s, &web, &rt, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &web, &rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
 
     let idle = app(
         &s,
@@ -637,7 +653,10 @@ async fn absolute_and_idle_lifetimes_end_a_family() {
         "refresh_token",
     );
     clock.advance(41);
-    assert_invalid_grant(&refresh(&s, &idle, &rt, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &idle, &rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -660,6 +679,7 @@ async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
     let r = refresh(&s, &web, &rt1, Some("openid phone")).await;
     assert_eq!(r.status, 400, "{r:?}");
     assert_eq!(r.body["error"], "invalid_scope");
+    assert_eq!(r.reason(), Some(Reason::ScopeWidened), "{r:?}");
     // The refused request left the token usable, and the family keeps its
     // whole grant.
     let r = refresh(&s, &web, &rt1, None).await;
@@ -679,8 +699,14 @@ async fn a_blocked_users_refresh_fails_and_foreign_tokens_change_nothing() {
         "refresh_token",
     );
     // Another client presenting it: invalid_grant, and the token still works.
-    assert_invalid_grant(&refresh(&s, &other, &rt, None).await);
-    assert_invalid_grant(&refresh(&s, &spa, &rt, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &other, &rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
+    assert_invalid_grant(
+        &refresh(&s, &spa, &rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
     let r = refresh(&s, &web, &rt, None).await;
     assert_eq!(r.status, 200, "{r:?}");
     let rt = field(&r, "refresh_token");
@@ -705,7 +731,10 @@ async fn a_blocked_users_refresh_fails_and_foreign_tokens_change_nothing() {
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
-    assert_invalid_grant(&refresh(&s, &web, &rt, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &web, &rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,7 +57,10 @@ async fn revoking_a_refresh_token_ends_its_family_and_its_access_tokens() {
     let at1 = field(&r, "access_token");
     assert_eq!(userinfo(&s, &at1).await.status, 200);
     revoke(&s, &web, &rt1, Some("refresh_token")).await;
-    assert_invalid_grant(&refresh(&s, &web, &rt1, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &web, &rt1, None).await,
+        Reason::RefreshTokenInvalid,
+    );
     assert_eq!(userinfo(&s, &at1).await.status, 401);
     assert_eq!(
         userinfo(&s, &field(&first, "access_token")).await.status,
@@ -79,7 +82,10 @@ async fn a_public_client_revokes_its_tokens_even_a_retired_one() {
         "refresh_token",
     );
     revoke(&s, &spa, &rt, None).await;
-    assert_invalid_grant(&refresh(&s, &spa, &rt, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &spa, &rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
     // A retired one (replayable inside the leeway) ends the family too.
     let rt0 = field(
         &login(&s, &spa, "openid offline_access", &[]).await,
@@ -88,8 +94,14 @@ async fn a_public_client_revokes_its_tokens_even_a_retired_one() {
     let r = refresh(&s, &spa, &rt0, None).await;
     let rt1 = field(&r, "refresh_token");
     revoke(&s, &spa, &rt0, Some("refresh_token")).await;
-    assert_invalid_grant(&refresh(&s, &spa, &rt1, None).await);
-    assert_invalid_grant(&refresh(&s, &spa, &rt0, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &spa, &rt1, None).await,
+        Reason::RefreshTokenInvalid,
+    );
+    assert_invalid_grant(
+        &refresh(&s, &spa, &rt0, None).await,
+        Reason::RefreshTokenInvalid,
+    );
     // An opaque access token, with an unknown hint (ignored, RFC 7009 §2.2.1).
     let r = login(&s, &spa, "openid", &[]).await;
     let at = field(&r, "access_token");
@@ -366,7 +378,10 @@ async fn tokens_of_a_revoked_family_introspect_as_inactive() {
         assert_eq!(introspect(&s, &web, token).await["active"], true);
     }
     // Reuse of the retired token revokes the family.
-    assert_invalid_grant(&refresh(&s, &web, &rt0, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &web, &rt0, None).await,
+        Reason::RefreshTokenReused,
+    );
     for token in [&jwt0, &jwt1, &rt1, &rt0] {
         assert_eq!(introspect(&s, &web, token).await, inactive());
     }
@@ -607,8 +622,14 @@ async fn deleting_a_users_sessions_ends_sso_and_every_family() {
     let to = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(to.starts_with(&s.url("u/login")), "login expected: {to}");
     // Every family and its access tokens end.
-    assert_invalid_grant(&refresh(&s, &web, &web_rt, None).await);
-    assert_invalid_grant(&refresh(&s, &spa, &spa_rt, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &web, &web_rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
+    assert_invalid_grant(
+        &refresh(&s, &spa, &spa_rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
     assert_eq!(userinfo(&s, &web_at).await.status, 401);
     // Logging in again works.
     let code = browse_to_callback(&s, &b, &sso).await;

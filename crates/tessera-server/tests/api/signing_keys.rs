@@ -14,6 +14,9 @@ use tessera_core::keys::SigningAlg;
 
 use crate::common::*;
 
+/// The header naming a refusal's precise reason.
+const REASON: &str = "tessera-error-reason";
+
 const PATH: &str = "api/v2/keys/signing";
 
 fn header_kid(token: &str) -> String {
@@ -178,6 +181,7 @@ async fn refused_rotations_and_revocations_change_nothing() {
         .api(Method::POST, &format!("{PATH}/rotate"), &admin, None)
         .await;
     assert_mgmt_error(&r, 409, "rotation_refused");
+    assert_eq!(r.headers[REASON], "next_key_too_new", "{r:?}");
     let message = r.body["message"].as_str().unwrap();
     assert!(message.contains(&next), "{r:?}");
     assert_eq!(s.state.keys.current().signer().kid(), current);
@@ -192,10 +196,7 @@ async fn refused_rotations_and_revocations_change_nothing() {
         )
         .await;
     assert_mgmt_error(&r, 409, "rotation_refused");
-    assert!(
-        r.body["message"].as_str().unwrap().contains("rotate first"),
-        "{r:?}"
-    );
+    assert_eq!(r.headers[REASON], "revoke_current_key", "{r:?}");
     let r = s
         .api(
             Method::PUT,
@@ -242,12 +243,7 @@ async fn refused_rotations_and_revocations_change_nothing() {
         .api(Method::PUT, &format!("{PATH}/{next}/revoke"), &admin, None)
         .await;
     assert_mgmt_error(&r, 409, "rotation_refused");
-    assert!(
-        r.body["message"]
-            .as_str()
-            .unwrap()
-            .contains("already revoked")
-    );
+    assert_eq!(r.headers[REASON], "key_already_revoked", "{r:?}");
     // The token signed by the current key still works.
     assert_eq!(s.api(Method::GET, PATH, &admin, None).await.status, 200);
 }

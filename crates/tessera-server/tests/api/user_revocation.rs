@@ -102,7 +102,7 @@ async fn changes_end_everything(s: TestServer, changes: &[Value]) {
         ("redirect_uri", CALLBACK),
     ];
     form.extend(credentials(&web));
-    assert_invalid_grant(&s.token_request(&form).await);
+    assert_invalid_grant(&s.token_request(&form).await, Reason::SessionEnded);
     for token in [&at, &refreshed_at] {
         assert_eq!(
             introspect(&s, &web, token).await,
@@ -116,7 +116,10 @@ async fn changes_end_everything(s: TestServer, changes: &[Value]) {
         Some("login_required"),
         "the SSO session is gone: {back:?}"
     );
-    assert_invalid_grant(&refresh(&s, &web, &rt, None).await);
+    assert_invalid_grant(
+        &refresh(&s, &web, &rt, None).await,
+        Reason::RefreshTokenInvalid,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
