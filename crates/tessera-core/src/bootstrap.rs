@@ -14,8 +14,7 @@ use crate::types::{Issuer, Secret};
 
 pub const DATABASE_CONNECTION: &str = "Username-Password-Authentication";
 pub const MANAGEMENT_API_NAME: &str = "Tessera Management API";
-/// Auth0 caps Management API tokens at 24 hours.
-pub const MANAGEMENT_TOKEN_LIFETIME: i64 = 86400;
+pub use crate::token::access::MANAGEMENT_TOKEN_LIFETIME;
 const META_BOOTSTRAP_CLIENT: &str = "bootstrap_client_id";
 /// Purpose label of client-secret hashes (see [`MasterKey::keyed_hash`]).
 pub const CLIENT_SECRET_PURPOSE: &str = "client_secret";

@@ -275,6 +275,23 @@ reasons! {
     ScopeMissing = "scope_missing" => InsufficientScope,
 }
 
+/// Why a storage operation failed. Storage is a server fault, never the
+/// client's: it has no [`Reason`].
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness or optimistic-concurrency check failed; nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A stored row does not decode.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
 /// A name that is no [`Reason`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown error reason")]

@@ -26,3 +26,6 @@ pub mod types;
 
 pub use clock::{Clock, SystemClock};
 pub use types::{Issuer, Secret};
+
+#[cfg(test)]
+mod layering;

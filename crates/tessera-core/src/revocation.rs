@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use crate::clock::UnixTime;
-use crate::store::{Page, Revocation, RevocationStore, StoreError, TenantStore};
+use crate::flow::IssuedToken;
+use crate::store::{Page, Revocation, RevocationStore, Store, StoreError, TenantStore};
 use crate::token::access::issued_lifetime;
 use crate::token::opaque::OPAQUE_TOKEN_LIFETIME;
 
@@ -320,6 +321,39 @@ pub async fn revocation_expires_at<S: TenantStore + ?Sized>(
     let current = now.saturating_add(longest);
     let retired = store.retired_token_expiry(None, now).await?;
     Ok(retired.map_or(current, |r| r.max(current)))
+}
+
+/// Revokes one access token issued under a grant: an opaque one is deleted, a
+/// JWT one enters the revocation view until it would have expired anyway.
+pub async fn revoke_access_token(
+    store: &dyn Store,
+    revocations: &Revocations,
+    token: IssuedToken,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    store.delete_opaque_token_by_jti(&token.jti).await?;
+    if token.expires_at > now {
+        revocations
+            .revoke(Revocation::Jti {
+                jti: token.jti,
+                expires_at: token.expires_at,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Revokes a refresh-token family and every access token issued under it.
+pub async fn revoke_family(
+    store: &dyn Store,
+    revocations: &Revocations,
+    family_id: &str,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    for token in store.revoke_refresh_family(family_id, now).await? {
+        revoke_access_token(store, revocations, token, now).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,41 +3,15 @@
 
 use async_trait::async_trait;
 
+pub use crate::error::StoreError;
+pub use crate::keys::KeyStore;
+
 use crate::clock::UnixTime;
 use crate::flow::{
     AuthCode, AuthorizeTx, CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken,
     RefreshFamily, RefreshUse, Session,
 };
-use crate::keys::{KeyChange, KeyRecord};
 use crate::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A uniqueness or optimistic-concurrency check failed; nothing was written.
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The database cannot be reached.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// A stored row does not decode.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    #[error("database error: {0}")]
-    Backend(String),
-}
-
-#[async_trait]
-pub trait KeyStore: Send + Sync + 'static {
-    async fn list_signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
-    /// In one transaction: apply every change (each row must still be in its
-    /// expected state) and insert every new key. Any failed expectation or
-    /// uniqueness rule (one current key, one next key) -> `Conflict`, nothing written.
-    async fn change_signing_keys(
-        &self,
-        changes: &[KeyChange],
-        insert: &[KeyRecord],
-    ) -> Result<(), StoreError>;
-}
 
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {

@@ -1,8 +1,7 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636, OIDC Core §3.1.3).
 
 use super::common::{
-    UserGrant, authenticate_client, issue_user_tokens, offline_allowed, revoke_access_token,
-    revoke_family, start_family,
+    UserGrant, authenticate_client, issue_user_tokens, offline_allowed, start_family,
 };
 use super::{Ctx, GrantError};
 use crate::authorize::pkce_matches;
@@ -10,6 +9,7 @@ use crate::client_auth::Presented;
 use crate::error::{OAuthError, Reason};
 use crate::flow::{CodeIssue, CodeRecorded, CodeUse, IssuedToken};
 use crate::params::Params;
+use crate::revocation::{revoke_access_token, revoke_family};
 use crate::token::TokenKind;
 use crate::token::opaque::token_hash;
 
@@ -192,10 +192,10 @@ fn replayed() -> GrantError {
 /// Revokes everything a code's redemption issued.
 async fn revoke_issued(ctx: &Ctx<'_>, issued: CodeIssue) -> Result<(), GrantError> {
     for family in &issued.families {
-        revoke_family(ctx, family).await?;
+        revoke_family(ctx.store, ctx.revocations, family, ctx.now).await?;
     }
     for token in issued.access_tokens {
-        revoke_access_token(ctx, token).await?;
+        revoke_access_token(ctx.store, ctx.revocations, token, ctx.now).await?;
     }
     Ok(())
 }

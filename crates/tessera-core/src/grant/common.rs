@@ -1,45 +1,21 @@
 //! What several grants share: client authentication, the user grant that mints
-//! ID, access and refresh tokens, starting and revoking refresh-token families,
-//! revoking what a grant issued. Grant modules import from here, never from each
-//! other.
+//! ID, access and refresh tokens, starting refresh-token families. Grant modules
+//! import from here, never from each other; revoking what a grant issued is
+//! [`crate::revocation`]'s.
 
 use super::{Ctx, GrantError, Issued, TokenResponse};
 use crate::client_auth::{self, Authenticated, Presented};
 use crate::clock::UnixTime;
 use crate::error::{OAuthError, Reason};
-use crate::flow::{IssuedToken, OpaqueToken, RefreshFamily};
+use crate::flow::{OpaqueToken, RefreshFamily};
 use crate::ids;
 use crate::jwt;
 use crate::manage::clients::RefreshTokenConfig;
 use crate::model::{Client, ResourceServer, User};
-use crate::store::Revocation;
 use crate::token::access::{AccessClaims, Audience, issued_lifetime};
 use crate::token::id::{IdTokenInput, at_hash, id_token_claims};
 use crate::token::opaque::{OPAQUE_TOKEN_LIFETIME, new_secret_value, token_hash};
 use crate::token::{TokenKind, new_jti};
-
-/// Revokes one access token issued under a grant: an opaque one is deleted, a
-/// JWT one enters the revocation view until it would have expired anyway.
-pub async fn revoke_access_token(ctx: &Ctx<'_>, token: IssuedToken) -> Result<(), GrantError> {
-    ctx.store.delete_opaque_token_by_jti(&token.jti).await?;
-    if token.expires_at > ctx.now {
-        ctx.revocations
-            .revoke(Revocation::Jti {
-                jti: token.jti,
-                expires_at: token.expires_at,
-            })
-            .await?;
-    }
-    Ok(())
-}
-
-/// Revokes a refresh-token family and every access token issued under it.
-pub async fn revoke_family(ctx: &Ctx<'_>, family_id: &str) -> Result<(), GrantError> {
-    for token in ctx.store.revoke_refresh_family(family_id, ctx.now).await? {
-        revoke_access_token(ctx, token).await?;
-    }
-    Ok(())
-}
 
 /// Authenticates the client as its `token_endpoint_auth_method` says.
 pub fn authenticate_client(

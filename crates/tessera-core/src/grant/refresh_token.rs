@@ -10,16 +10,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::common::{
-    UserGrant, authenticate_client, idle_expiry, issue_user_tokens, revoke_access_token,
-    revoke_family,
-};
+use super::common::{UserGrant, authenticate_client, idle_expiry, issue_user_tokens};
 use super::{Ctx, GrantError, Issued};
 use crate::envelope::MasterKey;
 use crate::error::{OAuthError, Reason};
 use crate::flow::{IssuedToken, RefreshUse};
 use crate::manage::clients::RefreshTokenConfig;
 use crate::params::Params;
+use crate::revocation::{revoke_access_token, revoke_family};
 use crate::token::TokenKind;
 use crate::token::opaque::token_hash;
 
@@ -107,7 +105,7 @@ pub async fn exchange(
         RefreshUse::Rotated(f) | RefreshUse::Replayed(f) => (f, next),
         RefreshUse::Live(f) => (f, req.refresh_token.clone()),
         RefreshUse::Reused(f) => {
-            revoke_family(ctx, &f.id).await?;
+            revoke_family(ctx.store, ctx.revocations, &f.id, ctx.now).await?;
             tracing::warn!(client_id = %f.client_id, family = %f.id, "refresh token reused; its family was revoked");
             return Err(invalid_grant(
                 Reason::RefreshTokenReused,
@@ -124,7 +122,7 @@ pub async fn exchange(
     let user = match ctx.store.get_user(&family.user_id).await? {
         Some(u) if !u.blocked => u,
         _ => {
-            revoke_family(ctx, &family.id).await?;
+            revoke_family(ctx.store, ctx.revocations, &family.id, ctx.now).await?;
             return Err(invalid_grant(
                 Reason::UserUnavailable,
                 "the user no longer exists or is blocked",
@@ -157,7 +155,7 @@ pub async fn exchange(
     if let Some(api) = &api
         && let Err(e) = crate::authorize::user_may_request(api, &client.client_id)
     {
-        revoke_family(ctx, &family.id).await?;
+        revoke_family(ctx.store, ctx.revocations, &family.id, ctx.now).await?;
         return Err(e.into());
     }
     let mut tokens = issue_user_tokens(
@@ -188,11 +186,13 @@ pub async fn exchange(
         .is_none_or(|f| f.revoked_at.is_some())
     {
         revoke_access_token(
-            ctx,
+            ctx.store,
+            ctx.revocations,
             IssuedToken {
                 jti: tokens.jti.clone(),
                 expires_at,
             },
+            ctx.now,
         )
         .await?;
     }

@@ -16,7 +16,9 @@ use super::{Jwk, KeyMaterialError, SigningAlg};
 use crate::clock::UnixTime;
 use crate::envelope::OpenError;
 use crate::ids::RngError;
-use crate::store::StoreError;
+use async_trait::async_trait;
+
+use crate::error::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -180,3 +182,17 @@ pub enum KeyError {
 /// No token Tessera signs lives longer than this (Auth0's cap on access-token
 /// lifetimes, 30 days): a retired key stays published at least this long.
 pub const MAX_TOKEN_LIFETIME: i64 = 2_592_000;
+
+/// Where signing keys are kept (implemented by the storage backends).
+#[async_trait]
+pub trait KeyStore: Send + Sync + 'static {
+    async fn list_signing_keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
+    /// In one transaction: apply every change (each row must still be in its
+    /// expected state) and insert every new key. Any failed expectation or
+    /// uniqueness rule (one current key, one next key) -> `Conflict`, nothing written.
+    async fn change_signing_keys(
+        &self,
+        changes: &[KeyChange],
+        insert: &[KeyRecord],
+    ) -> Result<(), StoreError>;
+}

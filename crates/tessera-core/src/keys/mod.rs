@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 pub use lifecycle::{
-    KeyChange, KeyError, KeyPolicy, KeyRecord, KeyState, MAX_TOKEN_LIFETIME, RotationRefused,
+    KeyChange, KeyError, KeyPolicy, KeyRecord, KeyState, KeyStore, MAX_TOKEN_LIFETIME,
+    RotationRefused,
 };
 pub use ring::{KeySet, Keys};
 

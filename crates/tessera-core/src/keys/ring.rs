@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use super::KeyStore;
 use super::lifecycle::{KeyChange, KeyError, KeyPolicy, KeyRecord, KeyState, RotationRefused};
 use super::{SigningAlg, SigningKey, Verifier};
 use crate::clock::{Clock, UnixTime};
 use crate::envelope::MasterKey;
-use crate::store::{KeyStore, StoreError};
+use crate::error::StoreError;
 
 /// An immutable snapshot: the signer, and the JWKS document ready to serve.
 #[derive(Debug)]

@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bootstrap::MANAGEMENT_TOKEN_LIFETIME;
 use crate::clock::UnixTime;
 use crate::keys::MAX_TOKEN_LIFETIME;
 use crate::model::ResourceServer;
+
+/// Auth0 caps Management API tokens at 24 hours.
+pub const MANAGEMENT_TOKEN_LIFETIME: i64 = 86400;
 
 /// How long an access token for `api` lives, whatever the grant: the API's
 /// lifetime within 1 s..30 days, and at most a day for the Management API.

@@ -10,8 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use tessera_core::grant::GrantError;
-use tessera_core::grant::common::revoke_family;
+use tessera_core::revocation::revoke_family;
 use tessera_core::store::Page;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -84,20 +83,6 @@ fn not_found() -> MgmtError {
     )
 }
 
-fn grant_failure(e: GrantError) -> MgmtError {
-    match e {
-        GrantError::Store(e) => e.into(),
-        other => {
-            tracing::error!(error = %other, "revoking a refresh-token family");
-            MgmtError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "The server could not complete the request.",
-            )
-        }
-    }
-}
-
 /// Revokes every live refresh-token family of a user, with their access tokens;
 /// how many.
 pub(super) async fn revoke_user_families(state: &AppState, user_id: &str) -> MgmtResult<usize> {
@@ -106,11 +91,8 @@ pub(super) async fn revoke_user_families(state: &AppState, user_id: &str) -> Mgm
         .store
         .list_refresh_families(user_id, None, now)
         .await?;
-    let ctx = state.grant_ctx(now);
     for family in &families {
-        revoke_family(&ctx, &family.id)
-            .await
-            .map_err(grant_failure)?;
+        revoke_family(state.store.as_ref(), &state.revocations, &family.id, now).await?;
     }
     Ok(families.len())
 }
@@ -206,9 +188,7 @@ async fn delete(
         .await?
         .filter(|f| f.revoked_at.is_none() && f.expires_at.is_none_or(|e| e > now))
         .ok_or_else(not_found)?;
-    revoke_family(&state.grant_ctx(now), &family.id)
-        .await
-        .map_err(grant_failure)?;
+    revoke_family(state.store.as_ref(), &state.revocations, &family.id, now).await?;
     tracing::info!(family = %family.id, user_id = %family.user_id, by = %caller.claims.client_id, "device credential deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,10 +13,10 @@ use tessera_core::client_auth;
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::flow::RefreshUse;
 use tessera_core::grant::common::authenticate_client;
-use tessera_core::grant::common::revoke_family;
 use tessera_core::grant::{Ctx, GrantError};
 use tessera_core::model::Client;
 use tessera_core::params::Params;
+use tessera_core::revocation::revoke_family;
 use tessera_core::store::Revocation;
 use tessera_core::token::opaque::token_hash;
 use tessera_core::token::verify::{MAX_TOKEN_BYTES, verify_access_token_any_audience};
@@ -194,7 +194,7 @@ async fn revoke_refresh(ctx: &Ctx<'_>, req: &TokenQuery) -> Result<bool, GrantEr
         | RefreshUse::Reused(f)
         | RefreshUse::Live(f) => f,
     };
-    revoke_family(ctx, &family.id).await?;
+    revoke_family(ctx.store, ctx.revocations, &family.id, ctx.now).await?;
     tracing::info!(client_id = %family.client_id, family = %family.id, "refresh token revoked with its family");
     Ok(true)
 }
