@@ -18,33 +18,54 @@ use crate::store::{Store, StoreError};
 use crate::token::TokenKind;
 use crate::types::Issuer;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenRequest {
-    AuthorizationCode(authorization_code::Request),
-    ClientCredentials(client_credentials::Request),
-    RefreshToken(refresh_token::Request),
+/// Declares the grants from one table: the `TokenRequest` variant, the
+/// `grant_type` value, the module that parses (`Request::parse`) and exchanges
+/// (`exchange`) it. A new grant is one module and one row.
+macro_rules! grants {
+    ($($variant:ident = $grant_type:literal => $module:ident,)+) => {
+        /// A token request, parsed by its `grant_type`.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum TokenRequest {
+            $($variant($module::Request),)+
+        }
+
+        /// The `grant_type` values the token endpoint implements (discovery's
+        /// `grant_types_supported`).
+        pub const GRANT_TYPES: &[&str] = &[$($grant_type,)+];
+
+        impl TokenRequest {
+            pub fn parse(params: &Params) -> Result<Self, OAuthError> {
+                match params.get("grant_type") {
+                    None => Err(OAuthError::new(
+                        Reason::GrantTypeMissing,
+                        "grant_type is required",
+                    )),
+                    $(Some($grant_type) => Ok(Self::$variant($module::Request::parse(params)?)),)+
+                    Some(other) => Err(OAuthError::new(
+                        Reason::GrantTypeUnsupported,
+                        format!("grant type {:?} is not supported", truncate(other)),
+                    )),
+                }
+            }
+        }
+
+        /// Authenticates the client and runs the grant.
+        pub async fn exchange(
+            ctx: &Ctx<'_>,
+            client: &Presented,
+            request: TokenRequest,
+        ) -> Result<Issued, GrantError> {
+            match request {
+                $(TokenRequest::$variant(req) => $module::exchange(ctx, client, req).await,)+
+            }
+        }
+    };
 }
 
-impl TokenRequest {
-    pub fn parse(params: &Params) -> Result<Self, OAuthError> {
-        match params.get("grant_type") {
-            None => Err(OAuthError::new(
-                Reason::GrantTypeMissing,
-                "grant_type is required",
-            )),
-            Some("client_credentials") => Ok(Self::ClientCredentials(
-                client_credentials::Request::parse(params)?,
-            )),
-            Some("authorization_code") => Ok(Self::AuthorizationCode(
-                authorization_code::Request::parse(params)?,
-            )),
-            Some("refresh_token") => Ok(Self::RefreshToken(refresh_token::Request::parse(params)?)),
-            Some(other) => Err(OAuthError::new(
-                Reason::GrantTypeUnsupported,
-                format!("grant type {:?} is not supported", truncate(other)),
-            )),
-        }
-    }
+grants! {
+    AuthorizationCode = "authorization_code" => authorization_code,
+    RefreshToken = "refresh_token" => refresh_token,
+    ClientCredentials = "client_credentials" => client_credentials,
 }
 
 /// The JSON body of a successful token response (RFC 6749 §5.1).
@@ -91,20 +112,4 @@ pub struct Ctx<'a> {
     pub issuer: &'a Issuer,
     pub revocations: &'a crate::revocation::Revocations,
     pub now: UnixTime,
-}
-
-pub async fn exchange(
-    ctx: &Ctx<'_>,
-    client: &Presented,
-    request: TokenRequest,
-) -> Result<Issued, GrantError> {
-    match request {
-        TokenRequest::ClientCredentials(req) => {
-            client_credentials::exchange(ctx, client, req).await
-        }
-        TokenRequest::AuthorizationCode(req) => {
-            authorization_code::exchange(ctx, client, req).await
-        }
-        TokenRequest::RefreshToken(req) => refresh_token::exchange(ctx, client, req).await,
-    }
 }

@@ -76,7 +76,7 @@ pub fn metadata(state: &AppState) -> Metadata {
         introspection_endpoint: issuer.join("oauth/introspect"),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
-        grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+        grant_types_supported: tessera_core::grant::GRANT_TYPES.to_vec(),
         token_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
             "client_secret_post",
