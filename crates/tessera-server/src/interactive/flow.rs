@@ -137,12 +137,13 @@ pub async fn authorize(
     let params = match Params::from_pairs(pairs) {
         Ok(p) => p,
         Err(e) => {
-            return html::error_page(
+            let page = html::error_page(
                 branding,
                 StatusCode::BAD_REQUEST,
                 "Invalid request",
                 e.description(),
             );
+            return with_reason(page, e.reason());
         }
     };
     let client = match params.get("client_id") {
