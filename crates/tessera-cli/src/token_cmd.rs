@@ -257,7 +257,7 @@ async fn inspect(token: &str, issuer: Option<String>, ask: Ask) -> Report {
         }
     };
     report.kind = classify(&header, &claims);
-    let leeway = i64::try_from(Options::default().leeway.as_secs()).unwrap_or(0);
+    let leeway = i64::try_from(Options::default().leeway().as_secs()).unwrap_or(0);
     let local = local_reasons(&report, &header, &claims, leeway);
     report.header = header;
     report.claims = claims;
@@ -333,13 +333,14 @@ async fn verify(
                     .map(|_| ())
                     .map_err(|e| explain(&e, ask, kind))
             } else {
+                let lenient = Options::builder()
+                    .accept_plain_jwt_typ(true)
+                    .build()
+                    .map_err(|e| reason("other", e.to_string()))?;
                 let verifier = AccessTokenVerifier::from_issuer(issuer, audiences)
                     .await
                     .map_err(|e| setup(&e))?
-                    .with_options(Options {
-                        accept_plain_jwt_typ: true,
-                        ..Options::default()
-                    });
+                    .with_options(lenient);
                 verifier
                     .verify(token)
                     .await
