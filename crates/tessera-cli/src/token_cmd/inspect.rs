@@ -55,7 +55,15 @@ pub(super) async fn inspect(token: &str, issuer: Option<String>, ask: Ask) -> Re
     report.claims = claims;
     let mut reasons = Vec::new();
     if let Some(issuer) = report.issuer.clone() {
-        match verify(token, &issuer, &report.ask, report.kind, &report.claims).await {
+        let checked = verify(
+            token,
+            &issuer,
+            &report.ask,
+            report.kind,
+            &report.claims,
+            report.now,
+        );
+        match checked.await {
             Ok(()) => report.verified = true,
             Err(r) => {
                 report.verified = r.category != "jwks";
@@ -69,14 +77,16 @@ pub(super) async fn inspect(token: &str, issuer: Option<String>, ask: Ask) -> Re
     report
 }
 
-/// Verifies with the library as an API or an app would; the first problem it
-/// finds, in plain words.
+/// Verifies with the library as an API or an app would, at `now` (the instant
+/// the report states and the local checks use); the first problem it finds, in
+/// plain words.
 async fn verify(
     token: &str,
     issuer: &str,
     ask: &Ask,
     kind: Kind,
     claims: &Value,
+    now: i64,
 ) -> Result<(), Reason> {
     let setup = |e: &dyn std::fmt::Display| {
         reason(
@@ -84,11 +94,19 @@ async fn verify(
             format!("the issuer's discovery document or JWKS could not be read: {e}"),
         )
     };
+    let options = |accept_plain_jwt_typ: bool| {
+        Options::builder()
+            .clock(move || now)
+            .accept_plain_jwt_typ(accept_plain_jwt_typ)
+            .build()
+            .map_err(|e| reason("other", e.to_string()))
+    };
     match ask {
         Ask::Api(audience) => {
             let verifier = AccessTokenVerifier::from_issuer(issuer, vec![audience.clone()])
                 .await
-                .map_err(|e| setup(&e))?;
+                .map_err(|e| setup(&e))?
+                .with_options(options(false)?);
             verifier
                 .verify(token)
                 .await
@@ -98,7 +116,8 @@ async fn verify(
         Ask::App(client_id) => {
             let verifier = IdTokenVerifier::from_issuer(issuer, client_id)
                 .await
-                .map_err(|e| setup(&e))?;
+                .map_err(|e| setup(&e))?
+                .with_options(options(false)?);
             verifier
                 .verify(token, &IdTokenExpectations::default())
                 .await
@@ -118,21 +137,18 @@ async fn verify(
                     .unwrap_or_default();
                 let verifier = IdTokenVerifier::from_issuer(issuer, &client)
                     .await
-                    .map_err(|e| setup(&e))?;
+                    .map_err(|e| setup(&e))?
+                    .with_options(options(false)?);
                 verifier
                     .verify(token, &IdTokenExpectations::default())
                     .await
                     .map(|_| ())
                     .map_err(|e| explain(&e, ask, kind))
             } else {
-                let lenient = Options::builder()
-                    .accept_plain_jwt_typ(true)
-                    .build()
-                    .map_err(|e| reason("other", e.to_string()))?;
                 let verifier = AccessTokenVerifier::from_issuer(issuer, audiences)
                     .await
                     .map_err(|e| setup(&e))?
-                    .with_options(lenient);
+                    .with_options(options(true)?);
                 verifier
                     .verify(token)
                     .await
