@@ -334,8 +334,8 @@ impl IdTokenVerifier {
         }
     }
 
-    /// The same issuer, audience and keys (those loaded so far are kept), with
-    /// `options` (leeway, accepted `typ`s, refetch policy, size cap, clock).
+    /// The same issuer, client ID and keys (those loaded so far are kept), with
+    /// `options` (leeway, refetch policy, size cap, clock).
     pub fn with_options(self, options: Options) -> Self {
         let c = &self.inner;
         Self {
