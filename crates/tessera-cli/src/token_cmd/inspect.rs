@@ -101,61 +101,61 @@ async fn verify(
             .build()
             .map_err(|e| reason("other", e.to_string()))
     };
-    match ask {
-        Ask::Api(audience) => {
-            let verifier = AccessTokenVerifier::from_issuer(issuer, vec![audience.clone()])
-                .await
-                .map_err(|e| setup(&e))?
-                .with_options(options(false)?);
-            verifier
-                .verify(token)
-                .await
-                .map(|_| ())
-                .map_err(|e| explain(&e, ask, kind))
-        }
-        Ask::App(client_id) => {
-            let verifier = IdTokenVerifier::from_issuer(issuer, client_id)
+    let result = match as_whom(ask, kind, claims) {
+        Verifier::App(client_id) => {
+            let verifier = IdTokenVerifier::from_issuer(issuer, &client_id)
                 .await
                 .map_err(|e| setup(&e))?
                 .with_options(options(false)?);
             verifier
                 .verify(token, &IdTokenExpectations::default())
                 .await
-                .map(|_| ())
-                .map_err(|e| explain(&e, ask, kind))
         }
-        Ask::Any => {
-            // Signature, issuer and expiry: the token's own audience is taken as
-            // the expected one.
-            let audiences = audiences(claims);
-            if kind == Kind::IdToken {
-                let client = claims
-                    .get("azp")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .or_else(|| audiences.first().cloned())
-                    .unwrap_or_default();
-                let verifier = IdTokenVerifier::from_issuer(issuer, &client)
-                    .await
-                    .map_err(|e| setup(&e))?
-                    .with_options(options(false)?);
-                verifier
-                    .verify(token, &IdTokenExpectations::default())
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| explain(&e, ask, kind))
-            } else {
-                let verifier = AccessTokenVerifier::from_issuer(issuer, audiences)
-                    .await
-                    .map_err(|e| setup(&e))?
-                    .with_options(options(true)?);
-                verifier
-                    .verify(token)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| explain(&e, ask, kind))
-            }
+        Verifier::Api { audiences, lenient } => {
+            let verifier = AccessTokenVerifier::from_issuer(issuer, audiences)
+                .await
+                .map_err(|e| setup(&e))?
+                .with_options(options(lenient)?);
+            verifier.verify(token).await
         }
+    };
+    result.map(|_| ()).map_err(|e| explain(&e, ask, kind))
+}
+
+/// The library verifier `verify` sets up.
+enum Verifier {
+    /// An API's: these identifiers; `lenient` also accepts `typ: JWT`.
+    Api {
+        audiences: Vec<String>,
+        lenient: bool,
+    },
+    /// An application's, with this client ID.
+    App(String),
+}
+
+/// As whom the library checks the token: as asked, or, with `--issuer` alone,
+/// as whoever the token itself names.
+fn as_whom(ask: &Ask, kind: Kind, claims: &Value) -> Verifier {
+    match ask {
+        Ask::Api(audience) => Verifier::Api {
+            audiences: vec![audience.clone()],
+            lenient: false,
+        },
+        Ask::App(client_id) => Verifier::App(client_id.clone()),
+        // Signature, issuer and expiry: the token's own audience is taken as
+        // the expected one.
+        Ask::Any if kind == Kind::IdToken => Verifier::App(
+            claims
+                .get("azp")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| audiences(claims).first().cloned())
+                .unwrap_or_default(),
+        ),
+        Ask::Any => Verifier::Api {
+            audiences: audiences(claims),
+            lenient: true,
+        },
     }
 }
 

@@ -9,9 +9,28 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::json;
 use tessera_core::keys::SigningAlg;
-use tessera_verify::{AccessTokenVerifier, SetupError, VerifyError};
+use tessera_verify::{AccessTokenVerifier, Claims, SetupError, VerifyError};
 
 use crate::common::{API, ISS, TestKey, at_now, good_claims, jwks, jwks_server};
+
+/// Every token verified in its own task, all started before any is awaited.
+async fn verify_concurrently(
+    v: &AccessTokenVerifier,
+    tokens: Vec<String>,
+) -> Vec<Result<Claims, VerifyError>> {
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|t| {
+            let v = v.clone();
+            tokio::spawn(async move { v.verify(&t).await })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    results
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_unknown_kids_cause_at_most_one_fetch_per_interval() {
@@ -42,15 +61,8 @@ async fn random_unknown_kids_cause_at_most_one_fetch_per_interval() {
     let burst = |tokens: Vec<String>| {
         let v = v.clone();
         async move {
-            let tasks: Vec<_> = tokens
-                .into_iter()
-                .map(|t| {
-                    let v = v.clone();
-                    tokio::spawn(async move { v.verify(&t).await })
-                })
-                .collect();
-            for t in tasks {
-                assert!(matches!(t.await.unwrap(), Err(VerifyError::UnknownKid(_))));
+            for r in verify_concurrently(&v, tokens).await {
+                assert!(matches!(r, Err(VerifyError::UnknownKid(_))));
             }
         }
     };
@@ -76,15 +88,8 @@ async fn random_unknown_kids_cause_at_most_one_fetch_per_interval() {
     *server.body.lock().await = jwks(&[&k, &k2]);
     tokio::time::sleep(interval).await;
     let new_tokens: Vec<String> = (0..50).map(|_| k2.access(json!({}))).collect();
-    let tasks: Vec<_> = new_tokens
-        .into_iter()
-        .map(|t| {
-            let v = v.clone();
-            tokio::spawn(async move { v.verify(&t).await })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap().unwrap();
+    for r in verify_concurrently(&v, new_tokens).await {
+        r.unwrap();
     }
     assert_eq!(server.hits.load(Ordering::SeqCst), 3);
 }
