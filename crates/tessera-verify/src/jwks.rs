@@ -167,7 +167,7 @@ impl KeyCache {
         token: &str,
         options: &Options,
     ) -> Result<(HeaderInfo, Claims), VerifyError> {
-        let (parts, header) = jws::header_json(token, options.max_token_bytes)?;
+        let (parts, header) = jws::header_json(token, options.max_token_bytes())?;
         let parsed = jws::parse(token, parts, &header)?;
         {
             let set = self.keys.load();
@@ -223,7 +223,7 @@ impl KeyCache {
         !set.keys.contains_key(kid)
             && set
                 .attempted
-                .is_none_or(|t| t.elapsed() >= self.options.refetch_interval)
+                .is_none_or(|t| t.elapsed() >= self.options.refetch_interval())
     }
 
     async fn refetch_for(&self, kid: &str) {
@@ -268,7 +268,7 @@ impl KeyCache {
                     keys: old.keys.clone(),
                     loaded: old.loaded,
                     attempted: Some(now),
-                    fresh_until: Some(now + self.options.refetch_interval),
+                    fresh_until: Some(now + self.options.refetch_interval()),
                     error: Some(e),
                 }
             }
@@ -280,7 +280,7 @@ impl KeyCache {
 /// The cache lifetime: `max-age` (`no-store`/`no-cache`: none), else
 /// `default_ttl`; kept within [`refetch_interval`, one day].
 fn cache_ttl(headers: &reqwest::header::HeaderMap, options: &Options) -> Duration {
-    let mut ttl = options.default_ttl;
+    let mut ttl = options.default_ttl();
     if let Some(cc) = headers
         .get(reqwest::header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
@@ -298,7 +298,7 @@ fn cache_ttl(headers: &reqwest::header::HeaderMap, options: &Options) -> Duratio
             }
         }
     }
-    ttl.clamp(options.refetch_interval.min(MAX_TTL), MAX_TTL)
+    ttl.clamp(options.refetch_interval().min(MAX_TTL), MAX_TTL)
 }
 
 async fn fetch_jwks(

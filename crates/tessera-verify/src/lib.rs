@@ -6,51 +6,30 @@
 //!   API, `exp`/`nbf`/`iat` with leeway, no unknown `crit`, a size cap. An ID token
 //!   sent to an API is refused with [`VerifyError::IdToken`].
 //! - An application checks its ID tokens with [`IdTokenVerifier`].
-//! - [`axum_support`] has an extractor, a layer and RFC 6750 error answers.
+//! - Leeway, the JWKS refetch policy, the size cap and the [`Clock`] the time
+//!   checks read are set with [`Options::builder`] and `with_options`.
+//! - `axum_support` (cargo feature `axum`, on by default) has an extractor, a
+//!   layer and RFC 6750 error answers; `default-features = false` builds
+//!   without axum and tower.
 //!
 //! The crate depends on no part of the Tessera server: only JOSE and HTTP crates.
 //! See docs/verify.md for the checks and the JWKS refetch policy.
 
+#[cfg(feature = "axum")]
 pub mod axum_support;
 mod claims;
+mod clock;
 pub mod dangerous;
 mod jwks;
 mod jws;
+mod options;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use claims::Claims;
+pub use clock::{Clock, FixedClock, SystemClock};
 use jwks::KeyCache;
-
-/// Tunables shared by both verifiers.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// Clock skew allowed on `exp`, `nbf`, `iat` and `auth_time` (default 60 s).
-    pub leeway: Duration,
-    /// Also accept `typ: JWT` access tokens (older issuers). Default false.
-    pub accept_plain_jwt_typ: bool,
-    /// At most one JWKS fetch per interval for unknown `kid`s (default 30 s);
-    /// also the shortest cache lifetime and the wait after a failed fetch.
-    pub refetch_interval: Duration,
-    /// How long a JWKS is kept when its answer has no `Cache-Control: max-age`
-    /// (default 300 s).
-    pub default_ttl: Duration,
-    /// Tokens longer than this are refused before any parsing (default 16 KiB).
-    pub max_token_bytes: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            leeway: Duration::from_secs(60),
-            accept_plain_jwt_typ: false,
-            refetch_interval: Duration::from_secs(30),
-            default_ttl: Duration::from_secs(300),
-            max_token_bytes: 16 * 1024,
-        }
-    }
-}
+pub use options::{Options, OptionsBuilder, OptionsError};
 
 /// Why a token was refused: one variant per check. `Display` explains it in plain
 /// words, for logs and for `error_description`.
@@ -147,13 +126,6 @@ pub enum SetupError {
     Jwks(String),
 }
 
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Verifies access tokens for one API (one or more audience identifiers).
 /// Cheap to clone: everything is behind an `Arc`.
 #[derive(Clone)]
@@ -217,6 +189,8 @@ impl AccessTokenVerifier {
         }
     }
 
+    /// The same issuer, audience and keys (those loaded so far are kept), with
+    /// `options` (leeway, accepted `typ`s, refetch policy, size cap, clock).
     pub fn with_options(self, options: Options) -> Self {
         let c = &self.inner;
         Self {
@@ -241,8 +215,8 @@ impl AccessTokenVerifier {
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
         let c = &*self.inner;
         let (header, claims) = c.keys.verify_signature(token, &c.options).await?;
-        let now = unix_now();
-        let leeway = c.options.leeway.as_secs() as i64;
+        let now = c.options.now();
+        let leeway = c.options.leeway_secs();
         if claims.iss != c.issuer {
             return Err(VerifyError::WrongIssuer {
                 expected: c.issuer.clone(),
@@ -258,7 +232,7 @@ impl AccessTokenVerifier {
                 client_id: claims.aud.join(" "),
             });
         }
-        if !(at_jwt || (plain_jwt && c.options.accept_plain_jwt_typ)) {
+        if !(at_jwt || (plain_jwt && c.options.accept_plain_jwt_typ())) {
             return Err(VerifyError::WrongType(header.typ.into_option()));
         }
         if !ours {
@@ -360,6 +334,8 @@ impl IdTokenVerifier {
         }
     }
 
+    /// The same issuer, client ID and keys (those loaded so far are kept), with
+    /// `options` (leeway, refetch policy, size cap, clock).
     pub fn with_options(self, options: Options) -> Self {
         let c = &self.inner;
         Self {
@@ -380,8 +356,8 @@ impl IdTokenVerifier {
     ) -> Result<Claims, VerifyError> {
         let c = &*self.inner;
         let (header, claims) = c.keys.verify_signature(token, &c.options).await?;
-        let now = unix_now();
-        let leeway = c.options.leeway.as_secs() as i64;
+        let now = c.options.now();
+        let leeway = c.options.leeway_secs();
         if claims.iss != c.issuer {
             return Err(VerifyError::WrongIssuer {
                 expected: c.issuer.clone(),
