@@ -7,6 +7,7 @@ use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
 use serde_json::{Value, json};
 use tessera_core::keys::SigningAlg;
+use tessera_verify::VerifyError;
 use tessera_verify::axum_support::{Authenticated, Rejection, VerifyLayer, require_scope};
 use tower::ServiceExt;
 
@@ -55,11 +56,16 @@ async fn axum_extractor_and_rfc6750_answers() {
     );
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["error"], "invalid_token");
+    // The description is the library's typed error for that token.
+    let refused = fixed(&[&k]).verify("not-a-jwt").await;
     assert!(
-        body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("well-formed")
+        matches!(refused, Err(VerifyError::Malformed(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        body["error_description"],
+        refused.unwrap_err().to_string(),
+        "{body}"
     );
 
     let expired = k.access(json!({"exp": NOW - 3600}));
