@@ -5,6 +5,7 @@
 mod blacklists;
 mod client_grants;
 mod client_keys;
+mod client_payloads;
 mod clients;
 mod common;
 mod connections;
