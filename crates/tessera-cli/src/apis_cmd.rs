@@ -3,7 +3,9 @@
 //! (`tessera_core::manage::resource_servers`). No server needs to run; running
 //! servers read APIs from the database on every token request.
 
-use tessera_core::manage::resource_servers::{self, CreateError, NewResourceServer};
+use tessera_core::manage::resource_servers::{
+    self, CreateError, NewResourceServer, ResourceServerView,
+};
 use tessera_core::model::ResourceServer;
 use tessera_core::store::{Page, StoreError, TenantStore};
 use tessera_core::{Clock, SystemClock};
@@ -89,22 +91,10 @@ pub async fn list(settings: Settings, json: bool) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Auth0's resource-server shape, as the Management API answers.
+/// Auth0's resource-server shape, as the Management API answers
+/// ([`ResourceServerView`]).
 fn to_json(rs: &ResourceServer) -> serde_json::Value {
-    serde_json::json!({
-        "id": rs.id,
-        "name": rs.name,
-        "identifier": rs.identifier,
-        "scopes": rs.scopes.iter().map(|s| serde_json::json!({
-            "value": s.value,
-            "description": s.description,
-        })).collect::<Vec<_>>(),
-        "signing_alg": rs.signing_alg,
-        "token_lifetime": rs.token_lifetime,
-        "allow_offline_access": rs.allow_offline_access,
-        "skip_consent_for_verifiable_first_party_clients": rs.skip_consent_for_verifiable_first_party_clients,
-        "is_system": rs.is_system,
-    })
+    serde_json::to_value(ResourceServerView::from(rs.clone())).unwrap_or_default()
 }
 
 fn scopes(rs: &ResourceServer) -> String {

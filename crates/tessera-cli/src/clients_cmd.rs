@@ -4,8 +4,8 @@
 //! run; running servers read clients from the database on every request.
 
 use tessera_core::manage::Invalid;
-use tessera_core::manage::clients::{self, CreateError, NewClient, RefreshTokenConfig};
-use tessera_core::model::Client;
+use tessera_core::manage::clients::{self, ClientView, CreateError, NewClient};
+use tessera_core::model::{Client, GrantType};
 use tessera_core::store::{ClientFilter, Page, StoreError, TenantStore};
 use tessera_core::{Clock, SystemClock};
 
@@ -98,7 +98,7 @@ pub async fn create(settings: Settings, input: NewClient, json: bool) -> Result<
             "  no client secret: a public client (auth method none) authenticates with PKCE instead"
         ),
     }
-    if client.grant_types.iter().any(|g| g == "client_credentials") {
+    if client.allows(GrantType::ClientCredentials) {
         println!(
             "To let it call an API: tessera grants create --client-id {} --audience <API identifier> --scope <scope>",
             client.client_id
@@ -149,8 +149,8 @@ pub async fn list(settings: Settings, json: bool) -> Result<(), Fail> {
                     } else {
                         format!("{} (third party)", c.name)
                     },
-                    c.app_type.clone(),
-                    c.token_endpoint_auth_method.clone(),
+                    c.app_type.to_string(),
+                    c.token_endpoint_auth_method.to_string(),
                     list_or_dash(&c.grant_types),
                 ]
             })
@@ -160,45 +160,18 @@ pub async fn list(settings: Settings, json: bool) -> Result<(), Fail> {
     Ok(())
 }
 
-fn list_or_dash(items: &[String]) -> String {
+fn list_or_dash(items: &[GrantType]) -> String {
     if items.is_empty() {
         "-".into()
     } else {
-        items.join(" ")
+        let names: Vec<&str> = items.iter().map(|g| g.as_str()).collect();
+        names.join(" ")
     }
 }
 
-/// Auth0's client shape, as `/api/v2/clients` answers; `client_secret` only
-/// when given (just created).
+/// Auth0's client shape, as `/api/v2/clients` answers ([`ClientView`]);
+/// `client_secret` only when given (just created).
 fn to_json(client: &Client, secret: Option<&str>) -> serde_json::Value {
-    let rt = RefreshTokenConfig::of(client);
-    let mut value = serde_json::json!({
-        "client_id": client.client_id,
-        "name": client.name,
-        "description": client.description,
-        "app_type": client.app_type,
-        "token_endpoint_auth_method": client.token_endpoint_auth_method,
-        "grant_types": client.grant_types,
-        "callbacks": client.callbacks,
-        "allowed_logout_urls": client.allowed_logout_urls,
-        "web_origins": client.web_origins,
-        "is_first_party": client.is_first_party,
-        "refresh_token": {
-            "rotation_type": rt.rotation_type,
-            "expiration_type": rt.expiration_type,
-            "leeway": rt.leeway,
-            "token_lifetime": rt.token_lifetime,
-            "infinite_token_lifetime": rt.infinite_token_lifetime,
-            "idle_token_lifetime": rt.idle_token_lifetime,
-            "infinite_idle_token_lifetime": rt.infinite_idle_token_lifetime,
-        },
-        "jwt_configuration": {
-            "lifetime_in_seconds": client.jwt_configuration.lifetime_in_seconds,
-            "alg": client.jwt_configuration.alg,
-        },
-    });
-    if let (Some(secret), Some(object)) = (secret, value.as_object_mut()) {
-        object.insert("client_secret".into(), secret.into());
-    }
-    value
+    let view = ClientView::new(client.clone(), secret.map(str::to_owned));
+    serde_json::to_value(view).unwrap_or_default()
 }

@@ -2,7 +2,7 @@
 //! the client-credentials grant), in the same storage as the server. No server
 //! needs to run; running servers read grants on every token request.
 
-use tessera_core::model::{ClientGrant, ResourceServer};
+use tessera_core::model::{ClientGrant, GrantType, ResourceServer};
 use tessera_core::store::{StoreError, TenantStore};
 use tessera_core::{Clock, SystemClock, ids};
 
@@ -137,7 +137,7 @@ async fn create_in(
         }
         Err(e) => return Err(db(e)),
     }
-    let warning = (!client.grant_types.iter().any(|g| g == "client_credentials")).then(|| {
+    let warning = (!client.allows(GrantType::ClientCredentials)).then(|| {
         format!(
             "client {} does not have the client_credentials grant type, so it cannot use this grant until it does",
             client.client_id

@@ -16,9 +16,9 @@ use std::process::ExitCode;
 use clap::builder::PossibleValuesParser;
 use clap::{CommandFactory, Parser, Subcommand};
 use tessera_core::manage::Invalid;
-use tessera_core::manage::clients::{APP_TYPES, AUTH_METHODS, GRANT_TYPES, NewClient};
+use tessera_core::manage::clients::NewClient;
 use tessera_core::manage::resource_servers::{self, NewResourceServer};
-use tessera_core::model::ResourceServerScope;
+use tessera_core::model::{AppType, GrantType, ResourceServerScope, TokenEndpointAuthMethod};
 use tessera_core::store::Page;
 
 use crate::startup::Fail;
@@ -89,7 +89,7 @@ enum ClientsCommand {
         name: String,
         /// The kind of application; sets the defaults of the auth method and the
         /// grant types (default regular_web).
-        #[arg(long, value_name = "TYPE", value_parser = PossibleValuesParser::new(APP_TYPES.iter().copied()))]
+        #[arg(long, value_name = "TYPE", value_parser = PossibleValuesParser::new(AppType::ALL.iter().map(|t| t.as_str())))]
         app_type: Option<String>,
         /// An allowed redirect URI; repeat for several.
         #[arg(long = "callback", value_name = "URL")]
@@ -101,11 +101,11 @@ enum ClientsCommand {
         #[arg(long = "web-origin", value_name = "URL")]
         web_origins: Vec<String>,
         /// A grant type; repeat for several (default: per app type).
-        #[arg(long = "grant-type", value_name = "GRANT", value_parser = PossibleValuesParser::new(GRANT_TYPES.iter().copied()))]
+        #[arg(long = "grant-type", value_name = "GRANT", value_parser = PossibleValuesParser::new(GrantType::ALL.iter().map(|g| g.as_str())))]
         grant_types: Vec<String>,
         /// How the client authenticates at the token endpoint (default: none for
         /// spa and native, else client_secret_post).
-        #[arg(long, value_name = "METHOD", value_parser = PossibleValuesParser::new(AUTH_METHODS.iter().copied()))]
+        #[arg(long, value_name = "METHOD", value_parser = PossibleValuesParser::new(TokenEndpointAuthMethod::ALL.iter().map(|m| m.as_str())))]
         auth_method: Option<String>,
         /// A third-party application (default: first party).
         #[arg(long)]
@@ -259,13 +259,15 @@ fn new_api(
     let input = NewResourceServer {
         identifier,
         name,
-        scopes: scopes
-            .into_iter()
-            .map(|value| ResourceServerScope {
-                value,
-                description: String::new(),
-            })
-            .collect(),
+        scopes: Some(
+            scopes
+                .into_iter()
+                .map(|value| ResourceServerScope {
+                    value,
+                    description: String::new(),
+                })
+                .collect(),
+        ),
         signing_alg: None,
         token_lifetime,
         allow_offline_access: Some(allow_offline_access),

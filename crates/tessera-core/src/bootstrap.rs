@@ -5,8 +5,8 @@ use crate::clock::UnixTime;
 use crate::envelope::MasterKey;
 use crate::ids::{self, RngError};
 use crate::model::{
-    Client, ClientGrant, ClientSecret, Connection, JwtConfiguration, ResourceServer,
-    ResourceServerScope,
+    AppType, Client, ClientGrant, ClientSecret, Connection, GrantType, JwtConfiguration,
+    RefreshTokenConfig, ResourceServer, ResourceServerScope, TokenEndpointAuthMethod,
 };
 use crate::scopes::{MANAGEMENT_SCOPES, management_scope_names};
 use crate::store::{Store, StoreError};
@@ -166,14 +166,14 @@ async fn ensure_admin(
         None => Client {
             client_id: client_id.to_owned(),
             name: "Tessera admin (bootstrap)".into(),
-            app_type: "non_interactive".into(),
-            token_endpoint_auth_method: "client_secret_post".into(),
-            grant_types: vec!["client_credentials".into()],
+            app_type: AppType::NonInteractive,
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+            grant_types: vec![GrantType::ClientCredentials],
             callbacks: vec![],
             allowed_logout_urls: vec![],
             web_origins: vec![],
             is_first_party: true,
-            refresh_token: serde_json::Value::Null,
+            refresh_token: RefreshTokenConfig::defaults(AppType::NonInteractive),
             jwt_configuration: JwtConfiguration::default(),
             description: "Machine-to-machine application ensured at every start; holds every Management API scope.".into(),
         },

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use crate::bootstrap::CLIENT_SECRET_PURPOSE;
 use crate::envelope::MasterKey;
 use crate::error::{OAuthError, Reason};
-use crate::model::{Client, ClientSecret};
+use crate::model::{Client, ClientSecret, TokenEndpointAuthMethod};
 use crate::types::Secret;
 
 /// What the request presented.
@@ -142,7 +142,7 @@ pub fn authenticate(
             let Some(stored) = stored else {
                 return Err(invalid_client(Reason::ClientCredentialsInvalid, WRONG));
             };
-            if client.token_endpoint_auth_method == "none" {
+            if client.is_public() {
                 return Err(invalid_client(Reason::ClientCredentialsInvalid, WRONG));
             }
             if !master.verify_keyed_hash(
@@ -160,7 +160,7 @@ pub fn authenticate(
             // Auth0 accepts it, and express-openid-connect and nextjs-auth0
             // send Basic by default to Auth0's default (post) applications.
             if matches!(presented, Presented::Post { .. })
-                && client.token_endpoint_auth_method == "client_secret_basic"
+                && client.token_endpoint_auth_method == TokenEndpointAuthMethod::ClientSecretBasic
             {
                 return Err(invalid_client(
                     Reason::SecretMustUseBasic,
@@ -170,7 +170,7 @@ pub fn authenticate(
             Ok(Authenticated::Confidential)
         }
         Presented::None { .. } => {
-            if client.token_endpoint_auth_method == "none" {
+            if client.is_public() {
                 Ok(Authenticated::Public)
             } else {
                 Err(invalid_client(

@@ -4,7 +4,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 
+mod client;
+
+pub use client::*;
+
+/// A scope an API defines. Unknown properties are refused (a request body
+/// names this shape, and Tessera never stores others).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScopeDto))]
 pub struct ResourceServerScope {
     pub value: String,
     #[serde(default)]
@@ -41,65 +49,6 @@ pub struct Connection {
     pub options: serde_json::Value,
     #[serde(default)]
     pub enabled_clients: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JwtConfiguration {
-    /// ID-token lifetime in seconds.
-    pub lifetime_in_seconds: i64,
-    #[serde(default = "default_alg")]
-    pub alg: String,
-}
-
-fn default_alg() -> String {
-    "RS256".into()
-}
-
-impl Default for JwtConfiguration {
-    fn default() -> Self {
-        Self {
-            lifetime_in_seconds: 36000,
-            alg: default_alg(),
-        }
-    }
-}
-
-/// An application (Auth0: client). The secret is kept apart, see [`ClientSecret`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Client {
-    pub client_id: String,
-    pub name: String,
-    pub app_type: String,
-    pub token_endpoint_auth_method: String,
-    #[serde(default)]
-    pub grant_types: Vec<String>,
-    #[serde(default)]
-    pub callbacks: Vec<String>,
-    #[serde(default)]
-    pub allowed_logout_urls: Vec<String>,
-    #[serde(default)]
-    pub web_origins: Vec<String>,
-    #[serde(default = "yes")]
-    pub is_first_party: bool,
-    #[serde(default)]
-    pub refresh_token: serde_json::Value,
-    #[serde(default)]
-    pub jwt_configuration: JwtConfiguration,
-    #[serde(default)]
-    pub description: String,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// A client secret at rest: sealed under the master key (so `read:client_keys` can
-/// return it) and a keyed hash (so checking it costs one HMAC, not a decryption or
-/// a password hash). Neither reveals the secret without the master key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientSecret {
-    pub sealed: Vec<u8>,
-    pub hash: Vec<u8>,
 }
 
 /// What a client may ask of an API with the client-credentials grant.

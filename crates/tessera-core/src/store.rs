@@ -11,7 +11,7 @@ use crate::flow::{
     AuthCode, AuthorizeTx, CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken,
     RefreshFamily, RefreshUse, Session,
 };
-use crate::model::{Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
+use crate::model::{AppType, Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
 
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
@@ -53,7 +53,7 @@ pub struct GrantFilter {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientFilter {
     /// Any of these app types.
-    pub app_types: Vec<String>,
+    pub app_types: Vec<AppType>,
     pub is_first_party: Option<bool>,
 }
 

@@ -30,6 +30,17 @@ impl<T> fmt::Display for Secret<T> {
     }
 }
 
+/// A secret in a request body: a string. Anything else is refused with "must be
+/// a string", never with serde's message, which would quote the value.
+impl<'de> serde::Deserialize<'de> for Secret<String> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(s) => Ok(Self(s)),
+            _ => Err(serde::de::Error::custom("must be a string")),
+        }
+    }
+}
+
 /// The issuer: an absolute `https` URL (or `http` on a loopback host), no query or
 /// fragment, always ending with `/`. Every endpoint path is relative to it.
 ///
@@ -187,5 +198,17 @@ mod tests {
         let s = Secret::new("hunter2".to_string());
         assert_eq!(format!("{s:?} {s}"), "Secret([redacted]) [redacted]");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn a_secret_in_a_body_is_a_string_and_never_echoed() {
+        let s: Secret<String> = serde_json::from_str("\"hunter2\"").unwrap();
+        assert_eq!(s.expose(), "hunter2");
+        for other in ["4242", "[\"hunter2\"]", "{\"a\": \"hunter2\"}", "true"] {
+            let e = serde_json::from_str::<Secret<String>>(other).unwrap_err();
+            let e = e.to_string();
+            assert!(e.starts_with("must be a string"), "{e}");
+            assert!(!e.contains("hunter2") && !e.contains("4242"), "{e}");
+        }
     }
 }

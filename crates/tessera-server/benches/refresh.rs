@@ -24,7 +24,10 @@ use tessera_core::envelope::MasterKey;
 use tessera_core::grant::Ctx;
 use tessera_core::grant::common::start_family;
 use tessera_core::keys::{KeyPolicy, Keys, SigningAlg};
-use tessera_core::model::{Client, JwtConfiguration, ResourceServer, ResourceServerScope, User};
+use tessera_core::model::{
+    AppType, Client, GrantType, JwtConfiguration, RefreshTokenConfig, ResourceServer,
+    ResourceServerScope, TokenEndpointAuthMethod, User,
+};
 use tessera_core::revocation::Revocations;
 use tessera_core::store::{TenantStore, UserStore};
 use tessera_core::{Clock, Issuer};
@@ -74,15 +77,15 @@ async fn fixture(database_url: Option<String>) -> Fixture {
     let client = Client {
         client_id: ID.into(),
         name: "Bench web app".into(),
-        app_type: "regular_web".into(),
-        token_endpoint_auth_method: "client_secret_post".into(),
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        app_type: AppType::RegularWeb,
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         callbacks: vec!["https://app.example/callback".into()],
         allowed_logout_urls: vec![],
         web_origins: vec![],
         is_first_party: true,
         // The defaults of a regular web app: rotating, leeway 0.
-        refresh_token: Value::Null,
+        refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
     };

@@ -16,7 +16,10 @@ use tessera_core::bootstrap::{self, AdminClient};
 use tessera_core::clock::SystemClock;
 use tessera_core::envelope::MasterKey;
 use tessera_core::keys::{KeyPolicy, Keys, SigningAlg};
-use tessera_core::model::{Client, ClientGrant, JwtConfiguration};
+use tessera_core::model::{
+    AppType, Client, ClientGrant, GrantType, JwtConfiguration, RefreshTokenConfig,
+    TokenEndpointAuthMethod,
+};
 use tessera_core::revocation::Revocations;
 use tessera_core::store::TenantStore;
 use tessera_core::{Clock, Issuer, Secret};
@@ -293,14 +296,14 @@ impl TestServer {
         let client = Client {
             client_id: id.clone(),
             name: format!("m2m {id}"),
-            app_type: "non_interactive".into(),
-            token_endpoint_auth_method: "client_secret_post".into(),
-            grant_types: vec!["client_credentials".into()],
+            app_type: AppType::NonInteractive,
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+            grant_types: vec![GrantType::ClientCredentials],
             callbacks: vec![],
             allowed_logout_urls: vec![],
             web_origins: vec![],
             is_first_party: true,
-            refresh_token: Value::Null,
+            refresh_token: RefreshTokenConfig::defaults(AppType::NonInteractive),
             jwt_configuration: JwtConfiguration::default(),
             description: String::new(),
         };

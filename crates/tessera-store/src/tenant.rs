@@ -58,7 +58,7 @@ impl Conditions {
         self.clauses.push(format!("{column} = ${}", self.next()));
         self.binds.push(value);
     }
-    fn one_of(&mut self, column: &str, values: &[String]) {
+    fn one_of(&mut self, column: &str, values: &[&str]) {
         if values.is_empty() {
             return;
         }
@@ -69,7 +69,7 @@ impl Conditions {
         self.clauses
             .push(format!("{column} IN ({})", marks.join(", ")));
         self.binds
-            .extend(values.iter().map(|v| Bind::Text(v.clone())));
+            .extend(values.iter().map(|v| Bind::Text((*v).to_owned())));
     }
     fn sql(&self) -> String {
         if self.clauses.is_empty() {
@@ -304,7 +304,8 @@ impl TenantStore for SqlStore {
     ) -> Result<(Vec<(Client, Option<ClientSecret>)>, i64), StoreError> {
         // app_type and is_first_party are columns computed from the document.
         let mut cond = Conditions::default();
-        cond.one_of("app_type", &filter.app_types);
+        let app_types: Vec<&str> = filter.app_types.iter().map(|t| t.as_str()).collect();
+        cond.one_of("app_type", &app_types);
         if let Some(first_party) = filter.is_first_party {
             cond.equals("is_first_party", Bind::Bool(first_party));
         }

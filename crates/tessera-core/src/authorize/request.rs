@@ -6,7 +6,7 @@ use super::{AUTHORIZE_TX_LIFETIME, user_may_request};
 use crate::clock::UnixTime;
 use crate::error::{OAuthError, Reason};
 use crate::flow::{AuthorizeTx, Prompt, ResponseMode, ResponseType};
-use crate::model::{Client, ResourceServer};
+use crate::model::{Client, GrantType, ResourceServer};
 use crate::params::{Params, truncate};
 
 /// An error for the user's eyes only: the client or redirect URI is not trusted.
@@ -182,11 +182,7 @@ fn response_type(c: &mut Checking<'_>) -> Result<(), OAuthError> {
 }
 
 fn client_may_use_code(c: &mut Checking<'_>) -> Result<(), OAuthError> {
-    if c.client
-        .grant_types
-        .iter()
-        .any(|g| g == "authorization_code")
-    {
+    if c.client.allows(GrantType::AuthorizationCode) {
         Ok(())
     } else {
         Err(OAuthError::new(
@@ -198,7 +194,7 @@ fn client_may_use_code(c: &mut Checking<'_>) -> Result<(), OAuthError> {
 
 /// RFC 7636 with S256 only; public clients must use it (RFC 9700 §2.1.1).
 fn pkce(c: &mut Checking<'_>) -> Result<(), OAuthError> {
-    let public = c.client.token_endpoint_auth_method == "none";
+    let public = c.client.is_public();
     let challenge = c.params.get("code_challenge");
     let method = c.params.get("code_challenge_method");
     c.tx.code_challenge = match (challenge, method) {

@@ -8,6 +8,7 @@ use crate::authorize::pkce_matches;
 use crate::client_auth::Presented;
 use crate::error::{OAuthError, Reason};
 use crate::flow::{CodeIssue, CodeRecorded, CodeUse, IssuedToken};
+use crate::model::GrantType;
 use crate::params::Params;
 use crate::revocation::{revoke_access_token, revoke_family};
 use crate::token::TokenKind;
@@ -44,7 +45,7 @@ pub async fn exchange(
 ) -> Result<super::Issued, GrantError> {
     let found = ctx.store.get_client(presented.client_id()).await?;
     let client = authenticate_client(ctx, presented, found.as_ref())?;
-    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+    if !client.allows(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             Reason::GrantTypeNotAllowed,
             "Grant type 'authorization_code' not allowed for the client.",

@@ -5,6 +5,7 @@ use super::{Ctx, GrantError, Issued, TokenResponse};
 use crate::client_auth::{self, Authenticated, Presented};
 use crate::error::{OAuthError, Reason};
 use crate::jwt;
+use crate::model::GrantType;
 use crate::params::{Params, truncate};
 use crate::token::access::{AccessClaims, Audience, issued_lifetime};
 use crate::token::{TokenKind, new_jti};
@@ -74,7 +75,7 @@ pub async fn exchange(
         .client
         .as_ref()
         .ok_or_else(|| OAuthError::new(Reason::ClientCredentialsInvalid, "unknown client"))?;
-    if !client.grant_types.iter().any(|g| g == "client_credentials") {
+    if !client.allows(GrantType::ClientCredentials) {
         return Err(OAuthError::new(
             Reason::GrantTypeNotAllowed,
             "Grant type 'client_credentials' not allowed for the client.",

@@ -10,8 +10,7 @@ use crate::error::{OAuthError, Reason};
 use crate::flow::{OpaqueToken, RefreshFamily};
 use crate::ids;
 use crate::jwt;
-use crate::manage::clients::RefreshTokenConfig;
-use crate::model::{Client, ResourceServer, User};
+use crate::model::{Client, GrantType, RefreshTokenConfig, ResourceServer, User};
 use crate::token::access::{AccessClaims, Audience, issued_lifetime};
 use crate::token::id::{IdTokenInput, at_hash, id_token_claims};
 use crate::token::opaque::{OPAQUE_TOKEN_LIFETIME, new_secret_value, token_hash};
@@ -26,7 +25,7 @@ pub fn authenticate_client(
     let kind = client_auth::authenticate(ctx.master, presented, found)?;
     let (client, _) =
         found.ok_or_else(|| OAuthError::new(Reason::ClientCredentialsInvalid, "unknown client"))?;
-    let public = client.token_endpoint_auth_method == "none";
+    let public = client.is_public();
     if public != (kind == Authenticated::Public) {
         return Err(OAuthError::new(
             Reason::ClientAuthMethodWrong,
@@ -52,7 +51,7 @@ pub(super) fn idle_expiry(config: &RefreshTokenConfig, now: UnixTime) -> UnixTim
 /// may use the grant, and the API (if any) allows offline access.
 pub fn offline_allowed(client: &Client, scope: &[String], api: Option<&ResourceServer>) -> bool {
     scope.iter().any(|s| s == "offline_access")
-        && client.grant_types.iter().any(|g| g == "refresh_token")
+        && client.allows(GrantType::RefreshToken)
         && api.is_none_or(|a| a.allow_offline_access)
 }
 
@@ -66,7 +65,7 @@ pub async fn start_family(
     sid: &str,
     auth_time: UnixTime,
 ) -> Result<(String, String), GrantError> {
-    let config = RefreshTokenConfig::of(client);
+    let config = &client.refresh_token;
     let token = new_secret_value()?;
     let family = RefreshFamily {
         id: ids::prefixed("rtf")?,
@@ -83,7 +82,7 @@ pub async fn start_family(
         revoked_at: None,
     };
     ctx.store
-        .create_refresh_family(&family, &token_hash(&token), idle_expiry(&config, ctx.now))
+        .create_refresh_family(&family, &token_hash(&token), idle_expiry(config, ctx.now))
         .await?;
     Ok((token, family.id))
 }

@@ -15,7 +15,7 @@ use super::{Ctx, GrantError, Issued};
 use crate::envelope::MasterKey;
 use crate::error::{OAuthError, Reason};
 use crate::flow::{IssuedToken, RefreshUse};
-use crate::manage::clients::RefreshTokenConfig;
+use crate::model::GrantType;
 use crate::params::Params;
 use crate::revocation::{revoke_access_token, revoke_family};
 use crate::token::TokenKind;
@@ -68,15 +68,14 @@ pub async fn exchange(
 ) -> Result<Issued, GrantError> {
     let found = ctx.store.get_client(presented.client_id()).await?;
     let client = authenticate_client(ctx, presented, found.as_ref())?;
-    if !client.grant_types.iter().any(|g| g == "refresh_token") {
+    if !client.allows(GrantType::RefreshToken) {
         return Err(OAuthError::new(
             Reason::GrantTypeNotAllowed,
             "Grant type 'refresh_token' not allowed for the client.",
         )
         .into());
     }
-    let config = RefreshTokenConfig::of(&client);
-    let rotate = config.rotation_type != "non-rotating";
+    let rotate = client.refresh_token.rotates();
     let hash = token_hash(&req.refresh_token);
     // A refresh may narrow the grant, never widen it. Checked before the token
     // is presented (and rotated), so a refused request leaves it usable: nothing
@@ -96,9 +95,9 @@ pub async fn exchange(
             &hash,
             &token_hash(&next),
             rotate,
-            config.leeway.max(0),
+            client.refresh_token.leeway.max(0),
             ctx.now,
-            idle_expiry(&config, ctx.now),
+            idle_expiry(&client.refresh_token, ctx.now),
         )
         .await?;
     let (family, refresh_token) = match used {

@@ -11,7 +11,6 @@
 //!   `update:client_keys`, like setting `client_secret` explicitly.
 
 use super::Invalid;
-use super::clients::is_confidential;
 use crate::model::Client;
 use crate::types::Secret;
 
@@ -48,13 +47,13 @@ impl SecretPlan {
 pub fn secret_plan(
     client: &Client,
     has_secret: bool,
-    requested: Option<String>,
+    requested: Option<Secret<String>>,
 ) -> Result<SecretPlan, Invalid> {
     if let Some(secret) = requested {
-        validate_secret(&secret)?;
-        return Ok(SecretPlan::Set(Secret::new(secret)));
+        validate_secret(secret.expose())?;
+        return Ok(SecretPlan::Set(secret));
     }
-    if is_confidential(client) && !has_secret {
+    if client.is_confidential() && !has_secret {
         Ok(SecretPlan::Generate)
     } else {
         Ok(SecretPlan::Keep)
@@ -84,6 +83,7 @@ pub fn validate_secret(secret: &str) -> Result<(), Invalid> {
 mod tests {
     use super::*;
     use crate::manage::clients::{NewClient, build};
+    use crate::model::TokenEndpointAuthMethod;
 
     fn client(app_type: &str) -> Client {
         build(
@@ -101,10 +101,10 @@ mod tests {
     fn the_auth_method_alone_never_removes_or_replaces_a_secret() {
         let mut web = client("regular_web");
         assert_eq!(secret_plan(&web, true, None), Ok(SecretPlan::Keep));
-        web.token_endpoint_auth_method = "none".into();
+        web.token_endpoint_auth_method = TokenEndpointAuthMethod::None;
         // Public now, secret kept.
         assert_eq!(secret_plan(&web, true, None), Ok(SecretPlan::Keep));
-        web.token_endpoint_auth_method = "client_secret_basic".into();
+        web.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretBasic;
         assert_eq!(secret_plan(&web, true, None), Ok(SecretPlan::Keep));
         assert!(!SecretPlan::Keep.touches_credentials());
     }
@@ -113,12 +113,12 @@ mod tests {
     fn a_first_secret_or_a_chosen_one_touches_credentials() {
         let mut spa = client("spa");
         assert_eq!(secret_plan(&spa, false, None), Ok(SecretPlan::Keep));
-        spa.token_endpoint_auth_method = "client_secret_post".into();
+        spa.token_endpoint_auth_method = TokenEndpointAuthMethod::ClientSecretPost;
         let plan = secret_plan(&spa, false, None).unwrap();
         assert_eq!(plan, SecretPlan::Generate);
         assert!(plan.touches_credentials());
         let chosen = "c".repeat(40);
-        let plan = secret_plan(&spa, true, Some(chosen.clone())).unwrap();
+        let plan = secret_plan(&spa, true, Some(Secret::new(chosen.clone()))).unwrap();
         assert_eq!(plan, SecretPlan::Set(Secret::new(chosen)));
         assert!(plan.touches_credentials());
     }
@@ -132,7 +132,7 @@ mod tests {
             format!("{} {}", "a".repeat(20), "b".repeat(20)),
             format!("{}\n", "a".repeat(40)),
         ] {
-            let e = secret_plan(&web, true, Some(bad.clone())).unwrap_err();
+            let e = secret_plan(&web, true, Some(Secret::new(bad.clone()))).unwrap_err();
             assert_eq!(e.property, "client_secret");
             assert!(!e.problem.contains(bad.trim()), "{e}");
         }

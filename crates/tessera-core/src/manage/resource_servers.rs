@@ -1,6 +1,8 @@
 //! Resource servers (APIs): validation, defaults and creation, shared by
 //! `/api/v2/resource-servers` and `tessera apis`.
 
+use serde::{Deserialize, Serialize};
+
 use super::Invalid;
 use crate::clock::UnixTime;
 use crate::ids::{self, RngError};
@@ -17,31 +19,94 @@ pub const MAX_IDENTIFIER_LEN: usize = 600;
 /// The longest scope value accepted.
 pub const MAX_SCOPE_LEN: usize = 280;
 
-/// What a caller asks for when creating an API; `None` takes the default.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A new API, the body of `POST /api/v2/resource-servers` and what `tessera
+/// apis create` asks for; `None` takes the default. Unknown properties are
+/// refused (serde lists the accepted ones in declaration order: keep it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = CreateResourceServer)
+)]
 pub struct NewResourceServer {
     pub identifier: String,
     /// Defaults to the identifier.
+    #[serde(default)]
     pub name: Option<String>,
-    pub scopes: Vec<ResourceServerScope>,
-    /// Defaults to [`DEFAULT_SIGNING_ALG`].
+    #[serde(default)]
+    pub scopes: Option<Vec<ResourceServerScope>>,
+    /// Defaults to `RS256`.
+    #[serde(default)]
     pub signing_alg: Option<String>,
-    /// Defaults to [`DEFAULT_TOKEN_LIFETIME`].
+    /// Defaults to 86400 seconds.
+    #[serde(default)]
     pub token_lifetime: Option<i64>,
+    #[serde(default)]
     pub allow_offline_access: Option<bool>,
+    #[serde(default)]
     pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
 }
 
-/// Changes to an existing API; `None` keeps the stored value. The identifier
-/// never changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Changes to an existing API, the body of `PATCH /api/v2/resource-servers/{id}`;
+/// `None` keeps the stored value. The identifier never changes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = UpdateResourceServer)
+)]
 pub struct ResourceServerChanges {
+    #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
     pub scopes: Option<Vec<ResourceServerScope>>,
+    #[serde(default)]
     pub signing_alg: Option<String>,
+    #[serde(default)]
     pub token_lifetime: Option<i64>,
+    #[serde(default)]
     pub allow_offline_access: Option<bool>,
+    #[serde(default)]
     pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+}
+
+/// An API as `/api/v2/resource-servers` answers and `tessera apis --json`
+/// prints it (Auth0's shape).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = ResourceServerDto)
+)]
+pub struct ResourceServerView {
+    pub id: String,
+    pub name: String,
+    pub identifier: String,
+    pub scopes: Vec<ResourceServerScope>,
+    pub signing_alg: String,
+    pub token_lifetime: i64,
+    pub allow_offline_access: bool,
+    pub skip_consent_for_verifiable_first_party_clients: bool,
+    pub is_system: bool,
+}
+
+impl From<ResourceServer> for ResourceServerView {
+    fn from(rs: ResourceServer) -> Self {
+        Self {
+            id: rs.id,
+            name: rs.name,
+            identifier: rs.identifier,
+            scopes: rs.scopes,
+            signing_alg: rs.signing_alg,
+            token_lifetime: rs.token_lifetime,
+            allow_offline_access: rs.allow_offline_access,
+            skip_consent_for_verifiable_first_party_clients: rs
+                .skip_consent_for_verifiable_first_party_clients,
+            is_system: rs.is_system,
+        }
+    }
 }
 
 /// Why an API could not be built.
@@ -119,7 +184,7 @@ pub fn validate_token_lifetime(lifetime: i64) -> Result<(), Invalid> {
 /// lifetime, in that order (the first problem is reported).
 pub fn check_new(input: &NewResourceServer) -> Result<(), Invalid> {
     validate_identifier(&input.identifier)?;
-    validate_scopes(&input.scopes)?;
+    validate_scopes(input.scopes.as_deref().unwrap_or_default())?;
     validate_signing_alg(input.signing_alg.as_deref().unwrap_or(DEFAULT_SIGNING_ALG))?;
     validate_token_lifetime(input.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME))?;
     Ok(())
@@ -132,7 +197,7 @@ pub fn create(input: NewResourceServer) -> Result<ResourceServer, CreateError> {
         id: ids::alphanumeric(24)?,
         name: input.name.unwrap_or_else(|| input.identifier.clone()),
         identifier: input.identifier,
-        scopes: input.scopes,
+        scopes: input.scopes.unwrap_or_default(),
         signing_alg: input
             .signing_alg
             .unwrap_or_else(|| DEFAULT_SIGNING_ALG.into()),
@@ -249,14 +314,14 @@ mod tests {
         );
         assert_eq!(
             bad(NewResourceServer {
-                scopes: vec![scope("a"), scope("a")],
+                scopes: Some(vec![scope("a"), scope("a")]),
                 ..ok.clone()
             }),
             "scopes"
         );
         assert_eq!(
             bad(NewResourceServer {
-                scopes: vec![scope("has\"quote")],
+                scopes: Some(vec![scope("has\"quote")]),
                 ..ok.clone()
             }),
             "scopes"

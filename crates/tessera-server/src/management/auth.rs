@@ -11,6 +11,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use tessera_core::model::GrantType;
 use tessera_core::token::access::AccessClaims;
 use tessera_core::token::verify::{VerifyError, verify_access_token};
 
@@ -163,7 +164,7 @@ async fn check_machine_client(
     else {
         return Err(refuse(NotMachine::NoGrant));
     };
-    if !api.is_system || !client.grant_types.iter().any(|g| g == "client_credentials") {
+    if !api.is_system || !client.allows(GrantType::ClientCredentials) {
         return Err(refuse(NotMachine::NoGrant));
     }
     let allowed: Vec<&str> = claims

@@ -10,20 +10,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
 use tessera_core::bootstrap::seal_client_secret;
 use tessera_core::manage::client_secrets::{
     self, READ_CLIENT_KEYS, SecretPlan, UPDATE_CLIENT_KEYS,
 };
-use tessera_core::manage::clients::{
-    self, APP_TYPES, ClientChanges, CreateError, JwtConfigurationChanges, NewClient,
-    RefreshTokenChanges, RefreshTokenConfig,
-};
-use tessera_core::model::{Client, ClientSecret};
+use tessera_core::manage::clients::{self, ClientChanges, ClientView, CreateError, NewClient};
+use tessera_core::model::{AppType, Client, ClientSecret};
 use tessera_core::revocation::revocation_expires_at;
 use tessera_core::store::{ClientFilter, Revocation, SecretChange, StoreError};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -36,260 +32,6 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(list, create))
         .routes(routes!(get_one, update, delete))
         .routes(routes!(rotate_secret))
-}
-
-/// Refresh-token settings, every field present.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefreshTokenDto {
-    /// `rotating` or `non-rotating`.
-    pub rotation_type: String,
-    /// `expiring` or `non-expiring`.
-    pub expiration_type: String,
-    /// Seconds a rotated refresh token may still be used (reuse interval).
-    pub leeway: i64,
-    pub token_lifetime: i64,
-    pub infinite_token_lifetime: bool,
-    pub idle_token_lifetime: i64,
-    pub infinite_idle_token_lifetime: bool,
-}
-
-impl From<RefreshTokenConfig> for RefreshTokenDto {
-    fn from(c: RefreshTokenConfig) -> Self {
-        Self {
-            rotation_type: c.rotation_type,
-            expiration_type: c.expiration_type,
-            leeway: c.leeway,
-            token_lifetime: c.token_lifetime,
-            infinite_token_lifetime: c.infinite_token_lifetime,
-            idle_token_lifetime: c.idle_token_lifetime,
-            infinite_idle_token_lifetime: c.infinite_idle_token_lifetime,
-        }
-    }
-}
-
-/// ID-token settings.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JwtConfigurationDto {
-    /// ID-token lifetime, 1 to 36000 seconds.
-    pub lifetime_in_seconds: i64,
-    /// `RS256`, `PS256`, `ES256` or `EdDSA`.
-    pub alg: String,
-}
-
-/// A client as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClientDto {
-    pub client_id: String,
-    pub name: String,
-    pub description: String,
-    /// `native`, `spa`, `regular_web` or `non_interactive`.
-    pub app_type: String,
-    /// `none`, `client_secret_post` or `client_secret_basic`.
-    pub token_endpoint_auth_method: String,
-    pub grant_types: Vec<String>,
-    pub callbacks: Vec<String>,
-    pub allowed_logout_urls: Vec<String>,
-    pub web_origins: Vec<String>,
-    pub is_first_party: bool,
-    pub refresh_token: RefreshTokenDto,
-    pub jwt_configuration: JwtConfigurationDto,
-    /// Present when just made, or for callers holding `read:client_keys`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
-}
-
-fn to_dto(client: Client, client_secret: Option<String>) -> ClientDto {
-    let refresh_token = RefreshTokenConfig::of(&client).into();
-    ClientDto {
-        refresh_token,
-        jwt_configuration: JwtConfigurationDto {
-            lifetime_in_seconds: client.jwt_configuration.lifetime_in_seconds,
-            alg: client.jwt_configuration.alg,
-        },
-        client_id: client.client_id,
-        name: client.name,
-        description: client.description,
-        app_type: client.app_type,
-        token_endpoint_auth_method: client.token_endpoint_auth_method,
-        grant_types: client.grant_types,
-        callbacks: client.callbacks,
-        allowed_logout_urls: client.allowed_logout_urls,
-        web_origins: client.web_origins,
-        is_first_party: client.is_first_party,
-        client_secret,
-    }
-}
-
-/// Refresh-token settings to change; omitted fields keep their value.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshTokenInput {
-    #[serde(default)]
-    pub rotation_type: Option<String>,
-    #[serde(default)]
-    pub expiration_type: Option<String>,
-    #[serde(default)]
-    pub leeway: Option<i64>,
-    #[serde(default)]
-    pub token_lifetime: Option<i64>,
-    #[serde(default)]
-    pub infinite_token_lifetime: Option<bool>,
-    #[serde(default)]
-    pub idle_token_lifetime: Option<i64>,
-    #[serde(default)]
-    pub infinite_idle_token_lifetime: Option<bool>,
-}
-
-impl From<RefreshTokenInput> for RefreshTokenChanges {
-    fn from(r: RefreshTokenInput) -> Self {
-        Self {
-            rotation_type: r.rotation_type,
-            expiration_type: r.expiration_type,
-            leeway: r.leeway,
-            token_lifetime: r.token_lifetime,
-            infinite_token_lifetime: r.infinite_token_lifetime,
-            idle_token_lifetime: r.idle_token_lifetime,
-            infinite_idle_token_lifetime: r.infinite_idle_token_lifetime,
-        }
-    }
-}
-
-/// ID-token settings to change; omitted fields keep their value.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct JwtConfigurationInput {
-    #[serde(default)]
-    pub lifetime_in_seconds: Option<i64>,
-    #[serde(default)]
-    pub alg: Option<String>,
-}
-
-impl From<JwtConfigurationInput> for JwtConfigurationChanges {
-    fn from(j: JwtConfigurationInput) -> Self {
-        Self {
-            lifetime_in_seconds: j.lifetime_in_seconds,
-            alg: j.alg,
-        }
-    }
-}
-
-/// A new client; only `name` is required. Defaults follow `app_type`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateClient {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Default `regular_web`.
-    #[serde(default)]
-    pub app_type: Option<String>,
-    /// Default `none` for `spa` and `native`, else `client_secret_post`.
-    #[serde(default)]
-    pub token_endpoint_auth_method: Option<String>,
-    #[serde(default)]
-    pub grant_types: Option<Vec<String>>,
-    #[serde(default)]
-    pub callbacks: Option<Vec<String>>,
-    #[serde(default)]
-    pub allowed_logout_urls: Option<Vec<String>>,
-    #[serde(default)]
-    pub web_origins: Option<Vec<String>>,
-    /// Default true.
-    #[serde(default)]
-    pub is_first_party: Option<bool>,
-    #[serde(default)]
-    pub refresh_token: Option<RefreshTokenInput>,
-    #[serde(default)]
-    pub jwt_configuration: Option<JwtConfigurationInput>,
-}
-
-impl From<CreateClient> for NewClient {
-    fn from(b: CreateClient) -> Self {
-        Self {
-            name: b.name,
-            description: b.description,
-            app_type: b.app_type,
-            token_endpoint_auth_method: b.token_endpoint_auth_method,
-            grant_types: b.grant_types,
-            callbacks: b.callbacks,
-            allowed_logout_urls: b.allowed_logout_urls,
-            web_origins: b.web_origins,
-            is_first_party: b.is_first_party,
-            refresh_token: b.refresh_token.map(Into::into),
-            jwt_configuration: b.jwt_configuration.map(Into::into),
-        }
-    }
-}
-
-/// A client secret in a request body. A wrong type is refused without echoing
-/// the value, and `Debug` never prints it.
-pub struct SecretInput(String);
-
-impl std::fmt::Debug for SecretInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretInput(***)")
-    }
-}
-
-impl<'de> Deserialize<'de> for SecretInput {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Value::deserialize(deserializer)? {
-            Value::String(s) => Ok(Self(s)),
-            _ => Err(serde::de::Error::custom("must be a string")),
-        }
-    }
-}
-
-/// Changes to a client; omitted fields keep their value, nested objects merge.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateClient {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub app_type: Option<String>,
-    #[serde(default)]
-    pub token_endpoint_auth_method: Option<String>,
-    #[serde(default)]
-    pub grant_types: Option<Vec<String>>,
-    #[serde(default)]
-    pub callbacks: Option<Vec<String>>,
-    #[serde(default)]
-    pub allowed_logout_urls: Option<Vec<String>>,
-    #[serde(default)]
-    pub web_origins: Option<Vec<String>>,
-    #[serde(default)]
-    pub is_first_party: Option<bool>,
-    #[serde(default)]
-    pub refresh_token: Option<RefreshTokenInput>,
-    #[serde(default)]
-    pub jwt_configuration: Option<JwtConfigurationInput>,
-    /// A new secret, 32 to 256 characters; needs `update:client_keys`. The old
-    /// secret stops working and the client's tokens are revoked, as on rotation.
-    #[serde(default)]
-    #[schema(value_type = Option<String>, format = Password)]
-    pub client_secret: Option<SecretInput>,
-}
-
-impl From<UpdateClient> for ClientChanges {
-    fn from(b: UpdateClient) -> Self {
-        Self {
-            name: b.name,
-            description: b.description,
-            app_type: b.app_type,
-            token_endpoint_auth_method: b.token_endpoint_auth_method,
-            grant_types: b.grant_types,
-            callbacks: b.callbacks,
-            allowed_logout_urls: b.allowed_logout_urls,
-            web_origins: b.web_origins,
-            is_first_party: b.is_first_party,
-            refresh_token: b.refresh_token.map(Into::into),
-            jwt_configuration: b.jwt_configuration.map(Into::into),
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -386,7 +128,7 @@ async fn find(state: &AppState, id: &str) -> MgmtResult<(Client, Option<ClientSe
 /// List clients.
 #[utoipa::path(get, path = "/api/v2/clients", tag = "clients", params(ListQuery),
     security(("bearer" = ["read:clients"]), ("bearer" = ["read:client_keys"])),
-    responses((status = 200, body = [ClientDto]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = [ClientView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     caller: Caller,
     State(state): State<AppState>,
@@ -400,13 +142,13 @@ async fn list(
         if t.is_empty() {
             continue;
         }
-        if !APP_TYPES.contains(&t) {
+        let Ok(t) = t.parse::<AppType>() else {
             return Err(MgmtError::bad_request(
                 "invalid_query_string",
                 "Query validation error: 'app_type' must list native, spa, regular_web or non_interactive.",
             ));
-        }
-        app_types.push(t.to_owned());
+        };
+        app_types.push(t);
     }
     let filter = ClientFilter {
         app_types,
@@ -416,7 +158,7 @@ async fn list(
     let mut out = Vec::with_capacity(items.len());
     for (client, stored) in items {
         let secret = shown_secret(&state, &caller, &client.client_id, stored.as_ref())?;
-        out.push(to_dto(client, secret));
+        out.push(ClientView::new(client, secret));
     }
     let out = project(out, q.fields.as_deref(), q.include_fields);
     Ok(listing(
@@ -429,16 +171,16 @@ async fn list(
 }
 
 /// Create a client. A confidential client's secret is in the answer.
-#[utoipa::path(post, path = "/api/v2/clients", tag = "clients", request_body = CreateClient,
+#[utoipa::path(post, path = "/api/v2/clients", tag = "clients", request_body = NewClient,
     security(("bearer" = ["create:clients"])),
-    responses((status = 201, body = ClientDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = ClientView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create(
     caller: Caller,
     State(state): State<AppState>,
-    Payload(body): Payload<CreateClient>,
+    Payload(body): Payload<NewClient>,
 ) -> MgmtResult<Response> {
     caller.require("create:clients")?;
-    let created = clients::create(&state.master, body.into()).map_err(create_error)?;
+    let created = clients::create(&state.master, body).map_err(create_error)?;
     state
         .store
         .create_client(
@@ -448,14 +190,18 @@ async fn create(
         )
         .await?;
     let secret = created.secret.map(|s| s.expose().clone());
-    Ok((StatusCode::CREATED, Json(to_dto(created.client, secret))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(ClientView::new(created.client, secret)),
+    )
+        .into_response())
 }
 
 /// Get a client.
 #[utoipa::path(get, path = "/api/v2/clients/{id}", tag = "clients",
     params(FieldsQuery, ("id" = String, Path, description = "The client id")),
     security(("bearer" = ["read:clients"]), ("bearer" = ["read:client_keys"])),
-    responses((status = 200, body = ClientDto), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ClientView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn get_one(
     caller: Caller,
     State(state): State<AppState>,
@@ -465,7 +211,7 @@ async fn get_one(
     require_read(&caller)?;
     let (client, stored) = find(&state, &id).await?;
     let secret = shown_secret(&state, &caller, &client.client_id, stored.as_ref())?;
-    Ok(projected(to_dto(client, secret), &fields))
+    Ok(projected(ClientView::new(client, secret), &fields))
 }
 
 /// Update a client. `client_secret` needs `update:client_keys`, and so does a
@@ -473,16 +219,16 @@ async fn get_one(
 /// in the answer, once). Changing `token_endpoint_auth_method` never removes,
 /// replaces or reveals a secret; the answer shows the stored secret only to
 /// `read:client_keys`.
-#[utoipa::path(patch, path = "/api/v2/clients/{id}", tag = "clients", request_body = UpdateClient,
+#[utoipa::path(patch, path = "/api/v2/clients/{id}", tag = "clients", request_body = ClientChanges,
     params(("id" = String, Path, description = "The client id")),
     security(("bearer" = ["update:clients"]), ("bearer" = ["update:client_keys"])),
-    responses((status = 200, body = ClientDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ClientView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Payload(mut body): Payload<UpdateClient>,
-) -> MgmtResult<Json<ClientDto>> {
+    Payload(mut body): Payload<ClientChanges>,
+) -> MgmtResult<Json<ClientView>> {
     // Auth0: either scope updates a client; only update:client_keys touches keys.
     let keys = caller.has(UPDATE_CLIENT_KEYS);
     if !keys && !caller.has("update:clients") {
@@ -490,12 +236,12 @@ async fn update(
             "update:clients update:client_keys",
         ));
     }
-    let requested = body.client_secret.take().map(|s| s.0);
+    let requested = body.client_secret.take();
     if requested.is_some() && !keys {
         return Err(MgmtError::insufficient_scope(UPDATE_CLIENT_KEYS));
     }
     let (mut client, stored) = find(&state, &id).await?;
-    clients::apply_changes(&mut client, body.into())?;
+    clients::apply_changes(&mut client, body)?;
     let plan = client_secrets::secret_plan(&client, stored.is_some(), requested)?;
     if plan.touches_credentials() && !keys {
         // A client without a secret turned confidential: making its first
@@ -539,7 +285,7 @@ async fn update(
             sealed.as_ref().or(stored.as_ref()),
         )?,
     };
-    Ok(Json(to_dto(client, secret)))
+    Ok(Json(ClientView::new(client, secret)))
 }
 
 /// Delete a client and its grants; its outstanding access tokens are revoked.
@@ -565,15 +311,15 @@ async fn delete(
 #[utoipa::path(post, path = "/api/v2/clients/{id}/rotate-secret", tag = "clients",
     params(("id" = String, Path, description = "The client id")),
     security(("bearer" = ["update:client_keys"])),
-    responses((status = 200, body = ClientDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ClientView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn rotate_secret(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> MgmtResult<Json<ClientDto>> {
+) -> MgmtResult<Json<ClientView>> {
     caller.require("update:client_keys")?;
     let (client, _) = find(&state, &id).await?;
-    if !clients::is_confidential(&client) {
+    if client.is_public() {
         return Err(MgmtError::bad_request(
             "operation_not_supported",
             "The client is public (token_endpoint_auth_method none): it does not use a secret.",
@@ -590,5 +336,5 @@ async fn rotate_secret(
     }
     // After the new secret is stored: every token the old one obtained is older.
     revoke_client_tokens(&state, &client.client_id, None).await?;
-    Ok(Json(to_dto(client, Some(secret.expose().clone()))))
+    Ok(Json(ClientView::new(client, Some(secret.expose().clone()))))
 }

@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tessera_core::manage::resource_servers::{
-    self, CreateError, NewResourceServer, ResourceServerChanges,
+    self, CreateError, NewResourceServer, ResourceServerChanges, ResourceServerView,
 };
-use tessera_core::model::{ResourceServer, ResourceServerScope};
+use tessera_core::model::ResourceServer;
 use tessera_core::store::StoreError;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,88 +24,6 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, update, delete))
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ScopeDto {
-    pub value: String,
-    #[serde(default)]
-    pub description: String,
-}
-
-/// A resource server as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ResourceServerDto {
-    pub id: String,
-    pub name: String,
-    pub identifier: String,
-    pub scopes: Vec<ScopeDto>,
-    pub signing_alg: String,
-    pub token_lifetime: i64,
-    pub allow_offline_access: bool,
-    pub skip_consent_for_verifiable_first_party_clients: bool,
-    pub is_system: bool,
-}
-
-impl From<ResourceServer> for ResourceServerDto {
-    fn from(rs: ResourceServer) -> Self {
-        Self {
-            id: rs.id,
-            name: rs.name,
-            identifier: rs.identifier,
-            scopes: rs
-                .scopes
-                .into_iter()
-                .map(|s| ScopeDto {
-                    value: s.value,
-                    description: s.description,
-                })
-                .collect(),
-            signing_alg: rs.signing_alg,
-            token_lifetime: rs.token_lifetime,
-            allow_offline_access: rs.allow_offline_access,
-            skip_consent_for_verifiable_first_party_clients: rs
-                .skip_consent_for_verifiable_first_party_clients,
-            is_system: rs.is_system,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateResourceServer {
-    pub identifier: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub scopes: Option<Vec<ScopeDto>>,
-    #[serde(default)]
-    pub signing_alg: Option<String>,
-    #[serde(default)]
-    pub token_lifetime: Option<i64>,
-    #[serde(default)]
-    pub allow_offline_access: Option<bool>,
-    #[serde(default)]
-    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
-}
-
-/// Every field optional; `identifier` cannot change.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateResourceServer {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub scopes: Option<Vec<ScopeDto>>,
-    #[serde(default)]
-    pub signing_alg: Option<String>,
-    #[serde(default)]
-    pub token_lifetime: Option<i64>,
-    #[serde(default)]
-    pub allow_offline_access: Option<bool>,
-    #[serde(default)]
-    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
@@ -115,16 +33,6 @@ pub struct ListQuery {
     pub per_page: Option<i64>,
     /// Wrap the results with `start`, `limit`, `length` and `total`.
     pub include_totals: Option<bool>,
-}
-
-fn to_scopes(scopes: Vec<ScopeDto>) -> Vec<ResourceServerScope> {
-    scopes
-        .into_iter()
-        .map(|s| ResourceServerScope {
-            value: s.value,
-            description: s.description,
-        })
-        .collect()
 }
 
 fn not_found() -> MgmtError {
@@ -149,7 +57,7 @@ async fn find(state: &AppState, id: &str) -> MgmtResult<ResourceServer> {
 /// List resource servers.
 #[utoipa::path(get, path = "/api/v2/resource-servers", tag = "resource-servers", params(ListQuery),
     security(("bearer" = ["read:resource_servers"])),
-    responses((status = 200, body = [ResourceServerDto]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = [ResourceServerView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     caller: Caller,
     State(state): State<AppState>,
@@ -158,7 +66,7 @@ async fn list(
     caller.require("read:resource_servers")?;
     let page = page(q.page, q.per_page)?;
     let (items, total) = state.store.list_resource_servers(page).await?;
-    let items: Vec<ResourceServerDto> = items.into_iter().map(Into::into).collect();
+    let items: Vec<ResourceServerView> = items.into_iter().map(Into::into).collect();
     Ok(listing(
         "resource_servers",
         items,
@@ -169,26 +77,16 @@ async fn list(
 }
 
 /// Create a resource server.
-#[utoipa::path(post, path = "/api/v2/resource-servers", tag = "resource-servers", request_body = CreateResourceServer,
+#[utoipa::path(post, path = "/api/v2/resource-servers", tag = "resource-servers", request_body = NewResourceServer,
     security(("bearer" = ["create:resource_servers"])),
-    responses((status = 201, body = ResourceServerDto), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = ResourceServerView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create(
     caller: Caller,
     State(state): State<AppState>,
-    Payload(body): Payload<CreateResourceServer>,
+    Payload(body): Payload<NewResourceServer>,
 ) -> MgmtResult<Response> {
     caller.require("create:resource_servers")?;
-    let rs = resource_servers::create(NewResourceServer {
-        identifier: body.identifier,
-        name: body.name,
-        scopes: to_scopes(body.scopes.unwrap_or_default()),
-        signing_alg: body.signing_alg,
-        token_lifetime: body.token_lifetime,
-        allow_offline_access: body.allow_offline_access,
-        skip_consent_for_verifiable_first_party_clients: body
-            .skip_consent_for_verifiable_first_party_clients,
-    })
-    .map_err(|e| match e {
+    let rs = resource_servers::create(body).map_err(|e| match e {
         CreateError::Invalid(invalid) => MgmtError::from(invalid),
         CreateError::Rng(e) => MgmtError::from(StoreError::Backend(e.to_string())),
     })?;
@@ -205,34 +103,34 @@ async fn create(
         }
         other => other?,
     }
-    Ok((StatusCode::CREATED, Json(ResourceServerDto::from(rs))).into_response())
+    Ok((StatusCode::CREATED, Json(ResourceServerView::from(rs))).into_response())
 }
 
 /// Get a resource server by id or identifier.
 #[utoipa::path(get, path = "/api/v2/resource-servers/{id}", tag = "resource-servers",
     params(("id" = String, Path, description = "The resource server's id or identifier")),
     security(("bearer" = ["read:resource_servers"])),
-    responses((status = 200, body = ResourceServerDto), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ResourceServerView), (status = 404, body = ErrorBody)))]
 async fn get_one(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> MgmtResult<Json<ResourceServerDto>> {
+) -> MgmtResult<Json<ResourceServerView>> {
     caller.require("read:resource_servers")?;
     Ok(Json(find(&state, &id).await?.into()))
 }
 
 /// Update a resource server (the identifier cannot change).
-#[utoipa::path(patch, path = "/api/v2/resource-servers/{id}", tag = "resource-servers", request_body = UpdateResourceServer,
+#[utoipa::path(patch, path = "/api/v2/resource-servers/{id}", tag = "resource-servers", request_body = ResourceServerChanges,
     params(("id" = String, Path, description = "The resource server's id or identifier")),
     security(("bearer" = ["update:resource_servers"])),
-    responses((status = 200, body = ResourceServerDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ResourceServerView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Payload(body): Payload<UpdateResourceServer>,
-) -> MgmtResult<Json<ResourceServerDto>> {
+    Payload(body): Payload<ResourceServerChanges>,
+) -> MgmtResult<Json<ResourceServerView>> {
     caller.require("update:resource_servers")?;
     let mut rs = find(&state, &id).await?;
     if rs.is_system {
@@ -241,18 +139,7 @@ async fn update(
             "The Management API cannot be modified.",
         ));
     }
-    resource_servers::apply_changes(
-        &mut rs,
-        ResourceServerChanges {
-            name: body.name,
-            scopes: body.scopes.map(to_scopes),
-            signing_alg: body.signing_alg,
-            token_lifetime: body.token_lifetime,
-            allow_offline_access: body.allow_offline_access,
-            skip_consent_for_verifiable_first_party_clients: body
-                .skip_consent_for_verifiable_first_party_clients,
-        },
-    )?;
+    resource_servers::apply_changes(&mut rs, body)?;
     // A lower token_lifetime does not shorten tokens already issued: the store
     // remembers, in the same transaction, until when they may live.
     if !state

@@ -52,7 +52,7 @@ pub async fn introspect(
         Ok(r) => r,
         Err(res) => return res,
     };
-    if req.client.token_endpoint_auth_method == "none" {
+    if req.client.is_public() {
         let e = OAuthError::new(
             Reason::PublicClientRefused,
             "introspection is for confidential clients; a public client cannot authenticate",

@@ -2,11 +2,13 @@
 //! modules of issue 9 (lockout, cookies, hosted_posts).
 
 use reqwest::header::{LOCATION, SET_COOKIE};
-use serde_json::{Value, json};
+use serde_json::json;
 use tessera_core::Clock;
 use tessera_core::bootstrap;
 use tessera_core::clock::SystemClock;
-use tessera_core::model::{Client, JwtConfiguration};
+use tessera_core::model::{
+    AppType, Client, GrantType, JwtConfiguration, RefreshTokenConfig, TokenEndpointAuthMethod,
+};
 use tessera_core::store::TenantStore;
 
 use crate::common::*;
@@ -69,14 +71,14 @@ pub async fn web_app(s: &TestServer, first_party: bool) -> (String, String) {
     let client = Client {
         client_id: id.clone(),
         name: format!("App {id}"),
-        app_type: "regular_web".into(),
-        token_endpoint_auth_method: "client_secret_post".into(),
-        grant_types: vec!["authorization_code".into()],
+        app_type: AppType::RegularWeb,
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+        grant_types: vec![GrantType::AuthorizationCode],
         callbacks: vec![CALLBACK.into()],
         allowed_logout_urls: vec![LOGGED_OUT.into()],
         web_origins: vec![],
         is_first_party: first_party,
-        refresh_token: Value::Null,
+        refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
     };

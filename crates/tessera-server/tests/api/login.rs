@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use tessera_core::Clock;
 use tessera_core::bootstrap;
 use tessera_core::clock::SystemClock;
-use tessera_core::model::{Client, JwtConfiguration};
+use tessera_core::model::{
+    AppType, Client, GrantType, JwtConfiguration, RefreshTokenConfig, TokenEndpointAuthMethod,
+};
 use tessera_core::store::TenantStore;
 
 use crate::common::*;
@@ -120,20 +122,23 @@ pub(crate) struct App {
 pub(crate) async fn app(s: &TestServer, kind: Kind) -> App {
     let id = tessera_core::ids::client_id().unwrap();
     let (method, app_type) = match kind {
-        Kind::Spa => ("none", "spa"),
-        _ => ("client_secret_post", "regular_web"),
+        Kind::Spa => (TokenEndpointAuthMethod::None, AppType::Spa),
+        _ => (
+            TokenEndpointAuthMethod::ClientSecretPost,
+            AppType::RegularWeb,
+        ),
     };
     let client = Client {
         client_id: id.clone(),
         name: format!("App {id}"),
-        app_type: app_type.into(),
-        token_endpoint_auth_method: method.into(),
-        grant_types: vec!["authorization_code".into()],
+        app_type,
+        token_endpoint_auth_method: method,
+        grant_types: vec![GrantType::AuthorizationCode],
         callbacks: vec![CALLBACK.into()],
         allowed_logout_urls: vec![LOGGED_OUT.into()],
         web_origins: vec![],
         is_first_party: kind != Kind::ThirdParty,
-        refresh_token: Value::Null,
+        refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
     };

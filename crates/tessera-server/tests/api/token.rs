@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_core::Clock;
 use tessera_core::clock::SystemClock;
-use tessera_core::model::{Client, JwtConfiguration};
+use tessera_core::model::{AppType, Client, JwtConfiguration, RefreshTokenConfig};
 use tessera_core::store::TenantStore;
 
 use crate::common::*;
@@ -319,21 +319,22 @@ async fn every_token_endpoint_error_has_its_code() {
 }
 
 fn client(id: &str, method: &str, grant_types: &[&str]) -> Client {
+    let app_type = if method == "none" {
+        AppType::Spa
+    } else {
+        AppType::RegularWeb
+    };
     Client {
         client_id: id.into(),
         name: id.into(),
-        app_type: if method == "none" {
-            "spa".into()
-        } else {
-            "regular_web".into()
-        },
-        token_endpoint_auth_method: method.into(),
-        grant_types: grant_types.iter().map(|g| g.to_string()).collect(),
+        app_type,
+        token_endpoint_auth_method: method.parse().unwrap(),
+        grant_types: grant_types.iter().map(|g| g.parse().unwrap()).collect(),
         callbacks: vec![],
         allowed_logout_urls: vec![],
         web_origins: vec![],
         is_first_party: true,
-        refresh_token: Value::Null,
+        refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
     }

@@ -1,15 +1,15 @@
 //! Clients, client grants and connections.
 
 use tessera_core::bootstrap::{self, AdminClient};
-use tessera_core::model::{Client, ClientGrant};
+use tessera_core::model::{AppType, Client, ClientGrant};
 use tessera_core::store::*;
 use tessera_core::{Issuer, Secret};
 
 use crate::*;
 
-pub fn app(id: &str, app_type: &str, first_party: bool) -> Client {
+pub fn app(id: &str, app_type: AppType, first_party: bool) -> Client {
     Client {
-        app_type: app_type.into(),
+        app_type,
         is_first_party: first_party,
         ..client(id)
     }
@@ -34,24 +34,28 @@ pub async fn clients_filter_update_secrets_and_delete(db: Db) {
     let m = master();
     let s1 = bootstrap::seal_client_secret(&m, "web", "one").unwrap();
     db.store
-        .create_client(&app("web", "regular_web", true), Some(&s1), T0)
+        .create_client(&app("web", AppType::RegularWeb, true), Some(&s1), T0)
         .await
         .unwrap();
     db.store
-        .create_client(&app("spa", "spa", true), None, T0 + 1)
+        .create_client(&app("spa", AppType::Spa, true), None, T0 + 1)
         .await
         .unwrap();
     db.store
-        .create_client(&app("m2m", "non_interactive", false), Some(&s1), T0 + 2)
+        .create_client(
+            &app("m2m", AppType::NonInteractive, false),
+            Some(&s1),
+            T0 + 2,
+        )
         .await
         .unwrap();
     db.store
-        .create_client(&app("nat", "native", false), None, T0 + 3)
+        .create_client(&app("nat", AppType::Native, false), None, T0 + 3)
         .await
         .unwrap();
     assert!(matches!(
         db.store
-            .create_client(&app("web", "spa", true), None, T0)
+            .create_client(&app("web", AppType::Spa, true), None, T0)
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -76,7 +80,7 @@ pub async fn clients_filter_update_secrets_and_delete(db: Db) {
         .unwrap();
     assert_eq!((client_ids(&items), total), (vec!["nat"], 4));
     let browser = ClientFilter {
-        app_types: vec!["spa".into(), "native".into()],
+        app_types: vec![AppType::Spa, AppType::Native],
         is_first_party: None,
     };
     let (items, total) = db.store.list_clients(&browser, ALL).await.unwrap();
@@ -88,7 +92,7 @@ pub async fn clients_filter_update_secrets_and_delete(db: Db) {
     let (items, total) = db.store.list_clients(&third_party, ALL).await.unwrap();
     assert_eq!((client_ids(&items), total), (vec!["m2m", "nat"], 2));
     let both = ClientFilter {
-        app_types: vec!["native".into(), "regular_web".into()],
+        app_types: vec![AppType::Native, AppType::RegularWeb],
         is_first_party: Some(true),
     };
     let (items, total) = db.store.list_clients(&both, ALL).await.unwrap();
@@ -96,7 +100,7 @@ pub async fn clients_filter_update_secrets_and_delete(db: Db) {
 
     // Updates: the document (and so the filters) follow; the secret is kept,
     // replaced or removed as asked.
-    let moved = app("web", "spa", false);
+    let moved = app("web", AppType::Spa, false);
     assert!(
         db.store
             .update_client(&moved, SecretChange::Keep, T0 + 10)
@@ -129,7 +133,7 @@ pub async fn clients_filter_update_secrets_and_delete(db: Db) {
     assert_eq!(ctx.client.unwrap().1, None);
     assert!(
         !db.store
-            .update_client(&app("ghost", "spa", true), SecretChange::Keep, T0)
+            .update_client(&app("ghost", AppType::Spa, true), SecretChange::Keep, T0)
             .await
             .unwrap()
     );

@@ -2,7 +2,10 @@
 
 use tessera_core::bootstrap::{self, AdminClient};
 use tessera_core::clock::{Clock, FixedClock};
-use tessera_core::model::{Client, ClientGrant, JwtConfiguration};
+use tessera_core::model::{
+    AppType, Client, ClientGrant, GrantType, JwtConfiguration, RefreshTokenConfig,
+    TokenEndpointAuthMethod,
+};
 use tessera_core::store::*;
 use tessera_core::{Issuer, Secret};
 
@@ -12,14 +15,14 @@ pub fn client(id: &str) -> Client {
     Client {
         client_id: id.into(),
         name: "app".into(),
-        app_type: "regular_web".into(),
-        token_endpoint_auth_method: "client_secret_basic".into(),
-        grant_types: vec!["authorization_code".into()],
+        app_type: AppType::RegularWeb,
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+        grant_types: vec![GrantType::AuthorizationCode],
         callbacks: vec!["https://app.example/cb".into()],
         allowed_logout_urls: vec![],
         web_origins: vec![],
         is_first_party: false,
-        refresh_token: serde_json::json!({"rotation_type": "rotating"}),
+        refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
     }

@@ -1,0 +1,138 @@
+//! The bodies of the client operations, shared by `/api/v2/clients` and
+//! `tessera clients`: one type per operation. Unknown properties are refused
+//! (serde names them and lists the accepted ones, in declaration order: keep
+//! it). Every property is optional and `null` means absent.
+//!
+//! The closed sets (`app_type`, `token_endpoint_auth_method`, `grant_types`,
+//! `refresh_token.rotation_type` and `expiration_type`) are carried as sent and
+//! parsed into the model's types when the client is checked as a whole, so a
+//! value outside them is refused in its turn, with the message every earlier
+//! Tessera gave ([`super::validate`]).
+
+use serde::Deserialize;
+
+use crate::model::JwtConfiguration;
+use crate::types::Secret;
+
+/// A new client; only `name` is required. Defaults follow `app_type`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateClient))]
+pub struct NewClient {
+    /// Required.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Default `regular_web`.
+    #[serde(default)]
+    pub app_type: Option<String>,
+    /// Default `none` for `spa` and `native`, else `client_secret_post`.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub callbacks: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_logout_urls: Option<Vec<String>>,
+    #[serde(default)]
+    pub web_origins: Option<Vec<String>>,
+    /// Default true.
+    #[serde(default)]
+    pub is_first_party: Option<bool>,
+    #[serde(default)]
+    pub refresh_token: Option<RefreshTokenChanges>,
+    #[serde(default)]
+    pub jwt_configuration: Option<JwtConfigurationChanges>,
+}
+
+/// Changes to a client; omitted fields keep their value, nested objects merge.
+/// Defaults are never re-applied: a changed `app_type` keeps the other settings
+/// as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdateClient))]
+pub struct ClientChanges {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub app_type: Option<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub callbacks: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_logout_urls: Option<Vec<String>>,
+    #[serde(default)]
+    pub web_origins: Option<Vec<String>>,
+    #[serde(default)]
+    pub is_first_party: Option<bool>,
+    /// Merged into the current settings, field by field.
+    #[serde(default)]
+    pub refresh_token: Option<RefreshTokenChanges>,
+    /// Merged into the current settings, field by field.
+    #[serde(default)]
+    pub jwt_configuration: Option<JwtConfigurationChanges>,
+    /// A new secret, 32 to 256 characters; needs `update:client_keys`. The old
+    /// secret stops working and the client's tokens are revoked, as on rotation.
+    // Not applied by `apply_changes`: the caller plans it (`secret_plan`).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
+    pub client_secret: Option<Secret<String>>,
+}
+
+/// Refresh-token settings to change; omitted fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RefreshTokenInput))]
+pub struct RefreshTokenChanges {
+    /// `rotating` or `non-rotating`.
+    #[serde(default)]
+    pub rotation_type: Option<String>,
+    /// `expiring` or `non-expiring` (rotating tokens must expire).
+    #[serde(default)]
+    pub expiration_type: Option<String>,
+    /// Seconds a rotated refresh token may still be used, 0 to 86400.
+    #[serde(default)]
+    pub leeway: Option<i64>,
+    #[serde(default)]
+    pub token_lifetime: Option<i64>,
+    #[serde(default)]
+    pub infinite_token_lifetime: Option<bool>,
+    #[serde(default)]
+    pub idle_token_lifetime: Option<i64>,
+    #[serde(default)]
+    pub infinite_idle_token_lifetime: Option<bool>,
+}
+
+/// ID-token settings to change; omitted fields keep their value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = JwtConfigurationInput)
+)]
+pub struct JwtConfigurationChanges {
+    #[serde(default)]
+    pub lifetime_in_seconds: Option<i64>,
+    #[serde(default)]
+    pub alg: Option<String>,
+}
+
+impl JwtConfigurationChanges {
+    /// Merges into `jwt`, field by field (checked with the whole client).
+    pub(super) fn merge_into(self, jwt: &mut JwtConfiguration) {
+        if let Some(v) = self.lifetime_in_seconds {
+            jwt.lifetime_in_seconds = v;
+        }
+        if let Some(v) = self.alg {
+            jwt.alg = v;
+        }
+    }
+}
