@@ -3,9 +3,7 @@
 //! (`tessera_core::manage::resource_servers`). No server needs to run; running
 //! servers read APIs from the database on every token request.
 
-use tessera_core::manage::resource_servers::{
-    self, CreateError, NewResourceServer, ResourceServerView,
-};
+use tessera_core::manage::resource_servers::{self, CreateError, NewResourceServer};
 use tessera_core::model::ResourceServer;
 use tessera_core::store::{Page, StoreError, TenantStore};
 use tessera_core::{Clock, SystemClock};
@@ -91,10 +89,9 @@ pub async fn list(settings: Settings, json: bool) -> Result<(), Fail> {
     Ok(())
 }
 
-/// Auth0's resource-server shape, as the Management API answers
-/// ([`ResourceServerView`]).
+/// Auth0's resource-server shape, as the Management API answers.
 fn to_json(rs: &ResourceServer) -> serde_json::Value {
-    serde_json::to_value(ResourceServerView::from(rs.clone())).unwrap_or_default()
+    serde_json::to_value(rs).unwrap_or_default()
 }
 
 fn scopes(rs: &ResourceServer) -> String {

@@ -20,11 +20,18 @@ pub struct ResourceServerScope {
 }
 
 /// An API (Auth0: resource server). `identifier` is the `aud` of its access tokens.
+/// Also the answer of `/api/v2/resource-servers` and `tessera apis --json`: its
+/// serde form, properties in this order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(as = ResourceServerDto)
+)]
 pub struct ResourceServer {
     pub id: String,
-    pub identifier: String,
     pub name: String,
+    pub identifier: String,
     #[serde(default)]
     pub scopes: Vec<ResourceServerScope>,
     pub signing_alg: String,

@@ -1,7 +1,7 @@
 //! Resource servers (APIs): validation, defaults and creation, shared by
 //! `/api/v2/resource-servers` and `tessera apis`.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::Invalid;
 use crate::clock::UnixTime;
@@ -70,43 +70,6 @@ pub struct ResourceServerChanges {
     pub allow_offline_access: Option<bool>,
     #[serde(default)]
     pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
-}
-
-/// An API as `/api/v2/resource-servers` answers and `tessera apis --json`
-/// prints it (Auth0's shape).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(
-    feature = "openapi",
-    derive(utoipa::ToSchema),
-    schema(as = ResourceServerDto)
-)]
-pub struct ResourceServerView {
-    pub id: String,
-    pub name: String,
-    pub identifier: String,
-    pub scopes: Vec<ResourceServerScope>,
-    pub signing_alg: String,
-    pub token_lifetime: i64,
-    pub allow_offline_access: bool,
-    pub skip_consent_for_verifiable_first_party_clients: bool,
-    pub is_system: bool,
-}
-
-impl From<ResourceServer> for ResourceServerView {
-    fn from(rs: ResourceServer) -> Self {
-        Self {
-            id: rs.id,
-            name: rs.name,
-            identifier: rs.identifier,
-            scopes: rs.scopes,
-            signing_alg: rs.signing_alg,
-            token_lifetime: rs.token_lifetime,
-            allow_offline_access: rs.allow_offline_access,
-            skip_consent_for_verifiable_first_party_clients: rs
-                .skip_consent_for_verifiable_first_party_clients,
-            is_system: rs.is_system,
-        }
-    }
 }
 
 /// Why an API could not be built.

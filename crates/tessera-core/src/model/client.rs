@@ -27,7 +27,7 @@ pub struct UnknownValue;
 /// A closed set of wire values: the enum, its values in order (`ALL`), the
 /// wire form (`as_str`, `Display`, serde) and `FromStr` (exact, case-sensitive).
 macro_rules! closed_set {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal,)+ }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:tt,)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -246,11 +246,15 @@ impl Default for JwtConfiguration {
 }
 
 /// An application (Auth0: client). The secret is kept apart, see [`ClientSecret`].
+/// Its serde form, properties in this order, is also what `/api/v2/clients` and
+/// `tessera clients --json` show (`manage::clients::ClientView`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "StoredClient")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Client {
     pub client_id: String,
     pub name: String,
+    pub description: String,
     pub app_type: AppType,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     pub grant_types: Vec<GrantType>,
@@ -260,7 +264,6 @@ pub struct Client {
     pub is_first_party: bool,
     pub refresh_token: RefreshTokenConfig,
     pub jwt_configuration: JwtConfiguration,
-    pub description: String,
 }
 
 impl Client {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tessera_core::manage::resource_servers::{
-    self, CreateError, NewResourceServer, ResourceServerChanges, ResourceServerView,
+    self, CreateError, NewResourceServer, ResourceServerChanges,
 };
 use tessera_core::model::ResourceServer;
 use tessera_core::store::StoreError;
@@ -57,7 +57,7 @@ async fn find(state: &AppState, id: &str) -> MgmtResult<ResourceServer> {
 /// List resource servers.
 #[utoipa::path(get, path = "/api/v2/resource-servers", tag = "resource-servers", params(ListQuery),
     security(("bearer" = ["read:resource_servers"])),
-    responses((status = 200, body = [ResourceServerView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = [ResourceServer]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list(
     caller: Caller,
     State(state): State<AppState>,
@@ -66,7 +66,6 @@ async fn list(
     caller.require("read:resource_servers")?;
     let page = page(q.page, q.per_page)?;
     let (items, total) = state.store.list_resource_servers(page).await?;
-    let items: Vec<ResourceServerView> = items.into_iter().map(Into::into).collect();
     Ok(listing(
         "resource_servers",
         items,
@@ -79,7 +78,7 @@ async fn list(
 /// Create a resource server.
 #[utoipa::path(post, path = "/api/v2/resource-servers", tag = "resource-servers", request_body = NewResourceServer,
     security(("bearer" = ["create:resource_servers"])),
-    responses((status = 201, body = ResourceServerView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = ResourceServer), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create(
     caller: Caller,
     State(state): State<AppState>,
@@ -103,34 +102,34 @@ async fn create(
         }
         other => other?,
     }
-    Ok((StatusCode::CREATED, Json(ResourceServerView::from(rs))).into_response())
+    Ok((StatusCode::CREATED, Json(rs)).into_response())
 }
 
 /// Get a resource server by id or identifier.
 #[utoipa::path(get, path = "/api/v2/resource-servers/{id}", tag = "resource-servers",
     params(("id" = String, Path, description = "The resource server's id or identifier")),
     security(("bearer" = ["read:resource_servers"])),
-    responses((status = 200, body = ResourceServerView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ResourceServer), (status = 404, body = ErrorBody)))]
 async fn get_one(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> MgmtResult<Json<ResourceServerView>> {
+) -> MgmtResult<Json<ResourceServer>> {
     caller.require("read:resource_servers")?;
-    Ok(Json(find(&state, &id).await?.into()))
+    Ok(Json(find(&state, &id).await?))
 }
 
 /// Update a resource server (the identifier cannot change).
 #[utoipa::path(patch, path = "/api/v2/resource-servers/{id}", tag = "resource-servers", request_body = ResourceServerChanges,
     params(("id" = String, Path, description = "The resource server's id or identifier")),
     security(("bearer" = ["update:resource_servers"])),
-    responses((status = 200, body = ResourceServerView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ResourceServer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Payload(body): Payload<ResourceServerChanges>,
-) -> MgmtResult<Json<ResourceServerView>> {
+) -> MgmtResult<Json<ResourceServer>> {
     caller.require("update:resource_servers")?;
     let mut rs = find(&state, &id).await?;
     if rs.is_system {
@@ -149,7 +148,7 @@ async fn update(
     {
         return Err(not_found());
     }
-    Ok(Json(rs.into()))
+    Ok(Json(rs))
 }
 
 /// Delete a resource server and its client grants.

@@ -182,3 +182,58 @@ async fn resource_server_and_grant_refusals_are_exact() {
     )];
     expect(&s, &t, Method::POST, "api/v2/client-grants", &cases).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_the_shared_bodies_under_their_names() {
+    let s = start().await;
+    let t = s.admin_token().await;
+    let r = s.api(Method::GET, "api/v2/openapi.json", &t, None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let schemas = &r.body["components"]["schemas"];
+    for name in [
+        "CreateClient",
+        "UpdateClient",
+        "RefreshTokenInput",
+        "JwtConfigurationInput",
+        "ClientDto",
+        "RefreshTokenDto",
+        "JwtConfigurationDto",
+        "CreateResourceServer",
+        "UpdateResourceServer",
+        "ScopeDto",
+        "ResourceServerDto",
+    ] {
+        assert!(schemas[name].is_object(), "{name} missing: {schemas}");
+    }
+    let update = &schemas["UpdateClient"]["properties"];
+    assert_eq!(update["client_secret"]["format"], "password", "{update}");
+    assert!(
+        schemas["CreateClient"]["properties"]
+            .get("client_secret")
+            .is_none()
+    );
+    assert_eq!(
+        schemas["AppType"]["enum"],
+        json!(["native", "spa", "regular_web", "non_interactive"])
+    );
+    assert_eq!(
+        schemas["GrantType"]["enum"],
+        json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
+    let paths = &r.body["paths"];
+    let body_of = |path: &str, method: &str| {
+        paths[path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"].clone()
+    };
+    assert_eq!(
+        body_of("/api/v2/clients", "post"),
+        "#/components/schemas/CreateClient"
+    );
+    assert_eq!(
+        body_of("/api/v2/clients/{id}", "patch"),
+        "#/components/schemas/UpdateClient"
+    );
+    assert_eq!(
+        body_of("/api/v2/resource-servers", "post"),
+        "#/components/schemas/CreateResourceServer"
+    );
+}

@@ -2,26 +2,15 @@
 
 use serde::Serialize;
 
-use crate::model::{
-    AppType, Client, GrantType, JwtConfiguration, RefreshTokenConfig, TokenEndpointAuthMethod,
-};
+use crate::model::Client;
 
-/// A client in Auth0's shape: every setting present, the secret only when given.
+/// A client in Auth0's shape: the client's own properties (every setting
+/// present), then the secret when it may be shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ClientDto))]
 pub struct ClientView {
-    pub client_id: String,
-    pub name: String,
-    pub description: String,
-    pub app_type: AppType,
-    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
-    pub grant_types: Vec<GrantType>,
-    pub callbacks: Vec<String>,
-    pub allowed_logout_urls: Vec<String>,
-    pub web_origins: Vec<String>,
-    pub is_first_party: bool,
-    pub refresh_token: RefreshTokenConfig,
-    pub jwt_configuration: JwtConfiguration,
+    #[serde(flatten)]
+    pub client: Client,
     /// Present when just made, or for callers holding `read:client_keys`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
@@ -30,18 +19,7 @@ pub struct ClientView {
 impl ClientView {
     pub fn new(client: Client, client_secret: Option<String>) -> Self {
         Self {
-            client_id: client.client_id,
-            name: client.name,
-            description: client.description,
-            app_type: client.app_type,
-            token_endpoint_auth_method: client.token_endpoint_auth_method,
-            grant_types: client.grant_types,
-            callbacks: client.callbacks,
-            allowed_logout_urls: client.allowed_logout_urls,
-            web_origins: client.web_origins,
-            is_first_party: client.is_first_party,
-            refresh_token: client.refresh_token,
-            jwt_configuration: client.jwt_configuration,
+            client,
             client_secret,
         }
     }
