@@ -310,6 +310,8 @@ enum KeysCommand {
     },
     /// Revoke a previous or next key: it leaves the JWKS at once.
     Revoke {
+        /// RFC 7638 kids are base64url and may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
         #[arg(long)]
         json: bool,

@@ -195,6 +195,10 @@ async fn cli_rotation_and_revocation_reach_the_running_server() {
     // An unknown kid neither.
     let unknown = sb.keys(&["revoke", "no-such-kid"], &fast).await;
     assert_eq!(unknown.status.code(), Some(1), "{unknown:?}");
+    // A kid may begin with `-` (base64url): it is an argument, not a flag
+    // (clap's usage error would exit 2).
+    let dashed = sb.keys(&["revoke", "-no-such-kid"], &fast).await;
+    assert_eq!(dashed.status.code(), Some(1), "{dashed:?}");
 
     let last = sb.key_list(&fast).await;
     assert_eq!(find(&last, "current"), old_next);
