@@ -18,6 +18,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use tessera_core::manage::Invalid;
 use tessera_core::manage::clients::{APP_TYPES, AUTH_METHODS, GRANT_TYPES, NewClient};
 use tessera_core::manage::resource_servers::{self, NewResourceServer};
+use tessera_core::manage::users::CreateUser;
 use tessera_core::model::ResourceServerScope;
 use tessera_core::store::Page;
 
@@ -328,7 +329,7 @@ enum Job {
     },
     ClientsCreate(NewClient, bool),
     ClientsList(bool),
-    UsersCreate(users_cmd::NewDatabaseUser, bool),
+    UsersCreate(CreateUser, bool),
     UsersList {
         email: Option<String>,
         page: Page,
@@ -455,14 +456,15 @@ fn main() -> ExitCode {
                     Err(problem) => usage_error(["users", "create"], "--password-stdin", &problem),
                 };
                 Job::UsersCreate(
-                    users_cmd::NewDatabaseUser {
-                        connection,
-                        email,
-                        password,
+                    CreateUser {
+                        connection: Some(connection),
+                        email: Some(email),
+                        password: Some(password),
                         name,
                         given_name,
                         family_name,
-                        email_verified,
+                        email_verified: Some(email_verified),
+                        ..CreateUser::default()
                     },
                     json,
                 )

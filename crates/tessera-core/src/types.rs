@@ -30,6 +30,17 @@ impl<T> fmt::Display for Secret<T> {
     }
 }
 
+/// A secret in a request body: a string. Anything else is refused with "must be
+/// a string", never with serde's message, which would quote the value.
+impl<'de> serde::Deserialize<'de> for Secret<String> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(s) => Ok(Self(s)),
+            _ => Err(serde::de::Error::custom("must be a string")),
+        }
+    }
+}
+
 /// The issuer: an absolute `https` URL (or `http` on a loopback host), no query or
 /// fragment, always ending with `/`. Every endpoint path is relative to it.
 ///

@@ -886,9 +886,13 @@ async fn operator_clients_and_users_work_on_the_stored_installation() {
         assert_eq!(user.user_id, jane_id);
         let hash = hash.expect("a password hash");
         assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(tessera_core::password::verify(password, &hash));
+        let secret = |s: String| tessera_core::Secret::new(s);
+        assert!(tessera_core::password::verify(
+            &secret(password.to_owned()),
+            &hash
+        ));
         assert!(!tessera_core::password::verify(
-            &format!("{password}\n"),
+            &secret(format!("{password}\n")),
             &hash
         ));
     }

@@ -5,12 +5,16 @@ use serde_json::{Value, json};
 use tessera_core::clock::SystemClock;
 use tessera_core::model::Connection;
 use tessera_core::store::{TenantStore, UserStore};
-use tessera_core::{Clock, password};
+use tessera_core::{Clock, Secret, password};
 
 use crate::common::*;
 
 const DB: &str = "Username-Password-Authentication";
 const PASSWORD: &str = "Tr0ub4dor&3-horse";
+
+fn secret(s: &str) -> Secret<String> {
+    Secret::new(s.to_owned())
+}
 
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -230,8 +234,8 @@ async fn passwords_are_argon2id_and_never_returned() {
     assert_eq!(user.user_id, id);
     let hash = hash.unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(password::verify(pw, &hash));
-    assert!(!password::verify("a-long-and-secret-pW", &hash));
+    assert!(password::verify(&secret(pw), &hash));
+    assert!(!password::verify(&secret("a-long-and-secret-pW"), &hash));
 
     let path = format!("api/v2/users/{}", enc(&id));
     for r in [
@@ -265,8 +269,8 @@ async fn passwords_are_argon2id_and_never_returned() {
         .unwrap();
     let hash2 = hash2.unwrap();
     assert!(hash2.starts_with("$argon2id$"));
-    assert!(password::verify(new_pw, &hash2));
-    assert!(!password::verify(pw, &hash2));
+    assert!(password::verify(&secret(new_pw), &hash2));
+    assert!(!password::verify(&secret(pw), &hash2));
 
     // Errors about passwords do not echo them either.
     let r = s

@@ -1,5 +1,7 @@
-//! Creating a database user: Auth0's defaults and a fresh id.
+//! Creating a database user: the body of `POST /api/v2/users` (and of
+//! `tessera users create`), Auth0's defaults and a fresh id.
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::validate::{check_database_connection, check_password, check_profile, normalize_email};
@@ -8,6 +10,7 @@ use crate::clock::UnixTime;
 use crate::ids::{self, RngError};
 use crate::model::{Connection, Identity, User};
 use crate::password::PasswordPolicy;
+use crate::types::Secret;
 
 /// A database user's id: `auth0|` and 24 random lowercase hex characters (96
 /// bits). Returns the user id and the hex part (the identity's `user_id`).
@@ -17,21 +20,42 @@ pub fn new_database_user_id() -> Result<(String, String), RngError> {
     Ok((format!("{DATABASE_STRATEGY}|{hex}"), hex))
 }
 
-/// What a caller asks for when creating a database user. `email` and
-/// `password` are required; the connection is passed apart.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NewUser {
+// The one definition of a user creation: the body of `POST /api/v2/users`,
+// and what `tessera users create` and the hosted signup page ask for.
+// `connection`, `email` and `password` are required; `create` names the first
+// one missing. The password is a `Secret`: `Debug` never shows it, and a value
+// that is not a string is refused without being echoed. (A plain comment: a
+// doc comment would become the OpenAPI schema's description.)
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// The database connection's name (strategy `auth0`).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub connection: Option<String>,
+    /// Stored lower-cased; unique in the connection.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub email: Option<String>,
-    pub password: Option<String>,
+    /// Checked against the connection's password policy.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, value_type = Option<String>, format = Password)
+    )]
+    pub password: Option<Secret<String>>,
     pub email_verified: Option<bool>,
+    /// Accepted and ignored: Tessera sends no email.
+    pub verify_email: Option<bool>,
     /// Defaults to the email.
     pub name: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
-    /// Defaults to the email's local part.
+    /// Defaults to the part of the email before `@`.
     pub nickname: Option<String>,
+    /// An http(s) URL.
     pub picture: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub user_metadata: Option<Map<String, Value>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub app_metadata: Option<Map<String, Value>>,
     pub blocked: Option<bool>,
 }
@@ -45,47 +69,74 @@ pub enum CreateError {
     Rng(#[from] RngError),
 }
 
-/// A new user of the database connection `connection`, created at `now`, with
-/// a fresh id and Auth0's defaults; the password is checked against the
-/// connection's policy but not hashed (nor kept in the user). The first bad
-/// property is reported.
-pub fn create(connection: &Connection, input: NewUser, now: UnixTime) -> Result<User, CreateError> {
-    check_database_connection(Some(&connection.name), Some(connection))?;
+/// A user ready to be stored, and the password to hash for it (checked
+/// against the connection's policy; never kept in the user).
+#[derive(Debug)]
+pub struct NewDatabaseUser {
+    pub user: User,
+    pub password: Secret<String>,
+}
+
+/// A new user of the database connection `input.connection` (`found` is what
+/// the store holds under that name), created at `now`, with a fresh id and
+/// Auth0's defaults. The first bad property is reported: the connection, the
+/// email, the password (against the connection's policy), then the profile.
+pub fn create(
+    input: CreateUser,
+    found: Option<&Connection>,
+    now: UnixTime,
+) -> Result<NewDatabaseUser, CreateError> {
+    let CreateUser {
+        connection,
+        email,
+        password,
+        email_verified,
+        // Tessera sends no email.
+        verify_email: _,
+        name,
+        given_name,
+        family_name,
+        nickname,
+        picture,
+        user_metadata,
+        app_metadata,
+        blocked,
+    } = input;
+    let connection = check_database_connection(connection.as_deref(), found)?;
     let email = normalize_email(
-        input
-            .email
+        email
             .as_deref()
             .ok_or_else(|| Invalid::new("email", "Missing required property"))?,
     )?;
-    let password = input
-        .password
-        .as_deref()
-        .ok_or_else(|| Invalid::new("password", "Missing required property"))?;
-    check_password(&PasswordPolicy::from_options(&connection.options), password)?;
+    let password = password.ok_or_else(|| Invalid::new("password", "Missing required property"))?;
+    check_password(
+        &PasswordPolicy::from_options(&connection.options),
+        &password,
+    )?;
     check_profile(
-        input.name.as_deref(),
-        input.given_name.as_deref(),
-        input.family_name.as_deref(),
-        input.nickname.as_deref(),
-        input.picture.as_deref(),
-        input.user_metadata.as_ref(),
-        input.app_metadata.as_ref(),
+        name.as_deref(),
+        given_name.as_deref(),
+        family_name.as_deref(),
+        nickname.as_deref(),
+        picture.as_deref(),
+        user_metadata.as_ref(),
+        app_metadata.as_ref(),
     )?;
     let (user_id, hex) = new_database_user_id()?;
     let local = email.split('@').next().unwrap_or(&email).to_owned();
-    Ok(User {
+    let user = User {
         user_id,
         connection: connection.name.clone(),
-        name: Some(input.name.unwrap_or_else(|| email.clone())),
-        nickname: Some(input.nickname.unwrap_or(local)),
+        name: Some(name.unwrap_or_else(|| email.clone())),
+        nickname: Some(nickname.unwrap_or(local)),
         email: Some(email),
-        email_verified: input.email_verified.unwrap_or(false),
-        given_name: input.given_name,
-        family_name: input.family_name,
-        picture: input.picture,
-        user_metadata: input.user_metadata.unwrap_or_default(),
-        app_metadata: input.app_metadata.unwrap_or_default(),
-        blocked: input.blocked.unwrap_or(false),
+        email_verified: email_verified.unwrap_or(false),
+        given_name,
+        family_name,
+        picture,
+        user_metadata: user_metadata.unwrap_or_default(),
+        app_metadata: app_metadata.unwrap_or_default(),
+        blocked: blocked.unwrap_or(false),
         created_at: now,
         updated_at: now,
         last_login: None,
@@ -96,7 +147,8 @@ pub fn create(connection: &Connection, input: NewUser, now: UnixTime) -> Result<
             provider: DATABASE_STRATEGY.into(),
             is_social: false,
         }],
-    })
+    };
+    Ok(NewDatabaseUser { user, password })
 }
 
 #[cfg(test)]
@@ -106,15 +158,18 @@ mod tests {
     use crate::manage::users::is_database_user;
     use serde_json::json;
 
-    fn bad_property(input: NewUser) -> String {
-        match create(&db_connection(), input, 100) {
+    fn bad_property(input: CreateUser) -> String {
+        match create(input, Some(&db_connection()), 100) {
             Err(CreateError::Invalid(e)) => e.property,
             other => panic!("expected Invalid, got {other:?}"),
         }
     }
+
     #[test]
     fn create_applies_auth0_defaults() {
-        let user = create(&db_connection(), new_user(), 100).unwrap();
+        let NewDatabaseUser { user, password } =
+            create(new_user(), Some(&db_connection()), 100).unwrap();
+        assert_eq!(password.expose(), "correct horse battery");
         assert_eq!(user.email.as_deref(), Some("jane.doe@example.com"));
         assert_eq!(user.name.as_deref(), Some("jane.doe@example.com"));
         assert_eq!(user.nickname.as_deref(), Some("jane.doe"));
@@ -137,28 +192,42 @@ mod tests {
         );
         assert_eq!((user.created_at, user.updated_at), (100, 100));
         assert!(is_database_user(&user));
-        let other = create(&db_connection(), new_user(), 100).unwrap();
-        assert_ne!(user.user_id, other.user_id);
+        let other = create(new_user(), Some(&db_connection()), 100).unwrap();
+        assert_ne!(user.user_id, other.user.user_id);
     }
 
     #[test]
     fn create_names_each_bad_property() {
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
+                connection: None,
+                ..new_user()
+            }),
+            "connection"
+        );
+        match create(new_user(), None, 1) {
+            Err(CreateError::Invalid(e)) => {
+                assert_eq!(e.property, "connection");
+                assert!(e.problem.contains("does not exist"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            bad_property(CreateUser {
                 email: None,
                 ..new_user()
             }),
             "email"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 email: Some("nope".into()),
                 ..new_user()
             }),
             "email"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 password: None,
                 ..new_user()
             }),
@@ -166,49 +235,49 @@ mod tests {
         );
         // The connection asks for 10 characters.
         assert_eq!(
-            bad_property(NewUser {
-                password: Some("123456789".into()),
+            bad_property(CreateUser {
+                password: Some(Secret::new("123456789".into())),
                 ..new_user()
             }),
             "password"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 name: Some(String::new()),
                 ..new_user()
             }),
             "name"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 given_name: Some("x".repeat(151)),
                 ..new_user()
             }),
             "given_name"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 family_name: Some("x".repeat(151)),
                 ..new_user()
             }),
             "family_name"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 nickname: Some("a\u{7}".into()),
                 ..new_user()
             }),
             "nickname"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 picture: Some("javascript:alert(1)".into()),
                 ..new_user()
             }),
             "picture"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 picture: Some("not a url".into()),
                 ..new_user()
             }),
@@ -216,21 +285,21 @@ mod tests {
         );
         let meta = |v: Value| v.as_object().cloned();
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 user_metadata: meta(json!({"a": {"b.c": 1}})),
                 ..new_user()
             }),
             "user_metadata"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 user_metadata: meta(json!({"a": [{"$x": 1}]})),
                 ..new_user()
             }),
             "user_metadata"
         );
         assert_eq!(
-            bad_property(NewUser {
+            bad_property(CreateUser {
                 app_metadata: meta(json!({"email": "x"})),
                 ..new_user()
             }),
@@ -238,11 +307,11 @@ mod tests {
         );
         assert!(
             create(
-                &db_connection(),
-                NewUser {
+                CreateUser {
                     user_metadata: meta(json!({"email": "x"})),
                     ..new_user()
                 },
+                Some(&db_connection()),
                 1
             )
             .is_ok()
@@ -251,9 +320,32 @@ mod tests {
             strategy: "google-oauth2".into(),
             ..db_connection()
         };
-        match create(&social, new_user(), 1) {
+        match create(new_user(), Some(&social), 1) {
             Err(CreateError::Invalid(e)) => assert_eq!(e.property, "connection"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_body_is_auth0s_and_never_shows_the_password() {
+        let body: CreateUser = serde_json::from_value(json!({
+            "connection": "Username-Password-Authentication",
+            "email": "jane@example.com",
+            "password": "s3cret-pw-value",
+            "verify_email": true,
+        }))
+        .unwrap();
+        assert_eq!(body.password.as_ref().unwrap().expose(), "s3cret-pw-value");
+        let shown = format!("{body:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("jane@example.com"), "{shown}");
+        let created = create(body, Some(&db_connection()), 1).unwrap();
+        assert!(!format!("{created:?}").contains("s3cret"));
+        // A password of another type is refused without being echoed.
+        let e = serde_json::from_value::<CreateUser>(json!({"password": 12345678})).unwrap_err();
+        assert!(e.to_string().starts_with("must be a string"), "{e}");
+        assert!(!e.to_string().contains("12345678"), "{e}");
+        let e = serde_json::from_value::<CreateUser>(json!({"bogus": 1})).unwrap_err();
+        assert!(e.to_string().contains("unknown field `bogus`"), "{e}");
     }
 }

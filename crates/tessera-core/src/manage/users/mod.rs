@@ -12,9 +12,9 @@ mod search;
 mod update;
 mod validate;
 
-pub use create::{CreateError, NewUser, create, new_database_user_id};
+pub use create::{CreateError, CreateUser, NewDatabaseUser, create, new_database_user_id};
 pub use search::{MAX_SEARCH_TERMS, MAX_SEARCH_VALUE_LEN, parse_search, parse_sort};
-pub use update::{UserChanges, apply_changes, merge_metadata};
+pub use update::{UpdateUser, apply_changes, merge_metadata};
 pub use validate::{
     MAX_EMAIL_LEN, MAX_EMAIL_LOCAL_LEN, MAX_FAMILY_NAME_LEN, MAX_GIVEN_NAME_LEN, MAX_NAME_LEN,
     MAX_NICKNAME_LEN, MAX_PICTURE_LEN, check_database_connection, check_metadata, check_password,
@@ -33,8 +33,9 @@ pub fn is_database_user(user: &User) -> bool {
 
 #[cfg(test)]
 mod fixtures {
-    use super::create::NewUser;
+    use super::create::CreateUser;
     use crate::model::Connection;
+    use crate::types::Secret;
     use serde_json::json;
 
     pub(super) fn db_connection() -> Connection {
@@ -47,10 +48,11 @@ mod fixtures {
         }
     }
 
-    pub(super) fn new_user() -> NewUser {
-        NewUser {
+    pub(super) fn new_user() -> CreateUser {
+        CreateUser {
+            connection: Some("Username-Password-Authentication".into()),
             email: Some("Jane.Doe@Example.COM".into()),
-            password: Some("correct horse battery".into()),
+            password: Some(Secret::new("correct horse battery".into())),
             ..Default::default()
         }
     }

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::{DATABASE_STRATEGY, Invalid};
 use crate::model::Connection;
 use crate::password::PasswordPolicy;
+use crate::types::Secret;
 
 /// Auth0's limits on profile fields, in characters.
 pub const MAX_NAME_LEN: usize = 300;
@@ -84,7 +85,7 @@ pub fn normalize_email(email: &str) -> Result<String, Invalid> {
 }
 
 /// The connection's password policy applied to `password`.
-pub fn check_password(policy: &PasswordPolicy, password: &str) -> Result<(), Invalid> {
+pub fn check_password(policy: &PasswordPolicy, password: &Secret<String>) -> Result<(), Invalid> {
     policy
         .check(password)
         .map_err(|why| Invalid::new("password", why))
@@ -167,12 +168,12 @@ fn check_value_names(property: &str, value: &Value) -> Result<(), Invalid> {
     }
 }
 
-/// `connection` names an existing database connection (strategy `auth0`).
-/// `found` is what the store holds under that name.
-pub fn check_database_connection(
+/// `connection` names an existing database connection (strategy `auth0`):
+/// that connection. `found` is what the store holds under that name.
+pub fn check_database_connection<'a>(
     name: Option<&str>,
-    found: Option<&Connection>,
-) -> Result<(), Invalid> {
+    found: Option<&'a Connection>,
+) -> Result<&'a Connection, Invalid> {
     let Some(name) = name else {
         return Err(Invalid::new("connection", "Missing required property"));
     };
@@ -188,7 +189,7 @@ pub fn check_database_connection(
                 c.strategy
             ),
         )),
-        Some(_) => Ok(()),
+        Some(c) => Ok(c),
     }
 }
 
