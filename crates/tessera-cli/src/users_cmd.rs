@@ -28,10 +28,6 @@ pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 /// Most bytes read from standard input for a password (the policy allows at
 /// most 256 characters).
 const MAX_PASSWORD_INPUT: usize = 4096;
-/// The Management API's paging bounds.
-pub const MAX_PAGE: i64 = 100_000;
-pub const MAX_PER_PAGE: i64 = 100;
-pub const DEFAULT_PER_PAGE: i64 = 50;
 
 /// The password piped on standard input. Refused when standard input is a
 /// terminal: it would echo the password.

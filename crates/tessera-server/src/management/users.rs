@@ -23,7 +23,8 @@ use utoipa_axum::routes;
 
 use super::auth::Caller;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
-use super::extract::{FieldsQuery, Payload, QueryOf, listing, page, project, projected, timestamp};
+use super::extract::{FieldsQuery, Payload, QueryOf, project, projected, timestamp};
+use super::paging::{ListParams, list_query, paged_listing};
 use crate::state::AppState;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -152,30 +153,27 @@ fn render(user: User, caller: &Caller) -> UserDto {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page index, from 0.
-    pub page: Option<i64>,
-    /// Results per page, 1 to 100 (default 50).
-    pub per_page: Option<i64>,
-    /// Wrap the results with `start`, `limit`, `length` and `total`.
-    pub include_totals: Option<bool>,
-    /// Search: `field:value` or `field:"value"` terms joined by spaces or
-    /// `AND`; `*` is a wildcard. Fields: `user_id`, `email`, `name`,
-    /// `given_name`, `family_name`, `nickname`, `connection`.
-    pub q: Option<String>,
-    /// `field:1` (ascending) or `field:-1` (descending).
-    pub sort: Option<String>,
-    /// Only `v3` (accepted and ignored).
-    pub search_engine: Option<String>,
-    /// Only users of this connection.
-    pub connection: Option<String>,
-    /// Comma-separated top-level properties to include (or, with
-    /// `include_fields=false`, to exclude).
-    pub fields: Option<String>,
-    /// Whether `fields` lists properties to include (default) or to exclude.
-    pub include_fields: Option<bool>,
+list_query! {
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListQuery {
+        ..paging,
+        /// Search: `field:value` or `field:"value"` terms joined by spaces or
+        /// `AND`; `*` is a wildcard. Fields: `user_id`, `email`, `name`,
+        /// `given_name`, `family_name`, `nickname`, `connection`.
+        pub q: Option<String>,
+        /// `field:1` (ascending) or `field:-1` (descending).
+        pub sort: Option<String>,
+        /// Only `v3` (accepted and ignored).
+        pub search_engine: Option<String>,
+        /// Only users of this connection.
+        pub connection: Option<String>,
+        /// Comma-separated top-level properties to include (or, with
+        /// `include_fields=false`, to exclude).
+        pub fields: Option<String>,
+        /// Whether `fields` lists properties to include (default) or to exclude.
+        pub include_fields: Option<bool>,
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -251,10 +249,7 @@ async fn list(
     QueryOf(q): QueryOf<ListQuery>,
 ) -> MgmtResult<Response> {
     caller.require("read:users")?;
-    let page = page(q.page, q.per_page)?;
-    if page.page.checked_mul(page.per_page).is_none() {
-        return Err(query_error(Invalid::new("page", "is too large")));
-    }
+    let paging = q.paging()?;
     if let Some(engine) = q.search_engine.as_deref()
         && engine != "v3"
     {
@@ -284,17 +279,11 @@ async fn list(
         .map_err(query_error)?;
     let (found, total) = state
         .store
-        .list_users(&UserQuery { filters, sort }, page)
+        .list_users(&UserQuery { filters, sort }, paging.page())
         .await?;
     let items: Vec<UserDto> = found.into_iter().map(|u| render(u, &caller)).collect();
     let items = project(items, q.fields.as_deref(), q.include_fields);
-    Ok(listing(
-        "users",
-        items,
-        total,
-        page,
-        q.include_totals.unwrap_or(false),
-    ))
+    Ok(paged_listing("users", items, total, paging))
 }
 
 /// Create a user in a database connection.
