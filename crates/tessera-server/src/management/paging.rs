@@ -28,31 +28,10 @@ macro_rules! list_query {
             $( $(#[$after_attr:meta])* pub $after:ident : $after_ty:ty, )*
         }
     ) => {
-        $(#[$attr])*
-        pub struct $name {
-            $( $(#[$before_attr])* pub $before: $before_ty, )*
-            /// Page index, from 0.
-            page: Option<i64>,
-            /// Results per page, 1 to 100 (default 50).
-            per_page: Option<i64>,
-            /// Wrap the results with `start`, `limit`, `length` and `total`.
-            include_totals: Option<bool>,
-            $( $(#[$after_attr])* pub $after: $after_ty, )*
-        }
-
-        impl $crate::management::paging::ListParams for $name {
-            fn paging(
-                &self,
-            ) -> Result<$crate::management::paging::Paging, $crate::management::error::MgmtError>
-            {
-                $crate::management::paging::paging(
-                    self.page,
-                    self.per_page,
-                    self.include_totals,
-                    None,
-                    None,
-                )
-            }
+        $crate::management::paging::list_query! { @emit [$(#[$attr])*] $name
+            [$( $(#[$before_attr])* pub $before: $before_ty, )*]
+            []
+            [$( $(#[$after_attr])* pub $after: $after_ty, )*]
         }
     };
     (
@@ -63,20 +42,29 @@ macro_rules! list_query {
             $( $(#[$after_attr:meta])* pub $after:ident : $after_ty:ty, )*
         }
     ) => {
-        $(#[$attr])*
+        $crate::management::paging::list_query! { @emit [$(#[$attr])*] $name
+            [$( $(#[$before_attr])* pub $before: $before_ty, )*]
+            [
+                /// Checkpoint paging: the `next` of the previous answer.
+                from: Option<String>,
+                /// Checkpoint paging: results per page, 1 to 100 (default 50).
+                take: Option<i64>,
+            ]
+            [$( $(#[$after_attr])* pub $after: $after_ty, )*]
+        }
+    };
+    (@emit [$($attr:tt)*] $name:ident [$($before:tt)*] [$($checkpoint:tt)*] [$($after:tt)*]) => {
+        $($attr)*
         pub struct $name {
-            $( $(#[$before_attr])* pub $before: $before_ty, )*
+            $($before)*
             /// Page index, from 0.
             page: Option<i64>,
             /// Results per page, 1 to 100 (default 50).
             per_page: Option<i64>,
             /// Wrap the results with `start`, `limit`, `length` and `total`.
             include_totals: Option<bool>,
-            /// Checkpoint paging: the `next` of the previous answer.
-            from: Option<String>,
-            /// Checkpoint paging: results per page, 1 to 100 (default 50).
-            take: Option<i64>,
-            $( $(#[$after_attr])* pub $after: $after_ty, )*
+            $($checkpoint)*
+            $($after)*
         }
 
         impl $crate::management::paging::ListParams for $name {
@@ -84,15 +72,24 @@ macro_rules! list_query {
                 &self,
             ) -> Result<$crate::management::paging::Paging, $crate::management::error::MgmtError>
             {
+                let (from, take) =
+                    $crate::management::paging::list_query!(@cursor self [$($checkpoint)*]);
                 $crate::management::paging::paging(
                     self.page,
                     self.per_page,
                     self.include_totals,
-                    self.from.as_deref(),
-                    self.take,
+                    from,
+                    take,
                 )
             }
         }
+    };
+    // `from` and `take`, where the listing has them.
+    (@cursor $query:ident []) => {
+        (None, None)
+    };
+    (@cursor $query:ident [$($checkpoint:tt)+]) => {
+        ($query.from.as_deref(), $query.take)
     };
 }
 pub(crate) use list_query;
