@@ -18,6 +18,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use tessera_core::manage::Invalid;
 use tessera_core::manage::clients::NewClient;
 use tessera_core::manage::resource_servers::{self, NewResourceServer};
+use tessera_core::manage::users::CreateUser;
 use tessera_core::model::{AppType, GrantType, ResourceServerScope, TokenEndpointAuthMethod};
 use tessera_core::store::Page;
 
@@ -163,7 +164,7 @@ enum UsersCommand {
         #[arg(long, value_name = "N", default_value_t = 0)]
         page: i64,
         /// Users per page, 1 to 100.
-        #[arg(long, value_name = "N", default_value_t = users_cmd::DEFAULT_PER_PAGE)]
+        #[arg(long, value_name = "N", default_value_t = Page::DEFAULT_PER_PAGE)]
         per_page: i64,
         /// Machine-readable output: Auth0's {start, limit, length, total, users}.
         #[arg(long)]
@@ -332,7 +333,7 @@ enum Job {
     },
     ClientsCreate(NewClient, bool),
     ClientsList(bool),
-    UsersCreate(users_cmd::NewDatabaseUser, bool),
+    UsersCreate(CreateUser, bool),
     UsersList {
         email: Option<String>,
         page: Page,
@@ -347,29 +348,17 @@ fn given(values: Vec<String>) -> Option<Vec<String>> {
 
 fn users_list_job(email: Option<String>, page: i64, per_page: i64, json: bool) -> Job {
     let path = ["users", "list"];
-    if !(0..=users_cmd::MAX_PAGE).contains(&page) {
-        usage_error(
-            path,
-            "--page",
-            &format!("must be between 0 and {}", users_cmd::MAX_PAGE),
-        );
-    }
-    if !(1..=users_cmd::MAX_PER_PAGE).contains(&per_page) {
-        usage_error(
-            path,
-            "--per-page",
-            &format!("must be between 1 and {}", users_cmd::MAX_PER_PAGE),
-        );
-    }
+    // The Management API's paging bounds.
+    let page = match Page::checked(Some(page), Some(per_page)) {
+        Ok(page) => page,
+        Err(e) if e.property == "page" => usage_error(path, "--page", &e.problem),
+        Err(e) => usage_error(path, "--per-page", &e.problem),
+    };
     let email = email.map(|e| match users_cmd::email_filter(&e) {
         Ok(pattern) => pattern,
         Err(problem) => usage_error(path, "--email", &problem),
     });
-    Job::UsersList {
-        email,
-        page: Page { page, per_page },
-        json,
-    }
+    Job::UsersList { email, page, json }
 }
 
 fn main() -> ExitCode {
@@ -459,14 +448,15 @@ fn main() -> ExitCode {
                     Err(problem) => usage_error(["users", "create"], "--password-stdin", &problem),
                 };
                 Job::UsersCreate(
-                    users_cmd::NewDatabaseUser {
-                        connection,
-                        email,
-                        password,
+                    CreateUser {
+                        connection: Some(connection),
+                        email: Some(email),
+                        password: Some(password),
                         name,
                         given_name,
                         family_name,
-                        email_verified,
+                        email_verified: Some(email_verified),
+                        ..CreateUser::default()
                     },
                     json,
                 )

@@ -9,7 +9,7 @@ use std::io::{IsTerminal, Read};
 
 use tessera_core::manage::Invalid;
 use tessera_core::manage::users::{
-    self, CreateError, MAX_SEARCH_VALUE_LEN, NewUser, check_database_connection, normalize_email,
+    self, CreateError, CreateUser, MAX_SEARCH_VALUE_LEN, NewDatabaseUser, normalize_email,
 };
 use tessera_core::model::User;
 use tessera_core::password;
@@ -28,21 +28,6 @@ pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 /// Most bytes read from standard input for a password (the policy allows at
 /// most 256 characters).
 const MAX_PASSWORD_INPUT: usize = 4096;
-/// The Management API's paging bounds.
-pub const MAX_PAGE: i64 = 100_000;
-pub const MAX_PER_PAGE: i64 = 100;
-pub const DEFAULT_PER_PAGE: i64 = 50;
-
-/// What `users create` asks for.
-pub struct NewDatabaseUser {
-    pub connection: String,
-    pub email: String,
-    pub password: Secret<String>,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub email_verified: bool,
-}
 
 /// The password piped on standard input. Refused when standard input is a
 /// terminal: it would echo the password.
@@ -128,13 +113,13 @@ fn already_exists(connection: &str, email: &str, existing: Option<&User>) -> Fai
 
 /// argon2id, off the async runtime (as `/api/v2/users` does).
 async fn hash_password(password: Secret<String>) -> Result<String, Fail> {
-    tokio::task::spawn_blocking(move || password::hash(password.expose()))
+    tokio::task::spawn_blocking(move || password::hash(&password))
         .await
         .map_err(|e| Fail::Runtime(format!("password hashing task failed: {e}")))?
         .map_err(|e| Fail::Runtime(e.to_string()))
 }
 
-pub async fn create(settings: Settings, input: NewDatabaseUser, json: bool) -> Result<(), Fail> {
+pub async fn create(settings: Settings, input: CreateUser, json: bool) -> Result<(), Fail> {
     let user = with_store(&settings, async |opened: &Opened| {
         create_in(opened, input).await
     })
@@ -157,30 +142,18 @@ pub async fn create(settings: Settings, input: NewDatabaseUser, json: bool) -> R
     Ok(())
 }
 
-async fn create_in(opened: &Opened, input: NewDatabaseUser) -> Result<User, Fail> {
+async fn create_in(opened: &Opened, input: CreateUser) -> Result<User, Fail> {
     let store = &opened.store;
+    let connection = input.connection.clone().unwrap_or_default();
     let found = store
-        .get_connection_by_name(&input.connection)
+        .get_connection_by_name(&connection)
         .await
         .map_err(db)?;
-    let invalid = |e: Invalid| invalid_user(&e, &input.connection);
-    check_database_connection(Some(&input.connection), found.as_ref()).map_err(invalid)?;
-    let Some(connection) = found else {
-        return Err(invalid(Invalid::new("connection", "does not exist")));
-    };
-    let new_user = NewUser {
-        email: Some(input.email.clone()),
-        password: Some(input.password.expose().clone()),
-        email_verified: Some(input.email_verified),
-        name: input.name.clone(),
-        given_name: input.given_name.clone(),
-        family_name: input.family_name.clone(),
-        ..NewUser::default()
-    };
-    let user = users::create(&connection, new_user, SystemClock.now()).map_err(|e| match e {
-        CreateError::Invalid(e) => invalid(e),
-        CreateError::Rng(e) => Fail::Runtime(e.to_string()),
-    })?;
+    let NewDatabaseUser { user, password } =
+        users::create(input, found.as_ref(), SystemClock.now()).map_err(|e| match e {
+            CreateError::Invalid(e) => invalid_user(&e, &connection),
+            CreateError::Rng(e) => Fail::Runtime(e.to_string()),
+        })?;
     let Some(email) = user.email.clone() else {
         return Err(Fail::Runtime("a new database user lacks an email".into()));
     };
@@ -192,7 +165,7 @@ async fn create_in(opened: &Opened, input: NewDatabaseUser) -> Result<User, Fail
     {
         return Err(already_exists(&user.connection, &email, Some(&existing)));
     }
-    let hash = hash_password(input.password).await?;
+    let hash = hash_password(password).await?;
     match store.create_user(&user, Some(&hash)).await {
         Ok(()) => Ok(user),
         Err(StoreError::Conflict(_)) => Err(already_exists(&user.connection, &email, None)),

@@ -292,6 +292,23 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// A rejected input: which property, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{property}: {problem}")]
+pub struct Invalid {
+    pub property: String,
+    pub problem: String,
+}
+
+impl Invalid {
+    pub fn new(property: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            property: property.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
 /// A name that is no [`Reason`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown error reason")]

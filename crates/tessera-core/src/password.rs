@@ -1,8 +1,11 @@
 //! Password hashing (argon2id, OWASP's parameters) and the password policy.
+//! A password is a [`Secret`] from the request to the hash: it never prints.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+
+use crate::types::Secret;
 
 /// m = 19 MiB, t = 2, p = 1 (OWASP Password Storage Cheat Sheet).
 fn argon2() -> Argon2<'static> {
@@ -16,19 +19,19 @@ pub struct HashError(String);
 
 /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`). Slow on purpose: call it
 /// off the async runtime (`spawn_blocking`).
-pub fn hash(password: &str) -> Result<String, HashError> {
+pub fn hash(password: &Secret<String>) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut OsRng);
     argon2()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.expose().as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| HashError(e.to_string()))
 }
 
 /// Constant-time check of `password` against a stored PHC string.
-pub fn verify(password: &str, phc: &str) -> bool {
+pub fn verify(password: &Secret<String>, phc: &str) -> bool {
     match PasswordHash::new(phc) {
         Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
+            .verify_password(password.expose().as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
     }
@@ -59,8 +62,8 @@ impl PasswordPolicy {
     }
 
     /// The reason a password is refused, if it is.
-    pub fn check(&self, password: &str) -> Result<(), String> {
-        let chars = password.chars().count();
+    pub fn check(&self, password: &Secret<String>) -> Result<(), String> {
+        let chars = password.expose().chars().count();
         if chars < self.min_length {
             return Err(format!(
                 "PasswordStrengthError: Password is too weak (at least {} characters)",
@@ -80,16 +83,22 @@ impl PasswordPolicy {
 mod tests {
     use super::*;
 
+    fn secret(s: &str) -> Secret<String> {
+        Secret::new(s.to_owned())
+    }
+
     #[test]
     fn hashes_verify_and_policy_applies() {
-        let h = hash("correct horse").unwrap();
+        let h = hash(&secret("correct horse")).unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("correct horse", &h));
-        assert!(!verify("correct horsE", &h));
-        assert!(!verify("x", "not a hash"));
+        assert!(verify(&secret("correct horse"), &h));
+        assert!(!verify(&secret("correct horsE"), &h));
+        assert!(!verify(&secret("x"), "not a hash"));
         let p = PasswordPolicy::default();
-        assert!(p.check("1234567").is_err());
-        assert!(p.check("12345678").is_ok());
+        assert!(p.check(&secret("1234567")).is_err());
+        assert!(p.check(&secret("12345678")).is_ok());
+        assert!(p.check(&secret(&"x".repeat(256))).is_ok());
+        assert!(p.check(&secret(&"x".repeat(257))).is_err());
         let strict = PasswordPolicy::from_options(
             &serde_json::json!({"password_complexity_options": {"min_length": 12}}),
         );

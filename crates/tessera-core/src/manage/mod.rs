@@ -9,19 +9,4 @@ pub mod connections;
 pub mod resource_servers;
 pub mod users;
 
-/// A rejected input: which property, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{property}: {problem}")]
-pub struct Invalid {
-    pub property: String,
-    pub problem: String,
-}
-
-impl Invalid {
-    pub fn new(property: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            property: property.into(),
-            problem: problem.into(),
-        }
-    }
-}
+pub use crate::error::Invalid;

@@ -16,10 +16,11 @@ use axum::response::Response;
 use bytes::Bytes;
 use tessera_core::flow::{AuthorizeTx, Session};
 use tessera_core::model::{Connection, User};
-use tessera_core::password;
 use tessera_core::store::LoginAttempt;
 use tessera_core::token::opaque::new_secret_value;
+use tessera_core::{Secret, password};
 
+use super::credentials::Credentials;
 use super::gate::Busy;
 use super::html::{self, escape};
 use super::limits::PeerIp;
@@ -138,7 +139,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(form) = form_pairs(&headers, &body) else {
+    let Some(mut form) = form_pairs(&headers, &body) else {
         return html::error_page(
             &state.config.branding,
             StatusCode::BAD_REQUEST,
@@ -146,6 +147,8 @@ pub async fn submit(
             "The form could not be read. Go back and try again.",
         );
     };
+    // First: the password leaves the form's pairs before anything borrows them.
+    let Credentials { email, password } = Credentials::take(&mut form);
     let tx = match pending(&state, param(&form, "state")).await {
         Ok(tx) => tx,
         Err(res) => return res,
@@ -163,8 +166,6 @@ pub async fn submit(
         Ok(n) => n,
         Err(res) => return res,
     };
-    let email_given = param(&form, "email").map(str::trim).unwrap_or("");
-    let password_given = param(&form, "password").unwrap_or("");
     let again = |status: StatusCode, error: &str| {
         render(
             &state,
@@ -172,20 +173,20 @@ pub async fn submit(
             &Form {
                 tx: &tx,
                 csrf,
-                email: Some(email_given).filter(|e| !e.is_empty()),
+                email: Some(email.as_str()).filter(|e| !e.is_empty()),
                 error: Some(error),
                 signup: !signup_disabled(&connection),
                 client_name: &client_name,
             },
         )
     };
-    if email_given.is_empty() || password_given.is_empty() {
+    let Some(password) = password.filter(|_| !email.is_empty()) else {
         return again(
             StatusCode::BAD_REQUEST,
             "Enter your email address and password.",
         );
-    }
-    match authenticate(&state, &connection, &ip, email_given, password_given).await {
+    };
+    match authenticate(&state, &connection, &ip, &email, password).await {
         Ok(Outcome::LoggedIn(user, hash)) => {
             let (session, cookie) = match new_session(&state, &user).await {
                 Ok(s) => s,
@@ -234,7 +235,7 @@ async fn authenticate(
     connection: &Connection,
     ip: &PeerIp,
     email: &str,
-    password_given: &str,
+    password_given: Secret<String>,
 ) -> Result<Outcome, Response> {
     let config = &state.config;
     // A place in the password gate first: a request shed under load costs
@@ -276,11 +277,10 @@ async fn authenticate(
         // No such user, or one without a password: the same work, then no.
         _ => (None, DUMMY_HASH.to_owned()),
     };
-    let given = password_given.to_owned();
     state.metrics.password_checked();
     let checked = hash.clone();
     let matches = admission
-        .run(move || password::verify(&given, &checked))
+        .run(move || password::verify(&password_given, &checked))
         .await
         .map_err(|e| unavailable(state, &e))?;
     let user = match user {
@@ -418,16 +418,17 @@ mod tests {
     #[test]
     fn the_dummy_hash_is_a_real_argon2id_hash_of_the_same_cost() {
         assert!(DUMMY_HASH.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        let real = password::hash("x").unwrap();
+        let secret = |s: &str| Secret::new(s.to_owned());
+        let real = password::hash(&secret("x")).unwrap();
         assert_eq!(
             real.split('$').nth(3),
             DUMMY_HASH.split('$').nth(3),
             "same parameters as real hashes"
         );
-        assert!(!password::verify("", DUMMY_HASH));
+        assert!(!password::verify(&secret(""), DUMMY_HASH));
         // It parses and verifies (so checking it costs what a real check costs).
         assert!(password::verify(
-            "tessera-dummy-password-never-valid",
+            &secret("tessera-dummy-password-never-valid"),
             DUMMY_HASH
         ));
     }

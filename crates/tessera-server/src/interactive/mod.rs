@@ -3,6 +3,7 @@
 
 pub mod consent;
 pub mod cookies;
+mod credentials;
 pub mod flow;
 pub mod gate;
 pub mod html;

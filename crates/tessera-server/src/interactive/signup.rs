@@ -8,11 +8,12 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use bytes::Bytes;
 use tessera_core::flow::AuthorizeTx;
-use tessera_core::manage::users::{self, CreateError, NewUser};
+use tessera_core::manage::users::{self, CreateError, CreateUser, NewDatabaseUser};
 use tessera_core::model::Connection;
 use tessera_core::password::{self, PasswordPolicy};
 use tessera_core::store::StoreError;
 
+use super::credentials::Credentials;
 use super::html::{self, escape};
 use super::{
     browser_secret, busy_page, connection_for, csrf_ok, forbidden, form_pairs, login, page_url,
@@ -128,7 +129,7 @@ fn problem(e: &tessera_core::manage::Invalid) -> String {
 
 /// `POST u/signup`.
 pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(form) = form_pairs(&headers, &body) else {
+    let Some(mut form) = form_pairs(&headers, &body) else {
         return html::error_page(
             &state.config.branding,
             StatusCode::BAD_REQUEST,
@@ -136,6 +137,8 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
             "The form could not be read. Go back and try again.",
         );
     };
+    // First: the password leaves the form's pairs before anything borrows them.
+    let Credentials { email, password } = Credentials::take(&mut form);
     let tx = match pending(&state, param(&form, "state")).await {
         Ok(tx) => tx,
         Err(res) => return res,
@@ -149,8 +152,6 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(c) => c,
         Err(res) => return res,
     };
-    let email = param(&form, "email").map(str::trim).unwrap_or("");
-    let password_given = param(&form, "password").unwrap_or("");
     let again = |status: StatusCode, error: &str| {
         render(
             &state,
@@ -158,25 +159,29 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
             &Form {
                 tx: &tx,
                 csrf,
-                email: Some(email).filter(|e| !e.is_empty()),
+                email: Some(email.as_str()).filter(|e| !e.is_empty()),
                 error: Some(error),
                 policy: PasswordPolicy::from_options(&connection.options),
                 client_name: &client_name,
             },
         )
     };
-    if email.is_empty() || password_given.is_empty() {
+    let Some(password) = password.filter(|_| !email.is_empty()) else {
         return again(
             StatusCode::BAD_REQUEST,
             "Enter your email address and a password.",
         );
-    }
-    let input = NewUser {
-        email: Some(email.to_owned()),
-        password: Some(password_given.to_owned()),
-        ..NewUser::default()
     };
-    let user = match users::create(&connection, input, state.clock.now()) {
+    let input = CreateUser {
+        connection: Some(connection.name.clone()),
+        email: Some(email.clone()),
+        password: Some(password),
+        ..CreateUser::default()
+    };
+    let NewDatabaseUser {
+        user,
+        password: to_hash,
+    } = match users::create(input, Some(&connection), state.clock.now()) {
         Ok(u) => u,
         Err(CreateError::Invalid(e)) => return again(StatusCode::BAD_REQUEST, &problem(&e)),
         Err(CreateError::Rng(e)) => return unavailable(&state, &e),
@@ -189,7 +194,6 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
             return busy_page(&state, busy);
         }
     };
-    let to_hash = password_given.to_owned();
     state.metrics.password_hashed();
     let hash = match admission.run(move || password::hash(&to_hash)).await {
         Ok(Ok(h)) => h,

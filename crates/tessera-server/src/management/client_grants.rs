@@ -17,7 +17,8 @@ use utoipa_axum::routes;
 use super::auth::Caller;
 use super::clients::revoke_client_tokens;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
-use super::extract::{Payload, QueryOf, paged_listing, paging};
+use super::extract::{Payload, QueryOf};
+use super::paging::{ListParams, list_query, paged_listing};
 use crate::state::AppState;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -70,23 +71,16 @@ pub struct UpdateClientGrant {
     pub scope: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page index, from 0.
-    pub page: Option<i64>,
-    /// Results per page, 1 to 100 (default 50).
-    pub per_page: Option<i64>,
-    /// Wrap the results with `start`, `limit`, `length` and `total`.
-    pub include_totals: Option<bool>,
-    /// Checkpoint paging: the `next` of the previous answer.
-    pub from: Option<String>,
-    /// Checkpoint paging: results per page, 1 to 100 (default 50).
-    pub take: Option<i64>,
-    /// Only grants for this API identifier.
-    pub audience: Option<String>,
-    /// Only grants of this client.
-    pub client_id: Option<String>,
+list_query! {
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListQuery {
+        ..paging_and_checkpoint,
+        /// Only grants for this API identifier.
+        pub audience: Option<String>,
+        /// Only grants of this client.
+        pub client_id: Option<String>,
+    }
 }
 
 fn not_found() -> MgmtError {
@@ -134,19 +128,15 @@ async fn list(
     QueryOf(q): QueryOf<ListQuery>,
 ) -> MgmtResult<Response> {
     caller.require("read:client_grants")?;
-    let paging = paging(
-        q.page,
-        q.per_page,
-        q.include_totals,
-        q.from.as_deref(),
-        q.take,
-    )?;
-    let page = paging.page();
+    let paging = q.paging()?;
     let filter = GrantFilter {
         audience: q.audience,
         client_id: q.client_id,
     };
-    let (items, total) = state.store.list_client_grants(&filter, page).await?;
+    let (items, total) = state
+        .store
+        .list_client_grants(&filter, paging.page())
+        .await?;
     let items: Vec<ClientGrantDto> = items.into_iter().map(Into::into).collect();
     Ok(paged_listing("client_grants", items, total, paging))
 }

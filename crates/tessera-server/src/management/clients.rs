@@ -25,7 +25,8 @@ use utoipa_axum::routes;
 
 use super::auth::Caller;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
-use super::extract::{FieldsQuery, Payload, QueryOf, listing, page, project, projected};
+use super::extract::{FieldsQuery, Payload, QueryOf, project, projected};
+use super::paging::{ListParams, list_query, paged_listing};
 use crate::state::AppState;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -34,24 +35,21 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(rotate_secret))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page index, from 0.
-    pub page: Option<i64>,
-    /// Results per page, 1 to 100 (default 50).
-    pub per_page: Option<i64>,
-    /// Wrap the results with `start`, `limit`, `length` and `total`.
-    pub include_totals: Option<bool>,
-    /// Only these app types (comma separated).
-    pub app_type: Option<String>,
-    /// Only first-party (true) or third-party (false) clients.
-    pub is_first_party: Option<bool>,
-    /// Comma-separated top-level properties to include (or, with
-    /// `include_fields=false`, to exclude).
-    pub fields: Option<String>,
-    /// Whether `fields` lists properties to include (default) or to exclude.
-    pub include_fields: Option<bool>,
+list_query! {
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListQuery {
+        ..paging,
+        /// Only these app types (comma separated).
+        pub app_type: Option<String>,
+        /// Only first-party (true) or third-party (false) clients.
+        pub is_first_party: Option<bool>,
+        /// Comma-separated top-level properties to include (or, with
+        /// `include_fields=false`, to exclude).
+        pub fields: Option<String>,
+        /// Whether `fields` lists properties to include (default) or to exclude.
+        pub include_fields: Option<bool>,
+    }
 }
 
 fn not_found() -> MgmtError {
@@ -135,7 +133,7 @@ async fn list(
     QueryOf(q): QueryOf<ListQuery>,
 ) -> MgmtResult<Response> {
     require_read(&caller)?;
-    let page = page(q.page, q.per_page)?;
+    let paging = q.paging()?;
     let mut app_types = Vec::new();
     for t in q.app_type.as_deref().unwrap_or("").split(',') {
         let t = t.trim();
@@ -154,20 +152,14 @@ async fn list(
         app_types,
         is_first_party: q.is_first_party,
     };
-    let (items, total) = state.store.list_clients(&filter, page).await?;
+    let (items, total) = state.store.list_clients(&filter, paging.page()).await?;
     let mut out = Vec::with_capacity(items.len());
     for (client, stored) in items {
         let secret = shown_secret(&state, &caller, &client.client_id, stored.as_ref())?;
         out.push(ClientView::new(client, secret));
     }
     let out = project(out, q.fields.as_deref(), q.include_fields);
-    Ok(listing(
-        "clients",
-        out,
-        total,
-        page,
-        q.include_totals.unwrap_or(false),
-    ))
+    Ok(paged_listing("clients", out, total, paging))
 }
 
 /// Create a client. A confidential client's secret is in the answer.

@@ -15,7 +15,8 @@ use utoipa_axum::routes;
 
 use super::auth::Caller;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
-use super::extract::{FieldsQuery, Payload, QueryOf, paged_listing, paging, project, projected};
+use super::extract::{FieldsQuery, Payload, QueryOf, project, projected};
+use super::paging::{ListParams, list_query, paged_listing};
 use crate::state::AppState;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -90,28 +91,21 @@ pub struct UpdateConnection {
     pub strategy: Option<String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page index, from 0.
-    pub page: Option<i64>,
-    /// Results per page, 1 to 100 (default 50).
-    pub per_page: Option<i64>,
-    /// Wrap the results with `start`, `limit`, `length` and `total`.
-    pub include_totals: Option<bool>,
-    /// Checkpoint paging: the `next` of the previous answer.
-    pub from: Option<String>,
-    /// Checkpoint paging: results per page, 1 to 100 (default 50).
-    pub take: Option<i64>,
-    /// Only connections of this strategy.
-    pub strategy: Option<String>,
-    /// Only the connection of this name.
-    pub name: Option<String>,
-    /// Comma-separated top-level properties to include (or, with
-    /// `include_fields=false`, to exclude).
-    pub fields: Option<String>,
-    /// Whether `fields` lists properties to include (default) or to exclude.
-    pub include_fields: Option<bool>,
+list_query! {
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListQuery {
+        ..paging_and_checkpoint,
+        /// Only connections of this strategy.
+        pub strategy: Option<String>,
+        /// Only the connection of this name.
+        pub name: Option<String>,
+        /// Comma-separated top-level properties to include (or, with
+        /// `include_fields=false`, to exclude).
+        pub fields: Option<String>,
+        /// Whether `fields` lists properties to include (default) or to exclude.
+        pub include_fields: Option<bool>,
+    }
 }
 
 fn not_found() -> MgmtError {
@@ -149,19 +143,12 @@ async fn list(
     QueryOf(q): QueryOf<ListQuery>,
 ) -> MgmtResult<Response> {
     caller.require("read:connections")?;
-    let paging = paging(
-        q.page,
-        q.per_page,
-        q.include_totals,
-        q.from.as_deref(),
-        q.take,
-    )?;
-    let page = paging.page();
+    let paging = q.paging()?;
     let filter = ConnectionFilter {
         strategy: q.strategy,
         name: q.name,
     };
-    let (items, total) = state.store.list_connections(&filter, page).await?;
+    let (items, total) = state.store.list_connections(&filter, paging.page()).await?;
     let items: Vec<ConnectionDto> = items.into_iter().map(Into::into).collect();
     let items = project(items, q.fields.as_deref(), q.include_fields);
     Ok(paged_listing("connections", items, total, paging))

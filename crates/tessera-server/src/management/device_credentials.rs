@@ -11,14 +11,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use tessera_core::revocation::revoke_family;
-use tessera_core::store::Page;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Caller;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
-use super::extract::{QueryOf, listing, page, project, timestamp};
+use super::extract::{QueryOf, project, timestamp};
+use super::paging::{ListParams, list_query, paged_listing};
 use crate::state::AppState;
 
 const REFRESH_TOKEN: &str = "refresh_token";
@@ -48,25 +48,24 @@ pub struct DeviceCredentialDto {
     pub expires_at: Option<String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Required: the user whose credentials to list.
-    pub user_id: Option<String>,
-    /// Only the credentials of this application.
-    pub client_id: Option<String>,
-    /// `refresh_token` (the default and the only type Tessera has).
-    #[serde(rename = "type")]
-    #[param(rename = "type")]
-    pub kind: Option<String>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-    /// `{start, limit, length, total, device_credentials}` instead of an array.
-    pub include_totals: Option<bool>,
-    /// Comma-separated top-level properties to include (or, with
-    /// `include_fields=false`, to exclude).
-    pub fields: Option<String>,
-    pub include_fields: Option<bool>,
+list_query! {
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListQuery {
+        /// Required: the user whose credentials to list.
+        pub user_id: Option<String>,
+        /// Only the credentials of this application.
+        pub client_id: Option<String>,
+        /// `refresh_token` (the default and the only type Tessera has).
+        #[serde(rename = "type")]
+        #[param(rename = "type")]
+        pub kind: Option<String>,
+        ..paging,
+        /// Comma-separated top-level properties to include (or, with
+        /// `include_fields=false`, to exclude).
+        pub fields: Option<String>,
+        pub include_fields: Option<bool>,
+    }
 }
 
 fn query_error(message: &str) -> MgmtError {
@@ -118,7 +117,8 @@ async fn list(
         }
         Some(_) => return Err(query_error("type must be refresh_token.")),
     }
-    let page: Page = page(q.page, q.per_page)?;
+    let paging = q.paging()?;
+    let page = paging.page();
     let user_id = q
         .user_id
         .as_deref()
@@ -160,13 +160,7 @@ async fn list(
         });
     }
     let items = project(items, q.fields.as_deref(), q.include_fields);
-    Ok(listing(
-        "device_credentials",
-        items,
-        total,
-        page,
-        q.include_totals.unwrap_or(false),
-    ))
+    Ok(paged_listing("device_credentials", items, total, paging))
 }
 
 /// Delete a device credential: revokes the refresh-token family and every

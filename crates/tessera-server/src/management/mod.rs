@@ -9,6 +9,7 @@ mod connections;
 mod device_credentials;
 pub mod error;
 pub mod extract;
+mod paging;
 mod resource_servers;
 mod signing_keys;
 mod users;

@@ -16,7 +16,8 @@ use utoipa_axum::routes;
 
 use super::auth::Caller;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
-use super::extract::{Payload, QueryOf, listing, page};
+use super::extract::{Payload, QueryOf};
+use super::paging::{ListParams, list_query, paged_listing};
 use crate::state::AppState;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -24,15 +25,12 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, update, delete))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page index, from 0.
-    pub page: Option<i64>,
-    /// Results per page, 1 to 100 (default 50).
-    pub per_page: Option<i64>,
-    /// Wrap the results with `start`, `limit`, `length` and `total`.
-    pub include_totals: Option<bool>,
+list_query! {
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListQuery {
+        ..paging,
+    }
 }
 
 fn not_found() -> MgmtError {
@@ -64,15 +62,9 @@ async fn list(
     QueryOf(q): QueryOf<ListQuery>,
 ) -> MgmtResult<Response> {
     caller.require("read:resource_servers")?;
-    let page = page(q.page, q.per_page)?;
-    let (items, total) = state.store.list_resource_servers(page).await?;
-    Ok(listing(
-        "resource_servers",
-        items,
-        total,
-        page,
-        q.include_totals.unwrap_or(false),
-    ))
+    let paging = q.paging()?;
+    let (items, total) = state.store.list_resource_servers(paging.page()).await?;
+    Ok(paged_listing("resource_servers", items, total, paging))
 }
 
 /// Create a resource server.

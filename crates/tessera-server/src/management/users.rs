@@ -6,12 +6,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use tessera_core::Secret;
 use tessera_core::manage::Invalid;
 use tessera_core::manage::users::{
-    self, CreateError, NewUser, UserChanges, check_database_connection, check_password,
-    is_database_user, parse_search, parse_sort,
+    self, CreateError, CreateUser, NewDatabaseUser, UpdateUser, check_password, is_database_user,
+    parse_search, parse_sort,
 };
 use tessera_core::model::{Identity, User};
 use tessera_core::password::{self, PasswordPolicy};
@@ -22,7 +23,8 @@ use utoipa_axum::routes;
 
 use super::auth::Caller;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
-use super::extract::{FieldsQuery, Payload, QueryOf, listing, page, project, projected, timestamp};
+use super::extract::{FieldsQuery, Payload, QueryOf, project, projected, timestamp};
+use super::paging::{ListParams, list_query, paged_listing};
 use crate::state::AppState;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -151,107 +153,27 @@ fn render(user: User, caller: &Caller) -> UserDto {
     }
 }
 
-/// A password in a request body. A wrong type is refused without echoing the
-/// value, and `Debug` never prints it.
-pub struct PasswordInput(String);
-
-impl std::fmt::Debug for PasswordInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordInput(***)")
+list_query! {
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListQuery {
+        ..paging,
+        /// Search: `field:value` or `field:"value"` terms joined by spaces or
+        /// `AND`; `*` is a wildcard. Fields: `user_id`, `email`, `name`,
+        /// `given_name`, `family_name`, `nickname`, `connection`.
+        pub q: Option<String>,
+        /// `field:1` (ascending) or `field:-1` (descending).
+        pub sort: Option<String>,
+        /// Only `v3` (accepted and ignored).
+        pub search_engine: Option<String>,
+        /// Only users of this connection.
+        pub connection: Option<String>,
+        /// Comma-separated top-level properties to include (or, with
+        /// `include_fields=false`, to exclude).
+        pub fields: Option<String>,
+        /// Whether `fields` lists properties to include (default) or to exclude.
+        pub include_fields: Option<bool>,
     }
-}
-
-impl<'de> Deserialize<'de> for PasswordInput {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Value::deserialize(deserializer)? {
-            Value::String(s) => Ok(Self(s)),
-            _ => Err(serde::de::Error::custom("must be a string")),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    /// The database connection's name (strategy `auth0`).
-    #[schema(required = true)]
-    pub connection: Option<String>,
-    /// Stored lower-cased; unique in the connection.
-    #[schema(required = true)]
-    pub email: Option<String>,
-    /// Checked against the connection's password policy.
-    #[schema(required = true, value_type = Option<String>, format = Password)]
-    pub password: Option<PasswordInput>,
-    pub email_verified: Option<bool>,
-    /// Accepted and ignored: Tessera sends no email.
-    pub verify_email: Option<bool>,
-    /// Defaults to the email.
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    /// Defaults to the part of the email before `@`.
-    pub nickname: Option<String>,
-    /// An http(s) URL.
-    pub picture: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub user_metadata: Option<Map<String, Value>>,
-    #[schema(value_type = Option<Object>)]
-    pub app_metadata: Option<Map<String, Value>>,
-    pub blocked: Option<bool>,
-}
-
-/// Every property optional; at least one. `user_metadata` and `app_metadata`
-/// are merged into the stored ones at the top level (a key set to `null` is
-/// removed; an empty object clears them).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateUser {
-    /// Must be the user's own connection when given.
-    pub connection: Option<String>,
-    /// A new email clears `email_verified` unless it is given too.
-    pub email: Option<String>,
-    pub email_verified: Option<bool>,
-    /// Accepted and ignored: Tessera sends no email.
-    pub verify_email: Option<bool>,
-    /// Database users only; checked against the connection's password policy.
-    #[schema(value_type = Option<String>, format = Password)]
-    pub password: Option<PasswordInput>,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub nickname: Option<String>,
-    pub picture: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub user_metadata: Option<Map<String, Value>>,
-    #[schema(value_type = Option<Object>)]
-    pub app_metadata: Option<Map<String, Value>>,
-    pub blocked: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page index, from 0.
-    pub page: Option<i64>,
-    /// Results per page, 1 to 100 (default 50).
-    pub per_page: Option<i64>,
-    /// Wrap the results with `start`, `limit`, `length` and `total`.
-    pub include_totals: Option<bool>,
-    /// Search: `field:value` or `field:"value"` terms joined by spaces or
-    /// `AND`; `*` is a wildcard. Fields: `user_id`, `email`, `name`,
-    /// `given_name`, `family_name`, `nickname`, `connection`.
-    pub q: Option<String>,
-    /// `field:1` (ascending) or `field:-1` (descending).
-    pub sort: Option<String>,
-    /// Only `v3` (accepted and ignored).
-    pub search_engine: Option<String>,
-    /// Only users of this connection.
-    pub connection: Option<String>,
-    /// Comma-separated top-level properties to include (or, with
-    /// `include_fields=false`, to exclude).
-    pub fields: Option<String>,
-    /// Whether `fields` lists properties to include (default) or to exclude.
-    pub include_fields: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -295,7 +217,7 @@ fn internal(what: &str, error: &dyn std::fmt::Display) -> MgmtError {
 
 /// argon2id, off the async runtime, through the server's password gate (full:
 /// 503 `temporarily_unavailable` with `Retry-After`).
-async fn hash_password(state: &AppState, password: String) -> MgmtResult<String> {
+async fn hash_password(state: &AppState, password: Secret<String>) -> MgmtResult<String> {
     let admission = state.config.password_gate.admit().map_err(|_| {
         state.metrics.password_gate_shed();
         MgmtError::new(
@@ -327,10 +249,7 @@ async fn list(
     QueryOf(q): QueryOf<ListQuery>,
 ) -> MgmtResult<Response> {
     caller.require("read:users")?;
-    let page = page(q.page, q.per_page)?;
-    if page.page.checked_mul(page.per_page).is_none() {
-        return Err(query_error(Invalid::new("page", "is too large")));
-    }
+    let paging = q.paging()?;
     if let Some(engine) = q.search_engine.as_deref()
         && engine != "v3"
     {
@@ -360,17 +279,11 @@ async fn list(
         .map_err(query_error)?;
     let (found, total) = state
         .store
-        .list_users(&UserQuery { filters, sort }, page)
+        .list_users(&UserQuery { filters, sort }, paging.page())
         .await?;
     let items: Vec<UserDto> = found.into_iter().map(|u| render(u, &caller)).collect();
     let items = project(items, q.fields.as_deref(), q.include_fields);
-    Ok(listing(
-        "users",
-        items,
-        total,
-        page,
-        q.include_totals.unwrap_or(false),
-    ))
+    Ok(paged_listing("users", items, total, paging))
 }
 
 /// Create a user in a database connection.
@@ -384,58 +297,20 @@ async fn create(
     Payload(body): Payload<CreateUser>,
 ) -> MgmtResult<Response> {
     caller.require("create:users")?;
-    let CreateUser {
-        connection,
-        email,
-        password,
-        email_verified,
-        verify_email,
-        name,
-        given_name,
-        family_name,
-        nickname,
-        picture,
-        user_metadata,
-        app_metadata,
-        blocked,
-    } = body;
-    if verify_email == Some(true) {
+    if body.verify_email == Some(true) {
         tracing::debug!("verify_email ignored: Tessera sends no email");
     }
-    let found = match connection.as_deref() {
+    let found = match body.connection.as_deref() {
         Some(name) => state.store.get_connection_by_name(name).await?,
         None => None,
     };
-    check_database_connection(connection.as_deref(), found.as_ref())?;
-    let Some(connection) = found else {
-        return Err(MgmtError::invalid_body(
-            "connection",
-            "Missing required property",
-        ));
-    };
-    let password = password.map(|p| p.0);
-    let input = NewUser {
-        email,
-        password: password.clone(),
-        email_verified,
-        name,
-        given_name,
-        family_name,
-        nickname,
-        picture,
-        user_metadata,
-        app_metadata,
-        blocked,
-    };
-    let user = users::create(&connection, input, state.clock.now()).map_err(|e| match e {
-        CreateError::Invalid(e) => MgmtError::from(e),
-        CreateError::Rng(e) => internal("no randomness for a user id", &e),
-    })?;
-    let (Some(email), Some(password)) = (user.email.as_deref(), password) else {
-        return Err(internal(
-            "a new database user",
-            &"lacks an email or a password",
-        ));
+    let NewDatabaseUser { user, password } = users::create(body, found.as_ref(), state.clock.now())
+        .map_err(|e| match e {
+            CreateError::Invalid(e) => MgmtError::from(e),
+            CreateError::Rng(e) => internal("no randomness for a user id", &e),
+        })?;
+    let Some(email) = user.email.as_deref() else {
+        return Err(internal("a new database user", &"lacks an email"));
     };
     // Refuse a duplicate before paying for a hash; the unique index decides races.
     if state
@@ -491,75 +366,43 @@ async fn update(
             "update:users update:users_app_metadata",
         ));
     }
-    let UpdateUser {
-        connection,
-        email,
-        email_verified,
-        verify_email,
-        password,
-        name,
-        given_name,
-        family_name,
-        nickname,
-        picture,
-        user_metadata,
-        app_metadata,
-        blocked,
-    } = body;
-    let changes = UserChanges {
-        email,
-        email_verified,
-        name,
-        given_name,
-        family_name,
-        nickname,
-        picture,
-        user_metadata,
-        app_metadata,
-        blocked,
-    };
-    let other_properties = connection.is_some() || verify_email.is_some() || password.is_some();
-    if !full && (other_properties || changes.touches_more_than_app_metadata()) {
+    if !full && body.touches_more_than_app_metadata() {
         return Err(MgmtError::insufficient_scope("update:users"));
     }
-    if !other_properties && changes == UserChanges::default() {
+    if body.is_empty() {
         return Err(MgmtError::invalid_body(
             "(body)",
             "Too few properties defined (0), must be at least 1",
         ));
     }
     let mut user = find(&state, &id).await?;
-    if let Some(c) = connection
-        && c != user.connection
+    if let Some(c) = &body.connection
+        && *c != user.connection
     {
         return Err(MgmtError::invalid_body(
             "connection",
             "must be the user's own connection",
         ));
     }
-    let password = match password {
-        None => None,
-        Some(PasswordInput(p)) => {
-            if !is_database_user(&user) {
-                return Err(MgmtError::invalid_body(
-                    "password",
-                    "only users of a database connection have a password",
-                ));
-            }
-            let conn = state
-                .store
-                .get_connection_by_name(&user.connection)
-                .await?
-                .ok_or_else(|| {
-                    MgmtError::invalid_body("connection", "the user's connection no longer exists")
-                })?;
-            check_password(&PasswordPolicy::from_options(&conn.options), &p)?;
-            Some(p)
+    if let Some(p) = &body.password {
+        if !is_database_user(&user) {
+            return Err(MgmtError::invalid_body(
+                "password",
+                "only users of a database connection have a password",
+            ));
         }
-    };
+        let conn = state
+            .store
+            .get_connection_by_name(&user.connection)
+            .await?
+            .ok_or_else(|| {
+                MgmtError::invalid_body("connection", "the user's connection no longer exists")
+            })?;
+        check_password(&PasswordPolicy::from_options(&conn.options), p)?;
+    }
     let old_email = user.email.clone();
-    let ends_sessions = changes.ends_sessions(password.is_some());
-    users::apply_changes(&mut user, changes, state.clock.now())?;
+    let ends_sessions = body.ends_sessions();
+    let password = users::apply_changes(&mut user, body, state.clock.now())?;
     let hash = match password {
         Some(p) => Some(hash_password(&state, p).await?),
         None => None,
@@ -662,13 +505,5 @@ mod tests {
             hidden,
             serde_json::json!({"connection": "c", "user_id": "u", "provider": "oidc", "isSocial": false})
         );
-    }
-
-    #[test]
-    fn passwords_are_not_echoed() {
-        let e = serde_json::from_str::<PasswordInput>("12345678").unwrap_err();
-        assert!(!e.to_string().contains("12345678"), "{e}");
-        let p: PasswordInput = serde_json::from_str("\"s3cret-pw\"").unwrap();
-        assert!(!format!("{p:?}").contains("s3cret"));
     }
 }

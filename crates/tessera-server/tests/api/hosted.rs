@@ -94,21 +94,22 @@ pub async fn web_app(s: &TestServer, first_party: bool) -> (String, String) {
 /// A user of the database connection with [`PASSWORD`], made directly in the
 /// store (works whatever the issuer); returns its id.
 pub async fn db_user(s: &TestServer, email: &str) -> String {
-    use tessera_core::manage::users::{self, NewUser};
+    use tessera_core::manage::users::{self, CreateUser, NewDatabaseUser};
     use tessera_core::store::UserStore;
     let connection = s
         .store
         .get_connection_by_name("Username-Password-Authentication")
         .await
-        .unwrap()
         .unwrap();
-    let input = NewUser {
+    let input = CreateUser {
+        connection: Some("Username-Password-Authentication".into()),
         email: Some(email.to_owned()),
-        password: Some(PASSWORD.to_owned()),
-        ..NewUser::default()
+        password: Some(tessera_core::Secret::new(PASSWORD.to_owned())),
+        ..CreateUser::default()
     };
-    let user = users::create(&connection, input, SystemClock.now()).unwrap();
-    let hash = tessera_core::password::hash(PASSWORD).unwrap();
+    let NewDatabaseUser { user, password } =
+        users::create(input, connection.as_ref(), SystemClock.now()).unwrap();
+    let hash = tessera_core::password::hash(&password).unwrap();
     s.store.create_user(&user, Some(&hash)).await.unwrap();
     user.user_id
 }

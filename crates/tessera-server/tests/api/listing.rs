@@ -130,3 +130,94 @@ async fn fields_select_properties() {
         "{r:?}"
     );
 }
+
+/// Every listing pages by the same rules, with the same answers; the bounds are
+/// checked after the scope (a caller without it learns nothing from them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_listing_pages_by_auth0s_rules() {
+    let s = start().await;
+    let admin = s.admin_token().await;
+    // (path and query so far, the key of the results, offers checkpoint paging)
+    let listings = [
+        ("api/v2/users?", "users", false),
+        ("api/v2/clients?", "clients", false),
+        ("api/v2/resource-servers?", "resource_servers", false),
+        ("api/v2/client-grants?", "client_grants", true),
+        ("api/v2/connections?", "connections", true),
+        (
+            "api/v2/device-credentials?user_id=auth0%7Cnobody&",
+            "device_credentials",
+            false,
+        ),
+    ];
+    let refused = |r: &Reply, message: &str| {
+        assert_mgmt_error(r, 400, "invalid_query_string");
+        assert_eq!(r.body["message"], message, "{r:?}");
+    };
+    // A token for another listing only.
+    let unscoped = s.token_with_scopes(&["read:signing_keys"]).await;
+    for (base, key, checkpoint) in listings {
+        let get = async |query: &str, token: &str| {
+            s.api(Method::GET, &format!("{base}{query}"), token, None)
+                .await
+        };
+        let r = get("", &admin).await;
+        assert_eq!(r.status, 200, "{base}: {r:?}");
+        assert!(r.body.is_array(), "{base}: {r:?}");
+        let r = get("page=0&per_page=1&include_totals=true", &admin).await;
+        assert_eq!(r.status, 200, "{base}: {r:?}");
+        assert_eq!(
+            (r.body["start"].as_i64(), r.body["limit"].as_i64()),
+            (Some(0), Some(1)),
+            "{base}: {r:?}"
+        );
+        let length = r.body[key].as_array().map(Vec::len);
+        assert!(length.is_some_and(|n| n <= 1), "{base}: {r:?}");
+        assert_eq!(r.body["length"].as_u64(), length.map(|n| n as u64));
+        assert!(r.body["total"].as_i64().is_some(), "{base}: {r:?}");
+        for (query, message) in [
+            (
+                "page=-1",
+                "Query validation error: 'page' must be between 0 and 100000.",
+            ),
+            (
+                "page=100001",
+                "Query validation error: 'page' must be between 0 and 100000.",
+            ),
+            (
+                "per_page=0",
+                "Query validation error: 'per_page' must be between 1 and 100.",
+            ),
+            (
+                "per_page=101",
+                "Query validation error: 'per_page' must be between 1 and 100.",
+            ),
+            (
+                "per_page=ten",
+                "Query validation error: 'invalid digit found in string' on property per_page.",
+            ),
+        ] {
+            refused(&get(query, &admin).await, message);
+        }
+        // Out of bounds, without the scope: the scope is what is refused.
+        assert_mgmt_error(&get("page=-1", &unscoped).await, 403, "insufficient_scope");
+        let r = get("take=1", &admin).await;
+        if checkpoint {
+            assert_eq!(r.status, 200, "{base}: {r:?}");
+            assert!(r.body[key].is_array(), "{base}: {r:?}");
+            refused(
+                &get("from=x", &admin).await,
+                "Query validation error: 'from' is not a cursor this server issued.",
+            );
+        } else {
+            assert_mgmt_error(&r, 400, "invalid_query_string");
+            let message = r.body["message"].as_str().unwrap();
+            assert!(
+                message
+                    .starts_with("Query validation error: 'unknown field `take`, expected one of ")
+                    && message.contains("`page`, `per_page`, `include_totals`"),
+                "{base}: {message}"
+            );
+        }
+    }
+}

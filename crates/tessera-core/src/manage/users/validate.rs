@@ -1,0 +1,282 @@
+//! The rules a user's properties obey: the email, the password policy, the
+//! profile fields, the metadata, and the connection (a database one).
+
+use serde_json::{Map, Value};
+
+use super::{DATABASE_STRATEGY, Invalid};
+use crate::model::Connection;
+use crate::password::PasswordPolicy;
+use crate::types::Secret;
+
+/// Auth0's limits on profile fields, in characters.
+pub const MAX_NAME_LEN: usize = 300;
+pub const MAX_NICKNAME_LEN: usize = 300;
+pub const MAX_GIVEN_NAME_LEN: usize = 150;
+pub const MAX_FAMILY_NAME_LEN: usize = 150;
+pub const MAX_PICTURE_LEN: usize = 2048;
+/// RFC 5321's limits on an address and its local part, in octets.
+pub const MAX_EMAIL_LEN: usize = 254;
+pub const MAX_EMAIL_LOCAL_LEN: usize = 64;
+
+/// Names Auth0 keeps for itself: refused at the top level of `app_metadata`.
+const RESERVED_APP_METADATA: &[&str] = &[
+    "__tenant",
+    "_id",
+    "blocked",
+    "clientID",
+    "created_at",
+    "email",
+    "email_verified",
+    "global_client_id",
+    "globalClientID",
+    "identities",
+    "lastIP",
+    "lastLogin",
+    "loginsCount",
+    "metadata",
+    "user_id",
+    "updated_at",
+];
+
+/// Lower-cases an address after a basic syntax check: one `@`, a local part of
+/// 1 to 64 characters without white space or RFC 5322 specials, a domain of
+/// non-empty dot-separated labels, at most 254 characters in all.
+pub fn normalize_email(email: &str) -> Result<String, Invalid> {
+    let bad = |why: &str| {
+        Invalid::new(
+            "email",
+            format!("Object didn't pass validation for format email: {why}"),
+        )
+    };
+    if email.len() > MAX_EMAIL_LEN {
+        return Err(bad("longer than 254 characters"));
+    }
+    let (local, domain) = email.split_once('@').ok_or_else(|| bad("no @"))?;
+    if domain.contains('@') {
+        return Err(bad("more than one @"));
+    }
+    if local.is_empty() || local.len() > MAX_EMAIL_LOCAL_LEN {
+        return Err(bad("the part before @ must be 1 to 64 characters"));
+    }
+    let special = |c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '(' | ')' | '<' | '>' | '[' | ']' | ',' | ';' | ':' | '\\' | '"'
+            )
+    };
+    if local.chars().any(special)
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
+    {
+        return Err(bad("the part before @ is not valid"));
+    }
+    if domain.is_empty()
+        || domain.chars().any(|c| special(c) || c == '@')
+        || domain
+            .split('.')
+            .any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-'))
+    {
+        return Err(bad("the domain is not valid"));
+    }
+    Ok(email.to_lowercase())
+}
+
+/// The connection's password policy applied to `password`.
+pub fn check_password(policy: &PasswordPolicy, password: &Secret<String>) -> Result<(), Invalid> {
+    policy
+        .check(password)
+        .map_err(|why| Invalid::new("password", why))
+}
+
+/// A profile string: 1 to `max` characters.
+fn check_text(property: &str, value: &str, max: usize) -> Result<(), Invalid> {
+    let len = value.chars().count();
+    if len == 0 {
+        return Err(Invalid::new(property, "must not be empty"));
+    }
+    if len > max {
+        return Err(Invalid::new(
+            property,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Invalid::new(
+            property,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// An absolute `http` or `https` URL.
+pub fn check_picture(picture: &str) -> Result<(), Invalid> {
+    let bad = || Invalid::new("picture", "must be an http or https URL");
+    if picture.len() > MAX_PICTURE_LEN {
+        return Err(Invalid::new(
+            "picture",
+            format!("must be at most {MAX_PICTURE_LEN} characters"),
+        ));
+    }
+    let url = url::Url::parse(picture).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// Auth0's metadata rules: no `.` or `$` in any field name, at any depth;
+/// `app_metadata` may not use the names Auth0 keeps for itself. `property` is
+/// `user_metadata` or `app_metadata`.
+pub fn check_metadata(property: &str, metadata: &Map<String, Value>) -> Result<(), Invalid> {
+    if property == "app_metadata"
+        && let Some(key) = metadata
+            .keys()
+            .find(|k| RESERVED_APP_METADATA.contains(&k.as_str()))
+    {
+        return Err(Invalid::new(
+            property,
+            format!("'{key}' is a reserved name and cannot be stored in app_metadata"),
+        ));
+    }
+    check_field_names(property, metadata)
+}
+
+fn check_field_names(property: &str, object: &Map<String, Value>) -> Result<(), Invalid> {
+    for (key, value) in object {
+        if key.contains('.') || key.contains('$') {
+            return Err(Invalid::new(
+                property,
+                format!("field names must not contain '.' or '$' (got '{key}')"),
+            ));
+        }
+        check_value_names(property, value)?;
+    }
+    Ok(())
+}
+
+fn check_value_names(property: &str, value: &Value) -> Result<(), Invalid> {
+    match value {
+        Value::Object(o) => check_field_names(property, o),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|v| check_value_names(property, v)),
+        _ => Ok(()),
+    }
+}
+
+/// `connection` names an existing database connection (strategy `auth0`):
+/// that connection. `found` is what the store holds under that name.
+pub fn check_database_connection<'a>(
+    name: Option<&str>,
+    found: Option<&'a Connection>,
+) -> Result<&'a Connection, Invalid> {
+    let Some(name) = name else {
+        return Err(Invalid::new("connection", "Missing required property"));
+    };
+    match found {
+        None => Err(Invalid::new(
+            "connection",
+            format!("the connection '{name}' does not exist"),
+        )),
+        Some(c) if c.strategy != DATABASE_STRATEGY => Err(Invalid::new(
+            "connection",
+            format!(
+                "'{name}' is not a database connection (strategy {DATABASE_STRATEGY}): users of strategy {} cannot be created",
+                c.strategy
+            ),
+        )),
+        Some(c) => Ok(c),
+    }
+}
+
+/// Checks the profile fields shared by creation and update.
+pub(super) fn check_profile(
+    name: Option<&str>,
+    given_name: Option<&str>,
+    family_name: Option<&str>,
+    nickname: Option<&str>,
+    picture: Option<&str>,
+    user_metadata: Option<&Map<String, Value>>,
+    app_metadata: Option<&Map<String, Value>>,
+) -> Result<(), Invalid> {
+    if let Some(v) = name {
+        check_text("name", v, MAX_NAME_LEN)?;
+    }
+    if let Some(v) = given_name {
+        check_text("given_name", v, MAX_GIVEN_NAME_LEN)?;
+    }
+    if let Some(v) = family_name {
+        check_text("family_name", v, MAX_FAMILY_NAME_LEN)?;
+    }
+    if let Some(v) = nickname {
+        check_text("nickname", v, MAX_NICKNAME_LEN)?;
+    }
+    if let Some(v) = picture {
+        check_picture(v)?;
+    }
+    if let Some(m) = user_metadata {
+        check_metadata("user_metadata", m)?;
+    }
+    if let Some(m) = app_metadata {
+        check_metadata("app_metadata", m)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manage::users::fixtures::db_connection;
+
+    #[test]
+    fn emails_normalize() {
+        assert_eq!(
+            normalize_email("Jane@Example.com").unwrap(),
+            "jane@example.com"
+        );
+        assert_eq!(
+            normalize_email("a.b+c@sub.example.org").unwrap(),
+            "a.b+c@sub.example.org"
+        );
+        for bad in [
+            "",
+            "jane",
+            "@example.com",
+            "jane@",
+            "jane@@example.com",
+            "ja ne@example.com",
+            "jane@exa mple.com",
+            "jane@example..com",
+            "jane@.example.com",
+            ".jane@example.com",
+            "jane.@example.com",
+            "ja..ne@example.com",
+            "jane@-example.com",
+            "<jane>@example.com",
+        ] {
+            assert_eq!(
+                normalize_email(bad).unwrap_err().property,
+                "email",
+                "{bad:?}"
+            );
+        }
+        assert!(normalize_email(&format!("{}@example.com", "x".repeat(65))).is_err());
+        assert!(normalize_email(&format!("x@{}.com", "x".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn connection_checks() {
+        let c = db_connection();
+        assert!(check_database_connection(Some(&c.name), Some(&c)).is_ok());
+        assert_eq!(
+            check_database_connection(None, None).unwrap_err().property,
+            "connection"
+        );
+        let e = check_database_connection(Some("nope"), None).unwrap_err();
+        assert!(e.problem.contains("does not exist"), "{e}");
+    }
+}
