@@ -17,38 +17,12 @@ use tessera_core::jwt;
 use tessera_core::store::{FlowStore, RefreshStore, UserStore};
 
 use crate::common::*;
+use crate::flows::authorize;
 use crate::refresh::{
-    API, App, CALLBACK, app, assert_invalid_grant, browse_to_callback, browser, claims,
-    credentials, enc, field, introspect, location, on_postgres, pkce, query_of, refresh, user,
+    API, App, CALLBACK, app, assert_invalid_grant, browser, claims, credentials, enc, field,
+    introspect, location, on_postgres, pkce, query_of, refresh, user,
 };
 use crate::token::assert_oauth_error;
-
-/// `/authorize` for `app` with PKCE: the callback's query and the verifier.
-async fn authorize(
-    s: &TestServer,
-    b: &reqwest::Client,
-    app: &App,
-    scope: &str,
-    extra: &[(&str, &str)],
-) -> (std::collections::BTreeMap<String, String>, String) {
-    let (verifier, challenge) = pkce();
-    let mut params = vec![
-        ("response_type", "code"),
-        ("client_id", app.id.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("scope", scope),
-        ("state", "st"),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ];
-    params.extend_from_slice(extra);
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect();
-    let url = format!("{}?{}", s.url("authorize"), query.join("&"));
-    (browse_to_callback(s, b, &url).await, verifier)
-}
 
 async fn exchange(s: &TestServer, app: &App, code: &str, verifier: &str) -> Reply {
     let mut form = vec![

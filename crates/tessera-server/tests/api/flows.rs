@@ -169,15 +169,14 @@ pub(crate) async fn browse_to_callback(
     query_of(&to)
 }
 
-/// `/authorize` (with PKCE) in browser `b`, then the code exchange: the token
-/// response.
-pub(crate) async fn login_in(
+/// `/authorize` for `app` with PKCE: the callback's query and the verifier.
+pub(crate) async fn authorize(
     s: &TestServer,
     b: &reqwest::Client,
     app: &App,
     scope: &str,
     extra: &[(&str, &str)],
-) -> Reply {
+) -> (std::collections::BTreeMap<String, String>, String) {
     let (verifier, challenge) = pkce();
     let mut params = vec![
         ("response_type", "code"),
@@ -194,7 +193,19 @@ pub(crate) async fn login_in(
         .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
         .collect();
     let url = format!("{}?{}", s.url("authorize"), query.join("&"));
-    let callback = browse_to_callback(s, b, &url).await;
+    (browse_to_callback(s, b, &url).await, verifier)
+}
+
+/// `/authorize` (with PKCE) in browser `b`, then the code exchange: the token
+/// response.
+pub(crate) async fn login_in(
+    s: &TestServer,
+    b: &reqwest::Client,
+    app: &App,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
+    let (callback, verifier) = authorize(s, b, app, scope, extra).await;
     let code = callback
         .get("code")
         .unwrap_or_else(|| panic!("no code: {callback:?}"));
