@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use tessera_core::authorize::{self, Decision, RedirectError, Situation};
 use tessera_core::error::OAuthError;
 use tessera_core::flow::{AuthCode, AuthorizeTx, ResponseMode, Session};
-use tessera_core::model::User;
+use tessera_core::model::{Client, ResourceServer, User};
 use tessera_core::params::Params;
 use tessera_core::store::StoreError;
 use tessera_core::token::opaque::{new_secret_value, token_hash};
@@ -191,7 +191,12 @@ pub async fn authorize(
         Ok(s) => s,
         Err(e) => return super::unavailable(&state, &e),
     };
-    match next_step(&state, &tx, session.as_ref(), false).await {
+    // The client and API were just read for the checks: no second read.
+    let loaded = Loaded {
+        client: Some(client.clone()),
+        api,
+    };
+    match next_step(&state, &tx, session.as_ref(), false, Some(loaded)).await {
         // The browser goes on to a hosted page: it needs the binding.
         Step::Pending(res) => {
             super::with_cookie(res, super::bind_transaction(&state, &tx, &browser_value))
@@ -218,7 +223,7 @@ pub async fn resume(
     session: Option<&(Session, User)>,
     fresh_login: bool,
 ) -> FlowResult {
-    match next_step(state, tx, session, fresh_login).await {
+    match next_step(state, tx, session, fresh_login, None).await {
         Step::Pending(res) => Err(res),
         Step::Finished(res) => Ok(super::with_cookie(res, super::clear_transaction(state, tx))),
     }
@@ -232,8 +237,24 @@ async fn finish_with_error(state: &AppState, tx: &AuthorizeTx, error: OAuthError
     Step::Finished(error_to_client(state, &RedirectError::for_tx(tx, error)))
 }
 
-/// Loads what the decision needs (the client and API as stored now, and the
-/// user's consent when the client asks for it), asks core's
+/// The request's client and API as stored now (`None`: gone, or no API asked).
+struct Loaded {
+    client: Option<Client>,
+    api: Option<ResourceServer>,
+}
+
+async fn load(state: &AppState, tx: &AuthorizeTx) -> Result<Loaded, StoreError> {
+    let client = state.store.get_client(&tx.client_id).await?.map(|(c, _)| c);
+    let api = match &tx.audience {
+        Some(aud) => state.store.get_resource_server_by_identifier(aud).await?,
+        None => None,
+    };
+    Ok(Loaded { client, api })
+}
+
+/// Takes what the decision needs (the client and API as stored now — `loaded`
+/// when the caller just read them, else read here — and the user's consent
+/// when the client asks for it), asks core's
 /// [`authorize::decide`], and renders its answer. `fresh_login` is true right
 /// after the user authenticated on our page.
 async fn next_step(
@@ -241,18 +262,15 @@ async fn next_step(
     tx: &AuthorizeTx,
     session: Option<&(Session, User)>,
     fresh_login: bool,
+    loaded: Option<Loaded>,
 ) -> Step {
     let now = state.clock.now();
-    let client = match state.store.get_client(&tx.client_id).await {
-        Ok(found) => found.map(|(c, _)| c),
-        Err(e) => return Step::Pending(super::unavailable(state, &e)),
-    };
-    let api = match &tx.audience {
-        Some(aud) => match state.store.get_resource_server_by_identifier(aud).await {
-            Ok(api) => api,
+    let Loaded { client, api } = match loaded {
+        Some(loaded) => loaded,
+        None => match load(state, tx).await {
+            Ok(loaded) => loaded,
             Err(e) => return Step::Pending(super::unavailable(state, &e)),
         },
-        None => None,
     };
     let consented = match (session, &client) {
         (Some((_, user)), Some(client)) if authorize::asks_consent(client) => {
