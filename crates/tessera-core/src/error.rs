@@ -177,6 +177,8 @@ reasons! {
     SessionEnded = "session_ended" => InvalidGrant,
     /// The user was deleted or blocked.
     UserUnavailable = "user_unavailable" => InvalidGrant,
+    /// A refresh for a blocked user (Auth0: "user is blocked").
+    UserBlocked = "user_blocked" => InvalidGrant,
     /// The grant's API was deleted.
     ApiGone = "api_gone" => InvalidGrant,
     /// The refresh token is unknown, expired or revoked.

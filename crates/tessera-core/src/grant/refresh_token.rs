@@ -49,6 +49,12 @@ pub fn successor(master: &MasterKey, token: &str) -> String {
     URL_SAFE_NO_PAD.encode(master.keyed_hash("refresh-successor", token.as_bytes()))
 }
 
+/// Auth0's descriptions, which its SDKs match on: auth0-spa-js falls back to
+/// the iframe on "invalid refresh token" and logs the user out on "user is
+/// blocked". The typed reasons say which case it was.
+const UNKNOWN_TOKEN: &str = "Unknown or invalid refresh token.";
+const USER_BLOCKED: &str = "user is blocked";
+
 fn invalid_grant(reason: Reason, description: &str) -> GrantError {
     OAuthError::new(reason, description).into()
 }
@@ -106,26 +112,20 @@ pub async fn exchange(
         RefreshUse::Reused(f) => {
             revoke_family(ctx.store, ctx.revocations, &f.id, ctx.now).await?;
             tracing::warn!(client_id = %f.client_id, family = %f.id, "refresh token reused; its family was revoked");
-            return Err(invalid_grant(
-                Reason::RefreshTokenReused,
-                "the refresh token was already used; its grant has been revoked",
-            ));
+            return Err(invalid_grant(Reason::RefreshTokenReused, UNKNOWN_TOKEN));
         }
         RefreshUse::Invalid => {
-            return Err(invalid_grant(
-                Reason::RefreshTokenInvalid,
-                "the refresh token is invalid, expired or revoked",
-            ));
+            return Err(invalid_grant(Reason::RefreshTokenInvalid, UNKNOWN_TOKEN));
         }
     };
     let user = match ctx.store.get_user(&family.user_id).await? {
         Some(u) if !u.blocked => u,
-        _ => {
+        found => {
             revoke_family(ctx.store, ctx.revocations, &family.id, ctx.now).await?;
-            return Err(invalid_grant(
-                Reason::UserUnavailable,
-                "the user no longer exists or is blocked",
-            ));
+            return Err(match found {
+                Some(_) => invalid_grant(Reason::UserBlocked, USER_BLOCKED),
+                None => invalid_grant(Reason::UserUnavailable, UNKNOWN_TOKEN),
+            });
         }
     };
     // A refresh may narrow the grant, never widen it.

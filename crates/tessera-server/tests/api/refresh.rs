@@ -11,7 +11,7 @@ use reqwest::header::CACHE_CONTROL;
 use serde_json::json;
 use tessera_core::Clock;
 use tessera_core::clock::{FixedClock, SystemClock};
-use tessera_core::store::RefreshStore;
+use tessera_core::store::{RefreshStore, UserStore};
 
 use crate::common::*;
 // The shared helpers, also reachable as `crate::refresh::…`.
@@ -142,6 +142,8 @@ async fn reuse_after_the_leeway_revokes_the_family_and_its_access_tokens() {
     // A regular web app has no leeway: the retired token is reuse.
     let r = refresh(&s, &web, &rt0, None).await;
     assert_invalid_grant(&r, Reason::RefreshTokenReused);
+    // Auth0's wording, which auth0-spa-js matches to fall back to the iframe.
+    assert_eq!(r.body["error_description"], UNKNOWN_TOKEN, "{r:?}");
     // The successor dies with its family, and so do the family's access tokens.
     assert_invalid_grant(
         &refresh(&s, &web, &rt1, None).await,
@@ -454,6 +456,33 @@ async fn a_blocked_users_refresh_fails_and_foreign_tokens_change_nothing() {
         &refresh(&s, &web, &rt, None).await,
         Reason::RefreshTokenInvalid,
     );
+}
+
+/// Auth0's descriptions of refused refresh tokens, which its SDKs match on.
+const UNKNOWN_TOKEN: &str = "Unknown or invalid refresh token.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_user_is_told_so_and_loses_the_family() {
+    let s = start().await;
+    let web = app(&s, json!({})).await;
+    let user_id = user(&s).await;
+    let rt = field(
+        &login(&s, &web, "openid offline_access", &[]).await,
+        "refresh_token",
+    );
+    // Blocked in the store without the Management API's revocation, as a block
+    // racing this refresh leaves it: the grant itself refuses the user.
+    let mut u = s.state.store.get_user(&user_id).await.unwrap().unwrap();
+    u.blocked = true;
+    assert!(s.state.store.update_user(&u, None).await.unwrap());
+    let r = refresh(&s, &web, &rt, None).await;
+    assert_invalid_grant(&r, Reason::UserBlocked);
+    // Auth0's wording: auth0-spa-js logs the user out on it.
+    assert_eq!(r.body["error_description"], "user is blocked", "{r:?}");
+    // The family went with it.
+    let r = refresh(&s, &web, &rt, None).await;
+    assert_invalid_grant(&r, Reason::RefreshTokenInvalid);
+    assert_eq!(r.body["error_description"], UNKNOWN_TOKEN, "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
