@@ -11,7 +11,7 @@ use reqwest::header::CACHE_CONTROL;
 use serde_json::json;
 use tessera_core::Clock;
 use tessera_core::clock::{FixedClock, SystemClock};
-use tessera_core::store::{RefreshStore, UserStore};
+use tessera_core::store::RefreshStore;
 
 use crate::common::*;
 // The shared helpers, also reachable as `crate::refresh::…`.
