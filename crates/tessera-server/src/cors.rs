@@ -30,6 +30,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tessera_core::authorize::request::origin_of;
 use tessera_core::model::Client;
 use tessera_core::store::{ClientFilter, Page, Store};
 
@@ -55,14 +56,6 @@ pub fn for_client(mut res: Response, client_id: &str) -> Response {
     res
 }
 
-/// The serialized origin of a configured origin; `None` for one that has no
-/// tuple origin (a native app's own scheme, unparseable text).
-pub fn serialized(configured: &str) -> Option<String> {
-    let url = url::Url::parse(configured).ok()?;
-    let origin = url.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
-}
-
 /// Whether `origin` (an `Origin` header) is one of `client`'s origins.
 pub fn client_allows(client: &Client, origin: &str) -> bool {
     origin != "null"
@@ -70,7 +63,7 @@ pub fn client_allows(client: &Client, origin: &str) -> bool {
             .web_origins
             .iter()
             .chain(&client.allowed_origins)
-            .any(|o| serialized(o).is_some_and(|s| s == origin))
+            .any(|o| origin_of(o).is_some_and(|s| s == origin))
 }
 
 /// Every client's origins, as one node last read them.
@@ -154,7 +147,7 @@ impl Origins {
                         );
                         return Ok(origins);
                     }
-                    if let Some(s) = serialized(o) {
+                    if let Some(s) = origin_of(o) {
                         origins.insert(s);
                     }
                 }
@@ -189,7 +182,7 @@ impl PerClient {
 }
 
 /// The `Origin` header, when it is text.
-fn origin_of(headers: &HeaderMap) -> Option<String> {
+fn origin_header(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
@@ -222,7 +215,7 @@ fn allow_origin(res: &mut Response, origin: &str) {
 /// answer gets `Vary: Origin`, plus the origin when the client the handler
 /// named allows it.
 pub async fn per_client(State(route): State<PerClient>, req: Request, next: Next) -> Response {
-    let origin = origin_of(req.headers());
+    let origin = origin_header(req.headers());
     if is_preflight(&req) {
         return preflight(&route, req.headers(), origin.as_deref()).await;
     }
@@ -314,17 +307,35 @@ pub async fn public(req: Request, next: Next) -> Response {
 mod tests {
     use super::*;
 
+    fn client(origins: &[&str]) -> Client {
+        serde_json::from_value(serde_json::json!({
+            "client_id": "c", "name": "n", "app_type": "spa",
+            "token_endpoint_auth_method": "none",
+            "allowed_origins": origins,
+        }))
+        .unwrap()
+    }
+
     #[test]
-    fn configured_origins_serialize() {
-        assert_eq!(
-            serialized("https://App.Example:443/").as_deref(),
-            Some("https://app.example")
-        );
-        assert_eq!(
-            serialized("http://localhost:3000").as_deref(),
-            Some("http://localhost:3000")
-        );
-        assert_eq!(serialized("com.example.app:/cb"), None);
-        assert_eq!(serialized("not a url"), None);
+    fn origins_match_as_serialized_origins() {
+        let c = client(&[
+            "https://App.Example:443/",
+            "http://localhost:3000",
+            "com.example.app:/cb",
+        ]);
+        assert!(client_allows(&c, "https://app.example"));
+        assert!(client_allows(&c, "http://localhost:3000"));
+        for refused in [
+            "https://app.example/",
+            "https://App.Example",
+            "https://app.example:443",
+            "http://localhost:3001",
+            "com.example.app:",
+            "null",
+            "",
+        ] {
+            assert!(!client_allows(&c, refused), "{refused}");
+        }
+        assert!(!client_allows(&client(&["null"]), "null"));
     }
 }
