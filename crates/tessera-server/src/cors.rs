@@ -7,8 +7,9 @@
 //!   Origin`) only when it is exactly one of that client's origins, read from
 //!   the store as it is now. A preflight names no client, so it is answered for
 //!   an origin of any client, from a per-node snapshot of every client's
-//!   origins at most `ServerConfig::cors_origins_refresh` (30 s) old
-//!   ([`Origins`]), before and outside the per-address rate limit.
+//!   origins at most `ServerConfig::cors_origins_refresh` (30 s) old, read
+//!   again at most once a second when an origin it lacks asks ([`Origins`]),
+//!   before and outside the per-address rate limit.
 //! - The JWKS and the discovery documents are open to every origin: `*`, GET
 //!   only, no credentials ([`public`]).
 //! - Every other route (the Management API, the hosted pages, `/authorize`)
@@ -40,6 +41,8 @@ pub const MAX_AGE: &str = "600";
 const SDK_HEADERS: &str = "content-type, auth0-client, dpop";
 /// The same and a bearer token, for userinfo.
 const SDK_HEADERS_WITH_AUTHORIZATION: &str = "authorization, content-type, auth0-client, dpop";
+/// How old a snapshot may be before an origin it lacks makes it read again.
+const MISS_RESCAN: Duration = Duration::from_secs(1);
 /// Most distinct origins a snapshot holds; the clients beyond are not read
 /// (their origins get no preflight answer, which a warning says).
 pub const MAX_SNAPSHOT_ORIGINS: usize = 100_000;
@@ -96,9 +99,13 @@ impl Origins {
         }
         let origins = {
             let mut guard = self.snapshot.lock().await;
-            let fresh = guard
-                .as_ref()
-                .is_some_and(|s| s.taken.elapsed() < self.refresh);
+            // An origin the snapshot lacks may have been added since: read
+            // again, but at most once a second (a stream of preflights from
+            // unknown origins costs one read per second, not one each).
+            let fresh = guard.as_ref().is_some_and(|s| {
+                let age = s.taken.elapsed();
+                age < self.refresh && (age < MISS_RESCAN || s.origins.contains(origin))
+            });
             if !fresh {
                 match self.read_all().await {
                     Ok(origins) => {

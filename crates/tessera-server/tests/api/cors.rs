@@ -585,3 +585,28 @@ async fn changed_origins_apply_at_once_to_requests_and_within_the_refresh_interv
         Some(WEB)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_clients_origin_reaches_preflights_within_a_second() {
+    // The default refresh interval (30 s): a miss reads the clients again,
+    // at most once a second.
+    let s = start().await;
+    let (a, _) = setup(&s).await;
+    const NEW: &str = "https://brand-new.example";
+    assert_refused_preflight(&preflight(&s, "oauth/token", NEW, "POST").await, NEW);
+    let admin = s.admin_token().await;
+    let r = s
+        .api(
+            Method::PATCH,
+            &format!("api/v2/clients/{}", a.id),
+            &admin,
+            Some(json!({"web_origins": [WEB, NEW]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        acao(&preflight(&s, "oauth/token", NEW, "POST").await),
+        Some(NEW)
+    );
+}
