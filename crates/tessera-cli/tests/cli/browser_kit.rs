@@ -363,11 +363,13 @@ impl Drop for Node {
     }
 }
 
-/// The lines of a script's output that start with `prefix` (the prefix cut).
-pub fn lines_after<'a>(stdout: &'a str, prefix: &str) -> Vec<&'a str> {
-    stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix(prefix))
-        .map(str::trim)
-        .collect()
+impl NodeOutcome {
+    /// The JSON of the script's last `report <JSON>` line.
+    pub fn report(&self) -> Option<Value> {
+        self.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("report "))
+            .next_back()
+            .and_then(|l| serde_json::from_str(l).ok())
+    }
 }

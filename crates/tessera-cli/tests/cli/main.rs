@@ -7,9 +7,11 @@
 mod browser;
 mod browser_kit;
 mod common;
+mod express_oidc;
 mod inspect;
 mod interop;
 mod keys;
 mod operator;
 mod shutdown;
+mod spa_js;
 mod startup;
