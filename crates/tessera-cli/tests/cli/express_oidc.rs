@@ -69,6 +69,8 @@ async fn sign_in_and_out(sb: &Sandbox, tenant: &Tenant, port: u16, app_config: V
         .unwrap_or_else(|| panic!("no report from express-login.mjs: {context}"));
     assert_eq!(report["failed"], Value::Null, "{context}");
     assert!(out.status.success(), "{context}");
+    // The report tells what happened without carrying a token (JWTs start "eyJ").
+    assert!(!report.to_string().contains("eyJ"), "{context}");
     Run { report, context }
 }
 

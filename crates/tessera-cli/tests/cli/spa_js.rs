@@ -91,6 +91,8 @@ async fn auth0_spa_js_logs_in_renews_silently_and_by_refresh_token_and_logs_out(
     };
     assert_eq!(report["failed"], Value::Null, "{}", context());
     assert!(out.status.success(), "{}", context());
+    // The report tells what happened without carrying a token (JWTs start "eyJ").
+    assert!(!report.to_string().contains("eyJ"), "{}", context());
 
     // handleRedirectCallback redeemed the code cross-origin; getUser has the
     // profile and email claims of the ID token.
