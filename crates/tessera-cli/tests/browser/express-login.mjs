@@ -7,7 +7,7 @@
 // Environment: see kit.mjs. Prints `report <JSON>` (no token in it); exit 0
 // when no step threw.
 
-import { describeError, isLoginPage, launch, signIn, STEP_TIMEOUT, watch } from './kit.mjs';
+import { isLoginPage, runSteps, signIn, STEP_TIMEOUT, watch } from './kit.mjs';
 
 const config = JSON.parse(process.argv[2] ?? 'null');
 if (!config?.base || !config.issuer || !config.email) {
@@ -17,21 +17,12 @@ if (!config?.base || !config.issuer || !config.email) {
 const { base, issuer, email } = config;
 const atApp = (u) => u.origin === new URL(base).origin;
 
-const report = { failed: null };
-const log = [];
-const note = (line) => log.push(line);
 // What the browser sent: to Tessera (path and parameter names with the few
 // values the test checks) and to the app's callback.
 const seen = [];
 const interesting = ['response_type', 'response_mode', 'audience', 'prompt', 'post_logout_redirect_uri', 'client_id'];
 
-async function step(name, body) {
-  note(`step ${name}`);
-  report[name] = await body();
-}
-
-const browser = await launch();
-try {
+await runSteps(async ({ browser, step, note }) => {
   const context = await browser.newContext({ locale: 'en-US' });
   context.on('request', (r) => {
     const u = new URL(r.url());
@@ -100,11 +91,4 @@ try {
     await page.goto(`${base}/login`, { timeout: STEP_TIMEOUT });
     return { login_page: isLoginPage(page.url()) };
   });
-} catch (e) {
-  report.failed = { step: log.filter((l) => l.startsWith('step ')).at(-1)?.slice(5) ?? null, ...describeError(e) };
-} finally {
-  console.log(`report ${JSON.stringify(report)}`);
-  for (const line of log) console.error(line);
-  await browser.close();
-}
-process.exit(report.failed ? 1 : 0);
+});

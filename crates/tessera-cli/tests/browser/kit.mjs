@@ -91,7 +91,40 @@ export async function serve(port, handler) {
   return server;
 }
 
-/** The error of a failed step: its name and message, for the report. */
-export function describeError(e) {
-  return { name: e?.name, error: e?.error, error_description: e?.error_description, message: String(e?.message ?? e) };
+/**
+ * Runs `body({ browser, step, note })` in a fresh Chromium and ends the
+ * process. `step(name, fn)` stores what `fn` returns as the report's `name`;
+ * `note(line)` keeps a line for the log. Prints the report as one line
+ * `report <JSON>` (with `failed` naming the step that threw, if one did), then
+ * the log on stderr; closes the browser, then runs `cleanup`. Exit code 0
+ * when no step threw.
+ */
+export async function runSteps(body, cleanup = async () => {}) {
+  const report = { failed: null };
+  const log = [];
+  const note = (line) => log.push(line);
+  let current = null;
+  const step = async (name, fn) => {
+    current = name;
+    note(`step ${name}`);
+    report[name] = await fn();
+  };
+  const browser = await launch();
+  try {
+    await body({ browser, step, note });
+  } catch (e) {
+    report.failed = {
+      step: current,
+      name: e?.name,
+      error: e?.error,
+      error_description: e?.error_description,
+      message: String(e?.message ?? e),
+    };
+  } finally {
+    console.log(`report ${JSON.stringify(report)}`);
+    for (const line of log) console.error(line);
+    await browser.close();
+    await cleanup();
+  }
+  process.exit(report.failed ? 1 : 0);
 }

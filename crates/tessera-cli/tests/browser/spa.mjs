@@ -15,7 +15,7 @@
 
 import { readFileSync } from 'node:fs';
 
-import { describeError, isLoginPage, launch, requireModule, serve, signIn, STEP_TIMEOUT, watch } from './kit.mjs';
+import { isLoginPage, requireModule, runSteps, serve, signIn, STEP_TIMEOUT, watch } from './kit.mjs';
 
 const config = JSON.parse(process.argv[2] ?? 'null');
 if (!config?.issuer || !config.appPort || !config.foreignPort || !config.clientId || !config.rtClientId || !config.email) {
@@ -46,9 +46,6 @@ const site = (req, res) => {
 };
 const servers = [await serve(config.appPort, site), await serve(config.foreignPort, site)];
 
-const report = { failed: null };
-const log = [];
-const note = (line) => log.push(line);
 
 // Every request to Tessera, as the browser sent it (page, iframe and worker).
 const seen = [];
@@ -60,11 +57,6 @@ const params = (r) => {
 };
 const sinceStep = (mark) => seen.slice(mark);
 const count = (list, path, pred = () => true) => list.filter((s) => s.path === path && pred(s.params)).length;
-
-async function step(name, body) {
-  note(`step ${name}`);
-  report[name] = await body();
-}
 
 // Creates the client (with `options`) in the page as window.client.
 const createClient = (page, options, { check = true } = {}) => page.evaluate(async ({ options, check }) => {
@@ -213,8 +205,7 @@ const webMessageUrl = (clientId, redirectUri) => authorizeUrl(clientId, redirect
   prompt: 'none',
 });
 
-const browser = await launch();
-try {
+await runSteps(async ({ browser, step, note }) => {
   const context = await browser.newContext({ locale: 'en-US' });
   context.on('request', (r) => {
     if (!r.url().startsWith(`${issuer}/`)) return;
@@ -344,12 +335,6 @@ try {
       all_tokens_distinct: new Set(tokens).size === tokens.length,
     };
   });
-} catch (e) {
-  report.failed = { step: log.filter((l) => l.startsWith('step ')).at(-1)?.slice(5) ?? null, ...describeError(e) };
-} finally {
-  console.log(`report ${JSON.stringify(report)}`);
-  for (const line of log) console.error(line);
-  await browser.close();
+}, async () => {
   for (const s of servers) s.close();
-}
-process.exit(report.failed ? 1 : 0);
+});

@@ -295,29 +295,21 @@ impl Node {
         read(&self.stderr)
     }
 
-    /// Waits until `url` answers at all (any status); panics with the
-    /// process's output if it exits first or `timeout` passes.
-    pub async fn wait_http(&mut self, url: &str, timeout: Duration) {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+    /// Waits until the process prints a line starting with `prefix`; panics
+    /// with its output if it exits first or `timeout` passes.
+    pub async fn wait_for_line(&mut self, prefix: &str, timeout: Duration) {
         let started = Instant::now();
-        loop {
+        while !self.stdout().lines().any(|l| l.starts_with(prefix)) {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!(
-                    "node exited before {url} answered ({status}):\n{}\n{}",
+                    "node exited ({status}) before printing {prefix:?}:\n{}\n{}",
                     self.stdout(),
                     self.stderr()
                 );
             }
-            if http.get(url).send().await.is_ok() {
-                return;
-            }
             assert!(
                 started.elapsed() < timeout,
-                "{url} did not answer within {timeout:?}:\n{}\n{}",
+                "node printed no {prefix:?} within {timeout:?}:\n{}\n{}",
                 self.stdout(),
                 self.stderr()
             );
@@ -361,6 +353,27 @@ impl Drop for Node {
         }
         let _ = self.child.wait();
     }
+}
+
+/// Runs the browser script `script_name` with its JSON `config` (signing in
+/// as `EMAIL`) until it ends, at most `timeout`.
+pub async fn browse(
+    sb: &Sandbox,
+    (browser, modules): (&Path, &Path),
+    script_name: &str,
+    config: &Value,
+    timeout: Duration,
+) -> NodeOutcome {
+    Node::spawn(
+        sb,
+        modules,
+        browser,
+        script_name,
+        &[config.to_string()],
+        &[("LOGIN_PASSWORD", PASSWORD.to_owned())],
+    )
+    .finish(timeout)
+    .await
 }
 
 impl NodeOutcome {

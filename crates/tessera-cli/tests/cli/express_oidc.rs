@@ -24,17 +24,44 @@ const COOKIE_SECRET: &str = "a-long-random-cookie-secret-for-the-express-app-012
 const API: &str = "https://appointments.example.com/";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The browser's report of one run against an app started with `app_config`.
+/// One sign-in and sign-out, and what the browser reported.
 struct Run {
+    base: String,
+    client_id: String,
     report: Value,
     /// The browser's and the app's output and the server log, for messages.
     context: String,
 }
 
-async fn sign_in_and_out(sb: &Sandbox, tenant: &Tenant, port: u16, app_config: Value) -> Run {
+/// Registers a regular web application (`client` adds to its settings),
+/// starts the Express app for it (`app` adds to the app's settings; with
+/// `clientSecret: true` the client's secret goes in) and
+/// lets the browser sign in and out.
+async fn sign_in_and_out(sb: &Sandbox, tenant: &Tenant, client: Value, app: Value) -> Run {
     let (browser, modules) = browser_and_modules(PACKAGES).await;
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut app = Node::spawn(
+    let mut settings = json!({
+        "name": "express-openid-connect app",
+        "app_type": "regular_web",
+        "callbacks": [format!("{base}/callback")],
+        "allowed_logout_urls": [base],
+    });
+    merge(&mut settings, client);
+    let created = tenant.create("clients", settings).await;
+    let client_id = created["client_id"].as_str().unwrap().to_owned();
+    let mut app_config = json!({
+        "port": port,
+        "issuer": tenant.server.base(),
+        "baseURL": base,
+        "clientID": client_id,
+        "secret": COOKIE_SECRET,
+    });
+    merge(&mut app_config, app);
+    if app_config["clientSecret"] == true {
+        app_config["clientSecret"] = created["client_secret"].clone();
+    }
+    let mut node = Node::spawn(
         sb,
         &modules,
         &browser,
@@ -42,28 +69,26 @@ async fn sign_in_and_out(sb: &Sandbox, tenant: &Tenant, port: u16, app_config: V
         &[app_config.to_string()],
         &[],
     );
-    app.wait_http(&format!("{base}/"), Duration::from_secs(30))
+    node.wait_for_line("listening", Duration::from_secs(30))
         .await;
     let config = json!({ "base": base, "issuer": tenant.origin(), "email": EMAIL });
-    let out = Node::spawn(
+    let out = browse(
         sb,
-        &modules,
-        &browser,
+        (&browser, &modules),
         "express-login.mjs",
-        &[config.to_string()],
-        &[("LOGIN_PASSWORD", PASSWORD.to_owned())],
+        &config,
+        SCRIPT_TIMEOUT,
     )
-    .finish(SCRIPT_TIMEOUT)
     .await;
     let context = format!(
         "browser:\n{}\n{}\napp:\n{}\n{}\nserver log:\n{}",
         out.stdout,
         out.stderr,
-        app.stdout(),
-        app.stderr(),
+        node.stdout(),
+        node.stderr(),
         tenant.server.stderr()
     );
-    drop(app);
+    drop(node);
     let report = out
         .report()
         .unwrap_or_else(|| panic!("no report from express-login.mjs: {context}"));
@@ -71,12 +96,23 @@ async fn sign_in_and_out(sb: &Sandbox, tenant: &Tenant, port: u16, app_config: V
     assert!(out.status.success(), "{context}");
     // The report tells what happened without carrying a token (JWTs start "eyJ").
     assert!(!report.to_string().contains("eyJ"), "{context}");
-    Run { report, context }
+    Run {
+        base,
+        client_id,
+        report,
+        context,
+    }
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) {
+        into.extend(from);
+    }
 }
 
 /// What both flows show: the login page, the user in /me, single sign-on,
 /// RP-initiated logout back to the app, and no session afterwards.
-fn assert_signed_in_and_out(run: &Run, tenant: &Tenant, base: &str) {
+fn assert_signed_in_and_out(run: &Run, tenant: &Tenant) {
     let (r, context) = (&run.report, &run.context);
     assert_eq!(r["login"]["login_page"], true, "{context}");
     assert_eq!(r["login"]["title"], "Signed in", "{context}");
@@ -98,7 +134,8 @@ fn assert_signed_in_and_out(run: &Run, tenant: &Tenant, base: &str) {
         "{context}"
     );
     assert_eq!(
-        ends[0]["values"]["post_logout_redirect_uri"], base,
+        ends[0]["values"]["post_logout_redirect_uri"],
+        run.base.as_str(),
         "{context}"
     );
     assert_eq!(r["logout"]["title"], "Signed out", "{context}");
@@ -109,51 +146,27 @@ fn assert_signed_in_and_out(run: &Run, tenant: &Tenant, base: &str) {
 async fn express_openid_connect_quick_start_signs_in_by_id_token_form_post() {
     let sb = Sandbox::new();
     let tenant = Tenant::start(&sb).await;
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = tenant
-        .create(
-            "clients",
-            json!({
-                "name": "express-openid-connect quick start",
-                "app_type": "regular_web",
-                "callbacks": [format!("{base}/callback")],
-                "allowed_logout_urls": [base],
-                "grant_types": ["implicit", "authorization_code", "refresh_token"],
-            }),
-        )
-        .await;
-    let client_id = client["client_id"].as_str().unwrap();
+    // The README's settings: no client secret, so the implicit grant.
     let run = sign_in_and_out(
         &sb,
         &tenant,
-        port,
-        json!({
-            "port": port,
-            "issuer": tenant.server.base(),
-            "baseURL": base,
-            "clientID": client_id,
-            "secret": COOKIE_SECRET,
-        }),
+        json!({ "grant_types": ["implicit", "authorization_code", "refresh_token"] }),
+        json!({}),
     )
     .await;
     let (r, context) = (&run.report, &run.context);
     // The quick start's defaults, as the browser sent them.
-    assert_eq!(
-        r["login"]["authorize"][0]["response_type"], "id_token",
-        "{context}"
-    );
-    assert_eq!(
-        r["login"]["authorize"][0]["response_mode"], "form_post",
-        "{context}"
-    );
+    let authorize = &r["login"]["authorize"][0];
+    assert_eq!(authorize["response_type"], "id_token", "{context}");
+    assert_eq!(authorize["response_mode"], "form_post", "{context}");
+    assert_eq!(authorize["client_id"], run.client_id.as_str(), "{context}");
     assert_eq!(
         r["login"]["callback"],
         json!([{ "method": "POST", "names": ["id_token", "iss", "state"] }]),
         "{context}"
     );
     assert_eq!(r["me"]["body"]["access_token"], Value::Null, "{context}");
-    assert_signed_in_and_out(&run, &tenant, &base);
+    assert_signed_in_and_out(&run, &tenant);
     tenant.server.stop().await;
 }
 
@@ -161,40 +174,17 @@ async fn express_openid_connect_quick_start_signs_in_by_id_token_form_post() {
 async fn express_openid_connect_code_flow_gets_an_api_access_token() {
     let sb = Sandbox::new();
     let tenant = Tenant::start(&sb).await;
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
     tenant
         .create(
             "resource-servers",
             json!({ "identifier": API, "name": "Appointments" }),
         )
         .await;
-    let client = tenant
-        .create(
-            "clients",
-            json!({
-                "name": "express-openid-connect code flow",
-                "app_type": "regular_web",
-                "token_endpoint_auth_method": "client_secret_basic",
-                "callbacks": [format!("{base}/callback")],
-                "allowed_logout_urls": [base],
-            }),
-        )
-        .await;
-    let client_id = client["client_id"].as_str().unwrap();
     let run = sign_in_and_out(
         &sb,
         &tenant,
-        port,
-        json!({
-            "port": port,
-            "issuer": tenant.server.base(),
-            "baseURL": base,
-            "clientID": client_id,
-            "clientSecret": client["client_secret"],
-            "secret": COOKIE_SECRET,
-            "audience": API,
-        }),
+        json!({ "token_endpoint_auth_method": "client_secret_basic" }),
+        json!({ "clientSecret": true, "audience": API }),
     )
     .await;
     let (r, context) = (&run.report, &run.context);
@@ -217,8 +207,8 @@ async fn express_openid_connect_code_flow_gets_an_api_access_token() {
         json!([API, format!("{}userinfo", tenant.server.base())]),
         "{context}"
     );
-    assert_eq!(claims["azp"], client_id, "{context}");
+    assert_eq!(claims["azp"], run.client_id.as_str(), "{context}");
     assert_eq!(claims["sub"], tenant.user["user_id"], "{context}");
-    assert_signed_in_and_out(&run, &tenant, &base);
+    assert_signed_in_and_out(&run, &tenant);
     tenant.server.stop().await;
 }

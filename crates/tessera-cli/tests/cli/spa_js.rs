@@ -69,15 +69,13 @@ async fn auth0_spa_js_logs_in_renews_silently_and_by_refresh_token_and_logs_out(
         "rtClientId": rt_client_id,
         "email": EMAIL,
     });
-    let out = Node::spawn(
+    let out = browse(
         &sb,
-        &modules,
-        &browser,
+        (&browser, &modules),
         "spa.mjs",
-        &[config.to_string()],
-        &[("LOGIN_PASSWORD", PASSWORD.to_owned())],
+        &config,
+        SCRIPT_TIMEOUT,
     )
-    .finish(SCRIPT_TIMEOUT)
     .await;
     let report = out
         .report()
