@@ -301,9 +301,12 @@ pub(crate) fn signup_disabled(connection: &Connection) -> bool {
         .unwrap_or(false)
 }
 
-/// Adds a `Set-Cookie` to a response.
-pub(crate) fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
-    if let Some(c) = cookie {
+/// Adds `Set-Cookie`s to a response.
+pub(crate) fn with_cookie(
+    mut res: Response,
+    cookies: impl IntoIterator<Item = HeaderValue>,
+) -> Response {
+    for c in cookies {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     res

@@ -101,7 +101,12 @@ async fn client_crud_and_app_type_defaults() {
     assert_eq!(web["token_endpoint_auth_method"], "client_secret_post");
     assert_eq!(
         web["grant_types"],
-        json!(["authorization_code", "refresh_token", "client_credentials"])
+        json!([
+            "implicit",
+            "authorization_code",
+            "refresh_token",
+            "client_credentials"
+        ])
     );
     assert_eq!(web["callbacks"], json!(["https://app.example/cb"]));
     assert_eq!(web["is_first_party"], true);
@@ -125,7 +130,7 @@ async fn client_crud_and_app_type_defaults() {
         assert_eq!(c["token_endpoint_auth_method"], "none", "{c}");
         assert_eq!(
             c["grant_types"],
-            json!(["authorization_code", "refresh_token"])
+            json!(["implicit", "authorization_code", "refresh_token"])
         );
         assert_eq!(c["refresh_token"]["leeway"], 30);
         assert!(

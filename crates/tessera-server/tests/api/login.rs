@@ -295,6 +295,13 @@ pub(crate) async fn log_in(
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(session.contains(attr), "{session}");
     }
+    // Plain http: Lax and alone (browsers refuse None without Secure).
+    assert!(
+        !cookies
+            .iter()
+            .any(|c| c.starts_with("tessera_session_legacy")),
+        "{cookies:?}"
+    );
     callback(&location(&res).unwrap())
 }
 

@@ -13,6 +13,7 @@ mod consent_logout;
 mod cookies;
 mod escalation;
 mod flows;
+mod front_channel;
 mod hosted;
 mod hosted_posts;
 mod hostile;
@@ -33,5 +34,6 @@ mod slow_clients;
 mod token;
 mod user_revocation;
 mod users;
+mod web_message;
 
 pub use common::*;

@@ -202,7 +202,7 @@ async fn operator_clients_and_users_work_on_the_stored_installation() {
     assert!(spa.get("client_secret").is_none(), "{spa}");
     assert_eq!(
         spa["grant_types"],
-        serde_json::json!(["authorization_code", "refresh_token"])
+        serde_json::json!(["implicit", "authorization_code", "refresh_token"])
     );
     assert_eq!(
         spa["callbacks"],

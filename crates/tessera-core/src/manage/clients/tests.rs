@@ -38,6 +38,7 @@ fn app_type_defaults() {
     assert_eq!(
         web.grant_types,
         [
+            GrantType::Implicit,
             GrantType::AuthorizationCode,
             GrantType::RefreshToken,
             GrantType::ClientCredentials
@@ -60,7 +61,11 @@ fn app_type_defaults() {
         assert_eq!(c.token_endpoint_auth_method, TokenEndpointAuthMethod::None);
         assert_eq!(
             c.grant_types,
-            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+            [
+                GrantType::Implicit,
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken
+            ]
         );
         assert_eq!(c.refresh_token.leeway, 30);
         assert!(c.is_public() && !c.is_confidential());
@@ -337,7 +342,7 @@ fn closed_sets_are_refused_with_their_messages() {
     );
     for g in [
         "password",
-        "implicit",
+        "Implicit",
         "urn:ietf:params:oauth:grant-type:device_code",
     ] {
         assert_eq!(
@@ -345,7 +350,7 @@ fn closed_sets_are_refused_with_their_messages() {
                 grant_types: Some(vec!["refresh_token".into(), g.into()]),
                 ..named("a")
             }),
-            "grant_types: each must be one of authorization_code, refresh_token, client_credentials"
+            "grant_types: each must be one of implicit, authorization_code, refresh_token, client_credentials"
         );
     }
     assert_eq!(

@@ -106,7 +106,7 @@ fn parse_grant_types(sent: &[String]) -> Result<Vec<GrantType>, Invalid> {
         let grant = g.parse::<GrantType>().map_err(|_| {
             Invalid::new(
                 "grant_types",
-                "each must be one of authorization_code, refresh_token, client_credentials",
+                "each must be one of implicit, authorization_code, refresh_token, client_credentials",
             )
         })?;
         if out.contains(&grant) {
