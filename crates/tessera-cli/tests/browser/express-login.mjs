@@ -7,7 +7,9 @@
 // Environment: see kit.mjs. Prints `report <JSON>` (no token in it); exit 0
 // when no step threw.
 
-import { isLoginPage, runSteps, signIn, STEP_TIMEOUT, watch } from './kit.mjs';
+import {
+  consoleCounter, CSP_COMPLAINT, isLoginPage, runSteps, signIn, STEP_TIMEOUT, watch,
+} from './kit.mjs';
 
 const config = JSON.parse(process.argv[2] ?? 'null');
 if (!config?.base || !config.issuer || !config.email) {
@@ -45,10 +47,13 @@ await runSteps(async ({ browser, step, note }) => {
   // 1. /login → /authorize → the hosted login page → back at the app.
   await step('login', async () => {
     const mark = seen.length;
+    // A form_post page submits itself under its CSP: no complaint.
+    const complaints = consoleCounter(page, CSP_COMPLAINT);
     await page.goto(`${base}/login`, { timeout: STEP_TIMEOUT });
     const loginPage = isLoginPage(page.url());
     await signIn(page, email, (u) => atApp(u) && u.pathname === '/');
     return {
+      csp_complaints: complaints(),
       login_page: loginPage,
       authorize: visits(mark, 'tessera', '/authorize').map((s) => s.values),
       callback: visits(mark, 'app', '/callback').map((s) => ({ method: s.method, names: s.names })),

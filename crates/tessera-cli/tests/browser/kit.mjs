@@ -53,6 +53,25 @@ export function watch(page, note) {
   });
 }
 
+/** The browser's complaints about a Content-Security-Policy (it logs each). */
+export const CSP_COMPLAINT = /Content Security Policy|Content-Security-Policy/i;
+
+/**
+ * Starts counting the console lines of `page` (its frames included) that
+ * match `pattern`; the returned function stops and gives the count.
+ */
+export function consoleCounter(page, pattern) {
+  let n = 0;
+  const listener = (m) => {
+    if (pattern.test(m.text())) n += 1;
+  };
+  page.on('console', listener);
+  return () => {
+    page.off('console', listener);
+    return n;
+  };
+}
+
 /** Whether `url` is Tessera's hosted login page. */
 export const isLoginPage = (url) => new URL(url).pathname.endsWith('/u/login');
 

@@ -15,7 +15,9 @@
 
 import { readFileSync } from 'node:fs';
 
-import { isLoginPage, requireModule, runSteps, serve, signIn, STEP_TIMEOUT, watch } from './kit.mjs';
+import {
+  consoleCounter, CSP_COMPLAINT, isLoginPage, requireModule, runSteps, serve, signIn, STEP_TIMEOUT, watch,
+} from './kit.mjs';
 
 const config = JSON.parse(process.argv[2] ?? 'null');
 if (!config?.issuer || !config.appPort || !config.foreignPort || !config.clientId || !config.rtClientId || !config.email) {
@@ -146,11 +148,7 @@ const tokenFetch = (page, headers) => page.evaluate(async ({ url, headers, body 
 // (chrome-error://… when the browser refused to frame it) and the console's
 // complaints about framing.
 async function frameCheck(page, src, seconds) {
-  const refusals = [];
-  const listener = (m) => {
-    if (/frame-ancestors|X-Frame-Options/i.test(m.text())) refusals.push(m.text());
-  };
-  page.on('console', listener);
+  const refusals = consoleCounter(page, /frame-ancestors|X-Frame-Options/i);
   await page.evaluate((src) => {
     window.frameCheckMessages = [];
     window.frameCheckListener = (e) => window.frameCheckMessages.push({
@@ -173,12 +171,11 @@ async function frameCheck(page, src, seconds) {
     document.getElementById('frame-check').remove();
     return window.frameCheckMessages;
   });
-  page.off('console', listener);
   return {
     messages,
     refused: frameUrls.some((u) => u.startsWith('chrome-error:')),
     frame_urls: frameUrls.map((u) => u.split('?')[0]),
-    console_refusals: refusals.length,
+    console_refusals: refusals(),
   };
 }
 
@@ -240,7 +237,10 @@ await runSteps(async ({ browser, step, note }) => {
   // 2. getTokenSilently({cacheMode: 'off'}): the hidden iframe, web_message.
   mark = seen.length;
   await step('silent', async () => {
+    // The web_message page's script runs under its CSP: no complaint.
+    const complaints = consoleCounter(page, CSP_COMPLAINT);
     const result = await silently(page);
+    result.csp_complaints = complaints();
     await Promise.all(pending);
     const calls = sinceStep(mark);
     result.web_message_authorize_requests = count(calls, '/authorize',

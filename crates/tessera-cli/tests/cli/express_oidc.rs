@@ -115,6 +115,7 @@ fn merge(into: &mut Value, from: Value) {
 fn assert_signed_in_and_out(run: &Run, tenant: &Tenant) {
     let (r, context) = (&run.report, &run.context);
     assert_eq!(r["login"]["login_page"], true, "{context}");
+    assert_eq!(r["login"]["csp_complaints"], 0, "{context}");
     assert_eq!(r["login"]["title"], "Signed in", "{context}");
     assert_eq!(r["me"]["status"], 200, "{context}");
     let user = &r["me"]["body"]["user"];

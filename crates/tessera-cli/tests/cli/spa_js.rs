@@ -121,6 +121,7 @@ async fn auth0_spa_js_logs_in_renews_silently_and_by_refresh_token_and_logs_out(
     assert_eq!(silent["web_message_authorize_requests"], 1, "{}", context());
     assert_eq!(silent["iframe_authorize_requests"], 1, "{}", context());
     assert_eq!(silent["code_grants"], 1, "{}", context());
+    assert_eq!(silent["csp_complaints"], 0, "{}", context());
 
     // CORS: the app's origin reads the token endpoint's error; a foreign
     // origin reads nothing, with or without a preflight.
