@@ -265,6 +265,9 @@ pub struct Client {
     pub callbacks: Vec<String>,
     pub allowed_logout_urls: Vec<String>,
     pub web_origins: Vec<String>,
+    /// Auth0's "Allowed Origins (CORS)": further origins that may call the
+    /// token, revocation and userinfo endpoints from a browser.
+    pub allowed_origins: Vec<String>,
     pub is_first_party: bool,
     pub refresh_token: RefreshTokenConfig,
     pub jwt_configuration: JwtConfiguration,
@@ -310,6 +313,8 @@ struct StoredClient {
     allowed_logout_urls: Vec<String>,
     #[serde(default)]
     web_origins: Vec<String>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
     #[serde(default = "yes")]
     is_first_party: bool,
     #[serde(default)]
@@ -336,6 +341,7 @@ impl From<StoredClient> for Client {
             callbacks: s.callbacks,
             allowed_logout_urls: s.allowed_logout_urls,
             web_origins: s.web_origins,
+            allowed_origins: s.allowed_origins,
             is_first_party: s.is_first_party,
             jwt_configuration: s.jwt_configuration,
             description: s.description,

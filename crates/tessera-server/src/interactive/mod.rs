@@ -1,5 +1,6 @@
 //! The interactive flow: `/authorize`, the hosted pages, sessions, logout and
-//! UserInfo.
+//! UserInfo (whose route, open to clients' origins, `routes` registers with
+//! the token endpoint's).
 
 pub mod consent;
 pub mod cookies;
@@ -48,10 +49,6 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route(
             "/oidc/logout",
             get(logout::oidc_logout).post(logout::oidc_logout_post),
-        )
-        .route(
-            "/userinfo",
-            get(userinfo::userinfo_get).post(userinfo::userinfo_post),
         )
         .route_layer(axum::middleware::from_fn(see_other_after_post))
 }

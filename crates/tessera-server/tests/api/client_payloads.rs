@@ -12,7 +12,7 @@ fn refused(problem: &str, property: &str) -> String {
     format!("Payload validation error: '{problem}' on property {property}.")
 }
 
-const CREATE_FIELDS: &str = "`name`, `description`, `app_type`, `token_endpoint_auth_method`, `grant_types`, `callbacks`, `allowed_logout_urls`, `web_origins`, `is_first_party`, `refresh_token`, `jwt_configuration`";
+const CREATE_FIELDS: &str = "`name`, `description`, `app_type`, `token_endpoint_auth_method`, `grant_types`, `callbacks`, `allowed_logout_urls`, `web_origins`, `allowed_origins`, `is_first_party`, `refresh_token`, `jwt_configuration`";
 const APP_TYPES: &str = "must be one of native, spa, regular_web, non_interactive";
 const AUTH_METHODS: &str = "must be one of none, client_secret_post, client_secret_basic";
 const GRANT_TYPES: &str =

@@ -316,6 +316,12 @@ async fn client_validation_names_the_property() {
         &post(json!({"name": "a", "web_origins": ["https://app.example/path"]})).await,
         "web_origins",
     );
+    for origin in ["https://app.example/path", "http://app.example", "null"] {
+        assert_invalid_property(
+            &post(json!({"name": "a", "allowed_origins": [origin]})).await,
+            "allowed_origins",
+        );
+    }
     assert_invalid_property(
         &post(json!({"name": "a", "refresh_token": {"leeway": -1}})).await,
         "refresh_token.leeway",

@@ -137,6 +137,7 @@ pub(crate) async fn app(s: &TestServer, kind: Kind) -> App {
         callbacks: vec![CALLBACK.into()],
         allowed_logout_urls: vec![LOGGED_OUT.into()],
         web_origins: vec![],
+        allowed_origins: vec![],
         is_first_party: kind != Kind::ThirdParty,
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration: JwtConfiguration::default(),

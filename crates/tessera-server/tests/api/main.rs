@@ -11,6 +11,7 @@ mod common;
 mod connections;
 mod consent_logout;
 mod cookies;
+mod cors;
 mod escalation;
 mod flows;
 mod front_channel;

@@ -267,6 +267,50 @@ fn urls() {
         origin("https://app.example/path").unwrap_err(),
         "web_origins"
     );
+    // Allowed Origins (CORS) follow the same rules, under their own name.
+    let allowed = |url: &str| {
+        build(
+            "id".into(),
+            NewClient {
+                allowed_origins: Some(vec![url.into()]),
+                ..with("spa")
+            },
+        )
+        .map(|c| c.allowed_origins)
+        .map_err(|e| e.property)
+    };
+    assert_eq!(
+        allowed("http://localhost:3000"),
+        Ok(vec!["http://localhost:3000".to_owned()])
+    );
+    for refused in [
+        "https://app.example/path",
+        "https://app.example?q=1",
+        "http://app.example",
+        "https://user@app.example",
+        "app.example",
+        "",
+    ] {
+        assert_eq!(
+            allowed(refused).unwrap_err(),
+            "allowed_origins",
+            "{refused}"
+        );
+    }
+    let mut c = build("id".into(), with("spa")).unwrap();
+    let err = apply_changes(
+        &mut c,
+        ClientChanges {
+            allowed_origins: Some(vec!["javascript:alert(1)".into()]),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.property, "allowed_origins");
+    assert!(
+        c.allowed_origins.is_empty(),
+        "a refused change changes nothing"
+    );
     let logout = build(
         "id".into(),
         NewClient {
