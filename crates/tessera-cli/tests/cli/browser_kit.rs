@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -17,6 +18,10 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 pub const PLAYWRIGHT_CORE: &str = "playwright-core@1.65.1";
 pub const ADMIN_ID: &str = "browser-admin";
 pub const ADMIN_SECRET: &str = "browser-admin-secret-0123456789abcdefghijklmnop";
+/// The browser tests run in parallel threads: one installs (apt, npm) at a
+/// time, and the others then find what it installed.
+static INSTALLING: Mutex<()> = Mutex::new(());
+
 pub const EMAIL: &str = "grace.hopper@example.com";
 pub const PASSWORD: &str = "Cobol-Compiler-1959-Harvard";
 
@@ -38,6 +43,7 @@ pub fn must(what: &str, out: &Output) {
 
 /// Debian's Chromium, installed with apt when it is missing (as root).
 pub fn chromium() -> PathBuf {
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let path = PathBuf::from(CHROMIUM);
     if path.exists() {
         return path;
@@ -63,6 +69,7 @@ pub fn chromium() -> PathBuf {
 /// `packages` (each `name@version`, pinned), installed with npm once per
 /// target dir and list; the directory holding their `node_modules`.
 pub fn node_modules(packages: &[&str]) -> PathBuf {
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let key: Vec<String> = packages
         .iter()
         .map(|p| p.replace('@', "-").replace('/', "+"))
