@@ -14,21 +14,16 @@
 // and, last, `final-url <URL>`. Exit code 0 on success.
 
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+
+import { launch, requireModule, serve, signIn, STEP_TIMEOUT, watch } from './kit.mjs';
 
 const [authUrl, callbackUrl, email, screenshotPath] = process.argv.slice(2);
-const password = process.env.LOGIN_PASSWORD;
-const modules = process.env.TESSERA_NODE_MODULES;
-if (!authUrl || !callbackUrl || !email || !screenshotPath || !password || !modules) {
+if (!authUrl || !callbackUrl || !email || !screenshotPath || !process.env.LOGIN_PASSWORD) {
   console.error('usage: LOGIN_PASSWORD=... TESSERA_NODE_MODULES=dir node login.mjs <authorization URL> <callback URL> <email> <screenshot.png>');
   process.exit(2);
 }
 
-const require = createRequire(path.join(modules, 'package.json'));
-const { chromium } = require('playwright-core');
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const axeSource = readFileSync(requireModule.resolve('axe-core/axe.min.js'), 'utf8');
 
 // Every rule tagged for WCAG 2.0/2.1/2.2 level A and AA; `label` and
 // `color-contrast` are among them and must have run and passed.
@@ -49,7 +44,7 @@ function describe(results) {
 const callback = new URL(callbackUrl);
 const isCallback = (u) => u.origin === callback.origin && u.pathname === callback.pathname;
 let callbackHits = 0;
-const rp = http.createServer((req, res) => {
+const rp = await serve(Number(callback.port), (req, res) => {
   if (isCallback(new URL(req.url, callback.origin))) {
     callbackHits += 1;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -59,25 +54,8 @@ const rp = http.createServer((req, res) => {
     res.end();
   }
 });
-await new Promise((resolve, reject) => {
-  rp.once('error', reject);
-  rp.listen(Number(callback.port), callback.hostname, resolve);
-});
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-});
+const browser = await launch();
 
 let failed = false;
 try {
@@ -90,18 +68,10 @@ try {
     colorScheme: 'light',
   });
   const page = await context.newPage();
-  page.on('console', (m) => note(`console ${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => note(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => note(`request failed: ${r.method()} ${r.url()}: ${r.failure()?.errorText}`));
-  page.on('response', (r) => {
-    if (r.request().isNavigationRequest()) {
-      const location = r.headers().location;
-      note(`navigation: ${r.request().method()} ${r.url()} -> ${r.status()}${location ? ` Location: ${location}` : ''}`);
-    }
-  });
+  watch(page, note);
 
   // 1. The authorization URL redirects to the hosted login page.
-  const res = await page.goto(authUrl, { waitUntil: 'load' });
+  const res = await page.goto(authUrl, { waitUntil: 'load', timeout: STEP_TIMEOUT });
   if (!res || res.status() !== 200) {
     throw new Error(`the login page answered ${res?.status()} at ${page.url()}`);
   }
@@ -160,12 +130,7 @@ try {
   console.log(`screenshot ${screenshotPath}`);
 
   // 4. Log in as a person would: by the labels, then the button.
-  await page.getByLabel('Email address', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await Promise.all([
-    page.waitForURL(isCallback, { timeout: 20000, waitUntil: 'load' }),
-    page.getByRole('button', { name: 'Continue', exact: true }).click(),
-  ]);
+  await signIn(page, email, isCallback);
   if (callbackHits !== 1) {
     throw new Error(`the callback was requested ${callbackHits} times`);
   }

@@ -5,10 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
+mod browser_kit;
 mod common;
+mod express_oidc;
 mod inspect;
 mod interop;
 mod keys;
 mod operator;
 mod shutdown;
+mod spa_js;
 mod startup;
