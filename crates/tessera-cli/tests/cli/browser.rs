@@ -120,30 +120,6 @@ fn node_modules() -> PathBuf {
     dir
 }
 
-fn pkce_pair() -> (String, String) {
-    let verifier = URL_SAFE_NO_PAD.encode(tessera_core::ids::random_bytes::<32>().unwrap());
-    let challenge = URL_SAFE_NO_PAD.encode(tessera_core::ids::sha256(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-async fn post_json(url: &str, token: &str, body: Value) -> Value {
-    let res = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert_eq!(status, 201, "POST {url}: {text}");
-    serde_json::from_str(&text).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn chromium_logs_in_through_the_hosted_login_page() {
     let browser = tokio::task::spawn_blocking(chromium).await.unwrap();
@@ -167,21 +143,9 @@ async fn chromium_logs_in_through_the_hosted_login_page() {
         .unwrap();
 
     // A Management API token, a user and a single-page application.
-    let res = http
-        .post(server.url("oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", ADMIN_ID),
-            ("client_secret", ADMIN_SECRET),
-            ("audience", &format!("{issuer}api/v2/")),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let admin: Value = res.json().await.unwrap();
-    let admin = admin["access_token"].as_str().unwrap().to_owned();
+    let admin = management_token(&http, &server, ADMIN_ID, ADMIN_SECRET).await;
     let user = post_json(
+        &http,
         &server.url("api/v2/users"),
         &admin,
         json!({
@@ -197,6 +161,7 @@ async fn chromium_logs_in_through_the_hosted_login_page() {
     // The script serves the callback itself, on this port.
     let callback = format!("http://127.0.0.1:{}/callback", free_port());
     let app = post_json(
+        &http,
         &server.url("api/v2/clients"),
         &admin,
         json!({ "name": "Browser test SPA", "app_type": "spa", "callbacks": [callback] }),
