@@ -22,6 +22,7 @@ fn flag_of(invalid: &Invalid) -> &'static str {
         "callbacks" => "--callback",
         "allowed_logout_urls" => "--logout-url",
         "web_origins" => "--web-origin",
+        "allowed_origins" => "--allowed-origin",
         _ => "",
     }
 }

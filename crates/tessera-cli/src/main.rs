@@ -101,6 +101,11 @@ enum ClientsCommand {
         /// An allowed web origin (scheme://host[:port]); repeat for several.
         #[arg(long = "web-origin", value_name = "URL")]
         web_origins: Vec<String>,
+        /// An allowed origin for cross-origin (CORS) calls to the token,
+        /// revocation and userinfo endpoints (scheme://host[:port]); repeat for
+        /// several.
+        #[arg(long = "allowed-origin", value_name = "URL")]
+        allowed_origins: Vec<String>,
         /// A grant type; repeat for several (default: per app type).
         #[arg(long = "grant-type", value_name = "GRANT", value_parser = PossibleValuesParser::new(GrantType::ALL.iter().map(|g| g.as_str())))]
         grant_types: Vec<String>,
@@ -412,6 +417,7 @@ fn main() -> ExitCode {
                 callbacks,
                 logout_urls,
                 web_origins,
+                allowed_origins,
                 grant_types,
                 auth_method,
                 third_party,
@@ -425,6 +431,7 @@ fn main() -> ExitCode {
                     callbacks: given(callbacks),
                     allowed_logout_urls: given(logout_urls),
                     web_origins: given(web_origins),
+                    allowed_origins: given(allowed_origins),
                     is_first_party: third_party.then_some(false),
                     ..NewClient::default()
                 },

@@ -172,6 +172,7 @@ async fn ensure_admin(
             callbacks: vec![],
             allowed_logout_urls: vec![],
             web_origins: vec![],
+            allowed_origins: vec![],
             is_first_party: true,
             refresh_token: RefreshTokenConfig::defaults(AppType::NonInteractive),
             jwt_configuration: JwtConfiguration::default(),

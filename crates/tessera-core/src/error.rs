@@ -205,6 +205,12 @@ reasons! {
     ResponseTypeMissing = "response_type_missing" => InvalidRequest,
     /// A `response_type` Tessera does not implement.
     ResponseTypeUnsupported = "response_type_unsupported" => UnsupportedResponseType,
+    /// A response mode that would put an ID token in the query string.
+    ResponseModeNotAllowed = "response_mode_not_allowed" => InvalidRequest,
+    /// An ID token asked for without `nonce` (OIDC Core §3.2.2.1).
+    NonceRequired = "nonce_required" => InvalidRequest,
+    /// An ID token asked for without the `openid` scope.
+    OpenidScopeRequired = "openid_scope_required" => InvalidScope,
     /// A public client without PKCE.
     PkceRequired = "pkce_required" => InvalidRequest,
     /// `code_challenge_method` without `code_challenge`.

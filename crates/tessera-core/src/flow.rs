@@ -6,41 +6,104 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixTime;
 
 /// What the client asked `/authorize` to return (OAuth 2.0 Multiple Response
-/// Type Encoding Practices). Only the code flow today; `id_token` and the
-/// hybrid types are a variant each.
+/// Type Encoding Practices; OIDC Core §3.1, §3.2, §3.3): a code, an ID token
+/// (implicit), or both (hybrid). Response types that put an access token in
+/// the front channel (`token`, `id_token token`, `code token`, …) are refused,
+/// as RFC 9700 §2.1.2 advises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum ResponseType {
     #[default]
     #[serde(rename = "code")]
     Code,
+    #[serde(rename = "id_token")]
+    IdToken,
+    #[serde(rename = "code id_token")]
+    CodeIdToken,
 }
 
 impl ResponseType {
+    /// Every response type Tessera answers, as discovery lists them.
+    pub const ALL: &'static [Self] = &[Self::Code, Self::IdToken, Self::CodeIdToken];
+
+    /// A space-separated set of values, in any order, each once.
     pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "code" => Some(Self::Code),
+        let mut parts: Vec<&str> = value.split(' ').collect();
+        parts.sort_unstable();
+        match parts.as_slice() {
+            ["code"] => Some(Self::Code),
+            ["id_token"] => Some(Self::IdToken),
+            ["code", "id_token"] => Some(Self::CodeIdToken),
             _ => None,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::IdToken => "id_token",
+            Self::CodeIdToken => "code id_token",
+        }
+    }
+
+    /// Whether the response carries an authorization code.
+    pub fn has_code(self) -> bool {
+        matches!(self, Self::Code | Self::CodeIdToken)
+    }
+
+    /// Whether the response carries an ID token (then `nonce` is required).
+    pub fn has_id_token(self) -> bool {
+        matches!(self, Self::IdToken | Self::CodeIdToken)
+    }
+
+    /// The response mode when the request names none: `query` for the code
+    /// flow, `fragment` once an ID token travels in the response (OIDC Core
+    /// §3.2.2.5, §3.3.2.5).
+    pub fn default_mode(self) -> ResponseMode {
+        if self.has_id_token() {
+            ResponseMode::Fragment
+        } else {
+            ResponseMode::Query
         }
     }
 }
 
-/// How the response reaches the client's redirect URI.
+/// How the response reaches the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResponseMode {
     /// In the query of a 302 redirect (the default of the code flow).
     #[default]
     Query,
+    /// In the fragment of a 302 redirect (the default once an ID token is in
+    /// the response).
+    Fragment,
     /// OIDC Form Post Response Mode: an auto-submitting form.
     FormPost,
+    /// Auth0's `web_message`: a page that posts the response to the window that
+    /// opened it (a popup's opener, or the parent of a hidden iframe), on the
+    /// redirect URI's origin, which must be one of the client's web origins.
+    WebMessage,
 }
 
 impl ResponseMode {
+    /// Every response mode Tessera answers, as discovery lists them.
+    pub const ALL: &'static [Self] = &[
+        Self::Query,
+        Self::Fragment,
+        Self::FormPost,
+        Self::WebMessage,
+    ];
+
     pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "query" => Some(Self::Query),
-            "form_post" => Some(Self::FormPost),
-            _ => None,
+        Self::ALL.iter().copied().find(|m| m.as_str() == value)
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Query => "query",
+            Self::Fragment => "fragment",
+            Self::FormPost => "form_post",
+            Self::WebMessage => "web_message",
         }
     }
 }

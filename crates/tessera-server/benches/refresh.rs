@@ -83,6 +83,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         callbacks: vec!["https://app.example/callback".into()],
         allowed_logout_urls: vec![],
         web_origins: vec![],
+        allowed_origins: vec![],
         is_first_party: true,
         // The defaults of a regular web app: rotating, leeway 0.
         refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),

@@ -122,6 +122,20 @@ async fn json_errors(req: Request, next: Next) -> Response<Body> {
     out
 }
 
+/// `X-Frame-Options: DENY` on every response but the one page some origin may
+/// frame ([`crate::interactive::html::MayBeFramed`]; its CSP names who).
+async fn deny_framing(mut res: Response<Body>) -> Response<Body> {
+    let framable = res
+        .extensions()
+        .get::<crate::interactive::html::MayBeFramed>()
+        .is_some();
+    if !framable && !res.headers().contains_key(header::X_FRAME_OPTIONS) {
+        res.headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    res
+}
+
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
     tracing::error!("a handler panicked");
     json_body(
@@ -177,10 +191,7 @@ pub fn layers(app: Router<AppState>, state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
+        .layer(middleware::map_response(deny_framing))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     /// The bound on concurrent argon2 work (one worker per CPU by default).
     /// Clones of this config share it: one gate per server process.
     pub password_gate: crate::interactive::gate::PasswordGate,
+    /// How old the per-node snapshot of every client's origins, which answers
+    /// CORS preflights, may grow before it is read again (see `cors`).
+    pub cors_origins_refresh: Duration,
 }
 
 impl ServerConfig {
@@ -60,6 +63,7 @@ impl ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 512,
             password_gate: crate::interactive::gate::PasswordGate::for_this_machine(),
+            cors_origins_refresh: Duration::from_secs(30),
         }
     }
 }

@@ -8,12 +8,18 @@
 //!   issue the code, or an error for the client — from the request, the
 //!   browser's session, the user's consent and the clock. The HTTP layer only
 //!   renders the [`Decision`].
+//! - [`response`]: the ID token `/authorize` returns itself (implicit and
+//!   hybrid response types).
 
 pub mod decision;
 pub mod request;
+pub mod response;
 
 pub use decision::{Decision, Situation, asks_consent, decide, grant_scope};
-pub use request::{PageError, RedirectError, check_client, check_request};
+pub use request::{
+    PageError, RedirectError, check_client, check_request, origin_of, web_origin_allowed,
+};
+pub use response::FrontChannelIdToken;
 
 use crate::error::{OAuthError, Reason};
 use crate::model::ResourceServer;

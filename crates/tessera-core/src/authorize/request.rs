@@ -80,7 +80,39 @@ pub fn check_client<'a>(
             ),
         });
     }
+    // `web_message` posts the response to a window on the redirect URI's
+    // origin: only to one of the client's web origins, and a refusal is shown
+    // here, never posted anywhere.
+    if params.get("response_mode") == Some(ResponseMode::WebMessage.as_str())
+        && !web_origin_allowed(client, &redirect_uri)
+    {
+        return Err(PageError {
+            title: "Origin not allowed",
+            detail: format!(
+                "The origin of the redirect_uri {:?} is not one of the application's allowed web origins, so the response cannot be posted to it (response_mode=web_message).",
+                truncate(&redirect_uri)
+            ),
+        });
+    }
     Ok((client, redirect_uri))
+}
+
+/// The serialized origin (`scheme://host[:port]`) of an http(s) URL.
+pub fn origin_of(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
+}
+
+/// Whether the origin of `redirect_uri` is one of the client's `web_origins`
+/// (compared as serialized origins: scheme, host and port, exactly).
+pub fn web_origin_allowed(client: &Client, redirect_uri: &str) -> bool {
+    let Some(origin) = origin_of(redirect_uri) else {
+        return false;
+    };
+    client
+        .web_origins
+        .iter()
+        .any(|w| origin_of(w).as_deref() == Some(origin.as_str()))
 }
 
 /// The request as far as the checks have validated it.
@@ -98,12 +130,13 @@ type Check = fn(&mut Checking<'_>) -> Result<(), OAuthError>;
 /// the parameters it is named after and fills its part of the pending request.
 const CHECKS: &[Check] = &[
     response_type,
-    client_may_use_code,
+    client_may_use_response_type,
     pkce,
     audience,
     prompt,
     max_age,
     scope,
+    id_token_needs,
     lengths,
 ];
 
@@ -117,7 +150,8 @@ pub fn check_request(
     now: UnixTime,
 ) -> Result<AuthorizeTx, RedirectError> {
     let state = params.get("state").map(str::to_owned);
-    // First, as every later error is sent the way it names.
+    // First, as every later error is sent the way it names (the response type
+    // decides when none is named, see `response_type`).
     let response_mode = match params.get("response_mode") {
         None => ResponseMode::Query,
         Some(mode) => ResponseMode::parse(mode).ok_or_else(|| RedirectError {
@@ -169,31 +203,79 @@ fn response_type(c: &mut Checking<'_>) -> Result<(), OAuthError> {
             "response_type is required",
         ));
     };
-    c.tx.response_type = ResponseType::parse(value).ok_or_else(|| {
+    let response_type = ResponseType::parse(value).ok_or_else(|| {
         OAuthError::new(
             Reason::ResponseTypeUnsupported,
             format!(
-                "response_type {:?} is not supported; use code",
+                "response_type {:?} is not supported; use code, id_token or code id_token",
                 truncate(value)
             ),
         )
     })?;
+    c.tx.response_type = response_type;
+    match c.params.get("response_mode") {
+        None => c.tx.response_mode = response_type.default_mode(),
+        // An ID token never travels in a query string (OIDC Core §3.2.2.5,
+        // OAuth 2.0 Multiple Response Types §5): the error goes by fragment.
+        Some(_) if c.tx.response_mode == ResponseMode::Query && response_type.has_id_token() => {
+            c.tx.response_mode = response_type.default_mode();
+            return Err(OAuthError::new(
+                Reason::ResponseModeNotAllowed,
+                "response_mode query cannot carry an ID token; use fragment, form_post or web_message",
+            ));
+        }
+        Some(_) => {}
+    }
     Ok(())
 }
 
-fn client_may_use_code(c: &mut Checking<'_>) -> Result<(), OAuthError> {
-    if c.client.allows(GrantType::AuthorizationCode) {
-        Ok(())
-    } else {
-        Err(OAuthError::new(
+/// The code needs the `authorization_code` grant, the ID token `implicit`
+/// (Auth0's grant types; the hybrid response both).
+fn client_may_use_response_type(c: &mut Checking<'_>) -> Result<(), OAuthError> {
+    let response_type = c.tx.response_type;
+    if response_type.has_code() && !c.client.allows(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
             Reason::GrantTypeNotAllowed,
             "the application may not use the authorization code flow",
-        ))
+        ));
     }
+    if response_type.has_id_token() && !c.client.allows(GrantType::Implicit) {
+        return Err(OAuthError::new(
+            Reason::GrantTypeNotAllowed,
+            "the application may not receive ID tokens from /authorize (grant type implicit)",
+        ));
+    }
+    Ok(())
+}
+
+/// An ID token in the response needs the `openid` scope and a `nonce` (OIDC
+/// Core §3.2.2.1, §3.3.2.11): it is what ties the token to the client's
+/// session, since nothing else binds a front-channel token.
+fn id_token_needs(c: &mut Checking<'_>) -> Result<(), OAuthError> {
+    if !c.tx.response_type.has_id_token() {
+        return Ok(());
+    }
+    if !c.tx.scope.iter().any(|s| s == "openid") {
+        return Err(OAuthError::new(
+            Reason::OpenidScopeRequired,
+            "an ID token needs the openid scope",
+        ));
+    }
+    if c.tx.nonce.is_none() {
+        return Err(OAuthError::new(
+            Reason::NonceRequired,
+            "nonce is required when the response has an ID token",
+        ));
+    }
+    Ok(())
 }
 
 /// RFC 7636 with S256 only; public clients must use it (RFC 9700 §2.1.1).
+/// Only a response with a code has a use for it.
 fn pkce(c: &mut Checking<'_>) -> Result<(), OAuthError> {
+    if !c.tx.response_type.has_code() {
+        return Ok(());
+    }
     let public = c.client.is_public();
     let challenge = c.params.get("code_challenge");
     let method = c.params.get("code_challenge_method");

@@ -12,7 +12,7 @@ use crate::ids;
 use crate::jwt;
 use crate::model::{Client, GrantType, RefreshTokenConfig, ResourceServer, User};
 use crate::token::access::{AccessClaims, Audience, issued_lifetime};
-use crate::token::id::{IdTokenInput, at_hash, id_token_claims};
+use crate::token::id::{IdTokenInput, half_hash, id_token_claims};
 use crate::token::opaque::{OPAQUE_TOKEN_LIFETIME, new_secret_value, token_hash};
 use crate::token::{TokenKind, new_jti};
 
@@ -170,15 +170,12 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
                 issuer: ctx.issuer.as_str(),
                 client_id: &g.client.client_id,
                 now: ctx.now,
-                lifetime: g
-                    .client
-                    .jwt_configuration
-                    .lifetime_in_seconds
-                    .clamp(1, 36000),
+                lifetime: g.client.id_token_lifetime(),
                 auth_time: g.auth_time,
                 sid: g.sid,
                 nonce: g.nonce,
-                at_hash: Some(at_hash(signer.alg(), &access_token)),
+                at_hash: Some(half_hash(signer.alg(), &access_token)),
+                c_hash: None,
             },
         );
         kinds.push(TokenKind::IdToken);

@@ -9,9 +9,11 @@
 //!   or reveals a secret (see [`super::client_secrets`]).
 //! - `grant_types` default per app type; a public client (`none`) may not have
 //!   `client_credentials`.
-//! - `callbacks`, `allowed_logout_urls` and `web_origins` are absolute URLs without
-//!   a fragment: `https`, or `http` on a loopback host; `native` clients may also
-//!   use private-use schemes (RFC 8252 §7.1) such as `com.example.app:/cb`.
+//! - `callbacks`, `allowed_logout_urls`, `web_origins` and `allowed_origins` are
+//!   absolute URLs without a fragment: `https`, or `http` on a loopback host;
+//!   `native` clients may also use private-use schemes (RFC 8252 §7.1) such as
+//!   `com.example.app:/cb`. The two origin lists take origins only
+//!   (`scheme://host[:port]`, no path or query).
 //!
 //! The modules: `payload` (the request bodies), `create`, `update`, `validate`
 //! (the whole-client check and its order), `refresh_token` and `urls` (their

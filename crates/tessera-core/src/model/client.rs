@@ -86,10 +86,12 @@ closed_set! {
 }
 
 closed_set! {
-    /// A grant a client may use. Tessera serves these three; Auth0's other
-    /// values (`implicit`, `password`, `http://auth0.com/oauth/grant-type/…`,
+    /// A grant a client may use. Tessera serves these four (`implicit`: ID
+    /// tokens from `/authorize`, `response_type=id_token` or `code id_token`);
+    /// Auth0's other values (`password`, `http://auth0.com/oauth/grant-type/…`,
     /// `urn:ietf:params:oauth:grant-type:device_code`, …) are refused.
     GrantType {
+        Implicit = "implicit",
         AuthorizationCode = "authorization_code",
         RefreshToken = "refresh_token",
         ClientCredentials = "client_credentials",
@@ -128,13 +130,15 @@ impl AppType {
         }
     }
 
-    /// The default grant types.
+    /// The default grant types, Auth0's: apps with a browser or a device get
+    /// `implicit` too (ID tokens from `/authorize`; access tokens never travel
+    /// in the front channel).
     pub fn default_grant_types(self) -> Vec<GrantType> {
-        use GrantType::{AuthorizationCode, ClientCredentials, RefreshToken};
+        use GrantType::{AuthorizationCode, ClientCredentials, Implicit, RefreshToken};
         match self {
-            Self::Spa | Self::Native => vec![AuthorizationCode, RefreshToken],
+            Self::Spa | Self::Native => vec![Implicit, AuthorizationCode, RefreshToken],
             Self::NonInteractive => vec![ClientCredentials],
-            Self::RegularWeb => vec![AuthorizationCode, RefreshToken, ClientCredentials],
+            Self::RegularWeb => vec![Implicit, AuthorizationCode, RefreshToken, ClientCredentials],
         }
     }
 }
@@ -261,6 +265,9 @@ pub struct Client {
     pub callbacks: Vec<String>,
     pub allowed_logout_urls: Vec<String>,
     pub web_origins: Vec<String>,
+    /// Auth0's "Allowed Origins (CORS)": further origins that may call the
+    /// token, revocation and userinfo endpoints from a browser.
+    pub allowed_origins: Vec<String>,
     pub is_first_party: bool,
     pub refresh_token: RefreshTokenConfig,
     pub jwt_configuration: JwtConfiguration,
@@ -281,6 +288,14 @@ impl Client {
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// How long its ID tokens live: `jwt_configuration.lifetime_in_seconds`,
+    /// within 1 s and 10 hours.
+    pub fn id_token_lifetime(&self) -> i64 {
+        self.jwt_configuration
+            .lifetime_in_seconds
+            .clamp(1, DEFAULT_ID_TOKEN_LIFETIME)
+    }
 }
 
 /// A client document as stored (see the module's notes).
@@ -298,6 +313,8 @@ struct StoredClient {
     allowed_logout_urls: Vec<String>,
     #[serde(default)]
     web_origins: Vec<String>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
     #[serde(default = "yes")]
     is_first_party: bool,
     #[serde(default)]
@@ -324,6 +341,7 @@ impl From<StoredClient> for Client {
             callbacks: s.callbacks,
             allowed_logout_urls: s.allowed_logout_urls,
             web_origins: s.web_origins,
+            allowed_origins: s.allowed_origins,
             is_first_party: s.is_first_party,
             jwt_configuration: s.jwt_configuration,
             description: s.description,
@@ -382,11 +400,17 @@ mod tests {
                 .iter()
                 .map(|t| t.as_str())
                 .collect::<Vec<_>>(),
-            ["authorization_code", "refresh_token", "client_credentials"]
+            [
+                "implicit",
+                "authorization_code",
+                "refresh_token",
+                "client_credentials"
+            ]
         );
-        // What a client may be registered for is what the token endpoint serves.
+        // What a client may be registered for is what the token endpoint
+        // serves, and `implicit` (ID tokens from /authorize).
         assert_eq!(
-            GrantType::ALL
+            GrantType::ALL[1..]
                 .iter()
                 .map(|g| g.as_str())
                 .collect::<Vec<_>>(),
@@ -394,7 +418,7 @@ mod tests {
         );
         assert_eq!(json!(RotationType::NonRotating), "non-rotating");
         assert_eq!(json!(ExpirationType::NonExpiring), "non-expiring");
-        for refused in ["password", "implicit", "Spa", "", " none"] {
+        for refused in ["password", "Implicit", "Spa", "", " none"] {
             assert!(refused.parse::<GrantType>().is_err());
             assert!(refused.parse::<AppType>().is_err());
             assert!(refused.parse::<TokenEndpointAuthMethod>().is_err());
@@ -443,7 +467,14 @@ mod tests {
             web.token_endpoint_auth_method,
             TokenEndpointAuthMethod::ClientSecretBasic
         );
-        assert_eq!(web.grant_types, AppType::RegularWeb.default_grant_types());
+        assert_eq!(
+            web.grant_types,
+            [
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::ClientCredentials
+            ]
+        );
         assert_eq!(
             web.refresh_token,
             RefreshTokenConfig {

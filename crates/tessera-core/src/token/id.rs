@@ -62,14 +62,15 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
     out
 }
 
-/// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access token,
-/// with the hash of the ID token's algorithm (SHA-512 for Ed25519).
-pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
+/// `at_hash` (OIDC Core §3.1.3.6) of an access token, or `c_hash` (§3.3.2.11)
+/// of a code: the left half of the value's hash, with the hash of the ID
+/// token's algorithm (SHA-512 for Ed25519).
+pub fn half_hash(alg: SigningAlg, value: &str) -> String {
     let digest = match alg {
         SigningAlg::EdDSA => {
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, access_token.as_bytes())
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, value.as_bytes())
         }
-        _ => aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes()),
+        _ => aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes()),
     };
     let bytes = digest.as_ref();
     URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
@@ -84,7 +85,10 @@ pub struct IdTokenInput<'a> {
     pub auth_time: UnixTime,
     pub sid: &'a str,
     pub nonce: Option<&'a str>,
+    /// `at_hash` of the access token issued with it, if any.
     pub at_hash: Option<String>,
+    /// `c_hash` of the code issued with it (hybrid flow), if any.
+    pub c_hash: Option<String>,
 }
 
 pub fn id_token_claims(
@@ -105,6 +109,9 @@ pub fn id_token_claims(
     if let Some(h) = input.at_hash {
         claims.insert("at_hash".into(), h.into());
     }
+    if let Some(h) = input.c_hash {
+        claims.insert("c_hash".into(), h.into());
+    }
     claims
 }
 
@@ -116,11 +123,23 @@ mod tests {
     fn at_hash_matches_the_oidc_example() {
         // OIDC Core appendix A.3: access_token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y" -> at_hash "77QmUPtjPfzWtF2AnpK9RQ".
         assert_eq!(
-            at_hash(
+            half_hash(
                 SigningAlg::RS256,
                 "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
             ),
             "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+    }
+
+    #[test]
+    fn c_hash_matches_the_oidc_example() {
+        // OIDC Core appendix A.4: code "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk" -> c_hash "LDktKdoQak3Pk0cnXxCltA".
+        assert_eq!(
+            half_hash(
+                SigningAlg::RS256,
+                "Qcb0Orv1zh30vL1MPRsbm-diHiMwcLyZvn1arpZv-Jxf_11jnpEX3Tgfvk"
+            ),
+            "LDktKdoQak3Pk0cnXxCltA"
         );
     }
 }

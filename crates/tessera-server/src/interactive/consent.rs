@@ -193,7 +193,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
             {
                 return unavailable(&state, &e);
             }
-            match flow::issue_code(&state, &tx, &c.session, c.scopes).await {
+            match flow::issue(&state, &tx, &c.client, &c.session, &c.user, c.scopes).await {
                 // The request is finished: its transaction cookie goes too.
                 Ok(r) => with_cookie(r, clear_transaction(&state, &tx)),
                 Err(r) => r,

@@ -15,7 +15,17 @@
 //! finished request (code issued, or an error sent to the client) clears its
 //! cookie; an abandoned one expires with the request (15 minutes).
 //!
-//! All are HttpOnly and SameSite=Lax. On an https issuer their names carry the
+//! All are HttpOnly. The transaction cookies are SameSite=Lax: they only ever
+//! travel with the top-level navigations of the hosted pages. The session
+//! cookie must also reach `/authorize` in a hidden iframe of an application on
+//! another site (silent authentication, `response_mode=web_message`): on an
+//! https issuer it is `SameSite=None; Secure`, with a `SameSite=Lax` companion
+//! of the same value (`tessera_session_legacy`, as Auth0's `_legacy` cookies)
+//! for browsers that reject `None` — whichever arrives names the session. On a
+//! plain-http (loopback) issuer, where browsers refuse `None` without
+//! `Secure`, it stays `Lax` and alone.
+//!
+//! On an https issuer their names carry the
 //! `__Host-` prefix, which makes browsers refuse them unless they are Secure,
 //! have `Path=/` and no `Domain` — so neither a sibling subdomain nor a plain-http
 //! page can plant or overwrite them. `__Host-` needs `Path=/`: an issuer with a
@@ -29,6 +39,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use tessera_core::Issuer;
 
 pub const SESSION: &str = "tessera_session";
+/// The `SameSite=Lax` companion of [`SESSION`] on https issuers.
+pub const SESSION_LEGACY: &str = "tessera_session_legacy";
 /// The prefix of the transaction cookies' names (see [`transaction`]).
 pub const TRANSACTION: &str = "tessera_tx";
 
@@ -82,9 +94,50 @@ pub fn read_all(issuer: &Issuer, headers: &HeaderMap, base: &str) -> Vec<String>
         .collect()
 }
 
-/// `Set-Cookie` for `base=value` (named for `issuer`), living `max_age` seconds
-/// (0 deletes it).
+/// The browser's session secret: the `SameSite=None` cookie, else its `Lax`
+/// companion.
+pub fn read_session(issuer: &Issuer, headers: &HeaderMap) -> Option<String> {
+    read(issuer, headers, SESSION).or_else(|| {
+        issuer
+            .is_https()
+            .then(|| read(issuer, headers, SESSION_LEGACY))
+            .flatten()
+    })
+}
+
+/// The `Set-Cookie`s of the session cookie (and, on https, its companion),
+/// living `max_age` seconds (0 deletes them).
+pub fn set_session(issuer: &Issuer, value: &str, max_age: i64) -> Vec<HeaderValue> {
+    if !issuer.is_https() {
+        return set(issuer, SESSION, value, max_age).into_iter().collect();
+    }
+    [
+        set_with(issuer, SESSION, value, max_age, "None"),
+        set_with(issuer, SESSION_LEGACY, value, max_age, "Lax"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The `Set-Cookie`s deleting the session cookie and its companion.
+pub fn clear_session(issuer: &Issuer) -> Vec<HeaderValue> {
+    set_session(issuer, "deleted", 0)
+}
+
+/// `Set-Cookie` for `base=value` (named for `issuer`), `SameSite=Lax`, living
+/// `max_age` seconds (0 deletes it).
 pub fn set(issuer: &Issuer, base: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
+    set_with(issuer, base, value, max_age, "Lax")
+}
+
+fn set_with(
+    issuer: &Issuer,
+    base: &str,
+    value: &str,
+    max_age: i64,
+    same_site: &str,
+) -> Option<HeaderValue> {
     let name = name(issuer, base);
     let scope = if issuer.is_https() {
         // What `__Host-` requires: Secure, Path=/, no Domain.
@@ -94,7 +147,7 @@ pub fn set(issuer: &Issuer, base: &str, value: &str, max_age: i64) -> Option<Hea
     };
     let secure = if issuer.is_https() { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{name}={value}; {scope}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+        "{name}={value}; {scope}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
     ))
     .ok()
 }

@@ -1,11 +1,12 @@
 //! `GET /authorize` and what follows: resuming a pending request once the user
-//! has a session (login) and has consented, issuing the code, and answering the
-//! client (`query` or `form_post`, with `iss` per RFC 9207).
+//! has a session (login) and has consented, issuing the code and/or the ID
+//! token, and answering the client (`query`, `fragment`, `form_post` or
+//! `web_message`, with `iss` per RFC 9207).
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tessera_core::authorize::{self, Decision, RedirectError, Situation};
+use tessera_core::authorize::{self, Decision, FrontChannelIdToken, RedirectError, Situation};
 use tessera_core::error::OAuthError;
 use tessera_core::flow::{AuthCode, AuthorizeTx, ResponseMode, Session};
 use tessera_core::model::{Client, ResourceServer, User};
@@ -24,9 +25,16 @@ pub const CODE_LIFETIME: i64 = 60;
 /// Where the browser goes next, or what went wrong.
 pub type FlowResult = Result<Response, Response>;
 
-/// Appends the response parameters to the redirect URI (keeping its own query).
-fn redirect_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
+/// The redirect URI with the response parameters: appended to its query
+/// (keeping its own parameters), or as its fragment.
+fn redirect_url(redirect_uri: &str, pairs: &[(&str, &str)], in_fragment: bool) -> String {
     match url::Url::parse(redirect_uri) {
+        Ok(mut url) if in_fragment => {
+            let mut fragment = url::form_urlencoded::Serializer::new(String::new());
+            fragment.extend_pairs(pairs);
+            url.set_fragment(Some(&fragment.finish()));
+            url.to_string()
+        }
         Ok(mut url) => {
             {
                 let mut q = url.query_pairs_mut();
@@ -40,47 +48,86 @@ fn redirect_url(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
     }
 }
 
-/// Sends the response parameters to the client's redirect URI.
+/// Sends the response parameters to the client's redirect URI, the way
+/// `response_mode` says.
 pub fn to_client(
     state: &AppState,
     redirect_uri: &str,
     response_mode: ResponseMode,
     pairs: &[(&str, &str)],
 ) -> Response {
-    if response_mode == ResponseMode::FormPost {
-        // OIDC Form Post Response Mode: an auto-submitting form; without
-        // JavaScript the button submits it.
-        const SCRIPT: &str = "document.forms[0].submit()";
-        let hash = tessera_core::ids::csp_hash(SCRIPT);
-        let inputs: String = pairs
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                    escape(k),
-                    escape(v)
-                )
-            })
-            .collect();
-        let content = format!(
-            "<form method=\"post\" action=\"{}\">{inputs}<noscript><p>Continue to the application.</p></noscript><button type=\"submit\">Continue</button></form><script>{SCRIPT}</script>",
-            escape(redirect_uri)
-        );
-        let origin = html::redirect_source(redirect_uri).unwrap_or_default();
-        let body = html::page(
-            &state.config.branding,
-            "Returning to the application",
-            &content,
-        );
-        return html::respond(StatusCode::OK, body, &html::csp(Some(&origin), Some(&hash)));
+    match response_mode {
+        ResponseMode::FormPost => form_post(state, redirect_uri, pairs),
+        ResponseMode::WebMessage => web_message(redirect_uri, pairs),
+        ResponseMode::Query | ResponseMode::Fragment => {
+            let url = redirect_url(redirect_uri, pairs, response_mode == ResponseMode::Fragment);
+            let mut res = StatusCode::FOUND.into_response();
+            if let Ok(v) = HeaderValue::from_str(&url) {
+                res.headers_mut().insert(header::LOCATION, v);
+            }
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
     }
-    let mut res = StatusCode::FOUND.into_response();
-    if let Ok(v) = HeaderValue::from_str(&redirect_url(redirect_uri, pairs)) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+}
+
+/// OIDC Form Post Response Mode: an auto-submitting form (its one script
+/// allowed by its hash); without JavaScript the button submits it.
+fn form_post(state: &AppState, redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    const SCRIPT: &str = "document.forms[0].submit()";
+    let hash = tessera_core::ids::csp_hash(SCRIPT);
+    let inputs: String = pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(k),
+                escape(v)
+            )
+        })
+        .collect();
+    let content = format!(
+        "<form method=\"post\" action=\"{}\">{inputs}<noscript><p>Continue to the application.</p></noscript><button type=\"submit\">Continue</button></form><script>{SCRIPT}</script>",
+        escape(redirect_uri)
+    );
+    let origin = html::redirect_source(redirect_uri).unwrap_or_default();
+    let body = html::page(
+        &state.config.branding,
+        "Returning to the application",
+        &content,
+    );
+    html::respond(StatusCode::OK, body, &html::csp(Some(&origin), Some(&hash)))
+}
+
+/// Auth0's `web_message` response mode: a page whose one script (allowed by
+/// its hash; the data rides in attributes, never in script text) posts
+/// `{type: "authorization_response", response: {...}}` to the window that
+/// opened it (a popup's opener) or framed it (silent authentication's hidden
+/// iframe), with the redirect URI's origin as `targetOrigin`, so no other
+/// window ever receives it. `/authorize` only accepts `web_message` for a
+/// redirect URI on one of the client's web origins; only that origin may
+/// frame this page (`frame-ancestors`), every other page stays unframeable.
+fn web_message(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    const SCRIPT: &str = "(function(){var e=document.getElementById(\"r\");var w=window.opener||window.parent;w.postMessage({type:\"authorization_response\",response:JSON.parse(e.getAttribute(\"data-response\"))},e.getAttribute(\"data-origin\"))})()";
+    let Some(origin) = authorize::origin_of(redirect_uri) else {
+        // Checked at /authorize; a stored request cannot name another.
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let response: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+        .collect();
+    let body = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\"><title>Authorization response</title></head><body><div id=\"r\" data-origin=\"{}\" data-response=\"{}\"></div><script>{SCRIPT}</script></body></html>",
+        escape(&origin),
+        escape(&serde_json::Value::Object(response).to_string()),
+    );
+    let csp = format!(
+        "default-src 'none'; script-src {}; frame-ancestors {origin}; form-action 'none'; base-uri 'none'",
+        tessera_core::ids::csp_hash(SCRIPT)
+    );
+    html::respond_framable(StatusCode::OK, body, &csp)
 }
 
 /// An error back to the client: `error`, `error_description`, `state`, `iss`.
@@ -107,7 +154,7 @@ pub async fn current_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(Session, User)>, StoreError> {
-    let Some(secret) = cookies::read(&state.config.issuer, headers, cookies::SESSION) else {
+    let Some(secret) = cookies::read_session(&state.config.issuer, headers) else {
         return Ok(None);
     };
     let now = state.clock.now();
@@ -310,51 +357,96 @@ async fn next_step(
             tx.id
         ))),
         Decision::Deny(error) => finish_with_error(state, tx, error).await,
-        Decision::Issue { scope } => match session {
-            Some((session, _)) => match issue_code(state, tx, session, scope).await {
-                Ok(res) => Step::Finished(res),
-                Err(res) => Step::Pending(res),
-            },
+        Decision::Issue { scope } => match (session, &client) {
+            (Some((session, user)), Some(client)) => {
+                match issue(state, tx, client, session, user, scope).await {
+                    Ok(res) => Step::Finished(res),
+                    Err(res) => Step::Pending(res),
+                }
+            }
+            // Never without a client (the decision denies first).
+            (_, None) => {
+                let gone = OAuthError::new(
+                    tessera_core::error::Reason::ClientGone,
+                    "the application no longer exists",
+                );
+                finish_with_error(state, tx, gone).await
+            }
             // Never without a session (the decision asks to log in first).
-            None => login_page(),
+            (None, _) => login_page(),
         },
     }
 }
 
-/// Stores a code for the request, forgets the request and sends the code to the
+/// Answers the request: stores its code and/or signs its ID token (as its
+/// response type asks), forgets the request and sends the response to the
 /// client (`Ok`). The caller clears the request's transaction cookie.
-pub async fn issue_code(
+pub async fn issue(
     state: &AppState,
     tx: &AuthorizeTx,
+    client: &Client,
     session: &Session,
+    user: &User,
     scope: Vec<String>,
 ) -> FlowResult {
     let now = state.clock.now();
-    let code = new_secret_value().map_err(|e| super::unavailable(state, &e))?;
-    let record = AuthCode {
-        client_id: tx.client_id.clone(),
-        redirect_uri: tx.redirect_uri.clone(),
-        user_id: session.user_id.clone(),
-        sid: session.sid.clone(),
-        scope,
-        audience: tx.audience.clone(),
-        nonce: tx.nonce.clone(),
-        code_challenge: tx.code_challenge.clone(),
-        auth_time: session.auth_time,
-        expires_at: now + CODE_LIFETIME,
+    let code = if tx.response_type.has_code() {
+        let code = new_secret_value().map_err(|e| super::unavailable(state, &e))?;
+        let record = AuthCode {
+            client_id: tx.client_id.clone(),
+            redirect_uri: tx.redirect_uri.clone(),
+            user_id: session.user_id.clone(),
+            sid: session.sid.clone(),
+            scope: scope.clone(),
+            audience: tx.audience.clone(),
+            nonce: tx.nonce.clone(),
+            code_challenge: tx.code_challenge.clone(),
+            auth_time: session.auth_time,
+            expires_at: now + CODE_LIFETIME,
+        };
+        state
+            .store
+            .put_code(&token_hash(&code), &record)
+            .await
+            .map_err(|e| super::unavailable(state, &e))?;
+        Some(code)
+    } else {
+        None
     };
-    state
-        .store
-        .put_code(&token_hash(&code), &record)
-        .await
-        .map_err(|e| super::unavailable(state, &e))?;
+    let issuer = state.config.issuer.as_str();
+    let id_token = if tx.response_type.has_id_token() {
+        let token = FrontChannelIdToken {
+            issuer,
+            client,
+            user,
+            scope: &scope,
+            sid: &session.sid,
+            auth_time: session.auth_time,
+            nonce: tx.nonce.as_deref(),
+            code: code.as_deref(),
+            now,
+        };
+        let keys = state.keys.current();
+        Some(
+            token
+                .sign(keys.signer())
+                .map_err(|e| super::unavailable(state, &e))?,
+        )
+    } else {
+        None
+    };
     state
         .store
         .delete_authorize_tx(&tx.id)
         .await
         .map_err(|e| super::unavailable(state, &e))?;
-    let issuer = state.config.issuer.as_str();
-    let mut pairs = vec![("code", code.as_str())];
+    let mut pairs = Vec::with_capacity(4);
+    if let Some(code) = &code {
+        pairs.push(("code", code.as_str()));
+    }
+    if let Some(id_token) = &id_token {
+        pairs.push(("id_token", id_token.as_str()));
+    }
     if let Some(s) = &tx.state {
         pairs.push(("state", s.as_str()));
     }

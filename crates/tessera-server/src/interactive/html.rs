@@ -114,6 +114,21 @@ pub fn respond(status: StatusCode, body: String, csp_value: &str) -> Response {
     res
 }
 
+/// Marks a response that its CSP lets some origin frame (`frame-ancestors`):
+/// the shared layers then add no `X-Frame-Options: DENY` to it.
+#[derive(Debug, Clone, Copy)]
+pub struct MayBeFramed;
+
+/// An HTML response that only its `csp_value`'s `frame-ancestors` governs
+/// framing of (no `X-Frame-Options`, which cannot name an origin): the
+/// `web_message` response.
+pub fn respond_framable(status: StatusCode, body: String, csp_value: &str) -> Response {
+    let mut res = respond(status, body, csp_value);
+    res.headers_mut().remove(header::X_FRAME_OPTIONS);
+    res.extensions_mut().insert(MayBeFramed);
+    res
+}
+
 /// The error page for requests that must not redirect (unknown client, bad
 /// redirect URI, expired login transaction).
 pub fn error_page(branding: &Branding, status: StatusCode, title: &str, detail: &str) -> Response {

@@ -329,7 +329,7 @@ async fn credentials_unchanged(
 async fn new_session(
     state: &AppState,
     user: &User,
-) -> Result<(Session, Option<HeaderValue>), Response> {
+) -> Result<(Session, Vec<HeaderValue>), Response> {
     let now = state.clock.now();
     let (Ok(secret), Ok(sid)) = (new_secret_value(), tessera_core::ids::alphanumeric(32)) else {
         return Err(unavailable(state, &"the random number generator failed"));
@@ -349,7 +349,7 @@ async fn new_session(
         .create_session(&session)
         .await
         .map_err(|e| unavailable(state, &e))?;
-    let cookie = cookies::set(&state.config.issuer, cookies::SESSION, &secret, lifetime);
+    let cookie = cookies::set_session(&state.config.issuer, &secret, lifetime);
     Ok((session, cookie))
 }
 
@@ -360,7 +360,7 @@ async fn replace_previous(
     session: &Session,
 ) -> Result<(), Response> {
     let now = state.clock.now();
-    if let Some(old) = cookies::read(&state.config.issuer, headers, cookies::SESSION) {
+    if let Some(old) = cookies::read_session(&state.config.issuer, headers) {
         match state.store.get_session(&cookies::sha256(&old), now).await {
             Ok(Some(previous)) if previous.sid != session.sid => {
                 if let Err(e) = state.store.delete_session(&previous.sid).await {
@@ -400,7 +400,7 @@ async fn resume_logged_in(
     state: &AppState,
     tx: &AuthorizeTx,
     session: Session,
-    cookie: Option<HeaderValue>,
+    cookie: Vec<HeaderValue>,
     user: User,
 ) -> Response {
     tracing::info!(user_id = %user.user_id, client_id = %tx.client_id, "user logged in");

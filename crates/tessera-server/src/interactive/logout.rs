@@ -19,12 +19,9 @@ use super::html::{self, escape};
 use super::{cookies, form_pairs, found, param, query_pairs, unavailable, with_cookie};
 use crate::state::AppState;
 
-/// Deletes this browser's session, if it has one; the cookie that clears it.
-async fn end_session(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<HeaderValue>, Response> {
-    if let Some(secret) = cookies::read(&state.config.issuer, headers, cookies::SESSION) {
+/// Deletes this browser's session, if it has one; the cookies that clear it.
+async fn end_session(state: &AppState, headers: &HeaderMap) -> Result<Vec<HeaderValue>, Response> {
+    if let Some(secret) = cookies::read_session(&state.config.issuer, headers) {
         let now = state.clock.now();
         match state
             .store
@@ -43,7 +40,7 @@ async fn end_session(
             Err(e) => return Err(unavailable(state, &e)),
         }
     }
-    Ok(cookies::clear(&state.config.issuer, cookies::SESSION))
+    Ok(cookies::clear_session(&state.config.issuer))
 }
 
 fn logged_out_page(state: &AppState, note: Option<&str>) -> Response {

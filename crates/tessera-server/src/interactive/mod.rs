@@ -1,5 +1,6 @@
 //! The interactive flow: `/authorize`, the hosted pages, sessions, logout and
-//! UserInfo.
+//! UserInfo (whose route, open to clients' origins, `routes` registers with
+//! the token endpoint's).
 
 pub mod consent;
 pub mod cookies;
@@ -48,10 +49,6 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route(
             "/oidc/logout",
             get(logout::oidc_logout).post(logout::oidc_logout_post),
-        )
-        .route(
-            "/userinfo",
-            get(userinfo::userinfo_get).post(userinfo::userinfo_post),
         )
         .route_layer(axum::middleware::from_fn(see_other_after_post))
 }
@@ -301,9 +298,12 @@ pub(crate) fn signup_disabled(connection: &Connection) -> bool {
         .unwrap_or(false)
 }
 
-/// Adds a `Set-Cookie` to a response.
-pub(crate) fn with_cookie(mut res: Response, cookie: Option<HeaderValue>) -> Response {
-    if let Some(c) = cookie {
+/// Adds `Set-Cookie`s to a response.
+pub(crate) fn with_cookie(
+    mut res: Response,
+    cookies: impl IntoIterator<Item = HeaderValue>,
+) -> Response {
+    for c in cookies {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     res

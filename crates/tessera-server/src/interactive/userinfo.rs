@@ -21,6 +21,7 @@ use tessera_core::token::opaque::token_hash;
 use tessera_core::token::verify::{MAX_TOKEN_BYTES, verify_access_token};
 
 use super::{form_pairs, is_form, param};
+use crate::cors;
 use crate::error::{ApiError, bearer_error};
 use crate::state::AppState;
 
@@ -109,7 +110,7 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
         return refuse(Reason::TokenTooLarge, "the access token is too large");
     }
     let now = state.clock.now();
-    let (user_id, scopes) = if token.split('.').count() == 3 {
+    let (user_id, scopes, client_id) = if token.split('.').count() == 3 {
         let keys = state.keys.current();
         let audience = state.config.issuer.join("userinfo");
         match verify_access_token(
@@ -130,7 +131,7 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
                     return refuse(Reason::TokenRevoked, "the access token has been revoked");
                 }
                 let scopes: Vec<String> = claims.scopes().map(str::to_owned).collect();
-                (claims.sub, scopes)
+                (claims.sub, scopes, claims.client_id)
             }
             Err(e) => return bearer_error(&e.into(), REALM, None),
         }
@@ -143,7 +144,7 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
                 {
                     return refuse(Reason::TokenRevoked, "the access token has been revoked");
                 }
-                (t.user_id, t.scope)
+                (t.user_id, t.scope, t.client_id)
             }
             Ok(None) => {
                 return refuse(
@@ -154,6 +155,13 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
             Err(e) => return store_error(e),
         }
     };
+    // The token names its client: the answers from here are open to that
+    // client's origins.
+    cors::for_client(release(state, &user_id, &scopes).await, &client_id)
+}
+
+/// The claims of a valid token's user that its scopes release.
+async fn release(state: &AppState, user_id: &str, scopes: &[String]) -> Response {
     if !scopes.iter().any(|s| s == "openid") {
         return bearer_error(
             &OAuthError::new(
@@ -164,7 +172,7 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
             Some("openid"),
         );
     }
-    let user = match state.store.get_user(&user_id).await {
+    let user = match state.store.get_user(user_id).await {
         Ok(Some(u)) if !u.blocked => u,
         Ok(_) => {
             return refuse(
@@ -174,7 +182,7 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
         }
         Err(e) => return store_error(e),
     };
-    let mut res = Json(user_claims(&user, &scopes)).into_response();
+    let mut res = Json(user_claims(&user, scopes)).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.headers_mut()

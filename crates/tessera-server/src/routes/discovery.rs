@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tessera_core::flow::{ResponseMode, ResponseType};
 use tessera_core::keys::SigningAlg;
+use tessera_core::model::GrantType;
 
 use crate::state::AppState;
 
@@ -47,6 +49,7 @@ const CLAIMS: &[&str] = &[
     "nonce",
     "sid",
     "at_hash",
+    "c_hash",
     "azp",
     "name",
     "given_name",
@@ -74,9 +77,15 @@ pub fn metadata(state: &AppState) -> Metadata {
         end_session_endpoint: issuer.join("oidc/logout"),
         revocation_endpoint: issuer.join("oauth/revoke"),
         introspection_endpoint: issuer.join("oauth/introspect"),
-        response_types_supported: vec!["code"],
-        response_modes_supported: vec!["query", "form_post"],
-        grant_types_supported: tessera_core::grant::GRANT_TYPES.to_vec(),
+        response_types_supported: ResponseType::ALL.iter().map(|t| t.as_str()).collect(),
+        response_modes_supported: ResponseMode::ALL.iter().map(|m| m.as_str()).collect(),
+        // The token endpoint's grants, and `implicit` (ID tokens from
+        // /authorize).
+        grant_types_supported: tessera_core::grant::GRANT_TYPES
+            .iter()
+            .copied()
+            .chain([GrantType::Implicit.as_str()])
+            .collect(),
         token_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
             "client_secret_post",

@@ -22,6 +22,7 @@ use tessera_core::token::opaque::token_hash;
 use tessera_core::token::verify::{MAX_TOKEN_BYTES, verify_access_token_any_audience};
 
 use super::token::oauth_params;
+use crate::cors;
 use crate::error::token_endpoint_error;
 use crate::state::AppState;
 
@@ -72,18 +73,21 @@ pub(crate) async fn read_request(
         params.get("client_secret"),
     )
     .map_err(fail)?;
+    // From here the request names its client: its errors are open to that
+    // client's origins (the caller's handler names it on its answers).
+    let named = |res: Response| cors::for_client(res, presented.client_id());
     let ctx = state.grant_ctx(state.clock.now());
     let found = ctx
         .store
         .get_client(presented.client_id())
         .await
-        .map_err(|e| token_endpoint_error(e, tried_basic))?;
+        .map_err(|e| named(token_endpoint_error(e, tried_basic)))?;
     let client = authenticate_client(&ctx, &presented, found.as_ref())
-        .map_err(|e| token_endpoint_error(e, tried_basic))?;
+        .map_err(|e| named(token_endpoint_error(e, tried_basic)))?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::new(Reason::ParameterMissing, "token is required"))
-        .map_err(fail)?;
+        .map_err(|e| named(fail(e)))?;
     Ok(TokenQuery {
         client,
         token: token.to_owned(),
@@ -113,10 +117,11 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Err(res) => return res,
     };
     let ctx = state.grant_ctx(state.clock.now());
-    match revoke_token(&ctx, &req).await {
+    let res = match revoke_token(&ctx, &req).await {
         Ok(()) => no_store(StatusCode::OK.into_response()),
         Err(e) => token_endpoint_error(e, req.used_basic),
-    }
+    };
+    cors::for_client(res, &req.client.client_id)
 }
 
 async fn revoke_token(ctx: &Ctx<'_>, req: &TokenQuery) -> Result<(), GrantError> {

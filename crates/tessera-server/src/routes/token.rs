@@ -6,11 +6,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use tessera_core::client_auth;
+use tessera_core::client_auth::{self, Presented};
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::grant::{self, TokenRequest};
 use tessera_core::params::Params;
 
+use crate::cors;
 use crate::error::token_endpoint_error;
 use crate::state::AppState;
 
@@ -118,12 +119,24 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         Ok(p) => p,
         Err(e) => return token_endpoint_error(e, tried_basic),
     };
-    let request = match TokenRequest::parse(&params) {
+    // From here the request names its client: its answers, errors included,
+    // are open to that client's origins.
+    let res = exchange(&state, &presented, &params, tried_basic).await;
+    cors::for_client(res, presented.client_id())
+}
+
+async fn exchange(
+    state: &AppState,
+    presented: &Presented,
+    params: &Params,
+    tried_basic: bool,
+) -> Response {
+    let request = match TokenRequest::parse(params) {
         Ok(r) => r,
         Err(e) => return token_endpoint_error(e, tried_basic),
     };
     let ctx = state.grant_ctx(state.clock.now());
-    match grant::exchange(&ctx, &presented, request).await {
+    match grant::exchange(&ctx, presented, request).await {
         Ok(issued) => {
             for kind in &issued.kinds {
                 state.metrics.token_issued(*kind);

@@ -12,11 +12,11 @@ fn refused(problem: &str, property: &str) -> String {
     format!("Payload validation error: '{problem}' on property {property}.")
 }
 
-const CREATE_FIELDS: &str = "`name`, `description`, `app_type`, `token_endpoint_auth_method`, `grant_types`, `callbacks`, `allowed_logout_urls`, `web_origins`, `is_first_party`, `refresh_token`, `jwt_configuration`";
+const CREATE_FIELDS: &str = "`name`, `description`, `app_type`, `token_endpoint_auth_method`, `grant_types`, `callbacks`, `allowed_logout_urls`, `web_origins`, `allowed_origins`, `is_first_party`, `refresh_token`, `jwt_configuration`";
 const APP_TYPES: &str = "must be one of native, spa, regular_web, non_interactive";
 const AUTH_METHODS: &str = "must be one of none, client_secret_post, client_secret_basic";
 const GRANT_TYPES: &str =
-    "each must be one of authorization_code, refresh_token, client_credentials";
+    "each must be one of implicit, authorization_code, refresh_token, client_credentials";
 const HTTP_CALLBACK: &str = "\"http://x/cb\" must use https (http is allowed only on loopback hosts such as localhost or 127.0.0.1)";
 
 /// Sends each body; asserts a 400 `invalid_body` with exactly the message given,
@@ -54,13 +54,13 @@ async fn client_creation_refusals_are_exact_and_ordered() {
         (json!({"name": "a", "grant_types": "client_credentials"}), bad("invalid type: string \"client_credentials\", expected a sequence", "grant_types")),
         (json!({"name": "a", "app_type": 5}), bad("invalid type: integer `5`, expected a string", "app_type")),
         (json!({"name": "a", "refresh_token": {"leeway": "30"}}), bad("invalid type: string \"30\", expected i64", "refresh_token.leeway")),
-        // Closed sets: exact, case-sensitive, Tessera's three grant types only.
+        // Closed sets: exact, case-sensitive, Tessera's four grant types only.
         (json!({"name": "a", "app_type": "desktop"}), bad(APP_TYPES, "app_type")),
         (json!({"name": "a", "app_type": "SPA"}), bad(APP_TYPES, "app_type")),
         (json!({"name": "a", "token_endpoint_auth_method": "private_key_jwt"}), bad(AUTH_METHODS, "token_endpoint_auth_method")),
         (json!({"name": "a", "token_endpoint_auth_method": "None"}), bad(AUTH_METHODS, "token_endpoint_auth_method")),
         (json!({"name": "a", "grant_types": ["password"]}), bad(GRANT_TYPES, "grant_types")),
-        (json!({"name": "a", "grant_types": ["implicit"]}), bad(GRANT_TYPES, "grant_types")),
+        (json!({"name": "a", "grant_types": ["Implicit"]}), bad(GRANT_TYPES, "grant_types")),
         (json!({"name": "a", "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"]}), bad(GRANT_TYPES, "grant_types")),
         (json!({"name": "a", "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]}), bad(GRANT_TYPES, "grant_types")),
         (json!({"name": "a", "grant_types": ["authorization_code", "authorization_code", "password"]}), bad("authorization_code is listed twice", "grant_types")),
@@ -218,7 +218,12 @@ async fn the_openapi_document_describes_the_shared_bodies_under_their_names() {
     );
     assert_eq!(
         schemas["GrantType"]["enum"],
-        json!(["authorization_code", "refresh_token", "client_credentials"])
+        json!([
+            "implicit",
+            "authorization_code",
+            "refresh_token",
+            "client_credentials"
+        ])
     );
     let paths = &r.body["paths"];
     let body_of = |path: &str, method: &str| {

@@ -101,7 +101,12 @@ async fn client_crud_and_app_type_defaults() {
     assert_eq!(web["token_endpoint_auth_method"], "client_secret_post");
     assert_eq!(
         web["grant_types"],
-        json!(["authorization_code", "refresh_token", "client_credentials"])
+        json!([
+            "implicit",
+            "authorization_code",
+            "refresh_token",
+            "client_credentials"
+        ])
     );
     assert_eq!(web["callbacks"], json!(["https://app.example/cb"]));
     assert_eq!(web["is_first_party"], true);
@@ -125,7 +130,7 @@ async fn client_crud_and_app_type_defaults() {
         assert_eq!(c["token_endpoint_auth_method"], "none", "{c}");
         assert_eq!(
             c["grant_types"],
-            json!(["authorization_code", "refresh_token"])
+            json!(["implicit", "authorization_code", "refresh_token"])
         );
         assert_eq!(c["refresh_token"]["leeway"], 30);
         assert!(
@@ -311,6 +316,12 @@ async fn client_validation_names_the_property() {
         &post(json!({"name": "a", "web_origins": ["https://app.example/path"]})).await,
         "web_origins",
     );
+    for origin in ["https://app.example/path", "http://app.example", "null"] {
+        assert_invalid_property(
+            &post(json!({"name": "a", "allowed_origins": [origin]})).await,
+            "allowed_origins",
+        );
+    }
     assert_invalid_property(
         &post(json!({"name": "a", "refresh_token": {"leeway": -1}})).await,
         "refresh_token.leeway",

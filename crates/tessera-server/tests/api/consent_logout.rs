@@ -278,13 +278,21 @@ async fn discovery_lists_the_interactive_endpoints() {
     assert_eq!(d["authorization_endpoint"], format!("{}authorize", s.base));
     assert_eq!(d["userinfo_endpoint"], format!("{}userinfo", s.base));
     assert_eq!(d["end_session_endpoint"], format!("{}oidc/logout", s.base));
-    assert_eq!(d["response_types_supported"], json!(["code"]));
-    assert_eq!(d["response_modes_supported"], json!(["query", "form_post"]));
+    assert_eq!(
+        d["response_types_supported"],
+        json!(["code", "id_token", "code id_token"])
+    );
+    assert_eq!(
+        d["response_modes_supported"],
+        json!(["query", "fragment", "form_post", "web_message"])
+    );
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(d["authorization_response_iss_parameter_supported"], true);
     assert_eq!(d["request_parameter_supported"], false);
     for (field, value) in [
         ("grant_types_supported", "authorization_code"),
+        ("grant_types_supported", "implicit"),
+        ("claims_supported", "c_hash"),
         ("token_endpoint_auth_methods_supported", "none"),
         ("scopes_supported", "openid"),
         ("claims_supported", "email"),

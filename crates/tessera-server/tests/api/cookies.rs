@@ -216,10 +216,11 @@ async fn a_request_answered_or_finished_leaves_no_transaction_cookie() {
 const HTTPS_ISSUER: &str = "https://id.example.test/";
 const HTTPS_ISSUER_WITH_PATH: &str = "https://id.example.test/tenant-a/";
 
-fn assert_host_cookie(line: &str, name: &str) {
+fn assert_host_cookie(line: &str, name: &str, same_site: &str) {
     assert!(line.starts_with(&format!("{name}=")), "{line}");
     let attrs: Vec<&str> = line.split(';').map(str::trim).skip(1).collect();
-    for needed in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+    let same_site = format!("SameSite={same_site}");
+    for needed in ["Path=/", "Secure", "HttpOnly", same_site.as_str()] {
         assert!(attrs.contains(&needed), "{needed} missing: {line}");
     }
     assert!(
@@ -245,7 +246,7 @@ async fn host_cookies(s: TestServer, issuer: &str, suffix: &str) {
     let bare_name = tx_cookie_name(&state_of(&login_url));
     let tx_name = format!("__Host-{bare_name}{suffix}");
     let line = set_cookie(&res, &tx_name).unwrap_or_else(|| panic!("{:?}", set_cookies(&res)));
-    assert_host_cookie(&line, &tx_name);
+    assert_host_cookie(&line, &tx_name, "Lax");
     assert!(
         set_cookies(&res).iter().all(|l| l.starts_with("__Host-")),
         "{:?}",
@@ -283,14 +284,53 @@ async fn host_cookies(s: TestServer, issuer: &str, suffix: &str) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+    // The session reaches /authorize in a cross-site iframe (silent
+    // authentication): SameSite=None, with a Lax companion of the same value
+    // for browsers that reject None.
     let line = set_cookie(&res, &session_name).unwrap_or_else(|| panic!("{:?}", set_cookies(&res)));
-    assert_host_cookie(&line, &session_name);
+    assert_host_cookie(&line, &session_name, "None");
+    let session_value = cookie_value(&line);
+    let legacy_name = format!("__Host-tessera_session_legacy{suffix}");
+    let line = set_cookie(&res, &legacy_name).unwrap_or_else(|| panic!("{:?}", set_cookies(&res)));
+    assert_host_cookie(&line, &legacy_name, "Lax");
+    assert_eq!(cookie_value(&line), session_value);
     assert!(location(&res).starts_with(CALLBACK));
     // The finished request's cookie is cleared under the same `__Host-` rules
     // (a browser would ignore a deletion without them).
     let line = set_cookie(&res, &tx_name).unwrap_or_else(|| panic!("{:?}", set_cookies(&res)));
-    assert_host_cookie(&line, &tx_name);
+    assert_host_cookie(&line, &tx_name, "Lax");
     assert!(line.contains("Max-Age=0"), "{line}");
+
+    // Either cookie names the session (a browser that rejected None sends
+    // only the companion); a value under neither name is no session.
+    for cookie in [
+        format!("{session_name}={session_value}"),
+        format!("{legacy_name}={session_value}"),
+    ] {
+        let res = c
+            .get(authorize_url(&s, &web, &[("prompt", "none")]))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302);
+        assert!(
+            location(&res).contains("code="),
+            "{cookie}: {}",
+            location(&res)
+        );
+    }
+    let res = c
+        .get(authorize_url(&s, &web, &[("prompt", "none")]))
+        .header(COOKIE, format!("tessera_session={session_value}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&res).contains("error=login_required"),
+        "{}",
+        location(&res)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

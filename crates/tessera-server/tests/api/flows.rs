@@ -150,23 +150,32 @@ pub(crate) async fn browse_to_callback(
     assert_eq!(res.status(), 302, "{authorize_url}");
     let mut to = location(&res);
     if to.starts_with(&s.url("u/login")) {
-        let html = b.get(&to).send().await.unwrap().text().await.unwrap();
-        let res = b
-            .post(s.url("u/login"))
-            .form(&[
-                ("state", input_value(&html, "state").as_str()),
-                ("csrf", &input_value(&html, "csrf")),
-                ("email", EMAIL),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = fill_in_login(s, b, &to).await;
         assert_eq!(res.status(), 303, "login refused");
         to = location(&res);
     }
     assert!(to.starts_with(CALLBACK), "expected the callback: {to}");
     query_of(&to)
+}
+
+/// Opens the hosted login page at `login_url` in browser `b` and submits it
+/// with `EMAIL` and `PASSWORD`: the answer to the form post.
+pub(crate) async fn fill_in_login(
+    s: &TestServer,
+    b: &reqwest::Client,
+    login_url: &str,
+) -> reqwest::Response {
+    let html = b.get(login_url).send().await.unwrap().text().await.unwrap();
+    b.post(s.url("u/login"))
+        .form(&[
+            ("state", input_value(&html, "state").as_str()),
+            ("csrf", &input_value(&html, "csrf")),
+            ("email", EMAIL),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
 }
 
 /// `/authorize` for `app` with PKCE: the callback's query and the verifier.

@@ -77,6 +77,7 @@ pub async fn web_app(s: &TestServer, first_party: bool) -> (String, String) {
         callbacks: vec![CALLBACK.into()],
         allowed_logout_urls: vec![LOGGED_OUT.into()],
         web_origins: vec![],
+        allowed_origins: vec![],
         is_first_party: first_party,
         refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),

@@ -137,6 +137,7 @@ pub(crate) async fn app(s: &TestServer, kind: Kind) -> App {
         callbacks: vec![CALLBACK.into()],
         allowed_logout_urls: vec![LOGGED_OUT.into()],
         web_origins: vec![],
+        allowed_origins: vec![],
         is_first_party: kind != Kind::ThirdParty,
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration: JwtConfiguration::default(),
@@ -295,6 +296,13 @@ pub(crate) async fn log_in(
     for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(session.contains(attr), "{session}");
     }
+    // Plain http: Lax and alone (browsers refuse None without Secure).
+    assert!(
+        !cookies
+            .iter()
+            .any(|c| c.starts_with("tessera_session_legacy")),
+        "{cookies:?}"
+    );
     callback(&location(&res).unwrap())
 }
 

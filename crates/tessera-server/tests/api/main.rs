@@ -11,8 +11,10 @@ mod common;
 mod connections;
 mod consent_logout;
 mod cookies;
+mod cors;
 mod escalation;
 mod flows;
+mod front_channel;
 mod hosted;
 mod hosted_posts;
 mod hostile;
@@ -33,5 +35,6 @@ mod slow_clients;
 mod token;
 mod user_revocation;
 mod users;
+mod web_message;
 
 pub use common::*;

@@ -333,6 +333,7 @@ fn client(id: &str, method: &str, grant_types: &[&str]) -> Client {
         callbacks: vec![],
         allowed_logout_urls: vec![],
         web_origins: vec![],
+        allowed_origins: vec![],
         is_first_party: true,
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration: JwtConfiguration::default(),

@@ -21,6 +21,7 @@ pub fn client(id: &str) -> Client {
         callbacks: vec!["https://app.example/cb".into()],
         allowed_logout_urls: vec![],
         web_origins: vec![],
+        allowed_origins: vec![],
         is_first_party: false,
         refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),

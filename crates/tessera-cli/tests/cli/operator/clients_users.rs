@@ -187,6 +187,8 @@ async fn operator_clients_and_users_work_on_the_stored_installation() {
                 "http://localhost:3000/callback",
                 "--web-origin",
                 "http://localhost:3000",
+                "--allowed-origin",
+                "https://widgets.example",
                 "--logout-url",
                 "https://shop.example/bye",
                 "--third-party",
@@ -202,7 +204,7 @@ async fn operator_clients_and_users_work_on_the_stored_installation() {
     assert!(spa.get("client_secret").is_none(), "{spa}");
     assert_eq!(
         spa["grant_types"],
-        serde_json::json!(["authorization_code", "refresh_token"])
+        serde_json::json!(["implicit", "authorization_code", "refresh_token"])
     );
     assert_eq!(
         spa["callbacks"],
@@ -211,6 +213,10 @@ async fn operator_clients_and_users_work_on_the_stored_installation() {
     assert_eq!(
         spa["web_origins"],
         serde_json::json!(["http://localhost:3000"])
+    );
+    assert_eq!(
+        spa["allowed_origins"],
+        serde_json::json!(["https://widgets.example"])
     );
     assert_eq!(
         spa["allowed_logout_urls"],
@@ -284,6 +290,17 @@ async fn operator_clients_and_users_work_on_the_stored_installation() {
                 "https://shop.example/path",
             ][..],
             &["web_origins", "--web-origin"][..],
+        ),
+        (
+            &[
+                "clients",
+                "create",
+                "--name",
+                "Bad",
+                "--allowed-origin",
+                "http://widgets.example",
+            ][..],
+            &["allowed_origins", "--allowed-origin", "https"][..],
         ),
         (
             &["clients", "create", "--name", "<b>Bad</b>"][..],

@@ -94,6 +94,7 @@ pub fn build(client_id: String, input: NewClient) -> Result<Client, Invalid> {
         callbacks: input.callbacks.unwrap_or_default(),
         allowed_logout_urls: input.allowed_logout_urls.unwrap_or_default(),
         web_origins: input.web_origins.unwrap_or_default(),
+        allowed_origins: input.allowed_origins.unwrap_or_default(),
         is_first_party: input.is_first_party.unwrap_or(true),
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration,

@@ -38,6 +38,10 @@ pub struct NewClient {
     pub allowed_logout_urls: Option<Vec<String>>,
     #[serde(default)]
     pub web_origins: Option<Vec<String>>,
+    /// Auth0's "Allowed Origins (CORS)": origins (like `web_origins`) that may
+    /// call the token, revocation and userinfo endpoints from a browser.
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
     /// Default true.
     #[serde(default)]
     pub is_first_party: Option<bool>,
@@ -70,6 +74,10 @@ pub struct ClientChanges {
     pub allowed_logout_urls: Option<Vec<String>>,
     #[serde(default)]
     pub web_origins: Option<Vec<String>>,
+    /// Auth0's "Allowed Origins (CORS)": origins (like `web_origins`) that may
+    /// call the token, revocation and userinfo endpoints from a browser.
+    #[serde(default)]
+    pub allowed_origins: Option<Vec<String>>,
     #[serde(default)]
     pub is_first_party: Option<bool>,
     /// Merged into the current settings, field by field.

@@ -38,6 +38,7 @@ fn app_type_defaults() {
     assert_eq!(
         web.grant_types,
         [
+            GrantType::Implicit,
             GrantType::AuthorizationCode,
             GrantType::RefreshToken,
             GrantType::ClientCredentials
@@ -60,7 +61,11 @@ fn app_type_defaults() {
         assert_eq!(c.token_endpoint_auth_method, TokenEndpointAuthMethod::None);
         assert_eq!(
             c.grant_types,
-            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+            [
+                GrantType::Implicit,
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken
+            ]
         );
         assert_eq!(c.refresh_token.leeway, 30);
         assert!(c.is_public() && !c.is_confidential());
@@ -262,6 +267,50 @@ fn urls() {
         origin("https://app.example/path").unwrap_err(),
         "web_origins"
     );
+    // Allowed Origins (CORS) follow the same rules, under their own name.
+    let allowed = |url: &str| {
+        build(
+            "id".into(),
+            NewClient {
+                allowed_origins: Some(vec![url.into()]),
+                ..with("spa")
+            },
+        )
+        .map(|c| c.allowed_origins)
+        .map_err(|e| e.property)
+    };
+    assert_eq!(
+        allowed("http://localhost:3000"),
+        Ok(vec!["http://localhost:3000".to_owned()])
+    );
+    for refused in [
+        "https://app.example/path",
+        "https://app.example?q=1",
+        "http://app.example",
+        "https://user@app.example",
+        "app.example",
+        "",
+    ] {
+        assert_eq!(
+            allowed(refused).unwrap_err(),
+            "allowed_origins",
+            "{refused}"
+        );
+    }
+    let mut c = build("id".into(), with("spa")).unwrap();
+    let err = apply_changes(
+        &mut c,
+        ClientChanges {
+            allowed_origins: Some(vec!["javascript:alert(1)".into()]),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.property, "allowed_origins");
+    assert!(
+        c.allowed_origins.is_empty(),
+        "a refused change changes nothing"
+    );
     let logout = build(
         "id".into(),
         NewClient {
@@ -337,7 +386,7 @@ fn closed_sets_are_refused_with_their_messages() {
     );
     for g in [
         "password",
-        "implicit",
+        "Implicit",
         "urn:ietf:params:oauth:grant-type:device_code",
     ] {
         assert_eq!(
@@ -345,7 +394,7 @@ fn closed_sets_are_refused_with_their_messages() {
                 grant_types: Some(vec!["refresh_token".into(), g.into()]),
                 ..named("a")
             }),
-            "grant_types: each must be one of authorization_code, refresh_token, client_credentials"
+            "grant_types: each must be one of implicit, authorization_code, refresh_token, client_credentials"
         );
     }
     assert_eq!(

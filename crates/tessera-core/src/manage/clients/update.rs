@@ -27,6 +27,9 @@ pub fn apply_changes(client: &mut Client, changes: ClientChanges) -> Result<(), 
     if let Some(v) = changes.web_origins {
         next.web_origins = v;
     }
+    if let Some(v) = changes.allowed_origins {
+        next.allowed_origins = v;
+    }
     if let Some(v) = changes.is_first_party {
         next.is_first_party = v;
     }

@@ -18,7 +18,8 @@ const FORBIDDEN_SCHEMES: &[&str] = &[
     "filesystem",
 ];
 
-/// Checks each URL of `property`; `origin_only` for `web_origins`.
+/// Checks each URL of `property`; `origin_only` for `web_origins` and
+/// `allowed_origins`.
 pub(super) fn validate_urls(
     property: &str,
     urls: &[String],

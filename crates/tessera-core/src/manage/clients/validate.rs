@@ -2,7 +2,7 @@
 //! order that is part of the wire format (a payload with several problems is
 //! answered with the first): name, description, app_type,
 //! token_endpoint_auth_method, grant_types, callbacks, allowed_logout_urls,
-//! web_origins, refresh_token, jwt_configuration. The closed sets are parsed in
+//! web_origins, allowed_origins, refresh_token, jwt_configuration. The closed sets are parsed in
 //! their turn, so an unknown value is refused where the string once was.
 
 use super::payload::RefreshTokenChanges;
@@ -68,6 +68,7 @@ pub(super) fn checked(mut client: Client, sent: Sent) -> Result<Client, Invalid>
         false,
     )?;
     validate_urls("web_origins", &client.web_origins, native, true)?;
+    validate_urls("allowed_origins", &client.allowed_origins, native, true)?;
     if let Some(changes) = sent.refresh_token {
         refresh_token::merge(&mut client.refresh_token, changes)?;
     }
@@ -106,7 +107,7 @@ fn parse_grant_types(sent: &[String]) -> Result<Vec<GrantType>, Invalid> {
         let grant = g.parse::<GrantType>().map_err(|_| {
             Invalid::new(
                 "grant_types",
-                "each must be one of authorization_code, refresh_token, client_credentials",
+                "each must be one of implicit, authorization_code, refresh_token, client_credentials",
             )
         })?;
         if out.contains(&grant) {
