@@ -165,13 +165,17 @@ async fn discovery_code_flow_and_management_api_over_https() {
         .unwrap();
     assert_eq!(res.status(), 303, "login refused");
     assert_host_cookies("u/login", &res);
-    assert!(
-        set_cookies(&res)
+    // The SSO session survives cross-site apps (SameSite=None), with its Lax
+    // companion for browsers that refuse None.
+    let cookies = set_cookies(&res);
+    let named = |name: &str| {
+        cookies
             .iter()
-            .any(|c| c.starts_with("__Host-tessera_session=")),
-        "{:?}",
-        set_cookies(&res)
-    );
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name}: {cookies:?}"))
+    };
+    assert!(named("__Host-tessera_session").contains("; SameSite=None"));
+    assert!(named("__Host-tessera_session_legacy").contains("; SameSite=Lax"));
     let callback = url::Url::parse(&location(&res)).unwrap();
     assert!(callback.as_str().starts_with(CALLBACK), "{callback}");
     let query: BTreeMap<String, String> = callback.query_pairs().into_owned().collect();
