@@ -9,6 +9,7 @@ use tessera_core::revocation::Revocations;
 use tessera_core::{Clock, SystemClock};
 use tessera_server::interactive::html::Branding;
 use tessera_server::metrics::Metrics;
+use tessera_server::tls::{self, Certificates, TlsError, TlsFile};
 use tessera_server::{AppState, ServerConfig, tasks};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
@@ -53,6 +54,15 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let local = listener
         .local_addr()
         .map_err(|e| Fail::Runtime(e.to_string()))?;
+    // Before the database too: a bad certificate creates nothing.
+    let certificates = match &settings.tls {
+        Some(files) => Some(Certificates::load(files.clone()).map_err(tls_setting_error)?),
+        None => None,
+    };
+    let acceptor = match &certificates {
+        Some(certs) => Some(certs.acceptor().map_err(tls_setting_error)?),
+        None => None,
+    };
     let opened = startup::open(&settings, startup::Mode::Create).await?;
     startup::record_key_policy(&opened, &key_policy(&settings)).await?;
     let keys = Keys::open(
@@ -129,8 +139,17 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         Duration::from_secs(60),
         stop_rx.clone(),
     );
+    let tls_reloader =
+        certificates.map(|certs| tls::spawn_reloader(certs, tls::POLL_INTERVAL, stop_rx.clone()));
+    if acceptor.is_some() && settings.issuer.as_str().starts_with("http://") {
+        tracing::warn!(
+            issuer = %settings.issuer,
+            "TLS is on but TESSERA_ISSUER is an http URL: tokens and discovery name http endpoints"
+        );
+    }
     tracing::info!(
         listen = %local,
+        tls = if acceptor.is_some() { "on (HTTP/1.1 and HTTP/2)" } else { "off" },
         issuer = %settings.issuer,
         database = opened.store.kind_name(),
         admin_client_id = %report.admin_client_id,
@@ -140,7 +159,12 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let shutdown = async move {
         let _ = on_signal.changed().await;
     };
-    let server = tokio::spawn(tessera_server::serve(listener, state, shutdown));
+    let server = match acceptor {
+        Some(acceptor) => tokio::spawn(tessera_server::serve_tls(
+            listener, state, acceptor, shutdown,
+        )),
+        None => tokio::spawn(tessera_server::serve(listener, state, shutdown)),
+    };
     wait_for_signal().await;
     tracing::info!(
         grace_seconds = settings.shutdown_grace,
@@ -159,9 +183,22 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let _ = reloader.await;
     let _ = refresher.await;
     let _ = sweeper.await;
+    if let Some(tls_reloader) = tls_reloader {
+        let _ = tls_reloader.await;
+    }
     opened.store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A certificate or key that cannot be served is a setting problem: one line
+/// naming the setting, exit code 2.
+fn tls_setting_error(e: TlsError) -> Fail {
+    let setting = match e.file() {
+        TlsFile::Certificate => "TESSERA_TLS_CERT_FILE",
+        TlsFile::Key => "TESSERA_TLS_KEY_FILE",
+    };
+    Fail::Setting(setting_error(setting, e.to_string()))
 }
 
 async fn wait_for_signal() {

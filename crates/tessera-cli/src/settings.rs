@@ -11,6 +11,7 @@ use tessera_core::bootstrap::AdminClient;
 use tessera_core::envelope::MasterKey;
 use tessera_core::keys::SigningAlg;
 use tessera_core::{Issuer, Secret};
+use tessera_server::tls::TlsFiles;
 
 /// One setting: its environment variable and its key in the TOML file.
 struct Spec {
@@ -115,6 +116,14 @@ const SPECS: &[Spec] = &[
         env: "TESSERA_MAX_CONNECTIONS",
         key: "max_connections",
     },
+    Spec {
+        env: "TESSERA_TLS_CERT_FILE",
+        key: "tls_cert_file",
+    },
+    Spec {
+        env: "TESSERA_TLS_KEY_FILE",
+        key: "tls_key_file",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +194,8 @@ pub struct Settings {
     pub header_read_timeout: u64,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: u64,
+    /// Serve HTTPS with this certificate chain and key (both PEM files).
+    pub tls: Option<TlsFiles>,
 }
 
 /// Raw values with where each came from, for messages.
@@ -429,6 +440,8 @@ impl Settings {
             })?),
         };
 
+        let tls = tls_files(raw)?;
+
         Ok(Self {
             issuer,
             listen,
@@ -453,7 +466,29 @@ impl Settings {
             rate_limit: raw.number("TESSERA_RATE_LIMIT", 600, 0, 1_000_000)?,
             header_read_timeout: raw.number("TESSERA_HEADER_READ_TIMEOUT", 10, 1, 300)?,
             max_connections: raw.number("TESSERA_MAX_CONNECTIONS", 512, 1, 1_000_000)?,
+            tls,
         })
+    }
+}
+
+/// Both files or neither (an empty value counts as unset). Their content is
+/// checked when `serve` starts.
+fn tls_files(raw: &Raw) -> Result<Option<TlsFiles>, SettingError> {
+    let path = |env| raw.get(env).map(str::trim).filter(|p| !p.is_empty());
+    match (path("TESSERA_TLS_CERT_FILE"), path("TESSERA_TLS_KEY_FILE")) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+            cert: PathBuf::from(cert),
+            key: PathBuf::from(key),
+        })),
+        (Some(_), None) => Err(setting_error(
+            "TESSERA_TLS_KEY_FILE",
+            "must be set when TESSERA_TLS_CERT_FILE is",
+        )),
+        (None, Some(_)) => Err(setting_error(
+            "TESSERA_TLS_CERT_FILE",
+            "must be set when TESSERA_TLS_KEY_FILE is",
+        )),
     }
 }
 
@@ -518,6 +553,21 @@ mod tests {
         assert_eq!(s.rate_limit, 600);
         assert_eq!(s.header_read_timeout, 10);
         assert_eq!(s.max_connections, 512);
+        assert_eq!(s.tls, None);
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs() {
+        let s = load(&[
+            ("TESSERA_TLS_CERT_FILE", "/etc/tessera/chain.pem"),
+            ("TESSERA_TLS_KEY_FILE", " /etc/tessera/key.pem "),
+        ])
+        .unwrap();
+        let tls = s.tls.unwrap();
+        assert_eq!(tls.cert, Path::new("/etc/tessera/chain.pem"));
+        assert_eq!(tls.key, Path::new("/etc/tessera/key.pem"));
+        let s = load(&[("TESSERA_TLS_CERT_FILE", ""), ("TESSERA_TLS_KEY_FILE", "")]).unwrap();
+        assert_eq!(s.tls, None, "empty values count as unset");
     }
 
     #[test]
@@ -599,6 +649,17 @@ mod tests {
             (
                 &[("TESSERA_MAX_CONNECTIONS", "0")],
                 "TESSERA_MAX_CONNECTIONS",
+            ),
+            (
+                &[("TESSERA_TLS_CERT_FILE", "cert.pem")],
+                "TESSERA_TLS_KEY_FILE",
+            ),
+            (
+                &[
+                    ("TESSERA_TLS_CERT_FILE", " "),
+                    ("TESSERA_TLS_KEY_FILE", "key.pem"),
+                ],
+                "TESSERA_TLS_CERT_FILE",
             ),
         ];
         for (vars, setting) in cases {

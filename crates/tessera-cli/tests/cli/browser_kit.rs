@@ -142,34 +142,10 @@ pub fn random_value() -> String {
     URL_SAFE_NO_PAD.encode(tessera_core::ids::random_bytes::<16>().unwrap())
 }
 
-pub fn pkce_pair() -> (String, String) {
-    let verifier = URL_SAFE_NO_PAD.encode(tessera_core::ids::random_bytes::<32>().unwrap());
-    let challenge = URL_SAFE_NO_PAD.encode(tessera_core::ids::sha256(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
-pub fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// The claims of a JWT, unverified (the tests look at what was issued).
 pub fn jwt_claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).expect("a JWT has three parts");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
-}
-
-pub async fn post_json(url: &str, token: &str, body: Value) -> Value {
-    let res = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert_eq!(status, 201, "POST {url}: {text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 /// A running `tessera serve` with a bootstrap admin, its Management API token
@@ -191,24 +167,13 @@ impl Tenant {
             ],
         )
         .await;
-        let res = reqwest::Client::builder()
+        let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()
-            .unwrap()
-            .post(server.url("oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", ADMIN_ID),
-                ("client_secret", ADMIN_SECRET),
-                ("audience", &format!("{}api/v2/", server.base())),
-            ])
-            .send()
-            .await
             .unwrap();
-        assert_eq!(res.status(), 200);
-        let admin: Value = res.json().await.unwrap();
-        let admin = admin["access_token"].as_str().unwrap().to_owned();
+        let admin = management_token(&http, &server, ADMIN_ID, ADMIN_SECRET).await;
         let user = post_json(
+            &http,
             &server.url("api/v2/users"),
             &admin,
             json!({
@@ -236,6 +201,7 @@ impl Tenant {
     /// `POST /api/v2/{path}` as the admin; the 201 answer.
     pub async fn create(&self, path: &str, body: Value) -> Value {
         post_json(
+            &reqwest::Client::new(),
             &self.server.url(&format!("api/v2/{path}")),
             &self.admin,
             body,

@@ -163,15 +163,35 @@ pub struct Server {
     pub port: u16,
     pub stdout: PathBuf,
     pub stderr: PathBuf,
+    /// The issuer: `http://127.0.0.1:{port}/`, or https for a TLS server.
+    pub base: String,
+    /// What the readiness check asks with (one that trusts a TLS server).
+    pub ready_client: reqwest::Client,
 }
 
 impl Server {
     /// Starts `tessera serve` on `port` and waits until GET /healthz answers 200.
     pub async fn start(sb: &Sandbox, port: u16, env: &[(&str, &str)]) -> Server {
-        let listen = format!("127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
         let issuer = format!("http://127.0.0.1:{port}/");
+        Self::start_as(sb, port, &issuer, client, env).await
+    }
+
+    /// Starts `tessera serve` on 127.0.0.1:`port` as `issuer`, and waits until
+    /// `client` gets 200 from its `healthz`.
+    pub async fn start_as(
+        sb: &Sandbox,
+        port: u16,
+        issuer: &str,
+        client: reqwest::Client,
+        env: &[(&str, &str)],
+    ) -> Server {
+        let listen = format!("127.0.0.1:{port}");
         let mut all: Vec<(&str, &str)> =
-            vec![("TESSERA_LISTEN", &listen), ("TESSERA_ISSUER", &issuer)];
+            vec![("TESSERA_LISTEN", &listen), ("TESSERA_ISSUER", issuer)];
         all.extend_from_slice(env);
         let (stdout, stderr) = sb.log_files();
         let child = sb
@@ -185,13 +205,15 @@ impl Server {
             port,
             stdout,
             stderr,
+            base: issuer.to_owned(),
+            ready_client: client,
         };
         server.wait_ready().await;
         server
     }
 
     pub fn base(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
+        self.base.clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -207,10 +229,7 @@ impl Server {
     }
 
     pub async fn wait_ready(&mut self) {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
+        let client = self.ready_client.clone();
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -233,11 +252,16 @@ impl Server {
     }
 
     pub fn sigterm(&self) {
+        self.signal("TERM");
+    }
+
+    /// `kill -NAME` to this server's process.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .unwrap();
-        assert!(status.success(), "kill -TERM failed");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
@@ -288,6 +312,56 @@ impl Drop for Server {
         }
         let _ = self.child.wait();
     }
+}
+
+/// A client-credentials token for the Management API (`{issuer}api/v2/`).
+pub async fn management_token(
+    http: &reqwest::Client,
+    server: &Server,
+    client_id: &str,
+    client_secret: &str,
+) -> String {
+    let res = http
+        .post(server.url("oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("audience", &server.url("api/v2/")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// POSTs `body` with `token`, which must answer 201 with JSON.
+pub async fn post_json(http: &reqwest::Client, url: &str, token: &str, body: Value) -> Value {
+    let res = http
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, 201, "POST {url}: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce_pair() -> (String, String) {
+    let verifier = base64(&tessera_core::ids::random_bytes::<32>().unwrap(), true);
+    let challenge = base64(&tessera_core::ids::sha256(verifier.as_bytes()), true);
+    (verifier, challenge)
+}
+
+/// Percent-encodes a query or form value.
+pub fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 pub async fn get_json(url: &str) -> Value {

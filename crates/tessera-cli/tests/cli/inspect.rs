@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{Outcome, Sandbox, Server, base64, free_port};
+use crate::common::{Outcome, Sandbox, Server, base64, free_port, management_token};
 
 const ADMIN: &str = "inspect-admin";
 const SECRET: &str = "inspect-bootstrap-secret-0123456789-abcdefghij";
@@ -42,23 +42,6 @@ fn inspect_stdin(sb: &Sandbox, args: &[&str], input: &str) -> Outcome {
     }
 }
 
-async fn management_token(server: &Server) -> String {
-    let res = reqwest::Client::new()
-        .post(server.url("oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", ADMIN),
-            ("client_secret", SECRET),
-            ("audience", &server.url("api/v2/")),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
 fn json_of(out: &Outcome) -> Value {
     serde_json::from_str(out.stdout.trim())
         .unwrap_or_else(|e| panic!("--json printed no JSON ({e}): {out:?}"))
@@ -87,7 +70,7 @@ async fn inspect_explains_tokens_of_a_running_server() {
     let server = Server::start(&sb, free_port(), &env).await;
     let issuer = server.base();
     let management = server.url("api/v2/");
-    let token = management_token(&server).await;
+    let token = management_token(&reqwest::Client::new(), &server, ADMIN, SECRET).await;
 
     // Valid for the Management API: exit 0, and the kind is named.
     let out = inspect(

@@ -1,6 +1,6 @@
 //! Black-box tests of the `tessera` binary: settings errors, first start,
 //! restarts, master-key handling, key rotation through the CLI, private keys at
-//! rest and graceful shutdown. Every server runs in its own temp directory on
+//! rest, graceful shutdown and HTTPS. Every server runs in its own temp directory on
 //! its own port and is stopped (SIGTERM, then SIGKILL) when its guard drops.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,3 +15,4 @@ mod operator;
 mod shutdown;
 mod spa_js;
 mod startup;
+mod tls;
