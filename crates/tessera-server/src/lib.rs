@@ -3,6 +3,7 @@
 //! background tasks.
 
 pub mod cors;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod interactive;

@@ -32,6 +32,7 @@ mod revocation_bounds;
 mod revoke_introspect;
 mod signing_keys;
 mod slow_clients;
+mod smtp;
 mod token;
 mod user_revocation;
 mod users;
