@@ -120,6 +120,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         revocations: revocations.clone(),
         metrics: Arc::new(Metrics::new()),
         clock,
+        mailer: Arc::new(tessera_server::email::LogMailer),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let reloader = tasks::spawn_key_reloader(

@@ -163,6 +163,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         master,
         metrics: Arc::new(Metrics::new()),
         clock,
+        mailer: Arc::new(tessera_server::email::LogMailer),
     };
     Fixture {
         state,

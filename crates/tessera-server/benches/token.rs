@@ -69,6 +69,7 @@ async fn fixture(alg: SigningAlg) -> Fixture {
         master,
         metrics: Arc::new(Metrics::new()),
         clock,
+        mailer: Arc::new(tessera_server::email::LogMailer),
     };
     Fixture { state, _dir: dir }
 }

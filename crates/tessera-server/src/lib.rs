@@ -4,6 +4,7 @@
 
 pub mod authentication;
 pub mod cors;
+pub mod email;
 pub mod error;
 pub mod http;
 pub mod interactive;

@@ -78,6 +78,8 @@ pub struct AppState {
     pub revocations: Arc<Revocations>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    /// Outgoing email (reset links, verification links, one-time codes).
+    pub mailer: Arc<dyn crate::email::Mailer>,
 }
 
 impl AppState {

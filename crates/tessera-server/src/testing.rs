@@ -26,6 +26,12 @@ use tessera_core::{Clock, Issuer, Secret};
 use tessera_store::{SqlStore, testing};
 use tokio::sync::oneshot;
 
+pub mod smtp_sink;
+pub use smtp_sink::{SinkMessage, SmtpSink};
+
+/// The sender of the test servers' mail.
+pub const EMAIL_FROM: &str = "Tessera <no-reply@tessera.test>";
+
 pub const ADMIN_ID: &str = "admin-client";
 pub const ADMIN_SECRET: &str = "admin-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
@@ -113,6 +119,9 @@ pub struct Options {
     pub configure: fn(&mut ServerConfig),
     /// The database (e.g. a fresh PostgreSQL one); `None`: SQLite in a temp dir.
     pub database_url: Option<String>,
+    /// Where the server sends mail (`SmtpSink::url()`); `None`: the log-only
+    /// mailer.
+    pub smtp_url: Option<String>,
 }
 
 impl Default for Options {
@@ -124,6 +133,7 @@ impl Default for Options {
             clock: Arc::new(SystemClock),
             configure: |_| {},
             database_url: None,
+            smtp_url: None,
         }
     }
 }
@@ -182,6 +192,20 @@ pub async fn start_opts(o: Options) -> TestServer {
         ..ServerConfig::new(issuer.clone())
     };
     (o.configure)(&mut config);
+    let mailer: Arc<dyn crate::email::Mailer> = match &o.smtp_url {
+        Some(url) => Arc::new(
+            crate::email::smtp::SmtpMailer::start(
+                &crate::email::smtp::SmtpUrl::parse(url).unwrap(),
+                crate::email::smtp::parse_from(EMAIL_FROM).unwrap(),
+                crate::email::smtp::Delivery {
+                    first_backoff: Duration::from_millis(100),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        ),
+        None => Arc::new(crate::email::LogMailer),
+    };
     let state = AppState {
         config: Arc::new(config),
         store: store.clone(),
@@ -190,6 +214,7 @@ pub async fn start_opts(o: Options) -> TestServer {
         revocations: Arc::new(Revocations::load(store.clone(), clock.now()).await.unwrap()),
         metrics: Arc::new(Metrics::new()),
         clock,
+        mailer,
     };
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(crate::serve(listener, state.clone(), async move {

@@ -33,6 +33,7 @@ mod revoke_introspect;
 mod signing_keys;
 mod signup_api;
 mod slow_clients;
+mod smtp;
 mod token;
 mod user_revocation;
 mod users;
