@@ -13,6 +13,7 @@ use crate::flow::{
     RefreshFamily, RefreshUse, Session,
 };
 use crate::model::{AppType, Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
+use crate::passwordless::NewOtp;
 
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
@@ -429,6 +430,42 @@ pub enum LoginAttempt {
     Refused,
 }
 
+/// Passwordless one-time codes (`passwordless`): atomic, since their tries
+/// and sends are security counters.
+#[async_trait]
+pub trait OtpStore: Send + Sync + 'static {
+    /// Stores a passwordless code for `(otp.connection, otp.email)`, replacing
+    /// any earlier one (its tries start again), unless `max_sends` codes were
+    /// stored for that email within the last `window` seconds: then `false`
+    /// and nothing changes. One conditional write (atomic across nodes).
+    async fn put_otp(
+        &self,
+        otp: &NewOtp,
+        now: UnixTime,
+        window: i64,
+        max_sends: i64,
+    ) -> Result<bool, StoreError>;
+    /// Reserves one try of the live code of `(connection, email)` before it is
+    /// compared, in one conditional write: its keyed hash while fewer than
+    /// `max_tries` were reserved and it has not expired or been used; `None`
+    /// otherwise.
+    async fn reserve_otp_try(
+        &self,
+        connection: &str,
+        email: &str,
+        now: UnixTime,
+        max_tries: i64,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Uses the live code with `code_hash`: `true` for exactly one caller.
+    async fn consume_otp(
+        &self,
+        connection: &str,
+        email: &str,
+        code_hash: &[u8],
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+}
+
 /// The interactive flow's state. Operations that carry an invariant are atomic.
 #[async_trait]
 pub trait FlowStore: Send + Sync + 'static {
@@ -589,7 +626,14 @@ pub trait RefreshStore: Send + Sync + 'static {
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
-    KeyStore + MetaStore + TenantStore + UserStore + RevocationStore + FlowStore + RefreshStore
+    KeyStore
+    + MetaStore
+    + TenantStore
+    + UserStore
+    + RevocationStore
+    + FlowStore
+    + RefreshStore
+    + OtpStore
 {
     /// Is the database reachable? (readiness)
     async fn ping(&self) -> Result<(), StoreError>;

@@ -369,6 +369,8 @@ impl FlowStore for SqlStore {
             "DELETE FROM opaque_tokens WHERE expires_at <= $1",
             // Counters idle for a day no longer count for any window.
             "DELETE FROM login_attempts WHERE last_at <= $1 - 86400",
+            // Passwordless codes once expired and outside any send window.
+            "DELETE FROM otp_codes WHERE expires_at <= $1 AND window_started <= $1 - 86400",
         ] {
             total += sqlx::query(sql)
                 .bind(now)

@@ -9,6 +9,7 @@
 mod flow;
 mod keys;
 mod meta;
+mod otp;
 mod refresh;
 mod retired;
 mod revocations;

@@ -95,6 +95,8 @@ closed_set! {
         AuthorizationCode = "authorization_code",
         RefreshToken = "refresh_token",
         ClientCredentials = "client_credentials",
+        /// Auth0's passwordless one-time code grant (email codes).
+        PasswordlessOtp = "http://auth0.com/oauth/grant-type/passwordless/otp",
     }
 }
 

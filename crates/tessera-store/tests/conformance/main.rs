@@ -11,6 +11,7 @@ mod clients;
 mod flow;
 mod keys;
 mod login_attempts;
+mod otp_codes;
 mod refresh;
 mod retired_lifetimes;
 mod revocation_log;
@@ -21,6 +22,7 @@ pub use clients::*;
 pub use flow::*;
 pub use keys::*;
 pub use login_attempts::*;
+pub use otp_codes::*;
 pub use refresh::*;
 pub use retired_lifetimes::*;
 pub use revocation_log::*;
@@ -94,6 +96,8 @@ suite!(
     expired_revocations_leave_the_view,
     login_attempts_are_reserved_up_to_the_threshold_per_window,
     concurrent_login_reservations_never_exceed_the_threshold,
+    otp_tries_sends_use_and_expiry,
+    concurrent_otp_tries_never_exceed_the_maximum,
     lowered_or_deleted_api_lifetimes_are_remembered_until_their_tokens_expire,
     concurrent_lifetime_changes_never_lose_a_longer_lifetime,
 );
