@@ -179,6 +179,11 @@ reasons! {
     UserUnavailable = "user_unavailable" => InvalidGrant,
     /// A refresh for a blocked user (Auth0: "user is blocked").
     UserBlocked = "user_blocked" => InvalidGrant,
+    /// A passwordless code that does not match (a try is used up).
+    OtpWrong = "otp_wrong" => InvalidGrant,
+    /// No live passwordless code for the email: none sent, expired, used, or
+    /// its tries used up.
+    OtpUnavailable = "otp_unavailable" => InvalidGrant,
     /// The grant's API was deleted.
     ApiGone = "api_gone" => InvalidGrant,
     /// The refresh token is unknown, expired or revoked.

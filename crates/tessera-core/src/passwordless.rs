@@ -58,11 +58,29 @@ impl CodeSettings {
     }
 }
 
-/// The keyed hash a code is stored and compared under.
+const PURPOSE: &str = "passwordless-otp";
+
+fn hashed_input(connection: &str, email: &str, code: &str) -> String {
+    format!("{connection}\0{email}\0{code}")
+}
+
+/// The keyed hash a code is stored under.
 pub fn code_hash(master: &MasterKey, connection: &str, email: &str, code: &str) -> [u8; 32] {
-    master.keyed_hash(
-        "passwordless-otp",
-        format!("{connection}\0{email}\0{code}").as_bytes(),
+    master.keyed_hash(PURPOSE, hashed_input(connection, email, code).as_bytes())
+}
+
+/// Constant-time check of a code against its stored keyed hash.
+pub fn code_matches(
+    master: &MasterKey,
+    connection: &str,
+    email: &str,
+    code: &str,
+    stored: &[u8],
+) -> bool {
+    master.verify_keyed_hash(
+        PURPOSE,
+        hashed_input(connection, email, code).as_bytes(),
+        stored,
     )
 }
 
@@ -96,6 +114,8 @@ mod tests {
         }
         let k = MasterKey::from_bytes(&[7u8; 32]);
         let h = code_hash(&k, "email", "a@example.com", "123456");
+        assert!(code_matches(&k, "email", "a@example.com", "123456", &h));
+        assert!(!code_matches(&k, "email", "a@example.com", "123457", &h));
         assert_ne!(h, code_hash(&k, "email", "b@example.com", "123456"));
         assert_ne!(h, code_hash(&k, "email", "a@example.com", "123457"));
         assert_ne!(

@@ -4,6 +4,7 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod common;
+pub mod passwordless_otp;
 pub mod refresh_token;
 
 use serde::Serialize;
@@ -66,6 +67,7 @@ grants! {
     AuthorizationCode = "authorization_code" => authorization_code,
     RefreshToken = "refresh_token" => refresh_token,
     ClientCredentials = "client_credentials" => client_credentials,
+    PasswordlessOtp = "http://auth0.com/oauth/grant-type/passwordless/otp" => passwordless_otp,
 }
 
 /// The JSON body of a successful token response (RFC 6749 §5.1).

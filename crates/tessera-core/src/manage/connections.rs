@@ -1,21 +1,29 @@
 //! Connections (where users come from): validation, defaults, creation and
 //! changes, shared by `/api/v2/connections` and the operator CLI.
 //!
-//! Only database connections (strategy `auth0`) exist for now. Their options are
-//! the ones Tessera enforces: `passwordPolicy`,
+//! Two strategies: database connections (`auth0`) and Auth0's passwordless
+//! email connection (`email`, always named `email`). Their options are the
+//! ones Tessera enforces: for `auth0`, `passwordPolicy`,
 //! `password_complexity_options.min_length` and `disable_signup` (no sign-up
-//! page on the hosted login); any other option is refused rather than stored
-//! and silently ignored.
+//! page on the hosted login); for `email`, `disable_signup`, `totp` (code
+//! lifetime and length), `brute_force_protection` and `email` (the message:
+//! `subject` is used; `from`, `syntax` and `body` are kept but Tessera sends its
+//! own layout from `TESSERA_EMAIL_FROM`, see docs/authentication-api.md). Any
+//! other option is refused rather than stored and silently ignored.
 
 use serde_json::{Map, Value};
 
 use super::Invalid;
 use crate::ids::{self, RngError};
 use crate::model::Connection;
+use crate::passwordless::{
+    EMAIL_STRATEGY, MAX_LENGTH as MAX_CODE_LENGTH, MAX_TIME_STEP, MIN_LENGTH as MIN_CODE_LENGTH,
+    MIN_TIME_STEP,
+};
 
 /// The database connection's strategy.
 pub const DATABASE_STRATEGY: &str = "auth0";
-pub const STRATEGIES: &[&str] = &[DATABASE_STRATEGY];
+pub const STRATEGIES: &[&str] = &[DATABASE_STRATEGY, EMAIL_STRATEGY];
 pub const MAX_NAME_LEN: usize = 128;
 /// Auth0's password policy names.
 pub const PASSWORD_POLICIES: &[&str] = &["none", "low", "fair", "good", "excellent"];
@@ -63,6 +71,20 @@ pub fn default_options() -> Value {
     })
 }
 
+/// A new connection's options: [`default_options`] for a database; for
+/// `email`, sign-ups allowed and 6-digit codes living 5 minutes.
+pub fn default_options_for(strategy: &str) -> Value {
+    if strategy == EMAIL_STRATEGY {
+        serde_json::json!({
+            "disable_signup": false,
+            "brute_force_protection": true,
+            "totp": { "time_step": 300, "length": 6 }
+        })
+    } else {
+        default_options()
+    }
+}
+
 /// 1 to 128 characters from `[A-Za-z0-9_-]`.
 pub fn validate_name(name: &str) -> Result<(), Invalid> {
     if name.is_empty()
@@ -85,7 +107,7 @@ pub fn validate_strategy(strategy: &str) -> Result<(), Invalid> {
     } else {
         Err(Invalid::new(
             "strategy",
-            "only database connections (strategy auth0) are supported",
+            "only database (auth0) and passwordless email (email) connections are supported",
         ))
     }
 }
@@ -95,6 +117,9 @@ pub fn validate_options(strategy: &str, options: &Value) -> Result<(), Invalid> 
     let Value::Object(map) = options else {
         return Err(Invalid::new("options", "must be an object"));
     };
+    if strategy == EMAIL_STRATEGY {
+        return validate_email_options(map);
+    }
     if strategy != DATABASE_STRATEGY {
         return validate_strategy(strategy);
     }
@@ -126,6 +151,75 @@ pub fn validate_options(strategy: &str, options: &Value) -> Result<(), Invalid> 
                     "is not a supported option of database connections",
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+fn check_bool(name: &str, value: &Value) -> Result<(), Invalid> {
+    if matches!(value, Value::Bool(_) | Value::Null) {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            format!("options.{name}"),
+            "must be true or false",
+        ))
+    }
+}
+
+fn unsupported(prefix: &str, key: &str) -> Invalid {
+    let shown: String = key.chars().take(64).collect();
+    Invalid::new(
+        format!("options.{prefix}{shown}"),
+        "is not a supported option of passwordless email connections",
+    )
+}
+
+/// A passwordless email connection's options.
+fn validate_email_options(map: &Map<String, Value>) -> Result<(), Invalid> {
+    for (key, value) in map {
+        match key.as_str() {
+            "disable_signup" | "brute_force_protection" => check_bool(key, value)?,
+            "totp" => {
+                let Value::Object(totp) = value else {
+                    return Err(Invalid::new("options.totp", "must be an object"));
+                };
+                for (k, v) in totp {
+                    let (min, max) = match k.as_str() {
+                        "time_step" => (MIN_TIME_STEP, MAX_TIME_STEP),
+                        "length" => (i64::from(MIN_CODE_LENGTH), i64::from(MAX_CODE_LENGTH)),
+                        other => return Err(unsupported("totp.", other)),
+                    };
+                    if !v.as_i64().is_some_and(|n| (min..=max).contains(&n)) {
+                        return Err(Invalid::new(
+                            format!("options.totp.{k}"),
+                            format!("must be an integer between {min} and {max}"),
+                        ));
+                    }
+                }
+            }
+            "email" => {
+                let Value::Object(email) = value else {
+                    return Err(Invalid::new("options.email", "must be an object"));
+                };
+                for (k, v) in email {
+                    match (k.as_str(), v) {
+                        ("syntax", Value::String(s)) if s == "liquid" => {}
+                        ("syntax", _) => {
+                            return Err(Invalid::new("options.email.syntax", "must be liquid"));
+                        }
+                        ("from" | "subject" | "body", Value::String(s)) if s.len() <= 65_536 => {}
+                        ("from" | "subject" | "body", _) => {
+                            return Err(Invalid::new(
+                                format!("options.email.{k}"),
+                                "must be a string of at most 65536 bytes",
+                            ));
+                        }
+                        (other, _) => return Err(unsupported("email.", other)),
+                    }
+                }
+            }
+            other => return Err(unsupported("", other)),
         }
     }
     Ok(())
@@ -198,7 +292,15 @@ pub fn build(id: String, input: NewConnection) -> Result<Connection, Invalid> {
         .strategy
         .ok_or_else(|| Invalid::new("strategy", "is required"))?;
     validate_strategy(&strategy)?;
-    let options = input.options.unwrap_or_else(default_options);
+    if strategy == EMAIL_STRATEGY && name != EMAIL_STRATEGY {
+        return Err(Invalid::new(
+            "name",
+            "a passwordless email connection must be named email",
+        ));
+    }
+    let options = input
+        .options
+        .unwrap_or_else(|| default_options_for(&strategy));
     validate_options(&strategy, &options)?;
     let enabled_clients = normalize_enabled_clients(input.enabled_clients.unwrap_or_default())?;
     Ok(Connection {
@@ -353,6 +455,61 @@ mod tests {
                 ..db("a")
             }),
             "enabled_clients"
+        );
+    }
+
+    #[test]
+    fn passwordless_email_connections() {
+        let email = |options: Option<Value>| NewConnection {
+            name: Some("email".into()),
+            strategy: Some("email".into()),
+            options,
+            enabled_clients: None,
+        };
+        let c = build("con_x".into(), email(None)).unwrap();
+        assert_eq!(c.options["totp"], json!({"time_step": 300, "length": 6}));
+        assert_eq!(
+            bad(NewConnection {
+                name: Some("other".into()),
+                ..email(None)
+            }),
+            "name"
+        );
+        assert!(
+            build(
+                "con_x".into(),
+                email(Some(
+                    json!({"disable_signup": true, "brute_force_protection": true,
+                    "totp": {"time_step": 180, "length": 6},
+                    "email": {"from": "a@example.com", "subject": "Code", "syntax": "liquid",
+                        "body": "<p>{{ code }}</p>"}})
+                ))
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            bad(email(Some(json!({"totp": {"length": 4}})))),
+            "options.totp.length"
+        );
+        assert_eq!(
+            bad(email(Some(json!({"totp": {"time_step": 1}})))),
+            "options.totp.time_step"
+        );
+        assert_eq!(
+            bad(email(Some(json!({"totp": {"x": 1}})))),
+            "options.totp.x"
+        );
+        assert_eq!(
+            bad(email(Some(json!({"email": {"syntax": "md"}})))),
+            "options.email.syntax"
+        );
+        assert_eq!(
+            bad(email(Some(json!({"passwordPolicy": "fair"})))),
+            "options.passwordPolicy"
+        );
+        assert_eq!(
+            bad(email(Some(json!({"disable_signup": 1})))),
+            "options.disable_signup"
         );
     }
 

@@ -86,8 +86,8 @@ closed_set! {
 }
 
 closed_set! {
-    /// A grant a client may use. Tessera serves these four (`implicit`: ID
-    /// tokens from `/authorize`, `response_type=id_token` or `code id_token`);
+    /// A grant a client may use. Tessera serves these (`implicit`: ID tokens
+    /// from `/authorize`, `response_type=id_token` or `code id_token`);
     /// Auth0's other values (`password`, `http://auth0.com/oauth/grant-type/…`,
     /// `urn:ietf:params:oauth:grant-type:device_code`, …) are refused.
     GrantType {
@@ -406,7 +406,8 @@ mod tests {
                 "implicit",
                 "authorization_code",
                 "refresh_token",
-                "client_credentials"
+                "client_credentials",
+                "http://auth0.com/oauth/grant-type/passwordless/otp"
             ]
         );
         // What a client may be registered for is what the token endpoint

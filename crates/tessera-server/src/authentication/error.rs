@@ -26,6 +26,10 @@ pub enum Failure {
     BodyMalformed,
     /// `client_id` missing or unknown.
     ClientUnknown,
+    /// A confidential client did not authenticate (or got its secret wrong).
+    ClientAuthFailed,
+    /// The client may not use the grant this request leads to.
+    GrantTypeNotAllowed,
     /// The connection does not exist, has another strategy, or is not
     /// enabled for the client.
     ConnectionUnusable,
@@ -53,6 +57,7 @@ impl Failure {
     pub fn status(self) -> StatusCode {
         match self {
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::ClientAuthFailed => StatusCode::UNAUTHORIZED,
             Self::Busy | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -65,6 +70,8 @@ impl Failure {
             (Self::BodyMalformed, Shape::Passwordless) => "bad.request",
             (Self::ClientUnknown, Shape::Database) => "invalid_client",
             (Self::ClientUnknown, Shape::Passwordless) => "bad.client_id",
+            (Self::ClientAuthFailed, _) => "invalid_client",
+            (Self::GrantTypeNotAllowed, _) => "unauthorized_client",
             (Self::ConnectionUnusable, _) => "bad.connection",
             (Self::SignupDisabled, Shape::Database) => "operation_not_supported",
             (Self::SignupDisabled, Shape::Passwordless) => "bad.connection",

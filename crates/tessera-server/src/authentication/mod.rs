@@ -5,6 +5,7 @@
 //! has its own per-address rate limit, as the token endpoint has.
 
 pub mod error;
+pub mod passwordless;
 pub mod signup;
 
 use std::sync::Arc;
@@ -17,7 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value};
 use tessera_core::Secret;
-use tessera_core::model::{Client, Connection};
+use tessera_core::model::{Client, ClientSecret, Connection};
+
+/// A client and its stored secret, as the store gives them.
+pub type ClientRecord = (Client, Option<ClientSecret>);
 
 use crate::interactive::limits::{RateLimiter, peer_ip};
 use crate::state::{AppState, ServerConfig};
@@ -28,10 +32,15 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         let limiter = Arc::new(RateLimiter::new(config.rate_limit_per_minute));
         from_fn_with_state((limiter, shape), limit)
     };
-    Router::new().route(
-        "/dbconnections/signup",
-        post(signup::signup).layer(limited(Shape::Database)),
-    )
+    Router::new()
+        .route(
+            "/dbconnections/signup",
+            post(signup::signup).layer(limited(Shape::Database)),
+        )
+        .route(
+            "/passwordless/start",
+            post(passwordless::start).layer(limited(Shape::Passwordless)),
+        )
 }
 
 /// The per-address limit: 429 in the endpoint's shape, with `Retry-After`.
@@ -139,7 +148,7 @@ pub async fn client_and_connection(
     client_id: Option<&str>,
     connection: Option<&str>,
     strategy: &str,
-) -> Result<(Client, Connection), AuthApiError> {
+) -> Result<(ClientRecord, Connection), AuthApiError> {
     let unknown_client = || {
         AuthApiError::new(
             shape,
@@ -148,8 +157,8 @@ pub async fn client_and_connection(
         )
     };
     let client_id = client_id.ok_or_else(unknown_client)?;
-    let client = match state.store.get_client(client_id).await {
-        Ok(Some((client, _))) => client,
+    let found = match state.store.get_client(client_id).await {
+        Ok(Some(found)) => found,
         Ok(None) => return Err(unknown_client()),
         Err(e) => return Err(AuthApiError::unavailable(shape, &e)),
     };
@@ -162,8 +171,8 @@ pub async fn client_and_connection(
     };
     let name = connection.ok_or_else(unusable)?;
     match state.store.get_connection_by_name(name).await {
-        Ok(Some(c)) if c.strategy == strategy && c.is_enabled_for(&client.client_id) => {
-            Ok((client, c))
+        Ok(Some(c)) if c.strategy == strategy && c.is_enabled_for(&found.0.client_id) => {
+            Ok((found, c))
         }
         Ok(_) => Err(unusable()),
         Err(e) => Err(AuthApiError::unavailable(shape, &e)),

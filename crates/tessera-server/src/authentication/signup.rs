@@ -52,7 +52,7 @@ async fn run(
     let mut body = Body::read(SHAPE, headers, bytes)?;
     // First: the password leaves the body before anything else reads it.
     let password = body.take_secret("password")?;
-    let (client, connection) = client_and_connection(
+    let ((client, _), connection) = client_and_connection(
         state,
         SHAPE,
         body.text("client_id")?.as_deref(),

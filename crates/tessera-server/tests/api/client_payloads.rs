@@ -222,7 +222,8 @@ async fn the_openapi_document_describes_the_shared_bodies_under_their_names() {
             "implicit",
             "authorization_code",
             "refresh_token",
-            "client_credentials"
+            "client_credentials",
+            "http://auth0.com/oauth/grant-type/passwordless/otp"
         ])
     );
     let paths = &r.body["paths"];

@@ -1,0 +1,243 @@
+//! `grant_type=http://auth0.com/oauth/grant-type/passwordless/otp` (Auth0):
+//! the code emailed by `/passwordless/start` logs the user in to the
+//! passwordless connection named by `realm` (`email`), creating the user on
+//! first login unless the connection's `disable_signup` is on.
+//!
+//! A try is reserved in the code's row before the code is compared (one
+//! atomic write), so at most [`MAX_TRIES`] comparisons run per code whatever
+//! runs concurrently: the fourth try is refused even with the right code. A
+//! matching code is used once.
+
+use super::common::{
+    UserGrant, authenticate_client, issue_user_tokens, offline_allowed, start_family,
+};
+use super::{Ctx, GrantError, Issued};
+use crate::client_auth::Presented;
+use crate::error::{OAuthError, Reason};
+use crate::ids;
+use crate::manage::users::normalize_email;
+use crate::model::{Client, Connection, GrantType, Identity, User};
+use crate::params::Params;
+use crate::passwordless::{EMAIL_STRATEGY, MAX_TRIES, code_matches};
+use crate::store::StoreError;
+
+/// Auth0's answer to a wrong, expired or used code.
+pub const WRONG_CODE: &str = "Wrong email or verification code.";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The passwordless connection's name (`email`).
+    pub realm: String,
+    /// The email the code was sent to.
+    pub username: String,
+    pub otp: String,
+    /// Defaults to `openid`.
+    pub scope: Vec<String>,
+    pub audience: Option<String>,
+}
+
+impl Request {
+    pub fn parse(params: &Params) -> Result<Self, OAuthError> {
+        let required = |name: &str| {
+            params.get(name).map(str::to_owned).ok_or_else(|| {
+                OAuthError::new(Reason::ParameterMissing, format!("{name} is required"))
+            })
+        };
+        let scope: Vec<String> = params
+            .get("scope")
+            .unwrap_or("openid")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(Self {
+            realm: required("realm")?,
+            username: required("username")?,
+            otp: required("otp")?,
+            scope,
+            audience: params.get("audience").map(str::to_owned),
+        })
+    }
+}
+
+fn wrong(reason: Reason) -> GrantError {
+    OAuthError::new(reason, WRONG_CODE).into()
+}
+
+pub async fn exchange(
+    ctx: &Ctx<'_>,
+    presented: &Presented,
+    req: Request,
+) -> Result<Issued, GrantError> {
+    let found = ctx.store.get_client(presented.client_id()).await?;
+    let client = authenticate_client(ctx, presented, found.as_ref())?;
+    if !client.allows(GrantType::PasswordlessOtp) {
+        return Err(OAuthError::new(
+            Reason::GrantTypeNotAllowed,
+            "the client may not use the passwordless/otp grant",
+        )
+        .into());
+    }
+    let connection = match ctx.store.get_connection_by_name(&req.realm).await? {
+        Some(c) if c.strategy == EMAIL_STRATEGY && c.is_enabled_for(&client.client_id) => c,
+        _ => {
+            return Err(OAuthError::new(
+                Reason::ConnectionUnusable,
+                "the realm is not a passwordless email connection enabled for this client",
+            )
+            .into());
+        }
+    };
+    let email = normalize_email(req.username.trim()).map_err(|_| wrong(Reason::OtpUnavailable))?;
+    // The try is counted before the compare.
+    let stored = ctx
+        .store
+        .reserve_otp_try(&connection.name, &email, ctx.now, MAX_TRIES)
+        .await?
+        .ok_or_else(|| wrong(Reason::OtpUnavailable))?;
+    if !code_matches(
+        ctx.master,
+        &connection.name,
+        &email,
+        req.otp.trim(),
+        &stored,
+    ) {
+        return Err(wrong(Reason::OtpWrong));
+    }
+    if !ctx
+        .store
+        .consume_otp(&connection.name, &email, &stored, ctx.now)
+        .await?
+    {
+        return Err(wrong(Reason::OtpUnavailable));
+    }
+    let user = login_user(ctx, &connection, &email).await?;
+    ctx.store.record_login(&user.user_id, ctx.now).await?;
+    login_tokens(ctx, &client, &user, &req).await
+}
+
+/// The connection's user with `email`, created (email verified) on first login
+/// unless sign-ups are disabled.
+async fn login_user(
+    ctx: &Ctx<'_>,
+    connection: &Connection,
+    email: &str,
+) -> Result<User, GrantError> {
+    if let Some((user, _)) = ctx
+        .store
+        .find_user_for_login(&connection.name, email)
+        .await?
+    {
+        if user.blocked {
+            return Err(OAuthError::new(Reason::UserBlocked, "user is blocked").into());
+        }
+        return Ok(user);
+    }
+    if connection.signup_disabled() {
+        // No code is sent to an unknown email then; one sent before the
+        // setting changed logs no one in.
+        return Err(wrong(Reason::OtpUnavailable));
+    }
+    let user = new_user(connection, email, ctx.now)?;
+    match ctx.store.create_user(&user, None).await {
+        Ok(()) => Ok(user),
+        // Two first logins at once: the other one created the user.
+        Err(StoreError::Conflict(_)) => ctx
+            .store
+            .find_user_for_login(&connection.name, email)
+            .await?
+            .map(|(u, _)| u)
+            .ok_or_else(|| wrong(Reason::OtpUnavailable)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A passwordless user: `email|` and 24 random hex characters, the email
+/// verified by the code, Auth0's defaults for name and nickname.
+fn new_user(connection: &Connection, email: &str, now: i64) -> Result<User, GrantError> {
+    let hex: String = ids::random_bytes::<12>()?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let local = email.split('@').next().unwrap_or(email).to_owned();
+    Ok(User {
+        user_id: format!("{EMAIL_STRATEGY}|{hex}"),
+        connection: connection.name.clone(),
+        email: Some(email.to_owned()),
+        email_verified: true,
+        name: Some(email.to_owned()),
+        given_name: None,
+        family_name: None,
+        nickname: Some(local),
+        picture: None,
+        user_metadata: Default::default(),
+        app_metadata: Default::default(),
+        blocked: false,
+        created_at: now,
+        updated_at: now,
+        last_login: None,
+        logins_count: 0,
+        identities: vec![Identity {
+            connection: connection.name.clone(),
+            user_id: hex,
+            provider: EMAIL_STRATEGY.into(),
+            is_social: false,
+        }],
+    })
+}
+
+/// The tokens of a login without a browser session: a fresh `sid`, ID and
+/// access tokens, and a refresh token under the usual rules.
+async fn login_tokens(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    user: &User,
+    req: &Request,
+) -> Result<Issued, GrantError> {
+    let api = match &req.audience {
+        Some(aud) => Some(
+            ctx.store
+                .get_resource_server_by_identifier(aud)
+                .await?
+                .ok_or_else(|| OAuthError::new(Reason::ApiUnknown, "the audience names no API"))?,
+        ),
+        None => None,
+    };
+    let sid = ids::prefixed("sid")?;
+    let tokens = issue_user_tokens(
+        ctx,
+        UserGrant {
+            client,
+            user,
+            scope: &req.scope,
+            api: api.as_ref(),
+            sid: &sid,
+            auth_time: ctx.now,
+            nonce: None,
+        },
+    )
+    .await?;
+    let mut issued = tokens.issued;
+    if offline_allowed(client, &req.scope, api.as_ref()) {
+        let (refresh, family_id) = start_family(
+            ctx,
+            client,
+            user,
+            &req.scope,
+            req.audience.as_deref(),
+            &sid,
+            ctx.now,
+        )
+        .await?;
+        ctx.store
+            .record_family_token(
+                &family_id,
+                &tokens.jti,
+                ctx.now + issued.response.expires_in,
+            )
+            .await?;
+        issued.response.refresh_token = Some(refresh);
+        issued.kinds.push(crate::token::TokenKind::RefreshToken);
+    }
+    Ok(issued)
+}
