@@ -3,16 +3,13 @@
 //! emails, the lockout reserved before the check), tokens as a code login
 //! issues them, and who must not get in.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_server::interactive::gate::PasswordGate;
 
 use crate::common::*;
 use crate::flows::{API, App, EMAIL, PASSWORD, apis, app, credentials, field, refresh, user};
+use crate::front_channel::verified_jwt;
 
 const REALM_GRANT: &str = "http://auth0.com/oauth/grant-type/password-realm";
 const REALM: &str = "Username-Password-Authentication";
@@ -58,6 +55,28 @@ async fn realm_login(s: &TestServer, app: &App, password: &str, extra: &[(&str, 
     s.token_request(&form).await
 }
 
+/// A password-realm request with the right password, from `app`, claiming
+/// the end user's address `forwarded_for`.
+async fn login_from(s: &TestServer, app: &App, forwarded_for: &str) -> Reply {
+    let mut form = vec![
+        ("grant_type", REALM_GRANT),
+        ("realm", REALM),
+        ("username", EMAIL),
+        ("password", PASSWORD),
+    ];
+    form.extend(credentials(app));
+    reply(
+        http()
+            .post(s.url("oauth/token"))
+            .header("auth0-forwarded-for", forwarded_for)
+            .form(&form)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 async fn post_json(s: &TestServer, body: Value) -> Reply {
     reply(
         http()
@@ -68,33 +87,6 @@ async fn post_json(s: &TestServer, body: Value) -> Reply {
             .unwrap(),
     )
     .await
-}
-
-/// Verifies a JWT with the published keys; its header and claims.
-async fn verified(s: &TestServer, token: &str, audience: &str) -> (Value, Value) {
-    let header: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(token.split('.').next().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
-    let jwks: JwkSet = http()
-        .get(s.url(".well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwk = jwks.find(header["kid"].as_str().unwrap()).unwrap();
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[s.base.as_str()]);
-    validation.set_audience(&[audience]);
-    let claims =
-        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
-            .unwrap_or_else(|e| panic!("the token does not verify: {e}"))
-            .claims;
-    (header, claims)
 }
 
 #[track_caller]
@@ -127,13 +119,13 @@ async fn password_realm_issues_verified_id_access_and_refresh_tokens_from_form_o
         assert_eq!(r.headers["cache-control"], "no-store");
         assert_eq!(r.body["token_type"], "Bearer");
         assert_eq!(r.body["scope"], scope);
-        let (header, id) = verified(&s, &field(r, "id_token"), &web.id).await;
+        let (header, id) = verified_jwt(&s, &field(r, "id_token"), &web.id).await;
         assert_eq!(header["typ"], "JWT");
         assert_eq!(id["sub"], user_id.as_str());
         assert_eq!(id["email"], EMAIL);
         assert_eq!(id["name"], "Ada Lovelace");
         assert!(id["sid"].as_str().is_some_and(|s| s.len() >= 32), "{id}");
-        let (header, at) = verified(&s, &field(r, "access_token"), API).await;
+        let (header, at) = verified_jwt(&s, &field(r, "access_token"), API).await;
         assert_eq!(header["typ"], "at+jwt");
         assert_eq!(at["sub"], user_id.as_str());
         assert_eq!(at["azp"], web.id.as_str());
@@ -331,7 +323,7 @@ async fn public_clients_and_basic_authentication() {
     assert!(native.secret.is_none());
     let r = realm_login(&s, &native, PASSWORD, &[("scope", "openid")]).await;
     assert_eq!(r.status, 200, "{r:?}");
-    verified(&s, &field(&r, "id_token"), &native.id).await;
+    verified_jwt(&s, &field(&r, "id_token"), &native.id).await;
 
     // client_secret_basic: Basic works, the secret in the body does not.
     let basic = web(
@@ -424,23 +416,7 @@ async fn auth0_forwarded_for_counts_only_from_a_trusted_confidential_client() {
     // so a different claimed address does not get the right password in.
     let untrusted = web(&s, json!({})).await;
     guesses(&s, &untrusted, THRESHOLD as usize, Some("198.51.100.7")).await;
-    let mut form = vec![
-        ("grant_type", REALM_GRANT),
-        ("realm", REALM),
-        ("username", EMAIL),
-        ("password", PASSWORD),
-    ];
-    form.extend(credentials(&untrusted));
-    let r = reply(
-        http()
-            .post(s.url("oauth/token"))
-            .header("auth0-forwarded-for", "203.0.113.9")
-            .form(&form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let r = login_from(&s, &untrusted, "203.0.113.9").await;
     assert_refused(&r, 429, "too_many_attempts", Reason::LoginAttemptsExceeded);
 
     // Trusted: each end user's address has its own count.
@@ -461,40 +437,14 @@ async fn auth0_forwarded_for_counts_only_from_a_trusted_confidential_client() {
         "{shown:?}"
     );
     guesses(&s, &trusted, THRESHOLD as usize, Some("198.51.100.7")).await;
-    let attempt = |ip: &'static str| {
-        let mut form = vec![
-            ("grant_type", REALM_GRANT.to_owned()),
-            ("realm", REALM.to_owned()),
-            ("username", EMAIL.to_owned()),
-            ("password", PASSWORD.to_owned()),
-        ];
-        form.extend(
-            credentials(&trusted)
-                .into_iter()
-                .map(|(k, v)| (k, v.to_owned())),
-        );
-        let url = s.url("oauth/token");
-        async move {
-            reply(
-                http()
-                    .post(url)
-                    .header("auth0-forwarded-for", ip)
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        }
-    };
-    let locked = attempt("198.51.100.7").await;
+    let locked = login_from(&s, &trusted, "198.51.100.7").await;
     assert_refused(
         &locked,
         429,
         "too_many_attempts",
         Reason::LoginAttemptsExceeded,
     );
-    let other = attempt("203.0.113.9").await;
+    let other = login_from(&s, &trusted, "203.0.113.9").await;
     assert_eq!(other.status, 200, "{other:?}");
     // A public client cannot be trusted: its header is ignored.
     let native = app(
@@ -503,22 +453,6 @@ async fn auth0_forwarded_for_counts_only_from_a_trusted_confidential_client() {
     )
     .await;
     guesses(&s, &native, THRESHOLD as usize, Some("192.0.2.50")).await;
-    let mut form = vec![
-        ("grant_type", REALM_GRANT),
-        ("realm", REALM),
-        ("username", EMAIL),
-        ("password", PASSWORD),
-    ];
-    form.extend(credentials(&native));
-    let r = reply(
-        http()
-            .post(s.url("oauth/token"))
-            .header("auth0-forwarded-for", "192.0.2.51")
-            .form(&form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let r = login_from(&s, &native, "192.0.2.51").await;
     assert_refused(&r, 429, "too_many_attempts", Reason::LoginAttemptsExceeded);
 }
