@@ -11,6 +11,7 @@ pub mod html;
 pub mod limits;
 pub mod login;
 pub mod logout;
+mod password_check;
 pub mod signup;
 pub mod userinfo;
 
