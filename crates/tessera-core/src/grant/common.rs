@@ -211,3 +211,85 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
         jti,
     })
 }
+
+/// The API a login without a browser asks for by `audience`: a registered API
+/// other than the Management API (`access_denied` otherwise).
+pub async fn login_api(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    audience: Option<&str>,
+) -> Result<Option<ResourceServer>, GrantError> {
+    let Some(audience) = audience else {
+        return Ok(None);
+    };
+    let api = ctx
+        .store
+        .get_resource_server_by_identifier(audience)
+        .await?
+        .ok_or_else(|| {
+            OAuthError::new(
+                Reason::ApiUnknown,
+                format!("Service not found: {}", crate::params::truncate(audience)),
+            )
+        })?;
+    crate::authorize::user_may_request(&api, &client.client_id)?;
+    Ok(Some(api))
+}
+
+/// What a login without a browser session issued (the password and
+/// passwordless grants): the answer, its access token and refresh family.
+pub struct LoginTokens {
+    pub issued: Issued,
+    pub access: crate::flow::IssuedToken,
+    pub family: Option<String>,
+}
+
+/// The tokens of a login without a browser session: `scope` as the API allows
+/// it, a fresh `sid` that no session carries (this login's), ID and access
+/// tokens, and a refresh token under the usual rules, its family recording
+/// the access token.
+pub async fn issue_login_tokens(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    user: &User,
+    scope: &[String],
+    api: Option<&ResourceServer>,
+) -> Result<LoginTokens, GrantError> {
+    let scope = crate::authorize::granted_scopes(scope, api);
+    let sid = ids::alphanumeric(32)?;
+    let tokens = issue_user_tokens(
+        ctx,
+        UserGrant {
+            client,
+            user,
+            scope: &scope,
+            api,
+            sid: &sid,
+            auth_time: ctx.now,
+            nonce: None,
+        },
+    )
+    .await?;
+    let mut issued = tokens.issued;
+    let access = crate::flow::IssuedToken {
+        jti: tokens.jti,
+        expires_at: ctx.now + issued.response.expires_in,
+    };
+    let mut family = None;
+    if offline_allowed(client, &scope, api) {
+        let audience = api.map(|a| a.identifier.as_str());
+        let (refresh, family_id) =
+            start_family(ctx, client, user, &scope, audience, &sid, ctx.now).await?;
+        ctx.store
+            .record_family_token(&family_id, &access.jti, access.expires_at)
+            .await?;
+        family = Some(family_id);
+        issued.response.refresh_token = Some(refresh);
+        issued.kinds.push(TokenKind::RefreshToken);
+    }
+    Ok(LoginTokens {
+        issued,
+        access,
+        family,
+    })
+}

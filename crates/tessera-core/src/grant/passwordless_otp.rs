@@ -8,15 +8,13 @@
 //! runs concurrently: the fourth try is refused even with the right code. A
 //! matching code is used once.
 
-use super::common::{
-    UserGrant, authenticate_client, issue_user_tokens, offline_allowed, start_family,
-};
+use super::common::{authenticate_client, issue_login_tokens, login_api};
 use super::{Ctx, GrantError, Issued};
 use crate::client_auth::Presented;
 use crate::error::{OAuthError, Reason};
 use crate::ids;
 use crate::manage::users::normalize_email;
-use crate::model::{Client, Connection, GrantType, Identity, User};
+use crate::model::{Connection, GrantType, Identity, User};
 use crate::params::Params;
 use crate::passwordless::{EMAIL_STRATEGY, MAX_TRIES, code_matches};
 use crate::store::StoreError;
@@ -113,7 +111,10 @@ pub async fn exchange(
     }
     let user = login_user(ctx, &connection, &email).await?;
     ctx.store.record_login(&user.user_id, ctx.now).await?;
-    login_tokens(ctx, &client, &user, &req).await
+    let api = login_api(ctx, &client, req.audience.as_deref()).await?;
+    let tokens = issue_login_tokens(ctx, &client, &user, &req.scope, api.as_ref()).await?;
+    tracing::info!(user_id = %user.user_id, client_id = %client.client_id, "user logged in with a passwordless code");
+    Ok(tokens.issued)
 }
 
 /// The connection's user with `email`, created (email verified) on first login
@@ -184,60 +185,4 @@ fn new_user(connection: &Connection, email: &str, now: i64) -> Result<User, Gran
             is_social: false,
         }],
     })
-}
-
-/// The tokens of a login without a browser session: a fresh `sid`, ID and
-/// access tokens, and a refresh token under the usual rules.
-async fn login_tokens(
-    ctx: &Ctx<'_>,
-    client: &Client,
-    user: &User,
-    req: &Request,
-) -> Result<Issued, GrantError> {
-    let api = match &req.audience {
-        Some(aud) => Some(
-            ctx.store
-                .get_resource_server_by_identifier(aud)
-                .await?
-                .ok_or_else(|| OAuthError::new(Reason::ApiUnknown, "the audience names no API"))?,
-        ),
-        None => None,
-    };
-    let sid = ids::prefixed("sid")?;
-    let tokens = issue_user_tokens(
-        ctx,
-        UserGrant {
-            client,
-            user,
-            scope: &req.scope,
-            api: api.as_ref(),
-            sid: &sid,
-            auth_time: ctx.now,
-            nonce: None,
-        },
-    )
-    .await?;
-    let mut issued = tokens.issued;
-    if offline_allowed(client, &req.scope, api.as_ref()) {
-        let (refresh, family_id) = start_family(
-            ctx,
-            client,
-            user,
-            &req.scope,
-            req.audience.as_deref(),
-            &sid,
-            ctx.now,
-        )
-        .await?;
-        ctx.store
-            .record_family_token(
-                &family_id,
-                &tokens.jti,
-                ctx.now + issued.response.expires_in,
-            )
-            .await?;
-        issued.response.refresh_token = Some(refresh);
-        issued.kinds.push(crate::token::TokenKind::RefreshToken);
-    }
-    Ok(issued)
 }

@@ -7,7 +7,7 @@
 //! unknown emails, the password gate, the brute-force lockout reserved in the
 //! database before the check). This module decides everything else and maps
 //! each verdict to its typed [`Reason`]. The tokens are a code login's
-//! ([`issue_user_tokens`], [`start_family`]); no browser session exists, so
+//! ([`issue_login_tokens`]); no browser session exists, so
 //! `sid` names this one login: a fresh random id that no session carries.
 
 use std::net::IpAddr;
@@ -15,19 +15,14 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 
 use super::common::{
-    UserGrant, authenticate_client, issue_user_tokens, offline_allowed, requested_audience,
-    start_family,
+    LoginTokens, authenticate_client, issue_login_tokens, login_api, requested_audience,
 };
 use super::{Ctx, GrantError, Issued};
-use crate::authorize::{granted_scopes, user_may_request};
 use crate::error::{OAuthError, Reason};
-use crate::flow::IssuedToken;
-use crate::ids;
 use crate::model::{Connection, GrantType, User};
 use crate::params::{Params, truncate};
 use crate::revocation::{revoke_access_token, revoke_family};
 use crate::store::{Store, StoreError};
-use crate::token::TokenKind;
 use crate::types::Secret;
 
 /// Auth0's answer for an unknown email or a wrong password (status 403).
@@ -178,23 +173,7 @@ pub async fn exchange(
             "the connection is not enabled for this client",
         ));
     }
-    let api = match &creds.audience {
-        Some(audience) => {
-            let api = ctx
-                .store
-                .get_resource_server_by_identifier(audience)
-                .await?
-                .ok_or_else(|| {
-                    OAuthError::new(
-                        Reason::ApiUnknown,
-                        format!("Service not found: {}", truncate(audience)),
-                    )
-                })?;
-            user_may_request(&api, &client.client_id)?;
-            Some(api)
-        }
-        None => None,
-    };
+    let api = login_api(ctx, &client, creds.audience.as_deref()).await?;
     // The address the lockout counts: the TCP peer, or Auth0's
     // `auth0-forwarded-for` from a confidential client the operator trusts
     // (it has authenticated above).
@@ -221,45 +200,11 @@ pub async fn exchange(
         }
         PasswordVerdict::Busy { retry_after } => return Err(GrantError::Busy { retry_after }),
     };
-    let scope = granted_scopes(&creds.scope, api.as_ref());
-    let sid = ids::alphanumeric(32)?;
-    let tokens = issue_user_tokens(
-        ctx,
-        UserGrant {
-            client: &client,
-            user: &user,
-            scope: &scope,
-            api: api.as_ref(),
-            sid: &sid,
-            auth_time: ctx.now,
-            nonce: None,
-        },
-    )
-    .await?;
-    let mut issued = tokens.issued;
-    let access = IssuedToken {
-        jti: tokens.jti,
-        expires_at: ctx.now + issued.response.expires_in,
-    };
-    let mut family = None;
-    if offline_allowed(&client, &scope, api.as_ref()) {
-        let (refresh, family_id) = start_family(
-            ctx,
-            &client,
-            &user,
-            &scope,
-            creds.audience.as_deref(),
-            &sid,
-            ctx.now,
-        )
-        .await?;
-        ctx.store
-            .record_family_token(&family_id, &access.jti, access.expires_at)
-            .await?;
-        family = Some(family_id);
-        issued.response.refresh_token = Some(refresh);
-        issued.kinds.push(TokenKind::RefreshToken);
-    }
+    let LoginTokens {
+        issued,
+        access,
+        family,
+    } = issue_login_tokens(ctx, &client, &user, &creds.scope, api.as_ref()).await?;
     // A password change or a block revokes the user's families, but this one
     // may have started just after that, from a password checked just before
     // the change: read the credentials again now that the family exists.

@@ -224,12 +224,28 @@ async fn a_mailed_code_logs_in_once_and_creates_the_user() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(claims(r.body["id_token"].as_str().unwrap())["sub"], sub);
 
+    // A passwordless login never gets a Management API token.
+    let code3 = code_for(&t, email).await;
+    let audience = t.s.management_audience();
+    let r =
+        t.s.token_request(&[
+            ("grant_type", OTP),
+            ("client_id", &t.app),
+            ("realm", "email"),
+            ("username", email),
+            ("otp", &code3),
+            ("audience", &audience),
+        ])
+        .await;
+    assert_eq!(r.reason(), Some(Reason::ManagementApiForUser), "{r:?}");
+    assert!(r.body.get("access_token").is_none());
+
     let logs = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
     assert!(
         logs.contains("passwordless code issued"),
         "the flow was logged"
     );
-    for secret in [&code, &code2] {
+    for secret in [&code, &code2, &code3] {
         assert!(!logs.contains(&format!("\"{secret}\"")) && !logs.contains(&format!("={secret}")));
         if let Some(at) = logs.find(secret.as_str()) {
             let line_start = logs[..at].rfind('\n').map_or(0, |i| i + 1);
