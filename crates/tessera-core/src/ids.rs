@@ -15,6 +15,14 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], RngError> {
     Ok(buf)
 }
 
+/// 96 random bits as 24 lowercase hex characters (user ids, Auth0's `_id`s).
+pub fn hex_id() -> Result<String, RngError> {
+    Ok(random_bytes::<12>()?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
 /// `len` characters from `[A-Za-z0-9]`, uniformly (rejection sampling).
 pub fn alphanumeric(len: usize) -> Result<String, RngError> {
     let mut out = String::with_capacity(len);

@@ -298,6 +298,11 @@ impl TestServer {
         .await
     }
 
+    /// POST `path` with a JSON body (the Authentication API's endpoints).
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        reply(http().post(self.url(path)).json(body).send().await.unwrap()).await
+    }
+
     /// A Management API token for the admin client (every scope).
     pub async fn admin_token(&self) -> String {
         let aud = self.management_audience();

@@ -156,10 +156,7 @@ async fn login_user(
 /// A passwordless user: `email|` and 24 random hex characters, the email
 /// verified by the code, Auth0's defaults for name and nickname.
 fn new_user(connection: &Connection, email: &str, now: i64) -> Result<User, GrantError> {
-    let hex: String = ids::random_bytes::<12>()?
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = ids::hex_id()?;
     let local = email.split('@').next().unwrap_or(email).to_owned();
     Ok(User {
         user_id: format!("{EMAIL_STRATEGY}|{hex}"),

@@ -30,19 +30,14 @@ use crate::state::AppState;
 
 const SHAPE: Shape = Shape::Passwordless;
 
-pub async fn start(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match run(&state, &headers, &body).await {
-        Ok(res) => res,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn run(
-    state: &AppState,
-    headers: &HeaderMap,
-    bytes: &[u8],
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
 ) -> Result<Response, AuthApiError> {
-    let mut body = Body::read(SHAPE, headers, bytes)?;
+    let state = &state;
+    let headers = &headers;
+    let mut body = Body::read(SHAPE, headers, &bytes)?;
     let secret = body.take_secret("client_secret")?;
     let client_id = body.text("client_id")?;
     let (found, connection) = client_and_connection(
@@ -147,11 +142,7 @@ async fn run(
         sent = send,
         "passwordless code issued"
     );
-    let id: String = ids::random_bytes::<12>()
-        .map_err(|e| AuthApiError::unavailable(SHAPE, &e))?
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let id = ids::hex_id().map_err(|e| AuthApiError::unavailable(SHAPE, &e))?;
     let mut res = Json(json!({"_id": id, "email": email, "email_verified": false})).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -33,23 +33,18 @@ const SHAPE: Shape = Shape::Database;
 /// The profile properties a sign-up may set, echoed in the answer when given.
 const PROFILE: &[&str] = &["given_name", "family_name", "name", "nickname", "picture"];
 
-pub async fn signup(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match run(&state, &headers, &body).await {
-        Ok(res) => res,
-        Err(e) => e.into_response(),
-    }
-}
-
 fn invalid(description: impl Into<String>) -> AuthApiError {
     AuthApiError::new(SHAPE, Failure::SignupInvalid, description)
 }
 
-async fn run(
-    state: &AppState,
-    headers: &HeaderMap,
-    bytes: &[u8],
+pub async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    bytes: Bytes,
 ) -> Result<Response, AuthApiError> {
-    let mut body = Body::read(SHAPE, headers, bytes)?;
+    let state = &state;
+    let headers = &headers;
+    let mut body = Body::read(SHAPE, headers, &bytes)?;
     // First: the password leaves the body before anything else reads it.
     let password = body.take_secret("password")?;
     let ((client, _), connection) = client_and_connection(

@@ -120,15 +120,7 @@ async fn patch_email_connection(s: &TestServer, body: Value) {
 }
 
 async fn start_code(s: &TestServer, body: Value) -> Reply {
-    reply(
-        http()
-            .post(s.url("passwordless/start"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    s.post_json("passwordless/start", &body).await
 }
 
 fn start_body(app: &str, email: &str) -> Value {

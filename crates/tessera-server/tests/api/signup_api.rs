@@ -68,15 +68,7 @@ pub(crate) async fn configure(
 }
 
 pub(crate) async fn signup(s: &TestServer, body: Value) -> Reply {
-    reply(
-        http()
-            .post(s.url("dbconnections/signup"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    s.post_json("dbconnections/signup", &body).await
 }
 
 /// Asserts an Auth0 database-endpoint refusal with `code`.

@@ -15,8 +15,7 @@ use crate::types::Secret;
 /// A database user's id: `auth0|` and 24 random lowercase hex characters (96
 /// bits). Returns the user id and the hex part (the identity's `user_id`).
 pub fn new_database_user_id() -> Result<(String, String), RngError> {
-    let bytes = ids::random_bytes::<12>()?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = ids::hex_id()?;
     Ok((format!("{DATABASE_STRATEGY}|{hex}"), hex))
 }
 
