@@ -58,6 +58,23 @@ pub struct Connection {
     pub enabled_clients: Vec<String>,
 }
 
+impl Connection {
+    /// Does the connection refuse new users (`options.disable_signup`)?
+    pub fn signup_disabled(&self) -> bool {
+        self.options
+            .get("disable_signup")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+
+    /// Is the connection enabled for `client_id` (listed in `enabled_clients`)?
+    /// Auth0's rule for the Authentication API (sign-up, passwordless, the
+    /// password-realm grant); the hosted login does not check it yet.
+    pub fn is_enabled_for(&self, client_id: &str) -> bool {
+        self.enabled_clients.iter().any(|c| c == client_id)
+    }
+}
+
 /// What a client may ask of an API with the client-credentials grant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientGrant {

@@ -61,6 +61,38 @@ impl PasswordPolicy {
         Self { min_length: min }
     }
 
+    /// Most characters of a password, whatever the connection.
+    pub const MAX_LENGTH: usize = 256;
+
+    /// The policy's rules and whether `password` meets each, as Auth0's
+    /// `PasswordStrengthError` lists them (`description.rules`).
+    pub fn rules(&self, password: &Secret<String>) -> Vec<PolicyRule> {
+        let chars = password.expose().chars().count();
+        vec![
+            PolicyRule {
+                message: "At least %d characters in length",
+                format: self.min_length,
+                code: "lengthAtLeast",
+                verified: chars >= self.min_length,
+            },
+            PolicyRule {
+                message: "At most %d characters in length",
+                format: Self::MAX_LENGTH,
+                code: "lengthAtMost",
+                verified: chars <= Self::MAX_LENGTH,
+            },
+        ]
+    }
+
+    /// The policy in words, one `* ` line per rule (Auth0's `policy`).
+    pub fn describe(&self) -> String {
+        self.rules(&Secret::new(String::new()))
+            .iter()
+            .map(|r| format!("* {}", r.message.replace("%d", &r.format.to_string())))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The reason a password is refused, if it is.
     pub fn check(&self, password: &Secret<String>) -> Result<(), String> {
         let chars = password.expose().chars().count();
@@ -70,13 +102,32 @@ impl PasswordPolicy {
                 self.min_length
             ));
         }
-        if chars > 256 {
+        if chars > Self::MAX_LENGTH {
             return Err(
                 "PasswordStrengthError: Password is too long (at most 256 characters)".into(),
             );
         }
         Ok(())
     }
+}
+
+/// One rule of a password policy, with the password's result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyRule {
+    /// Auth0's message, `%d` standing for `format`.
+    pub message: &'static str,
+    #[serde(serialize_with = "one_number")]
+    pub format: usize,
+    pub code: &'static str,
+    pub verified: bool,
+}
+
+/// Auth0 sends `format` as a list of the message's numbers.
+fn one_number<S: serde::Serializer>(n: &usize, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(1))?;
+    seq.serialize_element(n)?;
+    seq.end()
 }
 
 #[cfg(test)]
@@ -103,5 +154,16 @@ mod tests {
             &serde_json::json!({"password_complexity_options": {"min_length": 12}}),
         );
         assert_eq!(strict.min_length, 12);
+        let rules = strict.rules(&secret("short"));
+        assert_eq!(
+            serde_json::to_value(&rules[0]).unwrap(),
+            serde_json::json!({"message": "At least %d characters in length",
+                "format": [12], "code": "lengthAtLeast", "verified": false})
+        );
+        assert!(rules[1].verified);
+        assert_eq!(
+            strict.describe(),
+            "* At least 12 characters in length\n* At most 256 characters in length"
+        );
     }
 }

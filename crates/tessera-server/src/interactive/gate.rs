@@ -139,6 +139,36 @@ impl Admission {
     }
 }
 
+/// Why a new password has no hash.
+#[derive(Debug, thiserror::Error)]
+pub enum HashFailure {
+    /// The gate is full: answer 503 with `Retry-After` (counted as shed).
+    #[error("the password gate is full")]
+    Busy(Busy),
+    /// A server fault (logged by the caller, never the password).
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+/// argon2id of a new password, through the server's gate and counted in the
+/// metrics: the one hashing path of the sign-ups (hosted and API), the
+/// Management API and password resets.
+pub async fn hash_password(
+    state: &crate::state::AppState,
+    password: tessera_core::Secret<String>,
+) -> Result<String, HashFailure> {
+    let admission = state.config.password_gate.admit().map_err(|busy| {
+        state.metrics.password_gate_shed();
+        HashFailure::Busy(busy)
+    })?;
+    state.metrics.password_hashed();
+    admission
+        .run(move || tessera_core::password::hash(&password))
+        .await
+        .map_err(|e| HashFailure::Failed(e.to_string()))?
+        .map_err(|e| HashFailure::Failed(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -291,11 +291,7 @@ pub(crate) async fn connection_for(
 
 /// Does the connection refuse sign-ups (`options.disable_signup`)?
 pub(crate) fn signup_disabled(connection: &Connection) -> bool {
-    connection
-        .options
-        .get("disable_signup")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false)
+    connection.signup_disabled()
 }
 
 /// Adds `Set-Cookie`s to a response.

@@ -10,10 +10,11 @@ use bytes::Bytes;
 use tessera_core::flow::AuthorizeTx;
 use tessera_core::manage::users::{self, CreateError, CreateUser, NewDatabaseUser};
 use tessera_core::model::Connection;
-use tessera_core::password::{self, PasswordPolicy};
+use tessera_core::password::PasswordPolicy;
 use tessera_core::store::StoreError;
 
 use super::credentials::Credentials;
+use super::gate;
 use super::html::{self, escape};
 use super::{
     browser_secret, busy_page, connection_for, csrf_ok, forbidden, form_pairs, login, page_url,
@@ -187,17 +188,9 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Err(CreateError::Rng(e)) => return unavailable(&state, &e),
     };
     // argon2 runs through the password gate; past it, 503 with Retry-After.
-    let admission = match state.config.password_gate.admit() {
-        Ok(a) => a,
-        Err(busy) => {
-            state.metrics.password_gate_shed();
-            return busy_page(&state, busy);
-        }
-    };
-    state.metrics.password_hashed();
-    let hash = match admission.run(move || password::hash(&to_hash)).await {
-        Ok(Ok(h)) => h,
-        Ok(Err(e)) => return unavailable(&state, &e),
+    let hash = match gate::hash_password(&state, to_hash).await {
+        Ok(h) => h,
+        Err(gate::HashFailure::Busy(busy)) => return busy_page(&state, busy),
         Err(e) => return unavailable(&state, &e),
     };
     match state.store.create_user(&user, Some(&hash)).await {

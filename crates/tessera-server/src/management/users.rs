@@ -15,7 +15,7 @@ use tessera_core::manage::users::{
     parse_search, parse_sort,
 };
 use tessera_core::model::{Identity, User};
-use tessera_core::password::{self, PasswordPolicy};
+use tessera_core::password::PasswordPolicy;
 use tessera_core::store::{StoreError, UserField, UserFilter, UserQuery};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,6 +25,7 @@ use super::auth::Caller;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
 use super::extract::{FieldsQuery, Payload, QueryOf, project, projected, timestamp};
 use super::paging::{ListParams, list_query, paged_listing};
+use crate::interactive::gate;
 use crate::state::AppState;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -218,20 +219,15 @@ fn internal(what: &str, error: &dyn std::fmt::Display) -> MgmtError {
 /// argon2id, off the async runtime, through the server's password gate (full:
 /// 503 `temporarily_unavailable` with `Retry-After`).
 async fn hash_password(state: &AppState, password: Secret<String>) -> MgmtResult<String> {
-    let admission = state.config.password_gate.admit().map_err(|_| {
-        state.metrics.password_gate_shed();
-        MgmtError::new(
+    match gate::hash_password(state, password).await {
+        Ok(hash) => Ok(hash),
+        Err(gate::HashFailure::Busy(_)) => Err(MgmtError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "temporarily_unavailable",
             "Too many password operations at once; retry shortly.",
-        )
-    })?;
-    state.metrics.password_hashed();
-    admission
-        .run(move || password::hash(&password))
-        .await
-        .map_err(|e| internal("password hashing task failed", &e))?
-        .map_err(|e| internal("password hashing failed", &e))
+        )),
+        Err(e) => Err(internal("password hashing failed", &e)),
+    }
 }
 
 async fn find(state: &AppState, id: &str) -> MgmtResult<User> {

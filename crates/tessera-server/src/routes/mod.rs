@@ -51,6 +51,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(management)
         .merge(crate::interactive::routes(&state.config))
+        .merge(crate::authentication::routes(&state.config))
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration).layer(from_fn(cors::public)),

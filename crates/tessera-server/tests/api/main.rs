@@ -31,6 +31,7 @@ mod revocation;
 mod revocation_bounds;
 mod revoke_introspect;
 mod signing_keys;
+mod signup_api;
 mod slow_clients;
 mod smtp;
 mod token;

@@ -18,7 +18,7 @@ pub use update::{UpdateUser, apply_changes, merge_metadata};
 pub use validate::{
     MAX_EMAIL_LEN, MAX_EMAIL_LOCAL_LEN, MAX_FAMILY_NAME_LEN, MAX_GIVEN_NAME_LEN, MAX_NAME_LEN,
     MAX_NICKNAME_LEN, MAX_PICTURE_LEN, check_database_connection, check_metadata, check_password,
-    check_picture, normalize_email,
+    check_picture, check_signup_metadata, normalize_email,
 };
 
 /// The strategy (and identity provider) of database connections.

@@ -168,6 +168,38 @@ fn check_value_names(property: &str, value: &Value) -> Result<(), Invalid> {
     }
 }
 
+/// Auth0's bounds on the `user_metadata` of a sign-up through the
+/// Authentication API (`/dbconnections/signup`): at most 10 properties, names
+/// of at most 100 characters, string values of at most 500 characters.
+pub const MAX_SIGNUP_METADATA_PROPERTIES: usize = 10;
+pub const MAX_SIGNUP_METADATA_NAME_LEN: usize = 100;
+pub const MAX_SIGNUP_METADATA_VALUE_LEN: usize = 500;
+
+pub fn check_signup_metadata(metadata: &Map<String, Value>) -> Result<(), Invalid> {
+    let bad = |why: String| Invalid::new("user_metadata", why);
+    if metadata.len() > MAX_SIGNUP_METADATA_PROPERTIES {
+        return Err(bad(format!(
+            "at most {MAX_SIGNUP_METADATA_PROPERTIES} properties"
+        )));
+    }
+    for (key, value) in metadata {
+        if key.chars().count() > MAX_SIGNUP_METADATA_NAME_LEN {
+            return Err(bad(format!(
+                "property names must be at most {MAX_SIGNUP_METADATA_NAME_LEN} characters"
+            )));
+        }
+        match value {
+            Value::String(v) if v.chars().count() <= MAX_SIGNUP_METADATA_VALUE_LEN => {}
+            _ => {
+                return Err(bad(format!(
+                    "property values must be strings of at most {MAX_SIGNUP_METADATA_VALUE_LEN} characters"
+                )));
+            }
+        }
+    }
+    check_metadata("user_metadata", metadata)
+}
+
 /// `connection` names an existing database connection (strategy `auth0`):
 /// that connection. `found` is what the store holds under that name.
 pub fn check_database_connection<'a>(
@@ -266,6 +298,22 @@ mod tests {
         }
         assert!(normalize_email(&format!("{}@example.com", "x".repeat(65))).is_err());
         assert!(normalize_email(&format!("x@{}.com", "x".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn signup_metadata_keeps_auth0s_bounds() {
+        let map = |v: Value| v.as_object().cloned().unwrap();
+        assert!(check_signup_metadata(&map(serde_json::json!({"plan": "silver"}))).is_ok());
+        let eleven: Map<String, Value> = (0..11)
+            .map(|i| (format!("k{i}"), Value::String("v".into())))
+            .collect();
+        assert!(check_signup_metadata(&eleven).is_err());
+        assert!(check_signup_metadata(&map(serde_json::json!({"n": 1}))).is_err());
+        assert!(check_signup_metadata(&map(serde_json::json!({"n": "x".repeat(501)}))).is_err());
+        assert!(check_signup_metadata(&map(serde_json::json!({"n": "x".repeat(500)}))).is_ok());
+        let long_name = map(serde_json::json!({ "x".repeat(101): "v" }));
+        assert!(check_signup_metadata(&long_name).is_err());
+        assert!(check_signup_metadata(&map(serde_json::json!({"a.b": "v"}))).is_err());
     }
 
     #[test]
