@@ -21,6 +21,7 @@ pub mod password;
 pub mod revocation;
 pub mod scopes;
 pub mod store;
+pub mod ticket;
 pub mod token;
 pub mod types;
 
