@@ -4,6 +4,7 @@
 //! refusals use Auth0's shapes for these endpoints ([`error`]). Each endpoint
 //! has its own per-address rate limit, as the token endpoint has.
 
+pub mod change_password;
 pub mod error;
 pub mod signup;
 
@@ -28,10 +29,15 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         let limiter = Arc::new(RateLimiter::new(config.rate_limit_per_minute));
         from_fn_with_state((limiter, shape), limit)
     };
-    Router::new().route(
-        "/dbconnections/signup",
-        post(signup::signup).layer(limited(Shape::Database)),
-    )
+    Router::new()
+        .route(
+            "/dbconnections/signup",
+            post(signup::signup).layer(limited(Shape::Database)),
+        )
+        .route(
+            "/dbconnections/change_password",
+            post(change_password::change_password).layer(limited(Shape::Database)),
+        )
 }
 
 /// The per-address limit: 429 in the endpoint's shape, with `Retry-After`.

@@ -11,6 +11,7 @@ pub mod html;
 pub mod limits;
 pub mod login;
 pub mod logout;
+pub mod reset_password;
 pub mod signup;
 pub mod userinfo;
 
@@ -40,6 +41,10 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
     let pages = Router::new()
         .route("/u/login", get(login::page).post(login::submit))
         .route("/u/signup", get(signup::page).post(signup::submit))
+        .route(
+            "/u/reset-password",
+            get(reset_password::page).post(reset_password::submit),
+        )
         .route_layer(from_fn_with_state((limiter, branding), limits::limit_pages));
     Router::new()
         .merge(pages)

@@ -25,6 +25,7 @@ mod login;
 mod login_credentials;
 mod management_api;
 mod oidc_rp;
+mod password_reset;
 mod rate_limits;
 mod refresh;
 mod revocation;
