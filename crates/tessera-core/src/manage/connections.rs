@@ -3,8 +3,9 @@
 //!
 //! Only database connections (strategy `auth0`) exist for now. Their options are
 //! the ones Tessera enforces: `passwordPolicy`,
-//! `password_complexity_options.min_length` and `disable_signup` (no sign-up
-//! page on the hosted login); any other option is refused rather than stored
+//! `password_complexity_options.min_length`, `disable_signup` (no sign-up
+//! page on the hosted login) and `send_verification_email` (sign-ups get a
+//! verification email); any other option is refused rather than stored
 //! and silently ignored.
 
 use serde_json::{Map, Value};
@@ -111,10 +112,10 @@ pub fn validate_options(strategy: &str, options: &Value) -> Result<(), Invalid> 
                 }
             },
             "password_complexity_options" => check_complexity(value)?,
-            "disable_signup" => {
+            "disable_signup" | "send_verification_email" => {
                 if !matches!(value, Value::Bool(_) | Value::Null) {
                     return Err(Invalid::new(
-                        "options.disable_signup",
+                        format!("options.{key}"),
                         "must be true or false",
                     ));
                 }

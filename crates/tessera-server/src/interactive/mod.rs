@@ -14,6 +14,7 @@ pub mod logout;
 pub mod reset_password;
 pub mod signup;
 pub mod userinfo;
+pub mod verify_email;
 
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .merge(pages)
         .route("/authorize", get(flow::authorize))
         .route("/u/consent", get(consent::page).post(consent::submit))
+        .route("/u/verify-email", get(verify_email::page))
         .route("/v2/logout", get(logout::auth0_logout))
         .route(
             "/oidc/logout",

@@ -279,7 +279,7 @@ async fn finish(
     let link = ticket
         .result_url
         .as_deref()
-        .map(|url| result_link(url, &ticket, &user))
+        .map(|url| super::verify_email::result_link(url, &ticket, &user))
         .unwrap_or_default();
     let content = format!(
         "<p role=\"status\">Your password has been changed. You can now log in with the new password.</p>{link}"
@@ -289,26 +289,5 @@ async fn finish(
     with_cookie(
         res,
         cookies::clear(&state.config.issuer, &cookie_name(value)),
-    )
-}
-
-/// The link back: `result_url` with Auth0's `success` and `message` (and the
-/// `email` when the ticket asks).
-fn result_link(url: &str, ticket: &Ticket, user: &User) -> String {
-    let mut params = url::form_urlencoded::Serializer::new(String::new());
-    params.append_pair("success", "true");
-    params.append_pair(
-        "message",
-        "You can now login to the application with the new password.",
-    );
-    if ticket.include_email_in_redirect
-        && let Some(email) = &user.email
-    {
-        params.append_pair("email", email);
-    }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!(
-        "<p><a href=\"{}\">Back to the application</a></p>",
-        escape(&format!("{url}{sep}{}", params.finish()))
     )
 }

@@ -37,6 +37,7 @@ mod slow_clients;
 mod smtp;
 mod token;
 mod user_revocation;
+mod user_tickets;
 mod users;
 mod web_message;
 
