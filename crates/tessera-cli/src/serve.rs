@@ -133,6 +133,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
             rate_limit_per_minute: u32::try_from(settings.rate_limit).unwrap_or(u32::MAX),
             header_read_timeout: Duration::from_secs(settings.header_read_timeout),
             max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
+            default_directory: settings.default_directory.clone(),
             ..ServerConfig::new(settings.issuer.clone())
         }),
         store: opened.store.clone(),

@@ -98,6 +98,10 @@ const SPECS: &[Spec] = &[
         key: "session_lifetime",
     },
     Spec {
+        env: "TESSERA_DEFAULT_DIRECTORY",
+        key: "default_directory",
+    },
+    Spec {
         env: "TESSERA_BRUTE_FORCE_THRESHOLD",
         key: "brute_force_threshold",
     },
@@ -191,6 +195,8 @@ pub struct Settings {
     pub tenant_logo_url: Option<String>,
     /// How long a login session lasts, seconds.
     pub session_lifetime: u64,
+    /// The database connection of `grant_type=password`.
+    pub default_directory: String,
     /// Failed logins for one account from one address before that pair is blocked.
     pub brute_force_threshold: u64,
     /// The window of those failures and how long the block lasts, seconds.
@@ -441,6 +447,20 @@ impl Settings {
                 "must be 1 to 100 characters without control characters",
             ));
         }
+        let default_directory = raw
+            .get("TESSERA_DEFAULT_DIRECTORY")
+            .unwrap_or("Username-Password-Authentication")
+            .trim()
+            .to_owned();
+        if default_directory.is_empty()
+            || default_directory.chars().count() > 128
+            || default_directory.chars().any(char::is_control)
+        {
+            return Err(setting_error(
+                raw.name("TESSERA_DEFAULT_DIRECTORY"),
+                "must be a connection name of 1 to 128 characters",
+            ));
+        }
         let tenant_logo_url = match raw.get("TESSERA_TENANT_LOGO_URL").map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(logo_url(text).map_err(|problem| {
@@ -472,6 +492,7 @@ impl Settings {
             tenant_name,
             tenant_logo_url,
             session_lifetime: raw.number("TESSERA_SESSION_LIFETIME", 604_800, 300, 31_536_000)?,
+            default_directory,
             brute_force_threshold: raw.number("TESSERA_BRUTE_FORCE_THRESHOLD", 10, 1, 1000)?,
             // Failed-login records are swept after a day: no longer window.
             brute_force_block: raw.number("TESSERA_BRUTE_FORCE_BLOCK", 900, 1, 86_400)?,
@@ -583,6 +604,7 @@ mod tests {
         assert_eq!(s.session_lifetime, 604_800);
         assert_eq!(s.brute_force_threshold, 10);
         assert_eq!(s.brute_force_block, 900);
+        assert_eq!(s.default_directory, "Username-Password-Authentication");
         assert_eq!(s.rate_limit, 600);
         assert_eq!(s.header_read_timeout, 10);
         assert_eq!(s.max_connections, 512);

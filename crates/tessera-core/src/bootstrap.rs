@@ -205,6 +205,7 @@ async fn ensure_admin(
             refresh_token: RefreshTokenConfig::defaults(AppType::NonInteractive),
             jwt_configuration: JwtConfiguration::default(),
             description: "Machine-to-machine application ensured at every start; holds every Management API scope.".into(),
+            is_token_endpoint_ip_header_trusted: false,
         },
     };
     let sealed = seal_client_secret(master, client_id, &secret_value)?;

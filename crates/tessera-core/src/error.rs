@@ -27,6 +27,10 @@ pub enum ErrorCode {
     ConsentRequired,
     ServerError,
     TemporarilyUnavailable,
+    /// Auth0's code for a blocked user at the password grants (401).
+    Unauthorized,
+    /// Auth0's code for a brute-force lockout (429).
+    TooManyAttempts,
 }
 
 impl ErrorCode {
@@ -46,6 +50,8 @@ impl ErrorCode {
             Self::ConsentRequired => "consent_required",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::Unauthorized => "unauthorized",
+            Self::TooManyAttempts => "too_many_attempts",
         }
     }
 
@@ -53,7 +59,8 @@ impl ErrorCode {
     /// other JSON endpoints.
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidClient | Self::InvalidToken => 401,
+            Self::InvalidClient | Self::InvalidToken | Self::Unauthorized => 401,
+            Self::TooManyAttempts => 429,
             Self::AccessDenied | Self::InsufficientScope => 403,
             Self::ServerError => 500,
             Self::TemporarilyUnavailable => 503,
@@ -68,9 +75,21 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// Declares [`Reason`] from one table: variant, wire name, OAuth code.
+/// A reason's status: the table's, else its code's.
+macro_rules! reason_status {
+    ($code:ident) => {
+        ErrorCode::$code.status()
+    };
+    ($code:ident $status:literal) => {
+        $status
+    };
+}
+
+/// Declares [`Reason`] from one table: variant, wire name, OAuth code, and
+/// where Auth0 answers that code with another status than the code's own,
+/// that status (`@ 403`).
 macro_rules! reasons {
-    ($($(#[$doc:meta])* $variant:ident = $name:literal => $code:ident,)+) => {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal => $code:ident $(@ $status:literal)?,)+) => {
         /// Why a request failed: one variant per distinct failure.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
@@ -93,6 +112,14 @@ macro_rules! reasons {
             pub fn code(self) -> ErrorCode {
                 match self {
                     $(Reason::$variant => ErrorCode::$code,)+
+                }
+            }
+
+            /// The HTTP status of the answer: the code's, unless the table
+            /// says otherwise.
+            pub fn status(self) -> u16 {
+                match self {
+                    $(Reason::$variant => reason_status!($code $($status)?),)+
                 }
             }
         }
@@ -197,6 +224,17 @@ reasons! {
     ClientGrantMissing = "client_grant_missing" => AccessDenied,
     /// A user-bound token for the Management API.
     ManagementApiForUser = "management_api_for_user" => AccessDenied,
+    /// A password grant with an unknown email or a wrong password (one answer
+    /// for both, after the same work; Auth0 answers 403).
+    PasswordWrong = "password_wrong" => InvalidGrant @ 403,
+    /// Too many failed logins for this account from this address.
+    LoginAttemptsExceeded = "login_attempts_exceeded" => TooManyAttempts,
+    /// A password grant for a blocked user (Auth0: "user is blocked").
+    LoginUserBlocked = "login_user_blocked" => Unauthorized,
+    /// The `realm` names no database connection.
+    RealmUnknown = "realm_unknown" => InvalidRequest,
+    /// The `realm`'s connection is not enabled for the client.
+    RealmNotEnabled = "realm_not_enabled" => UnauthorizedClient,
 
     // /authorize.
     /// A `response_mode` Tessera does not implement.
@@ -348,6 +386,10 @@ impl OAuthError {
     }
     pub fn code(&self) -> ErrorCode {
         self.reason.code()
+    }
+    /// The HTTP status of the answer ([`Reason::status`]).
+    pub fn status(&self) -> u16 {
+        self.reason.status()
     }
     pub fn description(&self) -> &str {
         &self.description

@@ -46,6 +46,9 @@ pub struct ResourceServer {
     pub is_system: bool,
 }
 
+/// The strategy of database connections (users with passwords).
+pub const DATABASE_STRATEGY: &str = "auth0";
+
 /// A connection: where users come from. The database connection's strategy is `auth0`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connection {
@@ -59,6 +62,7 @@ pub struct Connection {
 }
 
 impl Connection {
+<<<<<<< HEAD
     /// Does the connection refuse new users (`options.disable_signup`)?
     pub fn signup_disabled(&self) -> bool {
         self.options
@@ -72,6 +76,19 @@ impl Connection {
     /// password-realm grant); the hosted login does not check it yet.
     pub fn is_enabled_for(&self, client_id: &str) -> bool {
         self.enabled_clients.iter().any(|c| c == client_id)
+=======
+    /// Whether `client_id` may use this connection. An empty
+    /// `enabled_clients` opens it to every client (Tessera does not add new
+    /// clients to the list as Auth0's dashboard does, so the bootstrap
+    /// connection starts empty); a list restricts it to the clients named.
+    pub fn enabled_for(&self, client_id: &str) -> bool {
+        self.enabled_clients.is_empty() || self.enabled_clients.iter().any(|c| c == client_id)
+    }
+
+    /// A database connection (strategy `auth0`): users with passwords.
+    pub fn is_database(&self) -> bool {
+        self.strategy == DATABASE_STRATEGY
+>>>>>>> main
     }
 }
 

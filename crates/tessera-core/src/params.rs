@@ -7,8 +7,15 @@ use crate::error::{OAuthError, Reason};
 
 /// Request parameters, each at most once. RFC 6749 §3.1: a parameter sent
 /// without a value is treated as omitted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params(BTreeMap<String, String>);
+
+/// The names only: values include passwords and client secrets.
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
 
 impl Params {
     /// Builds from pairs; a repeated parameter is `invalid_request`.

@@ -89,6 +89,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
+        is_token_endpoint_ip_header_trusted: false,
     };
     let sealed = bootstrap::seal_client_secret(&master, ID, SECRET).unwrap();
     store
@@ -140,6 +141,9 @@ async fn fixture(database_url: Option<String>) -> Fixture {
             issuer: &issuer,
             revocations: &revocations,
             now,
+            passwords: &tessera_core::grant::resource_owner::NoPasswordChecks,
+            default_directory: "Username-Password-Authentication",
+            origin: Default::default(),
         },
         &client,
         &user,

@@ -24,6 +24,8 @@
 //! body (auth0-spa-js reads `DPoP-Nonce`, which Tessera never sends).
 
 use std::collections::HashSet;
+
+use arc_swap::ArcSwap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -69,70 +71,106 @@ pub fn client_allows(client: &Client, origin: &str) -> bool {
             .any(|o| origin_of(o).is_some_and(|s| s == origin))
 }
 
-/// Every client's origins, as one node last read them.
+/// Every client's origins, as one node last read them. The reads run in a
+/// task of their own, one at a time and at most once a second whatever asks
+/// (a request that goes away does not cancel one and start the next), so
+/// preflights — which anyone may send, unauthenticated and not rate-limited —
+/// cost at most one read of the clients per second per node.
 pub struct Origins {
     store: Arc<dyn Store>,
     refresh: Duration,
-    snapshot: tokio::sync::Mutex<Option<Snapshot>>,
+    snapshot: ArcSwap<Snapshot>,
+    /// When the last read started, and whether one is running.
+    reading: std::sync::Mutex<Reading>,
+    /// Bumped when a read ends (its result in `snapshot`).
+    done: tokio::sync::watch::Sender<u64>,
 }
 
-struct Snapshot {
-    taken: Instant,
-    origins: Arc<HashSet<String>>,
+#[derive(Default)]
+struct Reading {
+    started: Option<Instant>,
+    running: bool,
 }
+
+#[derive(Default)]
+struct Snapshot {
+    /// When it was read (`None`: never).
+    taken: Option<Instant>,
+    origins: HashSet<String>,
+}
+
+/// How long a preflight from an origin the snapshot lacks waits for the read
+/// it started (or found running).
+const MISS_WAIT: Duration = Duration::from_secs(2);
 
 impl Origins {
     pub fn new(store: Arc<dyn Store>, refresh: Duration) -> Self {
         Self {
             store,
             refresh,
-            snapshot: tokio::sync::Mutex::new(None),
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            reading: std::sync::Mutex::new(Reading::default()),
+            done: tokio::sync::watch::channel(0).0,
         }
     }
 
-    /// Whether some client allows `origin`. Reads the clients again when the
-    /// snapshot is older than the refresh interval: one reader at a time, the
-    /// others wait for its result, so a burst of preflights costs one read.
-    pub async fn any_client_allows(&self, origin: &str) -> bool {
+    /// Whether some client allows `origin`: a fresh snapshot that has it
+    /// answers at once; otherwise (a stale snapshot, or an origin it lacks) the
+    /// answer waits, up to [`MISS_WAIT`], for a read started now or already
+    /// running — none starts within a second of the last.
+    pub async fn any_client_allows(self: &Arc<Self>, origin: &str) -> bool {
         if origin == "null" {
             return false;
         }
-        let origins = {
-            let mut guard = self.snapshot.lock().await;
-            // An origin the snapshot lacks may have been added since: read
-            // again, but at most once a second (a stream of preflights from
-            // unknown origins costs one read per second, not one each).
-            let fresh = guard.as_ref().is_some_and(|s| {
-                let age = s.taken.elapsed();
-                age < self.refresh && (age < MISS_RESCAN || s.origins.contains(origin))
-            });
-            if !fresh {
-                match self.read_all().await {
-                    Ok(origins) => {
-                        *guard = Some(Snapshot {
-                            taken: Instant::now(),
-                            origins: Arc::new(origins),
-                        });
-                    }
-                    Err(e) => {
-                        // Keep what was read before (none: nothing allowed),
-                        // and try again after another interval, not on every
-                        // preflight.
-                        tracing::warn!(error = %e, "reading the clients' origins failed");
-                        let kept = guard.take().map(|s| s.origins).unwrap_or_default();
-                        *guard = Some(Snapshot {
-                            taken: Instant::now(),
-                            origins: kept,
-                        });
-                    }
-                }
+        let snapshot = self.snapshot.load_full();
+        let fresh = snapshot.taken.is_some_and(|t| t.elapsed() < self.refresh);
+        if fresh && snapshot.origins.contains(origin) {
+            return true;
+        }
+        let mut done = self.done.subscribe();
+        let started = self.start_read();
+        let running = self.lock_reading().running;
+        if started || running {
+            let _ = tokio::time::timeout(MISS_WAIT, done.changed()).await;
+        }
+        self.snapshot.load().origins.contains(origin)
+    }
+
+    fn lock_reading(&self) -> std::sync::MutexGuard<'_, Reading> {
+        self.reading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts a read of every client's origins unless one is running or one
+    /// started less than [`MISS_RESCAN`] (or the refresh interval, if shorter)
+    /// ago; whether it started one.
+    fn start_read(self: &Arc<Self>) -> bool {
+        {
+            let mut reading = self.lock_reading();
+            let gap = MISS_RESCAN.min(self.refresh);
+            let recent = reading.started.is_some_and(|t| t.elapsed() < gap);
+            if reading.running || recent {
+                return false;
             }
-            guard
-                .as_ref()
-                .map(|s| s.origins.clone())
-                .unwrap_or_default()
-        };
-        origins.contains(origin)
+            reading.running = true;
+            reading.started = Some(Instant::now());
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            match this.read_all().await {
+                Ok(origins) => this.snapshot.store(Arc::new(Snapshot {
+                    taken: Some(Instant::now()),
+                    origins,
+                })),
+                // What was read before stays (none: nothing allowed); the
+                // next read may start a second later.
+                Err(e) => tracing::warn!(error = %e, "reading the clients' origins failed"),
+            }
+            this.lock_reading().running = false;
+            this.done.send_modify(|n| *n = n.wrapping_add(1));
+        });
+        true
     }
 
     async fn read_all(&self) -> Result<HashSet<String>, tessera_core::store::StoreError> {

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// the client's fault; retry later).
     #[error("unavailable: {0}")]
     Unavailable(#[source] StoreError),
+    /// The password gate is full: 503 with `Retry-After` (seconds).
+    #[error("busy")]
+    Busy { retry_after: u64 },
     /// Any other server fault (a signing key, the RNG): logged, 500.
     #[error(transparent)]
     Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -73,6 +76,7 @@ impl From<GrantError> for ApiError {
         match e {
             GrantError::OAuth(e) => Self::OAuth(e),
             GrantError::Store(e) => Self::Store(e),
+            GrantError::Busy { retry_after } => Self::Busy { retry_after },
             other => Self::Internal(Box::new(other)),
         }
     }
@@ -100,8 +104,8 @@ pub fn json_body(status: StatusCode, error: &str, description: &str) -> Response
     response
 }
 
-fn status_of(code: ErrorCode) -> StatusCode {
-    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+fn status_of(e: &OAuthError) -> StatusCode {
+    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Marks a response with the reason of the OAuth error it answers.
@@ -115,7 +119,7 @@ pub fn with_reason(mut res: Response, reason: Reason) -> Response {
 pub fn oauth_json(e: &OAuthError) -> Response {
     let code = e.code();
     with_reason(
-        json_body(status_of(code), code.as_str(), e.description()),
+        json_body(status_of(e), code.as_str(), e.description()),
         e.reason(),
     )
 }
@@ -196,6 +200,17 @@ impl IntoResponse for ApiError {
                     ErrorCode::TemporarilyUnavailable.as_str(),
                     "the service is temporarily unavailable; try again",
                 )
+            }
+            ApiError::Busy { retry_after } => {
+                let mut res = json_body(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::TemporarilyUnavailable.as_str(),
+                    "the service is busy; try again",
+                );
+                if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res
             }
             ApiError::Store(e) => internal(&e),
             ApiError::Internal(e) => internal(e.as_ref()),

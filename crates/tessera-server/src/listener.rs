@@ -22,6 +22,10 @@ use tower::ServiceExt;
 
 use crate::{AppState, router};
 
+/// Requests one HTTP/2 connection may have in flight at once (and streams it
+/// may reset before the server has accepted them).
+pub const HTTP2_MAX_STREAMS: u32 = 16;
+
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
 /// requests finish and closes idle connections.
 ///
@@ -91,8 +95,15 @@ async fn run(
         .timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout)
         .keep_alive(true);
+    // HTTP/2 multiplexes: without a bound, one connection could carry
+    // hyper's default of 200 requests at once, and the connection cap would
+    // no longer bound the requests in flight. A browser needs a handful.
     let mut http2 = auto::Builder::new(TokioExecutor::new()).http2_only();
-    http2.http2().timer(TokioTimer::new());
+    http2
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(HTTP2_MAX_STREAMS)
+        .max_pending_accept_reset_streams(HTTP2_MAX_STREAMS as usize);
     let (closing_tx, closing_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         app: router(state),

@@ -42,6 +42,9 @@ pub struct ServerConfig {
     /// How old the per-node snapshot of every client's origins, which answers
     /// CORS preflights, may grow before it is read again (see `cors`).
     pub cors_origins_refresh: Duration,
+    /// The database connection `grant_type=password` checks passwords in
+    /// (Auth0's tenant setting `default_directory`).
+    pub default_directory: String,
 }
 
 impl ServerConfig {
@@ -64,6 +67,7 @@ impl ServerConfig {
             max_connections: 512,
             password_gate: crate::interactive::gate::PasswordGate::for_this_machine(),
             cors_origins_refresh: Duration::from_secs(30),
+            default_directory: crate::interactive::DEFAULT_CONNECTION.into(),
         }
     }
 }
@@ -93,6 +97,9 @@ impl AppState {
             issuer: &self.config.issuer,
             revocations: &self.revocations,
             now,
+            passwords: self,
+            default_directory: &self.config.default_directory,
+            origin: tessera_core::grant::Origin::default(),
         }
     }
 

@@ -332,6 +332,7 @@ impl TestServer {
             refresh_token: RefreshTokenConfig::defaults(AppType::NonInteractive),
             jwt_configuration: JwtConfiguration::default(),
             description: String::new(),
+            is_token_endpoint_ip_header_trusted: false,
         };
         let sealed = bootstrap::seal_client_secret(&self.master, &id, &secret).unwrap();
         let now = SystemClock.now();

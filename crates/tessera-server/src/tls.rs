@@ -103,12 +103,23 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// What a file looked like when last seen: a change to either means re-read.
-type Stamp = Option<(SystemTime, u64)>;
+/// What a file looked like when last seen: a change to any part means
+/// re-read. The modification time and size alone miss a renewed certificate
+/// of the same size copied with its time kept (`cp -p`, `rsync -t`); the
+/// inode (a file replaced by rename) and the status-change time (any write or
+/// copy sets it, whatever the copy keeps) do not.
+type Stamp = Option<(SystemTime, u64, u64, i64, i64)>;
 
 fn stamp(path: &Path) -> Stamp {
+    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
+    Some((
+        meta.modified().ok()?,
+        meta.len(),
+        meta.ino(),
+        meta.ctime(),
+        meta.ctime_nsec(),
+    ))
 }
 
 /// The pair being served, swapped whole on reload.

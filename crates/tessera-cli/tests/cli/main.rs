@@ -11,6 +11,7 @@ mod express_oidc;
 mod inspect;
 mod interop;
 mod keys;
+mod node_auth0;
 mod operator;
 mod shutdown;
 mod spa_js;

@@ -9,7 +9,10 @@ import os
 import sys
 import uuid
 
+import jwt
 from auth0.authentication import GetToken
+from auth0.authentication.token_verifier import AsymmetricSignatureVerifier, TokenVerifier
+from auth0.authentication.exceptions import Auth0Error
 # ManagementClient always speaks https; its underlying generated client (Auth0)
 # takes a base_url, which is how a plain-http test server is reached.
 from auth0.management import Auth0
@@ -87,6 +90,44 @@ check(attr(mgmt.users.get(user_id), "email") == email, "user get")
 check(attr(mgmt.users.update(user_id, name="Interop User"), "name") == "Interop User", "user update")
 by_email = mgmt.users.list_users_by_email(email=email)
 check([attr(u, "user_id") for u in by_email] == [user_id], "users by email")
+
+# The password-realm grant (issue 12): a native-style login of that user through
+# GetToken.login, by an app allowed the grant, for an API that allows offline
+# access: ID, access and refresh tokens, each verified.
+issuer = f"http://{domain}/"
+orders = f"https://orders-{tag}.example/"
+mgmt.resource_servers.create(
+    identifier=orders, name=f"Orders {tag}", allow_offline_access=True,
+    scopes=[{"value": "read:orders", "description": "Read orders"}],
+)
+app = mgmt.clients.create(
+    name=f"interop-ropg-{tag}", app_type="regular_web",
+    grant_types=["http://auth0.com/oauth/grant-type/password-realm", "refresh_token"],
+)
+app_id, app_secret = attr(app, "client_id"), attr(app, "client_secret")
+auth = GetToken(domain, app_id, client_secret=app_secret, protocol="http")
+scope = "openid profile email offline_access read:orders"
+tokens = auth.login(email, "correct horse battery staple", realm="Username-Password-Authentication",
+                    audience=orders, scope=scope)
+check(tokens["token_type"] == "Bearer" and tokens["scope"] == scope, "password-realm token response")
+verifier = AsymmetricSignatureVerifier(f"{issuer}.well-known/jwks.json")
+id_claims = TokenVerifier(signature_verifier=verifier, issuer=issuer, audience=app_id).verify(tokens["id_token"])
+check(id_claims["sub"] == user_id and id_claims["email"] == email, "ID token verified, for the user")
+signing_key = jwt.PyJWKClient(f"{issuer}.well-known/jwks.json").get_signing_key_from_jwt(tokens["access_token"])
+at = jwt.decode(tokens["access_token"], signing_key.key, algorithms=["RS256"], audience=orders, issuer=issuer)
+check(at["sub"] == user_id and at["azp"] == app_id and "read:orders" in at["scope"].split(), "access token verified")
+check(jwt.get_unverified_header(tokens["access_token"])["typ"] == "at+jwt", "access token typ")
+renewed = auth.refresh_token(tokens["refresh_token"])
+check(renewed["access_token"] != tokens["access_token"] and renewed.get("refresh_token"), "refresh token works")
+for password, name in [("not the password", "wrong password"), ("correct horse battery staple", "unknown user")]:
+    who = email if name == "wrong password" else f"nobody-{tag}@example.com"
+    try:
+        auth.login(who, password, realm="Username-Password-Authentication", scope="openid")
+        check(False, f"{name} logged in")
+    except Auth0Error as e:
+        check(e.status_code == 403 and e.error_code == "invalid_grant", f"{name}: {e!r}")
+        check(e.message == "Wrong email or password.", f"{name} message: {e.message!r}")
+mgmt.clients.delete(app_id)
 
 # Deletes, then 404s through the SDK's error type.
 mgmt.users.delete(user_id)

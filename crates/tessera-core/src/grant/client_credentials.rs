@@ -19,16 +19,7 @@ pub struct Request {
 
 impl Request {
     pub fn parse(params: &Params) -> Result<Self, OAuthError> {
-        let audience = match (params.get("audience"), params.get("resource")) {
-            (Some(a), Some(r)) if a != r => {
-                return Err(OAuthError::new(
-                    Reason::AudienceResourceMismatch,
-                    "audience and resource name different APIs",
-                ));
-            }
-            (Some(a), _) | (None, Some(a)) => Some(a.to_owned()),
-            (None, None) => None,
-        };
+        let audience = super::common::requested_audience(params)?;
         let scope = params.get("scope").map(|s| {
             s.split(' ')
                 .filter(|p| !p.is_empty())

@@ -36,6 +36,19 @@ pub fn authenticate_client(
     Ok(client.clone())
 }
 
+/// The API a token request names by `audience` (Auth0) or `resource` (RFC
+/// 8707); both must name the same one.
+pub fn requested_audience(params: &crate::params::Params) -> Result<Option<String>, OAuthError> {
+    match (params.get("audience"), params.get("resource")) {
+        (Some(a), Some(r)) if a != r => Err(OAuthError::new(
+            Reason::AudienceResourceMismatch,
+            "audience and resource name different APIs",
+        )),
+        (Some(a), _) | (None, Some(a)) => Ok(Some(a.to_owned())),
+        (None, None) => Ok(None),
+    }
+}
+
 /// "Never expires" for infinite lifetimes: far enough, and safe to add to.
 const FOREVER: i64 = 100 * 365 * 86400;
 

@@ -4,7 +4,12 @@
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod common;
+pub mod password;
+pub mod password_realm;
 pub mod refresh_token;
+pub mod resource_owner;
+
+use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -23,8 +28,9 @@ use crate::types::Issuer;
 /// (`exchange`) it. A new grant is one module and one row.
 macro_rules! grants {
     ($($variant:ident = $grant_type:literal => $module:ident,)+) => {
-        /// A token request, parsed by its `grant_type`.
-        #[derive(Debug, Clone, PartialEq, Eq)]
+        /// A token request, parsed by its `grant_type`. (Not `Clone`: a
+        /// password grant's request holds the password, once.)
+        #[derive(Debug)]
         pub enum TokenRequest {
             $($variant($module::Request),)+
         }
@@ -66,6 +72,8 @@ grants! {
     AuthorizationCode = "authorization_code" => authorization_code,
     RefreshToken = "refresh_token" => refresh_token,
     ClientCredentials = "client_credentials" => client_credentials,
+    Password = "password" => password,
+    PasswordRealm = "http://auth0.com/oauth/grant-type/password-realm" => password_realm,
 }
 
 /// The JSON body of a successful token response (RFC 6749 §5.1).
@@ -102,6 +110,24 @@ pub enum GrantError {
     Jwt(#[from] crate::jwt::JwtError),
     #[error(transparent)]
     Rng(#[from] crate::ids::RngError),
+    /// The password gate is full: answer 503 with `Retry-After`.
+    #[error("busy; retry after {retry_after} s")]
+    Busy { retry_after: u64 },
+    /// The password check produced no result (its task failed).
+    #[error("the password check failed")]
+    PasswordTask,
+}
+
+/// Where a token request comes from, for the brute-force lockout of the
+/// password grants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The TCP peer (IPv6 reduced to its /64), when known.
+    pub peer: Option<IpAddr>,
+    /// Auth0's `auth0-forwarded-for` header, when it holds an address; used
+    /// only for a confidential client that authenticated and is trusted
+    /// (`is_token_endpoint_ip_header_trusted`).
+    pub forwarded_for: Option<IpAddr>,
 }
 
 /// What a grant needs.
@@ -112,4 +138,9 @@ pub struct Ctx<'a> {
     pub issuer: &'a Issuer,
     pub revocations: &'a crate::revocation::Revocations,
     pub now: UnixTime,
+    /// The password check of the password grants.
+    pub passwords: &'a dyn resource_owner::PasswordCheck,
+    /// The database connection of `grant_type=password`.
+    pub default_directory: &'a str,
+    pub origin: Origin,
 }

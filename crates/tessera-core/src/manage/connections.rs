@@ -15,7 +15,7 @@ use crate::ids::{self, RngError};
 use crate::model::Connection;
 
 /// The database connection's strategy.
-pub const DATABASE_STRATEGY: &str = "auth0";
+pub use crate::model::DATABASE_STRATEGY;
 pub const STRATEGIES: &[&str] = &[DATABASE_STRATEGY];
 pub const MAX_NAME_LEN: usize = 128;
 /// Auth0's password policy names.

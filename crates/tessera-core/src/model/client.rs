@@ -86,15 +86,27 @@ closed_set! {
 }
 
 closed_set! {
-    /// A grant a client may use. Tessera serves these four (`implicit`: ID
-    /// tokens from `/authorize`, `response_type=id_token` or `code id_token`);
-    /// Auth0's other values (`password`, `http://auth0.com/oauth/grant-type/…`,
-    /// `urn:ietf:params:oauth:grant-type:device_code`, …) are refused.
+    /// A grant a client may use: the values Auth0 accepts in a client's
+    /// `grant_types` (its legacy grants aside). Tessera serves `implicit` (ID
+    /// tokens from `/authorize`, `response_type=id_token` or `code id_token`)
+    /// and the grants of the token endpoint ([`crate::grant::GRANT_TYPES`]);
+    /// the others are stored and returned, and their requests are answered
+    /// `unsupported_grant_type` until Tessera implements them. The order of
+    /// existing values is stable (`ALL`); new ones go last.
     GrantType {
         Implicit = "implicit",
         AuthorizationCode = "authorization_code",
         RefreshToken = "refresh_token",
         ClientCredentials = "client_credentials",
+        Password = "password",
+        PasswordRealm = "http://auth0.com/oauth/grant-type/password-realm",
+        PasswordlessOtp = "http://auth0.com/oauth/grant-type/passwordless/otp",
+        MfaOob = "http://auth0.com/oauth/grant-type/mfa-oob",
+        MfaOtp = "http://auth0.com/oauth/grant-type/mfa-otp",
+        MfaRecoveryCode = "http://auth0.com/oauth/grant-type/mfa-recovery-code",
+        DeviceCode = "urn:ietf:params:oauth:grant-type:device_code",
+        Ciba = "urn:openid:params:grant-type:ciba",
+        TokenVault = "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token",
     }
 }
 
@@ -271,6 +283,10 @@ pub struct Client {
     pub is_first_party: bool,
     pub refresh_token: RefreshTokenConfig,
     pub jwt_configuration: JwtConfiguration,
+    /// Auth0's setting: the token endpoint takes the end user's address from
+    /// this client's `auth0-forwarded-for` header (for brute-force protection),
+    /// when the client authenticated with its secret. Default false.
+    pub is_token_endpoint_ip_header_trusted: bool,
 }
 
 impl Client {
@@ -282,6 +298,13 @@ impl Client {
     /// A confidential client: it authenticates with a secret.
     pub fn is_confidential(&self) -> bool {
         !self.is_public()
+    }
+
+    /// Whether the token endpoint may take the end user's address from this
+    /// client's `auth0-forwarded-for` header: only a confidential client the
+    /// operator trusts, and only once it has authenticated (the caller's part).
+    pub fn trusts_forwarded_for(&self) -> bool {
+        self.is_confidential() && self.is_token_endpoint_ip_header_trusted
     }
 
     /// Whether the client may use `grant`.
@@ -323,6 +346,8 @@ struct StoredClient {
     jwt_configuration: JwtConfiguration,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    is_token_endpoint_ip_header_trusted: bool,
 }
 
 fn yes() -> bool {
@@ -345,6 +370,7 @@ impl From<StoredClient> for Client {
             is_first_party: s.is_first_party,
             jwt_configuration: s.jwt_configuration,
             description: s.description,
+            is_token_endpoint_ip_header_trusted: s.is_token_endpoint_ip_header_trusted,
         }
     }
 }
@@ -404,21 +430,25 @@ mod tests {
                 "implicit",
                 "authorization_code",
                 "refresh_token",
-                "client_credentials"
+                "client_credentials",
+                "password",
+                "http://auth0.com/oauth/grant-type/password-realm",
+                "http://auth0.com/oauth/grant-type/passwordless/otp",
+                "http://auth0.com/oauth/grant-type/mfa-oob",
+                "http://auth0.com/oauth/grant-type/mfa-otp",
+                "http://auth0.com/oauth/grant-type/mfa-recovery-code",
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "urn:openid:params:grant-type:ciba",
+                "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token",
             ]
         );
-        // What a client may be registered for is what the token endpoint
-        // serves, and `implicit` (ID tokens from /authorize).
-        assert_eq!(
-            GrantType::ALL[1..]
-                .iter()
-                .map(|g| g.as_str())
-                .collect::<Vec<_>>(),
-            crate::grant::GRANT_TYPES
-        );
+        // Every grant the token endpoint serves is one a client may list.
+        for served in crate::grant::GRANT_TYPES {
+            assert!(served.parse::<GrantType>().is_ok(), "{served}");
+        }
         assert_eq!(json!(RotationType::NonRotating), "non-rotating");
         assert_eq!(json!(ExpirationType::NonExpiring), "non-expiring");
-        for refused in ["password", "Implicit", "Spa", "", " none"] {
+        for refused in ["Password", "Implicit", "Spa", "", " none"] {
             assert!(refused.parse::<GrantType>().is_err());
             assert!(refused.parse::<AppType>().is_err());
             assert!(refused.parse::<TokenEndpointAuthMethod>().is_err());

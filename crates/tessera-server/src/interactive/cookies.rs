@@ -105,6 +105,20 @@ pub fn read_session(issuer: &Issuer, headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// The browser's session secret as a top-level navigation or a same-site
+/// request carries it: on https, only the `SameSite=Lax` companion. Logout
+/// reads this one, so that a cross-site subresource or form post (which
+/// carries only the `SameSite=None` cookie) cannot end a user's session
+/// behind their back.
+pub fn read_session_lax(issuer: &Issuer, headers: &HeaderMap) -> Option<String> {
+    let name = if issuer.is_https() {
+        SESSION_LEGACY
+    } else {
+        SESSION
+    };
+    read(issuer, headers, name)
+}
+
 /// The `Set-Cookie`s of the session cookie (and, on https, its companion),
 /// living `max_age` seconds (0 deletes them).
 pub fn set_session(issuer: &Issuer, value: &str, max_age: i64) -> Vec<HeaderValue> {

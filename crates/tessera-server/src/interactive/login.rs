@@ -1,39 +1,28 @@
 //! `GET/POST u/login`: the hosted login page of a database connection.
 //!
-//! Unknown emails and wrong passwords get the same answer after the same work
-//! (an argon2id check against a fixed dummy hash when there is no user).
-//! Failed logins are counted per account and client address (Auth0's
-//! brute-force protection). Each attempt is reserved in the database, atomically,
-//! before its password check (never read-then-write around argon2): at most
-//! `brute_force_threshold` checks run per pair until `brute_force_block` seconds
-//! pass without one; later attempts are refused without a check. A successful
-//! login clears the count. Every check runs through the password gate
-//! ([`super::gate`]), which sheds load with 503 + `Retry-After`.
+//! The password is checked by [`super::password_check`], the one check the
+//! password grants use too: the same work for unknown emails, the brute-force
+//! lockout reserved before the check, the password gate.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use bytes::Bytes;
 use tessera_core::flow::{AuthorizeTx, Session};
-use tessera_core::model::{Connection, User};
-use tessera_core::store::LoginAttempt;
+use tessera_core::grant::resource_owner::{PasswordVerdict, credentials_unchanged};
+use tessera_core::model::User;
 use tessera_core::token::opaque::new_secret_value;
-use tessera_core::{Secret, password};
 
 use super::credentials::Credentials;
 use super::gate::Busy;
 use super::html::{self, escape};
 use super::limits::PeerIp;
+use super::password_check::check_password;
 use super::{
     browser_secret, busy_page, connection_for, cookies, csrf_ok, flow, forbidden, form_pairs,
     page_url, param, pending, query_pairs, signup_disabled, unavailable, with_cookie,
 };
 use crate::state::AppState;
-
-/// What unknown emails are checked against: an argon2id hash with the parameters
-/// of real ones (of a throwaway password: without a user the answer is no
-/// whatever it says), so that checking it costs what a real check costs.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$/2Zl2mOBOEEK3XXem+LcAA$vRT8XkSmrYiDYJdFGD7KkB1/XTQKtSbIb2Xezm2n6to";
 
 pub const WRONG_CREDENTIALS: &str = "Wrong email or password.";
 pub const BLOCKED: &str = "Your account is blocked.";
@@ -122,16 +111,6 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
     )
 }
 
-/// The brute-force counter's key: connection, email and address, hashed (the
-/// table holds no email in clear). Unknown emails are counted the same way, so
-/// the counter reveals nothing either.
-fn failure_key(connection: &str, email: &str, ip: &PeerIp) -> String {
-    let digest =
-        tessera_core::ids::sha256(format!("{connection}\n{email}\n{}", ip.label()).as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("login:{hex}")
-}
-
 /// `POST u/login`.
 pub async fn submit(
     State(state): State<AppState>,
@@ -186,8 +165,8 @@ pub async fn submit(
             "Enter your email address and password.",
         );
     };
-    match authenticate(&state, &connection, &ip, &email, password).await {
-        Ok(Outcome::LoggedIn(user, hash)) => {
+    match check_password(&state, &connection, ip.0, &email, password).await {
+        Ok(PasswordVerdict::Valid { user, hash }) => {
             let (session, cookie) = match new_session(&state, &user).await {
                 Ok(s) => s,
                 Err(res) => return res,
@@ -198,7 +177,8 @@ pub async fn submit(
             // again now that the session exists: either the purge saw this
             // session, or this read sees the change. Only then does the new
             // session replace the browser's previous one.
-            match credentials_unchanged(&state, &connection, &user, &hash).await {
+            match credentials_unchanged(state.store.as_ref(), &connection.name, &user, &hash).await
+            {
                 Ok(true) => {
                     if let Err(res) = replace_previous(&state, &headers, &session).await {
                         return res;
@@ -209,119 +189,15 @@ pub async fn submit(
                     Ok(()) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
                     Err(e) => unavailable(&state, &e),
                 },
-                Err(res) => res,
+                Err(e) => unavailable(&state, &e),
             }
         }
-        Ok(Outcome::Wrong) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
-        Ok(Outcome::Blocked) => again(StatusCode::FORBIDDEN, BLOCKED),
-        Ok(Outcome::TooMany) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS),
-        Ok(Outcome::Busy(busy)) => busy_page(&state, busy),
-        Err(res) => res,
+        Ok(PasswordVerdict::Wrong) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
+        Ok(PasswordVerdict::Blocked) => again(StatusCode::FORBIDDEN, BLOCKED),
+        Ok(PasswordVerdict::TooMany) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS),
+        Ok(PasswordVerdict::Busy { retry_after }) => busy_page(&state, Busy { retry_after }),
+        Err(e) => unavailable(&state, &e),
     }
-}
-
-enum Outcome {
-    /// The user, and the password hash the password was checked against.
-    LoggedIn(Box<User>, String),
-    Wrong,
-    Blocked,
-    TooMany,
-    /// The password gate is full: 503 with `Retry-After`, nothing counted.
-    Busy(Busy),
-}
-
-async fn authenticate(
-    state: &AppState,
-    connection: &Connection,
-    ip: &PeerIp,
-    email: &str,
-    password_given: Secret<String>,
-) -> Result<Outcome, Response> {
-    let config = &state.config;
-    // A place in the password gate first: a request shed under load costs
-    // nothing, and consumes no attempt.
-    let admission = match config.password_gate.admit() {
-        Ok(a) => a,
-        Err(busy) => {
-            state.metrics.password_gate_shed();
-            return Ok(Outcome::Busy(busy));
-        }
-    };
-    let email = email.to_lowercase();
-    let key = failure_key(&connection.name, &email, ip);
-    let now = state.clock.now();
-    // The attempt is reserved (counted as a failure) before the password is
-    // checked, in one atomic write: however many requests run at once, on however
-    // many nodes, at most `brute_force_threshold` checks run per window.
-    let failures = match state
-        .store
-        .reserve_login_attempt(
-            &key,
-            now,
-            config.brute_force_block,
-            config.brute_force_threshold,
-        )
-        .await
-        .map_err(|e| unavailable(state, &e))?
-    {
-        LoginAttempt::Reserved { failures } => failures,
-        LoginAttempt::Refused => return Ok(Outcome::TooMany),
-    };
-    let found = state
-        .store
-        .find_user_for_login(&connection.name, &email)
-        .await
-        .map_err(|e| unavailable(state, &e))?;
-    let (user, hash) = match found {
-        Some((user, Some(hash))) => (Some(user), hash),
-        // No such user, or one without a password: the same work, then no.
-        _ => (None, DUMMY_HASH.to_owned()),
-    };
-    state.metrics.password_checked();
-    let checked = hash.clone();
-    let matches = admission
-        .run(move || password::verify(&password_given, &checked))
-        .await
-        .map_err(|e| unavailable(state, &e))?;
-    let user = match user {
-        Some(user) if matches => user,
-        _ => {
-            if failures >= config.brute_force_threshold {
-                tracing::warn!(connection = %connection.name, address = %ip.label(), "failed logins reached the threshold; this account is blocked from this address for a while");
-                return Ok(Outcome::TooMany);
-            }
-            return Ok(Outcome::Wrong);
-        }
-    };
-    if user.blocked {
-        return Ok(Outcome::Blocked);
-    }
-    state
-        .store
-        .clear_login_failures(&key)
-        .await
-        .map_err(|e| unavailable(state, &e))?;
-    Ok(Outcome::LoggedIn(Box::new(user), hash))
-}
-
-/// Whether `user` still has the password hash `hash` was checked against, and
-/// is not blocked.
-async fn credentials_unchanged(
-    state: &AppState,
-    connection: &Connection,
-    user: &User,
-    hash: &str,
-) -> Result<bool, Response> {
-    let Some(email) = user.email.as_deref() else {
-        return Ok(false);
-    };
-    let found = state
-        .store
-        .find_user_for_login(&connection.name, &email.to_lowercase())
-        .await
-        .map_err(|e| unavailable(state, &e))?;
-    Ok(matches!(found, Some((now, Some(current)))
-        if now.user_id == user.user_id && !now.blocked && current == hash))
 }
 
 /// A new session for `user`, with its cookie (the browser's previous session
@@ -409,35 +285,4 @@ async fn resume_logged_in(
         Ok(r) | Err(r) => r,
     };
     with_cookie(res, cookie)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_dummy_hash_is_a_real_argon2id_hash_of_the_same_cost() {
-        assert!(DUMMY_HASH.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        let secret = |s: &str| Secret::new(s.to_owned());
-        let real = password::hash(&secret("x")).unwrap();
-        assert_eq!(
-            real.split('$').nth(3),
-            DUMMY_HASH.split('$').nth(3),
-            "same parameters as real hashes"
-        );
-        assert!(!password::verify(&secret(""), DUMMY_HASH));
-        // It parses and verifies (so checking it costs what a real check costs).
-        assert!(password::verify(
-            &secret("tessera-dummy-password-never-valid"),
-            DUMMY_HASH
-        ));
-    }
-
-    #[test]
-    fn failure_keys_differ_per_address_and_hide_the_email() {
-        let a = failure_key("c", "ann@example.com", &PeerIp(Some([192, 0, 2, 1].into())));
-        let b = failure_key("c", "ann@example.com", &PeerIp(Some([192, 0, 2, 2].into())));
-        assert_ne!(a, b);
-        assert!(!a.contains("ann"));
-    }
 }

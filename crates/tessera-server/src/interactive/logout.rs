@@ -21,7 +21,8 @@ use crate::state::AppState;
 
 /// Deletes this browser's session, if it has one; the cookies that clear it.
 async fn end_session(state: &AppState, headers: &HeaderMap) -> Result<Vec<HeaderValue>, Response> {
-    if let Some(secret) = cookies::read_session(&state.config.issuer, headers) {
+    // The Lax cookie only: no cross-site request logs a user out.
+    if let Some(secret) = cookies::read_session_lax(&state.config.issuer, headers) {
         let now = state.clock.now();
         match state
             .store

@@ -6,13 +6,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use std::net::IpAddr;
 use tessera_core::client_auth::{self, Presented};
 use tessera_core::error::{OAuthError, Reason};
-use tessera_core::grant::{self, TokenRequest};
+
+use tessera_core::grant::{self, Origin, TokenRequest};
 use tessera_core::params::Params;
 
 use crate::cors;
 use crate::error::token_endpoint_error;
+use crate::interactive::limits::{PeerIp, limit_key};
 use crate::state::AppState;
 
 /// Reads `application/x-www-form-urlencoded` or `application/json` (Auth0's SDKs
@@ -101,7 +104,31 @@ impl<'de> serde::Deserialize<'de> for JsonMembers {
     }
 }
 
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// Auth0's header naming the end user's address, sent by a trusted backend
+/// that calls the token endpoint for its users.
+const AUTH0_FORWARDED_FOR: &str = "auth0-forwarded-for";
+
+/// Where the request comes from: the TCP peer, and the address in
+/// `auth0-forwarded-for` when it holds one (the grant decides whether to
+/// believe it). Both as the limits count them (IPv6 per /64).
+fn origin(peer: PeerIp, headers: &HeaderMap) -> Origin {
+    let forwarded_for = headers
+        .get(AUTH0_FORWARDED_FOR)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        .map(limit_key);
+    Origin {
+        peer: peer.0,
+        forwarded_for,
+    }
+}
+
+pub async fn token(
+    State(state): State<AppState>,
+    peer: PeerIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -121,7 +148,8 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
     };
     // From here the request names its client: its answers, errors included,
     // are open to that client's origins.
-    let res = exchange(&state, &presented, &params, tried_basic).await;
+    let origin = origin(peer, &headers);
+    let res = exchange(&state, &presented, &params, origin, tried_basic).await;
     cors::for_client(res, presented.client_id())
 }
 
@@ -129,13 +157,17 @@ async fn exchange(
     state: &AppState,
     presented: &Presented,
     params: &Params,
+    origin: Origin,
     tried_basic: bool,
 ) -> Response {
     let request = match TokenRequest::parse(params) {
         Ok(r) => r,
         Err(e) => return token_endpoint_error(e, tried_basic),
     };
-    let ctx = state.grant_ctx(state.clock.now());
+    let ctx = grant::Ctx {
+        origin,
+        ..state.grant_ctx(state.clock.now())
+    };
     match grant::exchange(&ctx, presented, request).await {
         Ok(issued) => {
             for kind in &issued.kinds {

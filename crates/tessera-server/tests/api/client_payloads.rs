@@ -12,11 +12,12 @@ fn refused(problem: &str, property: &str) -> String {
     format!("Payload validation error: '{problem}' on property {property}.")
 }
 
-const CREATE_FIELDS: &str = "`name`, `description`, `app_type`, `token_endpoint_auth_method`, `grant_types`, `callbacks`, `allowed_logout_urls`, `web_origins`, `allowed_origins`, `is_first_party`, `refresh_token`, `jwt_configuration`";
+const CREATE_FIELDS: &str = "`name`, `description`, `app_type`, `token_endpoint_auth_method`, `grant_types`, `callbacks`, `allowed_logout_urls`, `web_origins`, `allowed_origins`, `is_first_party`, `refresh_token`, `jwt_configuration`, `is_token_endpoint_ip_header_trusted`";
 const APP_TYPES: &str = "must be one of native, spa, regular_web, non_interactive";
 const AUTH_METHODS: &str = "must be one of none, client_secret_post, client_secret_basic";
-const GRANT_TYPES: &str =
-    "each must be one of implicit, authorization_code, refresh_token, client_credentials";
+const GRANT_TYPES: &str = "each must be one of implicit, authorization_code, refresh_token, client_credentials, password, http://auth0.com/oauth/grant-type/password-realm, http://auth0.com/oauth/grant-type/passwordless/otp, http://auth0.com/oauth/grant-type/mfa-oob, http://auth0.com/oauth/grant-type/mfa-otp, http://auth0.com/oauth/grant-type/mfa-recovery-code, urn:ietf:params:oauth:grant-type:device_code, urn:openid:params:grant-type:ciba, urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token";
+/// Auth0's legacy grants, which Tessera refuses.
+const LEGACY_RO: &str = "http://auth0.com/oauth/legacy/grant-type/ro";
 const HTTP_CALLBACK: &str = "\"http://x/cb\" must use https (http is allowed only on loopback hosts such as localhost or 127.0.0.1)";
 
 /// Sends each body; asserts a 400 `invalid_body` with exactly the message given,
@@ -59,10 +60,10 @@ async fn client_creation_refusals_are_exact_and_ordered() {
         (json!({"name": "a", "app_type": "SPA"}), bad(APP_TYPES, "app_type")),
         (json!({"name": "a", "token_endpoint_auth_method": "private_key_jwt"}), bad(AUTH_METHODS, "token_endpoint_auth_method")),
         (json!({"name": "a", "token_endpoint_auth_method": "None"}), bad(AUTH_METHODS, "token_endpoint_auth_method")),
-        (json!({"name": "a", "grant_types": ["password"]}), bad(GRANT_TYPES, "grant_types")),
+        (json!({"name": "a", "grant_types": [LEGACY_RO]}), bad(GRANT_TYPES, "grant_types")),
         (json!({"name": "a", "grant_types": ["Implicit"]}), bad(GRANT_TYPES, "grant_types")),
-        (json!({"name": "a", "grant_types": ["http://auth0.com/oauth/grant-type/password-realm"]}), bad(GRANT_TYPES, "grant_types")),
-        (json!({"name": "a", "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]}), bad(GRANT_TYPES, "grant_types")),
+        (json!({"name": "a", "grant_types": ["http://auth0.com/oauth/legacy/grant-type/delegation/id_token"]}), bad(GRANT_TYPES, "grant_types")),
+        (json!({"name": "a", "grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"]}), bad(GRANT_TYPES, "grant_types")),
         (json!({"name": "a", "grant_types": ["authorization_code", "authorization_code", "password"]}), bad("authorization_code is listed twice", "grant_types")),
         (json!({"name": "a", "app_type": "spa", "grant_types": ["client_credentials"]}), bad("a public client (token_endpoint_auth_method none) cannot use client_credentials", "grant_types")),
         (json!({"name": "a", "refresh_token": {"rotation_type": "Rotating"}}), bad("must be rotating or non-rotating", "refresh_token.rotation_type")),
@@ -73,8 +74,8 @@ async fn client_creation_refusals_are_exact_and_ordered() {
         // name must be given, then app_type is checked before the name's length.
         (json!({"app_type": "desktop"}), bad("is required", "name")),
         (json!({"name": "", "app_type": "desktop"}), bad(APP_TYPES, "app_type")),
-        (json!({"name": "a", "token_endpoint_auth_method": "bogus", "grant_types": ["password"]}), bad(AUTH_METHODS, "token_endpoint_auth_method")),
-        (json!({"name": "a", "grant_types": ["password"], "callbacks": ["http://x/cb"]}), bad(GRANT_TYPES, "grant_types")),
+        (json!({"name": "a", "token_endpoint_auth_method": "bogus", "grant_types": [LEGACY_RO]}), bad(AUTH_METHODS, "token_endpoint_auth_method")),
+        (json!({"name": "a", "grant_types": [LEGACY_RO], "callbacks": ["http://x/cb"]}), bad(GRANT_TYPES, "grant_types")),
         (json!({"name": "a", "callbacks": ["http://x/cb"], "refresh_token": {"rotation_type": "always"}}), bad(HTTP_CALLBACK, "callbacks")),
         (json!({"name": "a", "refresh_token": {"rotation_type": "always", "leeway": -1}}), bad("must be rotating or non-rotating", "refresh_token.rotation_type")),
         (json!({"name": "a", "refresh_token": {"rotation_type": "always"}, "jwt_configuration": {"alg": "HS256"}}), bad("must be rotating or non-rotating", "refresh_token.rotation_type")),
@@ -109,7 +110,7 @@ async fn client_update_refusals_are_exact_and_ordered() {
         // On update the name's length is checked before app_type.
         (json!({"app_type": "desktop", "name": ""}), bad("must be 1 to 255 characters", "name")),
         (json!({"grant_types": ["refresh_token", "refresh_token"]}), bad("refresh_token is listed twice", "grant_types")),
-        (json!({"token_endpoint_auth_method": "none", "grant_types": ["password"]}), bad(GRANT_TYPES, "grant_types")),
+        (json!({"token_endpoint_auth_method": "none", "grant_types": [LEGACY_RO]}), bad(GRANT_TYPES, "grant_types")),
         // The merged refresh-token settings are checked as a whole.
         (json!({"refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring"}}), (200, String::new())),
         (json!({"refresh_token": {"rotation_type": "rotating"}}), bad("rotating refresh tokens must be expiring", "refresh_token.expiration_type")),
@@ -222,7 +223,16 @@ async fn the_openapi_document_describes_the_shared_bodies_under_their_names() {
             "implicit",
             "authorization_code",
             "refresh_token",
-            "client_credentials"
+            "client_credentials",
+            "password",
+            "http://auth0.com/oauth/grant-type/password-realm",
+            "http://auth0.com/oauth/grant-type/passwordless/otp",
+            "http://auth0.com/oauth/grant-type/mfa-oob",
+            "http://auth0.com/oauth/grant-type/mfa-otp",
+            "http://auth0.com/oauth/grant-type/mfa-recovery-code",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:openid:params:grant-type:ciba",
+            "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
         ])
     );
     let paths = &r.body["paths"];

@@ -281,7 +281,8 @@ async fn client_validation_names_the_property() {
         "token_endpoint_auth_method",
     );
     assert_invalid_property(
-        &post(json!({"name": "a", "grant_types": ["password"]})).await,
+        &post(json!({"name": "a", "grant_types": ["http://auth0.com/oauth/legacy/grant-type/ro"]}))
+            .await,
         "grant_types",
     );
     assert_invalid_property(

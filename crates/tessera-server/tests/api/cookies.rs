@@ -331,6 +331,40 @@ async fn host_cookies(s: TestServer, issuer: &str, suffix: &str) {
         "{}",
         location(&res)
     );
+
+    // Logout reads only the Lax companion: a cross-site request, which
+    // carries only the SameSite=None cookie, ends nothing.
+    let sso = |cookie: String| {
+        let c = c.clone();
+        let url = authorize_url(&s, &web, &[("prompt", "none")]);
+        async move {
+            let res = c.get(url).header(COOKIE, cookie).send().await.unwrap();
+            location(&res)
+        }
+    };
+    let none_only = format!("{session_name}={session_value}");
+    for path in ["v2/logout", "oidc/logout"] {
+        let res = c
+            .get(s.url(path))
+            .header(COOKIE, &none_only)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert!(
+            sso(none_only.clone()).await.contains("code="),
+            "{path} ended the session"
+        );
+    }
+    let both = format!("{none_only}; {legacy_name}={session_value}");
+    let res = c
+        .get(s.url("v2/logout"))
+        .header(COOKIE, &both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(sso(none_only).await.contains("error=login_required"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

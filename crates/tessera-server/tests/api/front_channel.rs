@@ -54,14 +54,9 @@ pub(crate) fn fragment_of(to: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The ID token's claims, verified with another JOSE library against the
-/// JWKS: signature, `iss`, `aud` = the client, `exp`; and its `nonce`.
-pub(crate) async fn verified_id_token(
-    s: &TestServer,
-    token: &str,
-    client: &str,
-    nonce: &str,
-) -> Value {
+/// A JWT's header and claims, verified with another JOSE library against the
+/// JWKS: signature, `iss`, `aud` includes `audience`, `exp`.
+pub(crate) async fn verified_jwt(s: &TestServer, token: &str, audience: &str) -> (Value, Value) {
     let header: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
             .decode(token.split('.').next().unwrap())
@@ -79,12 +74,24 @@ pub(crate) async fn verified_id_token(
     let jwk = jwks.find(header["kid"].as_str().unwrap()).unwrap();
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[s.base.as_str()]);
-    validation.set_audience(&[client]);
+    validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["iss", "sub", "aud", "exp"]);
     let claims =
         jsonwebtoken::decode::<Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
-            .unwrap_or_else(|e| panic!("the ID token does not verify: {e}"))
+            .unwrap_or_else(|e| panic!("the token does not verify: {e}"))
             .claims;
+    (header, claims)
+}
+
+/// The ID token's claims, verified ([`verified_jwt`], `aud` = the client), and
+/// its `nonce`.
+pub(crate) async fn verified_id_token(
+    s: &TestServer,
+    token: &str,
+    client: &str,
+    nonce: &str,
+) -> Value {
+    let (header, claims) = verified_jwt(s, token, client).await;
     assert_eq!(header["typ"], "JWT", "{header}");
     assert_eq!(claims["nonce"], nonce, "{claims}");
     claims

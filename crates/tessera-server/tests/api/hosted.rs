@@ -82,6 +82,7 @@ pub async fn web_app(s: &TestServer, first_party: bool) -> (String, String) {
         refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
+        is_token_endpoint_ip_header_trusted: false,
     };
     let secret = tessera_core::ids::client_secret().unwrap();
     let sealed = bootstrap::seal_client_secret(&s.master, &id, &secret).unwrap();

@@ -142,6 +142,7 @@ pub(crate) async fn app(s: &TestServer, kind: Kind) -> App {
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
+        is_token_endpoint_ip_header_trusted: false,
     };
     let secret = (kind != Kind::Spa).then(|| tessera_core::ids::client_secret().unwrap());
     let sealed = secret

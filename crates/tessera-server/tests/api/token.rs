@@ -227,7 +227,7 @@ async fn every_token_endpoint_error_has_its_code() {
     );
     assert_oauth_error(
         &s.token_request(&[
-            ("grant_type", "password"),
+            ("grant_type", "http://auth0.com/oauth/grant-type/mfa-otp"),
             ("client_id", ADMIN_ID),
             ("client_secret", ADMIN_SECRET),
         ])
@@ -338,6 +338,7 @@ fn client(id: &str, method: &str, grant_types: &[&str]) -> Client {
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
+        is_token_endpoint_ip_header_trusted: false,
     }
 }
 

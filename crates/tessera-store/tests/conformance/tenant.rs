@@ -26,6 +26,7 @@ pub fn client(id: &str) -> Client {
         refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
+        is_token_endpoint_ip_header_trusted: false,
     }
 }
 

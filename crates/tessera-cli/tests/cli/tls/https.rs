@@ -287,5 +287,22 @@ async fn silent_clients_cannot_hold_a_place() {
     let http = https_client(server.port, &[&pair]).build().unwrap();
     let res = http.get(server.url("healthz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
+    drop(http);
+
+    // An HTTP/2 connection may carry 16 requests at once, not hyper's 200:
+    // the server's SETTINGS say so.
+    let tcp = TcpStream::connect(&addr).await.unwrap();
+    let tls = raw_tls_client(&pair, &[b"h2"])
+        .connect(localhost(), tcp)
+        .await
+        .unwrap();
+    let (mut h2, connection) = h2::client::handshake(tls).await.unwrap();
+    let driver = tokio::spawn(connection);
+    let request = http::Request::get(server.url("healthz")).body(()).unwrap();
+    let (answer, _) = h2.send_request(request, true).unwrap();
+    assert_eq!(answer.await.unwrap().status(), 200);
+    assert_eq!(h2.current_max_send_streams(), 16);
+    drop(h2);
+    driver.abort();
     server.stop().await;
 }

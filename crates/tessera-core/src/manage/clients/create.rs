@@ -99,6 +99,9 @@ pub fn build(client_id: String, input: NewClient) -> Result<Client, Invalid> {
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration,
         description: input.description.unwrap_or_default(),
+        is_token_endpoint_ip_header_trusted: input
+            .is_token_endpoint_ip_header_trusted
+            .unwrap_or(false),
     };
     checked(
         client,

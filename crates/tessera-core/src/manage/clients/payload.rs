@@ -49,6 +49,11 @@ pub struct NewClient {
     pub refresh_token: Option<RefreshTokenChanges>,
     #[serde(default)]
     pub jwt_configuration: Option<JwtConfigurationChanges>,
+    /// Auth0's setting: take the end user's address from this confidential
+    /// client's `auth0-forwarded-for` header at the token endpoint. Default
+    /// false.
+    #[serde(default)]
+    pub is_token_endpoint_ip_header_trusted: Option<bool>,
 }
 
 /// Changes to a client; omitted fields keep their value, nested objects merge.
@@ -86,6 +91,8 @@ pub struct ClientChanges {
     /// Merged into the current settings, field by field.
     #[serde(default)]
     pub jwt_configuration: Option<JwtConfigurationChanges>,
+    #[serde(default)]
+    pub is_token_endpoint_ip_header_trusted: Option<bool>,
     /// A new secret, 32 to 256 characters; needs `update:client_keys`. The old
     /// secret stops working and the client's tokens are revoked, as on rotation.
     // Not applied by `apply_changes`: the caller plans it (`secret_plan`).

@@ -122,7 +122,7 @@ fn each_property_is_named() {
     );
     assert_eq!(
         bad(NewClient {
-            grant_types: Some(vec!["password".into()]),
+            grant_types: Some(vec!["http://auth0.com/oauth/legacy/grant-type/ro".into()]),
             ..named("a")
         }),
         "grant_types"
@@ -385,16 +385,17 @@ fn closed_sets_are_refused_with_their_messages() {
         "token_endpoint_auth_method: must be one of none, client_secret_post, client_secret_basic"
     );
     for g in [
-        "password",
         "Implicit",
-        "urn:ietf:params:oauth:grant-type:device_code",
+        "Password",
+        "http://auth0.com/oauth/legacy/grant-type/ro",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
     ] {
         assert_eq!(
             problem(NewClient {
                 grant_types: Some(vec!["refresh_token".into(), g.into()]),
                 ..named("a")
             }),
-            "grant_types: each must be one of implicit, authorization_code, refresh_token, client_credentials"
+            "grant_types: each must be one of implicit, authorization_code, refresh_token, client_credentials, password, http://auth0.com/oauth/grant-type/password-realm, http://auth0.com/oauth/grant-type/passwordless/otp, http://auth0.com/oauth/grant-type/mfa-oob, http://auth0.com/oauth/grant-type/mfa-otp, http://auth0.com/oauth/grant-type/mfa-recovery-code, urn:ietf:params:oauth:grant-type:device_code, urn:openid:params:grant-type:ciba, urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token"
         );
     }
     assert_eq!(
@@ -454,7 +455,7 @@ fn the_first_problem_in_tessera_order_is_named() {
     // Then: auth method, grant types, URLs, refresh token, ID token.
     let all = NewClient {
         token_endpoint_auth_method: Some("bogus".into()),
-        grant_types: Some(vec!["password".into()]),
+        grant_types: Some(vec!["ro".into()]),
         callbacks: Some(vec!["http://app.example/cb".into()]),
         refresh_token: Some(RefreshTokenChanges {
             rotation_type: Some("always".into()),

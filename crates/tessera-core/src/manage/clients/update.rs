@@ -33,6 +33,9 @@ pub fn apply_changes(client: &mut Client, changes: ClientChanges) -> Result<(), 
     if let Some(v) = changes.is_first_party {
         next.is_first_party = v;
     }
+    if let Some(v) = changes.is_token_endpoint_ip_header_trusted {
+        next.is_token_endpoint_ip_header_trusted = v;
+    }
     if let Some(v) = changes.jwt_configuration {
         v.merge_into(&mut next.jwt_configuration);
     }

@@ -99,15 +99,16 @@ pub(super) fn parse_app_type(app_type: &str) -> Result<AppType, Invalid> {
     })
 }
 
-/// Each a grant type Tessera serves, none listed twice; the first bad one is
-/// named.
+/// Each a grant type Auth0 accepts ([`GrantType`]), none listed twice; the
+/// first bad one is named.
 fn parse_grant_types(sent: &[String]) -> Result<Vec<GrantType>, Invalid> {
     let mut out: Vec<GrantType> = Vec::with_capacity(sent.len());
     for g in sent {
         let grant = g.parse::<GrantType>().map_err(|_| {
+            let all: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
             Invalid::new(
                 "grant_types",
-                "each must be one of implicit, authorization_code, refresh_token, client_credentials",
+                format!("each must be one of {}", all.join(", ")),
             )
         })?;
         if out.contains(&grant) {

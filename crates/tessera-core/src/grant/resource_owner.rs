@@ -1,0 +1,276 @@
+//! What the resource-owner password grants share: `password` (RFC 6749 §4.3,
+//! against the tenant's default directory) and Auth0's `password-realm` (the
+//! `realm` names the database connection).
+//!
+//! The password itself is checked by the server through [`PasswordCheck`]:
+//! the hosted login's one path (the argon2 check with the same work for
+//! unknown emails, the password gate, the brute-force lockout reserved in the
+//! database before the check). This module decides everything else and maps
+//! each verdict to its typed [`Reason`]. The tokens are a code login's
+//! ([`issue_user_tokens`], [`start_family`]); no browser session exists, so
+//! `sid` names this one login: a fresh random id that no session carries.
+
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+
+use super::common::{
+    UserGrant, authenticate_client, issue_user_tokens, offline_allowed, requested_audience,
+    start_family,
+};
+use super::{Ctx, GrantError, Issued};
+use crate::authorize::{granted_scopes, user_may_request};
+use crate::error::{OAuthError, Reason};
+use crate::flow::IssuedToken;
+use crate::ids;
+use crate::model::{Connection, GrantType, User};
+use crate::params::{Params, truncate};
+use crate::revocation::{revoke_access_token, revoke_family};
+use crate::store::{Store, StoreError};
+use crate::token::TokenKind;
+use crate::types::Secret;
+
+/// Auth0's answer for an unknown email or a wrong password (status 403).
+pub const WRONG_CREDENTIALS: &str = "Wrong email or password.";
+/// Auth0's answer for a blocked user.
+pub const USER_BLOCKED: &str = "user is blocked";
+/// Auth0's wording for a brute-force lockout, without its claim that an unblock
+/// email was sent (Tessera sends none).
+pub const TOO_MANY_ATTEMPTS: &str =
+    "Your account has been blocked after multiple consecutive login attempts.";
+
+/// The credentials and what they are for, as both grants take them.
+#[derive(Debug)]
+pub struct Credentials {
+    /// The email, trimmed.
+    pub username: String,
+    pub password: Secret<String>,
+    pub scope: Vec<String>,
+    /// `audience` (Auth0) or `resource` (RFC 8707).
+    pub audience: Option<String>,
+}
+
+impl Credentials {
+    pub fn parse(params: &Params) -> Result<Self, OAuthError> {
+        let required = |name: &str| {
+            params.get(name).ok_or_else(|| {
+                OAuthError::new(Reason::ParameterMissing, format!("{name} is required"))
+            })
+        };
+        let username = required("username")?.trim().to_owned();
+        let password = Secret::new(required("password")?.to_owned());
+        let scope = params
+            .get("scope")
+            .map(|s| {
+                s.split(' ')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            username,
+            password,
+            scope,
+            audience: requested_audience(params)?,
+        })
+    }
+}
+
+/// One password to check for the grants.
+#[derive(Debug)]
+pub struct PasswordAttempt<'a> {
+    pub connection: &'a Connection,
+    pub email: &'a str,
+    pub password: Secret<String>,
+    /// The end user's address, for the lockout (per account and address).
+    pub address: Option<IpAddr>,
+}
+
+/// What the password check found.
+#[derive(Debug)]
+pub enum PasswordVerdict {
+    /// The user, and the password hash the password was checked against.
+    Valid { user: Box<User>, hash: String },
+    /// An unknown email or a wrong password, after the same work.
+    Wrong,
+    /// The right password of a blocked user.
+    Blocked,
+    /// Too many failures for this account from this address: nothing checked.
+    TooMany,
+    /// The password gate is full: nothing checked, nothing counted.
+    Busy { retry_after: u64 },
+}
+
+/// The server's password check (the hosted login's), for the grants.
+#[async_trait]
+pub trait PasswordCheck: Send + Sync {
+    async fn check(&self, attempt: PasswordAttempt<'_>) -> Result<PasswordVerdict, GrantError>;
+}
+
+/// For a context that serves no password grant (benchmarks, tools): every
+/// check is refused.
+pub struct NoPasswordChecks;
+
+#[async_trait]
+impl PasswordCheck for NoPasswordChecks {
+    async fn check(&self, _: PasswordAttempt<'_>) -> Result<PasswordVerdict, GrantError> {
+        Ok(PasswordVerdict::Wrong)
+    }
+}
+
+/// Whether `user` still has the password hash `hash` was checked against, and
+/// is not blocked: read again after a login's writes, so that a password
+/// change or a block racing the login either sees what the login made, or this
+/// read sees the change.
+pub async fn credentials_unchanged(
+    store: &dyn Store,
+    connection: &str,
+    user: &User,
+    hash: &str,
+) -> Result<bool, StoreError> {
+    let Some(email) = user.email.as_deref() else {
+        return Ok(false);
+    };
+    let found = store
+        .find_user_for_login(connection, &email.to_lowercase())
+        .await?;
+    Ok(matches!(found, Some((now, Some(current)))
+        if now.user_id == user.user_id && !now.blocked && current == hash))
+}
+
+fn refused(reason: Reason, description: &str) -> GrantError {
+    OAuthError::new(reason, description).into()
+}
+
+/// Runs a password grant: `grant` is the grant type the client must list,
+/// `realm` the connection (`None`: the default directory).
+pub async fn exchange(
+    ctx: &Ctx<'_>,
+    presented: &crate::client_auth::Presented,
+    grant: GrantType,
+    realm: Option<&str>,
+    creds: Credentials,
+) -> Result<Issued, GrantError> {
+    let found = ctx.store.get_client(presented.client_id()).await?;
+    let client = authenticate_client(ctx, presented, found.as_ref())?;
+    if !client.allows(grant) {
+        return Err(OAuthError::new(
+            Reason::GrantTypeNotAllowed,
+            format!("Grant type '{grant}' not allowed for the client."),
+        )
+        .into());
+    }
+    let name = realm.unwrap_or(ctx.default_directory);
+    let connection = match ctx.store.get_connection_by_name(name).await? {
+        Some(c) if c.is_database() => c,
+        _ => {
+            return Err(OAuthError::new(
+                Reason::RealmUnknown,
+                format!("no database connection is named {:?}", truncate(name)),
+            )
+            .into());
+        }
+    };
+    if !connection.enabled_for(&client.client_id) {
+        return Err(refused(
+            Reason::RealmNotEnabled,
+            "the connection is not enabled for this client",
+        ));
+    }
+    let api = match &creds.audience {
+        Some(audience) => {
+            let api = ctx
+                .store
+                .get_resource_server_by_identifier(audience)
+                .await?
+                .ok_or_else(|| {
+                    OAuthError::new(
+                        Reason::ApiUnknown,
+                        format!("Service not found: {}", truncate(audience)),
+                    )
+                })?;
+            user_may_request(&api, &client.client_id)?;
+            Some(api)
+        }
+        None => None,
+    };
+    // The address the lockout counts: the TCP peer, or Auth0's
+    // `auth0-forwarded-for` from a confidential client the operator trusts
+    // (it has authenticated above).
+    let address = match ctx.origin.forwarded_for {
+        Some(ip) if client.trusts_forwarded_for() => Some(ip),
+        _ => ctx.origin.peer,
+    };
+    let email = creds.username.to_lowercase();
+    let verdict = ctx
+        .passwords
+        .check(PasswordAttempt {
+            connection: &connection,
+            email: &email,
+            password: creds.password,
+            address,
+        })
+        .await?;
+    let (user, hash) = match verdict {
+        PasswordVerdict::Valid { user, hash } => (user, hash),
+        PasswordVerdict::Wrong => return Err(refused(Reason::PasswordWrong, WRONG_CREDENTIALS)),
+        PasswordVerdict::Blocked => return Err(refused(Reason::LoginUserBlocked, USER_BLOCKED)),
+        PasswordVerdict::TooMany => {
+            return Err(refused(Reason::LoginAttemptsExceeded, TOO_MANY_ATTEMPTS));
+        }
+        PasswordVerdict::Busy { retry_after } => return Err(GrantError::Busy { retry_after }),
+    };
+    let scope = granted_scopes(&creds.scope, api.as_ref());
+    let sid = ids::alphanumeric(32)?;
+    let tokens = issue_user_tokens(
+        ctx,
+        UserGrant {
+            client: &client,
+            user: &user,
+            scope: &scope,
+            api: api.as_ref(),
+            sid: &sid,
+            auth_time: ctx.now,
+            nonce: None,
+        },
+    )
+    .await?;
+    let mut issued = tokens.issued;
+    let access = IssuedToken {
+        jti: tokens.jti,
+        expires_at: ctx.now + issued.response.expires_in,
+    };
+    let mut family = None;
+    if offline_allowed(&client, &scope, api.as_ref()) {
+        let (refresh, family_id) = start_family(
+            ctx,
+            &client,
+            &user,
+            &scope,
+            creds.audience.as_deref(),
+            &sid,
+            ctx.now,
+        )
+        .await?;
+        ctx.store
+            .record_family_token(&family_id, &access.jti, access.expires_at)
+            .await?;
+        family = Some(family_id);
+        issued.response.refresh_token = Some(refresh);
+        issued.kinds.push(TokenKind::RefreshToken);
+    }
+    // A password change or a block revokes the user's families, but this one
+    // may have started just after that, from a password checked just before
+    // the change: read the credentials again now that the family exists.
+    if !credentials_unchanged(ctx.store, &connection.name, &user, &hash).await? {
+        if let Some(family) = &family {
+            revoke_family(ctx.store, ctx.revocations, family, ctx.now).await?;
+        }
+        revoke_access_token(ctx.store, ctx.revocations, access, ctx.now).await?;
+        return Err(refused(Reason::PasswordWrong, WRONG_CREDENTIALS));
+    }
+    ctx.store.record_login(&user.user_id, ctx.now).await?;
+    tracing::info!(user_id = %user.user_id, client_id = %client.client_id, grant = %grant, "user logged in with a password grant");
+    Ok(issued)
+}
