@@ -62,7 +62,6 @@ pub struct Connection {
 }
 
 impl Connection {
-<<<<<<< HEAD
     /// Does the connection refuse new users (`options.disable_signup`)?
     pub fn signup_disabled(&self) -> bool {
         self.options
@@ -76,7 +75,8 @@ impl Connection {
     /// password-realm grant); the hosted login does not check it yet.
     pub fn is_enabled_for(&self, client_id: &str) -> bool {
         self.enabled_clients.iter().any(|c| c == client_id)
-=======
+    }
+
     /// Whether `client_id` may use this connection. An empty
     /// `enabled_clients` opens it to every client (Tessera does not add new
     /// clients to the list as Auth0's dashboard does, so the bootstrap
@@ -88,7 +88,6 @@ impl Connection {
     /// A database connection (strategy `auth0`): users with passwords.
     pub fn is_database(&self) -> bool {
         self.strategy == DATABASE_STRATEGY
->>>>>>> main
     }
 }
 

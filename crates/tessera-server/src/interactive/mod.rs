@@ -11,11 +11,8 @@ pub mod html;
 pub mod limits;
 pub mod login;
 pub mod logout;
-<<<<<<< HEAD
-pub mod reset_password;
-=======
 mod password_check;
->>>>>>> main
+pub mod reset_password;
 pub mod signup;
 pub mod userinfo;
 pub mod verify_email;

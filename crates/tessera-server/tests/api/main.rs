@@ -25,11 +25,8 @@ mod login;
 mod login_credentials;
 mod management_api;
 mod oidc_rp;
-<<<<<<< HEAD
-mod password_reset;
-=======
 mod password_grant;
->>>>>>> main
+mod password_reset;
 mod rate_limits;
 mod refresh;
 mod revocation;
