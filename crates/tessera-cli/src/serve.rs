@@ -38,6 +38,27 @@ pub fn key_policy(settings: &Settings) -> KeyPolicy {
     }
 }
 
+/// The SMTP mailer when a mail server is configured; otherwise the log-only
+/// one, with a warning.
+fn mailer(
+    settings: &Settings,
+) -> Result<Arc<dyn tessera_server::email::Mailer>, tessera_server::email::smtp::SmtpError> {
+    use tessera_server::email::{LogMailer, smtp};
+    match &settings.smtp {
+        Some((url, from)) => Ok(Arc::new(smtp::SmtpMailer::start(
+            url,
+            from.clone(),
+            smtp::Delivery::default(),
+        )?)),
+        None => {
+            tracing::warn!(
+                "email is off: no TESSERA_SMTP_URL; password-reset, verification and passwordless emails are only logged (without their links or codes)"
+            );
+            Ok(Arc::new(LogMailer))
+        }
+    }
+}
+
 pub async fn run(settings: Settings) -> Result<(), Fail> {
     init_logging(&settings);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -121,7 +142,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         revocations: revocations.clone(),
         metrics: Arc::new(Metrics::new()),
         clock,
-        mailer: Arc::new(tessera_server::email::LogMailer),
+        mailer: mailer(&settings).map_err(|e| Fail::Runtime(format!("email: {e}")))?,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let reloader = tasks::spawn_key_reloader(

@@ -11,6 +11,7 @@ use tessera_core::bootstrap::AdminClient;
 use tessera_core::envelope::MasterKey;
 use tessera_core::keys::SigningAlg;
 use tessera_core::{Issuer, Secret};
+use tessera_server::email::smtp::{self, Mailbox, SmtpUrl};
 use tessera_server::tls::TlsFiles;
 
 /// One setting: its environment variable and its key in the TOML file.
@@ -128,6 +129,14 @@ const SPECS: &[Spec] = &[
         env: "TESSERA_TLS_KEY_FILE",
         key: "tls_key_file",
     },
+    Spec {
+        env: "TESSERA_SMTP_URL",
+        key: "smtp_url",
+    },
+    Spec {
+        env: "TESSERA_EMAIL_FROM",
+        key: "email_from",
+    },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +211,8 @@ pub struct Settings {
     pub max_connections: u64,
     /// Serve HTTPS with this certificate chain and key (both PEM files).
     pub tls: Option<TlsFiles>,
+    /// The mail server and sender; `None`: email is only logged.
+    pub smtp: Option<(SmtpUrl, Mailbox)>,
 }
 
 /// Raw values with where each came from, for messages.
@@ -461,6 +472,7 @@ impl Settings {
         };
 
         let tls = tls_files(raw)?;
+        let smtp = smtp_settings(raw)?;
 
         Ok(Self {
             issuer,
@@ -488,8 +500,29 @@ impl Settings {
             header_read_timeout: raw.number("TESSERA_HEADER_READ_TIMEOUT", 10, 1, 300)?,
             max_connections: raw.number("TESSERA_MAX_CONNECTIONS", 512, 1, 1_000_000)?,
             tls,
+            smtp,
         })
     }
+}
+
+/// `TESSERA_SMTP_URL` (a secret: its value is never echoed) with the
+/// `TESSERA_EMAIL_FROM` it needs; both unset (or empty): no SMTP.
+fn smtp_settings(raw: &Raw) -> Result<Option<(SmtpUrl, Mailbox)>, SettingError> {
+    let value = |env| raw.get(env).map(str::trim).filter(|v| !v.is_empty());
+    let Some(url) = value("TESSERA_SMTP_URL") else {
+        return Ok(None);
+    };
+    let url = SmtpUrl::parse(url)
+        .map_err(|e| setting_error(raw.name("TESSERA_SMTP_URL"), e.to_string()))?;
+    let Some(from) = value("TESSERA_EMAIL_FROM") else {
+        return Err(setting_error(
+            "TESSERA_EMAIL_FROM",
+            "must be set when TESSERA_SMTP_URL is",
+        ));
+    };
+    let from = smtp::parse_from(from)
+        .map_err(|problem| setting_error(raw.name("TESSERA_EMAIL_FROM"), problem))?;
+    Ok(Some((url, from)))
 }
 
 /// Both files or neither (an empty value counts as unset). Their content is
@@ -576,6 +609,44 @@ mod tests {
         assert_eq!(s.header_read_timeout, 10);
         assert_eq!(s.max_connections, 512);
         assert_eq!(s.tls, None);
+        assert!(s.smtp.is_none());
+    }
+
+    #[test]
+    fn smtp_settings() {
+        let s = load(&[
+            ("TESSERA_SMTP_URL", "smtps://u:p@mail.example"),
+            ("TESSERA_EMAIL_FROM", "Acme <no-reply@acme.example>"),
+        ])
+        .unwrap();
+        let (url, from) = s.smtp.unwrap();
+        assert_eq!((url.host.as_str(), url.port), ("mail.example", 465));
+        assert_eq!(from.email.to_string(), "no-reply@acme.example");
+        for (vars, setting) in [
+            (
+                &[("TESSERA_SMTP_URL", "smtp://mail.example:25")][..],
+                "TESSERA_SMTP_URL",
+            ),
+            (
+                &[("TESSERA_SMTP_URL", "smtps://h")][..],
+                "TESSERA_EMAIL_FROM",
+            ),
+            (
+                &[
+                    ("TESSERA_SMTP_URL", "smtps://h"),
+                    ("TESSERA_EMAIL_FROM", "nope"),
+                ][..],
+                "TESSERA_EMAIL_FROM",
+            ),
+        ] {
+            let e = load(vars).err().unwrap();
+            assert_eq!(e.setting, setting, "{vars:?}");
+        }
+        // The URL's password is never echoed.
+        let e = load(&[("TESSERA_SMTP_URL", "smtp://u:hunter2@mail.example")])
+            .err()
+            .unwrap();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -55,6 +55,31 @@ pub fn seal_client_secret(
     })
 }
 
+/// A Management API created by an older version lacks the scopes added
+/// since (e.g. `create:user_tickets`): they are added, the rest left as is.
+async fn add_new_management_scopes(
+    store: &dyn Store,
+    audience: &str,
+    now: UnixTime,
+) -> Result<(), BootstrapError> {
+    let Some(mut api) = store.get_resource_server_by_identifier(audience).await? else {
+        return Ok(());
+    };
+    let missing: Vec<ResourceServerScope> = MANAGEMENT_SCOPES
+        .iter()
+        .filter(|(value, _)| !api.scopes.iter().any(|s| s.value == *value))
+        .map(|(value, description)| ResourceServerScope {
+            value: (*value).into(),
+            description: (*description).into(),
+        })
+        .collect();
+    if !missing.is_empty() {
+        api.scopes.extend(missing);
+        store.update_resource_server(&api, now).await?;
+    }
+    Ok(())
+}
+
 pub async fn run(
     store: &dyn Store,
     master: &MasterKey,
@@ -63,7 +88,7 @@ pub async fn run(
     now: UnixTime,
 ) -> Result<BootstrapReport, BootstrapError> {
     let audience = issuer.management_audience();
-    store
+    let created = store
         .insert_resource_server_if_absent(
             &ResourceServer {
                 id: ids::prefixed("rs")?,
@@ -85,6 +110,9 @@ pub async fn run(
             now,
         )
         .await?;
+    if !created {
+        add_new_management_scopes(store, &audience, now).await?;
+    }
     store
         .insert_connection_if_absent(
             &Connection {

@@ -22,6 +22,7 @@ pub mod passwordless;
 pub mod revocation;
 pub mod scopes;
 pub mod store;
+pub mod ticket;
 pub mod token;
 pub mod types;
 

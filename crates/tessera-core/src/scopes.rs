@@ -41,6 +41,10 @@ pub const MANAGEMENT_SCOPES: &[(&str, &str)] = &[
         "Delete device credentials (refresh tokens)",
     ),
     ("delete:sessions", "Delete sessions"),
+    (
+        "create:user_tickets",
+        "Create password-change and email-verification tickets",
+    ),
     ("blacklist:tokens", "Revoke Management API tokens by jti"),
 ];
 

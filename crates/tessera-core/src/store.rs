@@ -14,6 +14,7 @@ use crate::flow::{
 };
 use crate::model::{AppType, Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
 use crate::passwordless::NewOtp;
+use crate::ticket::{Ticket, TicketKind};
 
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
@@ -623,6 +624,41 @@ pub trait RefreshStore: Send + Sync + 'static {
     async fn sweep_refresh(&self, now: UnixTime) -> Result<u64, StoreError>;
 }
 
+/// Single-use tickets (password change, email verification), stored under
+/// the SHA-256 of their value.
+#[async_trait]
+pub trait TicketStore: Send + Sync + 'static {
+    /// Stores `ticket` under `hash` (Conflict if taken).
+    async fn create_ticket(&self, hash: &[u8], ticket: &Ticket) -> Result<(), StoreError>;
+    /// The live ticket of `kind` under `hash`, left in place.
+    async fn get_ticket(
+        &self,
+        hash: &[u8],
+        kind: TicketKind,
+        now: UnixTime,
+    ) -> Result<Option<Ticket>, StoreError>;
+    /// Takes the live ticket of `kind` under `hash`: of concurrent callers,
+    /// exactly one gets it.
+    async fn consume_ticket(
+        &self,
+        hash: &[u8],
+        kind: TicketKind,
+        now: UnixTime,
+    ) -> Result<Option<Ticket>, StoreError>;
+    /// Sets the user's password hash to `new_hash` only while the current
+    /// one's `ticket::password_fingerprint` is `replaces` (a password-change
+    /// ticket's binding), in one conditional update; false otherwise.
+    async fn replace_password(
+        &self,
+        user_id: &str,
+        replaces: &str,
+        new_hash: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Drops expired tickets; how many.
+    async fn sweep_tickets(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
@@ -634,6 +670,7 @@ pub trait Store:
     + FlowStore
     + RefreshStore
     + OtpStore
+    + TicketStore
 {
     /// Is the database reachable? (readiness)
     async fn ping(&self) -> Result<(), StoreError>;

@@ -16,6 +16,7 @@ pub mod state;
 pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tickets;
 pub mod tls;
 
 use axum::Router;

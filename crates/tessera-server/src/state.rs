@@ -102,4 +102,26 @@ impl AppState {
             origin: tessera_core::grant::Origin::default(),
         }
     }
+
+    /// Ends every SSO session and refresh-token family (with its access
+    /// tokens) of a user: after a password change (Management API, reset page)
+    /// or a block. How many of each.
+    pub async fn end_user_sessions(
+        &self,
+        user_id: &str,
+    ) -> Result<(u64, usize), tessera_core::store::StoreError> {
+        let sessions = self.store.delete_user_sessions(user_id).await?;
+        let now = self.clock.now();
+        let families = self.store.list_refresh_families(user_id, None, now).await?;
+        for family in &families {
+            tessera_core::revocation::revoke_family(
+                self.store.as_ref(),
+                &self.revocations,
+                &family.id,
+                now,
+            )
+            .await?;
+        }
+        Ok((sessions, families.len()))
+    }
 }

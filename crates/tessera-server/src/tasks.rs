@@ -97,7 +97,8 @@ pub fn spawn_flow_sweeper(
         async move {
             let deleted = store.sweep_flow(now).await?
                 + store.sweep_refresh(now).await?
-                + store.purge_revocations(now).await?;
+                + store.purge_revocations(now).await?
+                + store.sweep_tickets(now).await?;
             if deleted > 0 {
                 tracing::debug!(deleted, "swept expired login state");
             }

@@ -16,6 +16,7 @@ mod revocations;
 mod tenant;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tickets;
 mod users;
 
 use std::path::{Path, PathBuf};

@@ -83,6 +83,12 @@ async fn each_bad_setting_exits_2_with_one_line_naming_it() {
             "TESSERA_DATABASE_URL",
         ),
         ("TESSERA_MASTER_KEY", "not-base64!!", "TESSERA_MASTER_KEY"),
+        // Plain SMTP only to loopback; the password is never echoed.
+        (
+            "TESSERA_SMTP_URL",
+            "smtp://mailer:hunter2@mail.example.com:25",
+            "TESSERA_SMTP_URL",
+        ),
     ];
     for (name, value, needle) in env_cases {
         let sb = Sandbox::new();
@@ -95,6 +101,9 @@ async fn each_bad_setting_exits_2_with_one_line_naming_it() {
         let out = sb.run(&["serve"], &env, Duration::from_secs(30)).await;
         let case = format!("{name}={value}");
         assert_setting_failure(&case, &out, needle);
+        if name == "TESSERA_SMTP_URL" {
+            assert!(!out.stderr.contains("hunter2"), "{case}: {out:?}");
+        }
         if name == "TESSERA_MASTER_KEY" {
             assert!(
                 !out.stderr.contains(value) && !out.stderr.contains("not-base64"),

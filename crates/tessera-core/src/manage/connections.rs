@@ -4,11 +4,12 @@
 //! Two strategies: database connections (`auth0`) and Auth0's passwordless
 //! email connection (`email`, always named `email`). Their options are the
 //! ones Tessera enforces: for `auth0`, `passwordPolicy`,
-//! `password_complexity_options.min_length` and `disable_signup` (no sign-up
-//! page on the hosted login); for `email`, `disable_signup`, `totp` (code
-//! lifetime and length), `brute_force_protection` and `email` (the message:
-//! `subject` is used; `from`, `syntax` and `body` are kept but Tessera sends its
-//! own layout from `TESSERA_EMAIL_FROM`, see docs/authentication-api.md). Any
+//! `password_complexity_options.min_length`, `disable_signup` (no sign-up
+//! page on the hosted login) and `send_verification_email` (sign-ups get a
+//! verification email); for `email`, `disable_signup`, `totp` (code lifetime
+//! and length), `brute_force_protection` and `email` (the message: `subject`
+//! is used; `from`, `syntax` and `body` are kept but Tessera sends its own
+//! layout from `TESSERA_EMAIL_FROM`, see docs/authentication-api.md). Any
 //! other option is refused rather than stored and silently ignored.
 
 use serde_json::{Map, Value};
@@ -136,10 +137,10 @@ pub fn validate_options(strategy: &str, options: &Value) -> Result<(), Invalid> 
                 }
             },
             "password_complexity_options" => check_complexity(value)?,
-            "disable_signup" => {
+            "disable_signup" | "send_verification_email" => {
                 if !matches!(value, Value::Bool(_) | Value::Null) {
                     return Err(Invalid::new(
-                        "options.disable_signup",
+                        format!("options.{key}"),
                         "must be true or false",
                     ));
                 }

@@ -1,9 +1,11 @@
 //! Auth0's Authentication API beyond the OAuth endpoints: `POST
-//! dbconnections/signup` (a new user of a database connection) and `POST
+//! dbconnections/signup` (a new user of a database connection), `POST
+//! dbconnections/change_password` (a reset link by email) and `POST
 //! passwordless/start` (a one-time code by email). Bodies are JSON or forms;
 //! refusals use Auth0's shapes for these endpoints ([`error`]). Each endpoint
 //! has its own per-address rate limit, as the token endpoint has.
 
+pub mod change_password;
 pub mod error;
 pub mod passwordless;
 pub mod signup;
@@ -40,6 +42,10 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .route(
             "/passwordless/start",
             post(passwordless::start).layer(limited(Shape::Passwordless)),
+        )
+        .route(
+            "/dbconnections/change_password",
+            post(change_password::change_password).layer(limited(Shape::Database)),
         )
 }
 

@@ -130,6 +130,17 @@ pub async fn signup(
         client_id = %client.client_id,
         "user signed up through the Authentication API"
     );
+    if crate::interactive::verify_email::wanted(&connection)
+        && let Err(e) = crate::interactive::verify_email::send_verification(
+            state,
+            &user,
+            Some(&client.client_id),
+        )
+        .await
+    {
+        // The sign-up stands; the user can ask for another email.
+        tracing::error!(error = %e, user_id = %user.user_id, "verification email not sent");
+    }
     let id = user
         .user_id
         .strip_prefix(&format!("{DATABASE_STRATEGY}|"))

@@ -12,8 +12,10 @@ pub mod limits;
 pub mod login;
 pub mod logout;
 mod password_check;
+pub mod reset_password;
 pub mod signup;
 pub mod userinfo;
+pub mod verify_email;
 
 use std::sync::Arc;
 
@@ -41,11 +43,16 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
     let pages = Router::new()
         .route("/u/login", get(login::page).post(login::submit))
         .route("/u/signup", get(signup::page).post(signup::submit))
+        .route(
+            "/u/reset-password",
+            get(reset_password::page).post(reset_password::submit),
+        )
         .route_layer(from_fn_with_state((limiter, branding), limits::limit_pages));
     Router::new()
         .merge(pages)
         .route("/authorize", get(flow::authorize))
         .route("/u/consent", get(consent::page).post(consent::submit))
+        .route("/u/verify-email", get(verify_email::page))
         .route("/v2/logout", get(logout::auth0_logout))
         .route(
             "/oidc/logout",

@@ -199,5 +199,12 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Err(e) => return unavailable(&state, &e),
     }
     tracing::info!(user_id = %user.user_id, connection = %connection.name, "user signed up");
+    if super::verify_email::wanted(&connection)
+        && let Err(e) =
+            super::verify_email::send_verification(&state, &user, Some(&tx.client_id)).await
+    {
+        // The sign-up stands; the user can ask for another email.
+        tracing::error!(error = %e, user_id = %user.user_id, "verification email not sent");
+    }
     login::log_in(&state, &headers, &tx, user).await
 }

@@ -82,20 +82,6 @@ fn not_found() -> MgmtError {
     )
 }
 
-/// Revokes every live refresh-token family of a user, with their access tokens;
-/// how many.
-pub(super) async fn revoke_user_families(state: &AppState, user_id: &str) -> MgmtResult<usize> {
-    let now = state.clock.now();
-    let families = state
-        .store
-        .list_refresh_families(user_id, None, now)
-        .await?;
-    for family in &families {
-        revoke_family(state.store.as_ref(), &state.revocations, &family.id, now).await?;
-    }
-    Ok(families.len())
-}
-
 /// List a user's device credentials (refresh-token families).
 #[utoipa::path(get, path = "/api/v2/device-credentials", tag = "device-credentials", params(ListQuery),
     description = "The user's live refresh-token families, oldest first. `user_id` is required; `type` may only be `refresh_token` (Tessera has no `public_key` or `rotating_refresh_token` credentials).",

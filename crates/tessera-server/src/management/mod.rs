@@ -9,9 +9,11 @@ mod connections;
 mod device_credentials;
 pub mod error;
 pub mod extract;
+mod jobs;
 mod paging;
 mod resource_servers;
 mod signing_keys;
+mod tickets;
 mod users;
 
 use std::sync::Arc;
@@ -62,6 +64,8 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = signing_keys::routes(api);
     let api = blacklists::routes(api);
     let api = device_credentials::routes(api);
+    let api = tickets::routes(api);
+    let api = jobs::routes(api);
     let (router, mut doc) = api.split_for_parts();
     // Paths start with /api/v2; the server is the issuer (which may have a path).
     doc.servers = Some(vec![utoipa::openapi::Server::new(

@@ -412,18 +412,10 @@ async fn update(
     if ends_sessions {
         // After the store has the new password or the block, so nothing opened
         // with the old state outlives this answer.
-        let (sessions, families) = end_sessions(&state, &user.user_id).await?;
+        let (sessions, families) = state.end_user_sessions(&user.user_id).await?;
         tracing::info!(user_id = %user.user_id, sessions, families, by = %caller.claims.client_id, "user sessions ended by a password change or block");
     }
     Ok(Json(render(user, &caller)))
-}
-
-/// Ends every SSO session and refresh-token family (with its access tokens)
-/// of a user; how many of each.
-async fn end_sessions(state: &AppState, user_id: &str) -> MgmtResult<(u64, usize)> {
-    let sessions = state.store.delete_user_sessions(user_id).await?;
-    let families = super::device_credentials::revoke_user_families(state, user_id).await?;
-    Ok((sessions, families))
 }
 
 /// Delete a user.
@@ -457,7 +449,7 @@ async fn delete_sessions(
 ) -> MgmtResult<StatusCode> {
     caller.require("delete:sessions")?;
     let user = find(&state, &id).await?;
-    let (sessions, families) = end_sessions(&state, &user.user_id).await?;
+    let (sessions, families) = state.end_user_sessions(&user.user_id).await?;
     tracing::info!(user_id = %user.user_id, sessions, families, by = %caller.claims.client_id, "user sessions ended");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -26,6 +26,7 @@ mod login_credentials;
 mod management_api;
 mod oidc_rp;
 mod password_grant;
+mod password_reset;
 mod passwordless;
 mod rate_limits;
 mod refresh;
@@ -38,6 +39,7 @@ mod slow_clients;
 mod smtp;
 mod token;
 mod user_revocation;
+mod user_tickets;
 mod users;
 mod web_message;
 

@@ -16,6 +16,7 @@ mod refresh;
 mod retired_lifetimes;
 mod revocation_log;
 mod tenant;
+mod tickets;
 mod users;
 
 pub use clients::*;
@@ -27,6 +28,7 @@ pub use refresh::*;
 pub use retired_lifetimes::*;
 pub use revocation_log::*;
 pub use tenant::*;
+pub use tickets::*;
 pub use users::*;
 
 pub const T0: i64 = 1_800_000_000;
@@ -100,4 +102,7 @@ suite!(
     concurrent_otp_tries_never_exceed_the_maximum,
     lowered_or_deleted_api_lifetimes_are_remembered_until_their_tokens_expire,
     concurrent_lifetime_changes_never_lose_a_longer_lifetime,
+    tickets_are_read_taken_once_and_expire,
+    concurrent_ticket_use_has_exactly_one_winner,
+    a_password_change_applies_only_over_the_password_it_replaces,
 );

@@ -324,7 +324,7 @@ async fn operator_clients_and_users_work_on_the_stored_installation() {
                 "--name",
                 "x",
                 "--grant-type",
-                "password",
+                "http://auth0.com/oauth/legacy/grant-type/ro",
             ][..],
             "--grant-type",
         ),
