@@ -1,8 +1,10 @@
 //! Interop: Auth0's Node.js SDK (node-auth0, the `auth0` package, pinned)
 //! drives `tessera serve` over HTTPS on loopback, with a certificate made for
 //! the test and trusted through `NODE_EXTRA_CA_CERTS`. One script
-//! (`tests/interop/node_auth0.js`) runs its steps in order; further
-//! Authentication API steps (sign-up, passwordless) are added there.
+//! (`tests/interop/node_auth0.js`) runs its steps in order: the password
+//! grants, `database.signUp`, and `passwordless.sendEmail` +
+//! `loginWithEmail` with the code this test reads from a loopback SMTP sink and
+//! hands to the script through a file.
 
 use std::process::Command;
 
@@ -17,6 +19,9 @@ const REALM: &str = "Username-Password-Authentication";
 const EMAIL: &str = "katherine.johnson@example.com";
 const PASSWORD: &str = "Trajectories-of-Friendship-7";
 const API: &str = "https://orders.example/";
+const SIGNUP_EMAIL: &str = "dorothy.vaughan@example.com";
+const OTP_EMAIL: &str = "mary.jackson@example.com";
+const OTP_GRANT: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn node_auth0_authentication_client_over_https() {
@@ -26,7 +31,18 @@ async fn node_auth0_authentication_client_over_https() {
     let sb = Sandbox::new();
     let pair = Pair::new("node-auth0");
     // Every request logged, so the log check below means something.
-    let server = start(&sb, &pair, &[("TESSERA_LOG", "debug")]).await;
+    let sink = tessera_server::testing::SmtpSink::start().await;
+    let smtp_url = sink.url();
+    let server = start(
+        &sb,
+        &pair,
+        &[
+            ("TESSERA_LOG", "debug"),
+            ("TESSERA_SMTP_URL", &smtp_url),
+            ("TESSERA_EMAIL_FROM", "Tessera <no-reply@tessera.test>"),
+        ],
+    )
+    .await;
     let port: u16 = server
         .base()
         .trim_end_matches('/')
@@ -58,9 +74,29 @@ async fn node_auth0_authentication_client_over_https() {
         &api("clients"),
         &admin,
         json!({"name": "node-auth0", "app_type": "regular_web",
-               "grant_types": ["http://auth0.com/oauth/grant-type/password-realm", "refresh_token"]}),
+               "grant_types": ["http://auth0.com/oauth/grant-type/password-realm", "refresh_token", OTP_GRANT]}),
     )
     .await;
+    post_json(
+        &http,
+        &api("connections"),
+        &admin,
+        json!({"name": "email", "strategy": "email"}),
+    )
+    .await;
+    // The script waits for the code in this file; the sink's mail fills it.
+    let otp_file = sb.tmp.path().join("otp.txt");
+    let code_writer = {
+        let otp_file = otp_file.clone();
+        tokio::spawn(async move {
+            let mail = sink.wait_for(OTP_EMAIL).await;
+            let code = mail.code().expect("a code in the mail");
+            let partial = otp_file.with_extension("partial");
+            std::fs::write(&partial, &code).unwrap();
+            std::fs::rename(&partial, &otp_file).unwrap();
+            code
+        })
+    };
     let ca = sb.tmp.path().join("ca.pem");
     std::fs::write(&ca, &pair.ca_pem).unwrap();
     let client_id = app["client_id"].as_str().unwrap().to_owned();
@@ -81,16 +117,34 @@ async fn node_auth0_authentication_client_over_https() {
             .env("TESSERA_REALM", REALM)
             .env("TESSERA_AUDIENCE", API)
             .env("TESSERA_EMAIL", EMAIL)
-            .env("TESSERA_PASSWORD", PASSWORD))
+            .env("TESSERA_PASSWORD", PASSWORD)
+            .env("TESSERA_SIGNUP_EMAIL", SIGNUP_EMAIL)
+            .env("TESSERA_OTP_EMAIL", OTP_EMAIL)
+            .env("TESSERA_OTP_FILE", &otp_file))
     })
     .await
     .unwrap();
     must("node tests/interop/node_auth0.js (needs Node.js)", &out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.trim_end().ends_with("passed, 0 failed"), "{stdout}");
+    for step in [
+        "ok database.signUp\n",
+        "ok database.signUp with an existing email",
+        "ok passwordless.sendEmail and loginWithEmail",
+        "ok loginWithEmail with the used code",
+    ] {
+        assert!(stdout.contains(step), "{step}: {stdout}");
+    }
     let log = server.stderr();
     assert!(log.contains("response"), "requests were logged: {log}");
-    for value in [PASSWORD, "not the password", secret.as_str()] {
+    let code = code_writer.await.unwrap();
+    for value in [
+        PASSWORD,
+        "not the password",
+        secret.as_str(),
+        code.as_str(),
+        OTP_EMAIL,
+    ] {
         assert!(!log.contains(value), "a secret reached a log line");
     }
     assert!(!log.contains("eyJ"), "a token reached a log line");

@@ -3,7 +3,9 @@
 //
 // Environment: TESSERA_NODE_MODULES (holds node_modules/auth0), TESSERA_DOMAIN
 // (host:port), TESSERA_CLIENT_ID, TESSERA_CLIENT_SECRET, TESSERA_REALM,
-// TESSERA_AUDIENCE, TESSERA_EMAIL, TESSERA_PASSWORD; NODE_EXTRA_CA_CERTS names
+// TESSERA_AUDIENCE, TESSERA_EMAIL, TESSERA_PASSWORD, TESSERA_SIGNUP_EMAIL,
+// TESSERA_OTP_EMAIL, TESSERA_OTP_FILE (where the test writes the mailed
+// code); NODE_EXTRA_CA_CERTS names
 // the test CA. One step after another (add a step to `steps` to extend it);
 // each asserts what came back. The last line printed is "N passed, 0 failed".
 'use strict';
@@ -85,6 +87,76 @@ const steps = [
       check(e.statusCode === 403, `status ${e.statusCode}`);
       check(e.error === 'invalid_grant', `error ${e.error}`);
       check(e.error_description === 'Wrong email or password.', `description ${e.error_description}`);
+    }
+  }],
+  ['database.signUp', async () => {
+    const { data, status } = await auth.database.signUp({
+      email: env.TESSERA_SIGNUP_EMAIL,
+      password: env.TESSERA_PASSWORD,
+      connection: env.TESSERA_REALM,
+      given_name: 'Dorothy',
+      user_metadata: { team: 'west' },
+    });
+    check(status === 200, `status ${status}`);
+    check(typeof data._id === 'string' && data._id.length === 24, `_id ${data._id}`);
+    check(data.email === env.TESSERA_SIGNUP_EMAIL && data.email_verified === false, 'email');
+    check(data.given_name === 'Dorothy' && data.user_metadata.team === 'west', 'the profile');
+  }],
+  ['database.signUp with an existing email', async () => {
+    try {
+      await auth.database.signUp({
+        email: env.TESSERA_SIGNUP_EMAIL,
+        password: env.TESSERA_PASSWORD,
+        connection: env.TESSERA_REALM,
+      });
+      check(false, 'a second sign-up with the same email succeeded');
+    } catch (e) {
+      check(e.statusCode === 400, `status ${e.statusCode}`);
+      check(JSON.stringify(e.body ?? e.message).includes('user_exists'), `body ${e.body}`);
+    }
+  }],
+  ['the new user logs in with oauth.passwordGrant', async () => {
+    const { data } = await auth.oauth.passwordGrant({
+      username: env.TESSERA_SIGNUP_EMAIL,
+      password: env.TESSERA_PASSWORD,
+      realm: env.TESSERA_REALM,
+      scope: 'openid email',
+    });
+    const id = await verified(data.id_token, env.TESSERA_CLIENT_ID);
+    check(id.claims.email === env.TESSERA_SIGNUP_EMAIL, 'the signed-up user');
+  }],
+  ['passwordless.sendEmail and loginWithEmail', async () => {
+    const { status } = await auth.passwordless.sendEmail({
+      email: env.TESSERA_OTP_EMAIL,
+      send: 'code',
+    });
+    check(status === 200, `status ${status}`);
+    let code;
+    for (let i = 0; i < 200 && code === undefined; i += 1) {
+      try {
+        code = require('node:fs').readFileSync(env.TESSERA_OTP_FILE, 'utf8').trim();
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    check(/^[0-9]{6}$/.test(code ?? ''), 'a 6-digit code arrived by mail');
+    const { data } = await auth.passwordless.loginWithEmail({
+      email: env.TESSERA_OTP_EMAIL,
+      code,
+      scope: 'openid email',
+    });
+    const id = await verified(data.id_token, env.TESSERA_CLIENT_ID);
+    check(id.claims.email === env.TESSERA_OTP_EMAIL && id.claims.email_verified === true, 'the user');
+    check(id.claims.sub.startsWith('email|'), `sub ${id.claims.sub}`);
+    state.code = code;
+  }],
+  ['loginWithEmail with the used code', async () => {
+    try {
+      await auth.passwordless.loginWithEmail({ email: env.TESSERA_OTP_EMAIL, code: state.code });
+      check(false, 'a used code logged in');
+    } catch (e) {
+      check(e.statusCode === 400 && e.error === 'invalid_grant', `${e.statusCode} ${e.error}`);
+      check(e.error_description === 'Wrong email or verification code.', e.error_description);
     }
   }],
 ];
