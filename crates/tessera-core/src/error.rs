@@ -142,6 +142,8 @@ reasons! {
     ParameterRepeated = "parameter_repeated" => InvalidRequest,
     /// A parameter is longer than allowed.
     ParameterTooLong = "parameter_too_long" => InvalidRequest,
+    /// A parameter's name or value holds a NUL character.
+    ParameterNulByte = "parameter_nul_byte" => InvalidRequest,
     /// The form body does not parse.
     FormMalformed = "form_malformed" => InvalidRequest,
     /// The JSON body does not parse.
@@ -236,6 +238,11 @@ reasons! {
     LoginAttemptsExceeded = "login_attempts_exceeded" => TooManyAttempts,
     /// A password grant for a blocked user (Auth0: "user is blocked").
     LoginUserBlocked = "login_user_blocked" => Unauthorized,
+    /// A third-party client asked for a password grant (it would skip the
+    /// user's consent; Auth0 refuses these grants to third-party apps).
+    ThirdPartyPasswordGrant = "third_party_password_grant" => UnauthorizedClient,
+    /// A trusted client's `auth0-forwarded-for` is not one IP address.
+    ForwardedForMalformed = "forwarded_for_malformed" => InvalidRequest,
     /// The `realm` names no database connection.
     RealmUnknown = "realm_unknown" => InvalidRequest,
     /// The `realm`'s connection is not enabled for the client.

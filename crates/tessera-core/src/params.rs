@@ -24,6 +24,16 @@ impl Params {
     ) -> Result<Self, OAuthError> {
         let mut map = BTreeMap::new();
         for (k, v) in pairs {
+            // No value anywhere holds a NUL (PostgreSQL text cannot).
+            if k.contains('\0') || v.contains('\0') {
+                return Err(OAuthError::new(
+                    Reason::ParameterNulByte,
+                    format!(
+                        "parameter {} holds a NUL character",
+                        truncate(&k.replace('\0', ""))
+                    ),
+                ));
+            }
             if map.insert(k.clone(), v).is_some() {
                 return Err(OAuthError::new(
                     Reason::ParameterRepeated,

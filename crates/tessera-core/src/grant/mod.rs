@@ -130,6 +130,10 @@ pub struct Origin {
     /// only for a confidential client that authenticated and is trusted
     /// (`is_token_endpoint_ip_header_trusted`).
     pub forwarded_for: Option<IpAddr>,
+    /// `auth0-forwarded-for` was sent but holds no single address (refused
+    /// from a trusted client, whose lockout would otherwise fall back to its
+    /// own address and lock its users out together).
+    pub forwarded_for_malformed: bool,
 }
 
 /// What a grant needs.

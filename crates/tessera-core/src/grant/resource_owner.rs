@@ -156,6 +156,20 @@ pub async fn exchange(
         )
         .into());
     }
+    // Only first-party applications: a third party would get the user's
+    // password, and tokens without the consent the code flow asks for.
+    if !client.is_first_party {
+        return Err(refused(
+            Reason::ThirdPartyPasswordGrant,
+            "third-party applications may not use password grants",
+        ));
+    }
+    if ctx.origin.forwarded_for_malformed && client.trusts_forwarded_for() {
+        return Err(refused(
+            Reason::ForwardedForMalformed,
+            "auth0-forwarded-for must be one IP address",
+        ));
+    }
     let name = realm.unwrap_or(ctx.default_directory);
     let connection = match ctx.store.get_connection_by_name(name).await? {
         Some(c) if c.is_database() => c,

@@ -112,14 +112,15 @@ const AUTH0_FORWARDED_FOR: &str = "auth0-forwarded-for";
 /// `auth0-forwarded-for` when it holds one (the grant decides whether to
 /// believe it). Both as the limits count them (IPv6 per /64).
 fn origin(peer: PeerIp, headers: &HeaderMap) -> Origin {
-    let forwarded_for = headers
-        .get(AUTH0_FORWARDED_FOR)
+    let sent = headers.get(AUTH0_FORWARDED_FOR);
+    let forwarded_for = sent
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<IpAddr>().ok())
         .map(limit_key);
     Origin {
         peer: peer.0,
         forwarded_for,
+        forwarded_for_malformed: sent.is_some() && forwarded_for.is_none(),
     }
 }
 

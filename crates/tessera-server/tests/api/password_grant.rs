@@ -446,6 +446,13 @@ async fn auth0_forwarded_for_counts_only_from_a_trusted_confidential_client() {
     );
     let other = login_from(&s, &trusted, "203.0.113.9").await;
     assert_eq!(other.status, 200, "{other:?}");
+    // A trusted client's header that is not one address is refused, not
+    // replaced by the backend's own address (which would lock every user of
+    // that backend out together).
+    for bad in ["203.0.113.9, 10.0.0.1", "203.0.113.9:443", "nobody", ""] {
+        let r = login_from(&s, &trusted, bad).await;
+        assert_refused(&r, 400, "invalid_request", Reason::ForwardedForMalformed);
+    }
     // A public client cannot be trusted: its header is ignored.
     let native = app(
         &s,
@@ -455,4 +462,38 @@ async fn auth0_forwarded_for_counts_only_from_a_trusted_confidential_client() {
     guesses(&s, &native, THRESHOLD as usize, Some("192.0.2.50")).await;
     let r = login_from(&s, &native, "192.0.2.51").await;
     assert_refused(&r, 429, "too_many_attempts", Reason::LoginAttemptsExceeded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn third_party_clients_and_nul_bytes_are_refused_before_any_password_check() {
+    let s = server().await;
+    user(&s).await;
+    // A third party would get the user's password and tokens without the
+    // consent the code flow asks for (Auth0 refuses it too).
+    let partner = web(&s, json!({"is_first_party": false})).await;
+    let before = crate::hosted::counter(&s, CHECKS).await;
+    let r = realm_login(&s, &partner, PASSWORD, &[]).await;
+    assert_refused(
+        &r,
+        400,
+        "unauthorized_client",
+        Reason::ThirdPartyPasswordGrant,
+    );
+    // A NUL anywhere is refused as the request is read (PostgreSQL text
+    // cannot hold one: never a 500).
+    let first = web(&s, json!({})).await;
+    for (name, value) in [("username", "ada\0@example.com"), ("realm", "Username\0")] {
+        let mut form = vec![
+            ("grant_type", REALM_GRANT),
+            ("realm", REALM),
+            ("username", EMAIL),
+            ("password", PASSWORD),
+        ];
+        form.retain(|(k, _)| *k != name);
+        form.push((name, value));
+        form.extend(credentials(&first));
+        let r = s.token_request(&form).await;
+        assert_refused(&r, 400, "invalid_request", Reason::ParameterNulByte);
+    }
+    assert_eq!(crate::hosted::counter(&s, CHECKS).await, before);
 }
