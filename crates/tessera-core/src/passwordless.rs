@@ -60,28 +60,27 @@ impl CodeSettings {
 
 const PURPOSE: &str = "passwordless-otp";
 
-fn hashed_input(connection: &str, email: &str, code: &str) -> String {
-    format!("{connection}\0{email}\0{code}")
+/// Who a code is for: the connection, the email, and the client that asked
+/// for it (a code works only for that client).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeFor<'a> {
+    pub connection: &'a str,
+    pub email: &'a str,
+    pub client_id: &'a str,
+}
+
+fn hashed_input(to: CodeFor<'_>, code: &str) -> String {
+    format!("{}\0{}\0{}\0{code}", to.connection, to.email, to.client_id)
 }
 
 /// The keyed hash a code is stored under.
-pub fn code_hash(master: &MasterKey, connection: &str, email: &str, code: &str) -> [u8; 32] {
-    master.keyed_hash(PURPOSE, hashed_input(connection, email, code).as_bytes())
+pub fn code_hash(master: &MasterKey, to: CodeFor<'_>, code: &str) -> [u8; 32] {
+    master.keyed_hash(PURPOSE, hashed_input(to, code).as_bytes())
 }
 
 /// Constant-time check of a code against its stored keyed hash.
-pub fn code_matches(
-    master: &MasterKey,
-    connection: &str,
-    email: &str,
-    code: &str,
-    stored: &[u8],
-) -> bool {
-    master.verify_keyed_hash(
-        PURPOSE,
-        hashed_input(connection, email, code).as_bytes(),
-        stored,
-    )
+pub fn code_matches(master: &MasterKey, to: CodeFor<'_>, code: &str, stored: &[u8]) -> bool {
+    master.verify_keyed_hash(PURPOSE, hashed_input(to, code).as_bytes(), stored)
 }
 
 /// A code to store for `email` in `connection` (replacing any earlier one).
@@ -113,19 +112,40 @@ mod tests {
             assert!(c.bytes().all(|b| b.is_ascii_digit()));
         }
         let k = MasterKey::from_bytes(&[7u8; 32]);
-        let h = code_hash(&k, "email", "a@example.com", "123456");
-        assert!(code_matches(&k, "email", "a@example.com", "123456", &h));
-        assert!(!code_matches(&k, "email", "a@example.com", "123457", &h));
-        assert_ne!(h, code_hash(&k, "email", "b@example.com", "123456"));
-        assert_ne!(h, code_hash(&k, "email", "a@example.com", "123457"));
+        let to = CodeFor {
+            connection: "email",
+            email: "a@example.com",
+            client_id: "app",
+        };
+        let h = code_hash(&k, to, "123456");
+        assert!(code_matches(&k, to, "123456", &h));
+        assert!(!code_matches(&k, to, "123457", &h));
+        let other = |c: CodeFor<'_>| code_hash(&k, c, "123456");
         assert_ne!(
             h,
-            code_hash(
-                &MasterKey::from_bytes(&[8u8; 32]),
-                "email",
-                "a@example.com",
-                "123456"
-            )
+            other(CodeFor {
+                email: "b@example.com",
+                ..to
+            })
+        );
+        assert_ne!(
+            h,
+            other(CodeFor {
+                client_id: "other-app",
+                ..to
+            })
+        );
+        assert_ne!(
+            h,
+            other(CodeFor {
+                connection: "email2",
+                ..to
+            })
+        );
+        assert_ne!(h, code_hash(&k, to, "123457"));
+        assert_ne!(
+            h,
+            code_hash(&MasterKey::from_bytes(&[8u8; 32]), to, "123456")
         );
     }
 }

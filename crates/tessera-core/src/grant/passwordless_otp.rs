@@ -6,7 +6,13 @@
 //! A try is reserved in the code's row before the code is compared (one
 //! atomic write), so at most [`MAX_TRIES`] comparisons run per code whatever
 //! runs concurrently: the fourth try is refused even with the right code. A
-//! matching code is used once.
+//! matching code is used once, and only by the client that asked for it.
+//!
+//! A new code restarts its own tries, so failures are also counted per
+//! connection and email across codes ([`MAX_FAILURES`] within
+//! [`FAILURE_WINDOW`], in the store's login-attempt counter, reserved before
+//! the compare and forgotten on success): looping start → three guesses →
+//! start gives an attacker at most that many guesses a day at one account.
 
 use super::common::{authenticate_client, issue_login_tokens, login_api};
 use super::{Ctx, GrantError, Issued};
@@ -16,8 +22,14 @@ use crate::ids;
 use crate::manage::users::normalize_email;
 use crate::model::{Connection, GrantType, Identity, User};
 use crate::params::Params;
-use crate::passwordless::{EMAIL_STRATEGY, MAX_TRIES, code_matches};
-use crate::store::StoreError;
+use crate::passwordless::{CodeFor, EMAIL_STRATEGY, MAX_TRIES, code_matches};
+use crate::store::{LoginAttempt, StoreError};
+
+/// Wrong codes one account may take, across codes, while each follows the
+/// previous within [`FAILURE_WINDOW`].
+pub const MAX_FAILURES: i64 = 20;
+/// A day, seconds.
+pub const FAILURE_WINDOW: i64 = 86_400;
 
 /// Auth0's answer to a wrong, expired or used code.
 pub const WRONG_CODE: &str = "Wrong email or verification code.";
@@ -76,6 +88,13 @@ pub async fn exchange(
         )
         .into());
     }
+    if !client.is_first_party {
+        return Err(OAuthError::new(
+            Reason::ThirdPartyPasswordGrant,
+            "third-party applications may not use passwordless login",
+        )
+        .into());
+    }
     let connection = match ctx.store.get_connection_by_name(&req.realm).await? {
         Some(c) if c.strategy == EMAIL_STRATEGY && c.enabled_for(&client.client_id) => c,
         _ => {
@@ -87,19 +106,31 @@ pub async fn exchange(
         }
     };
     let email = normalize_email(req.username.trim()).map_err(|_| wrong(Reason::OtpUnavailable))?;
-    // The try is counted before the compare.
+    // Failures across codes first, then the code's own try: both counted
+    // before the compare.
+    let failures_key = format!("otp\0{}\0{email}", connection.name);
+    let attempt = ctx
+        .store
+        .reserve_login_attempt(&failures_key, ctx.now, FAILURE_WINDOW, MAX_FAILURES)
+        .await?;
+    if attempt == LoginAttempt::Refused {
+        return Err(OAuthError::new(
+            Reason::LoginAttemptsExceeded,
+            "Too many wrong verification codes for this email; try again later.",
+        )
+        .into());
+    }
     let stored = ctx
         .store
         .reserve_otp_try(&connection.name, &email, ctx.now, MAX_TRIES)
         .await?
         .ok_or_else(|| wrong(Reason::OtpUnavailable))?;
-    if !code_matches(
-        ctx.master,
-        &connection.name,
-        &email,
-        req.otp.trim(),
-        &stored,
-    ) {
+    let to = CodeFor {
+        connection: &connection.name,
+        email: &email,
+        client_id: &client.client_id,
+    };
+    if !code_matches(ctx.master, to, req.otp.trim(), &stored) {
         return Err(wrong(Reason::OtpWrong));
     }
     if !ctx
@@ -109,6 +140,7 @@ pub async fn exchange(
     {
         return Err(wrong(Reason::OtpUnavailable));
     }
+    ctx.store.clear_login_failures(&failures_key).await?;
     let user = login_user(ctx, &connection, &email).await?;
     ctx.store.record_login(&user.user_id, ctx.now).await?;
     let api = login_api(ctx, &client, req.audience.as_deref()).await?;

@@ -20,7 +20,7 @@ use tessera_core::ids;
 use tessera_core::manage::users::normalize_email;
 use tessera_core::model::GrantType;
 use tessera_core::passwordless::{
-    CodeSettings, EMAIL_STRATEGY, MAX_SENDS, NewOtp, SEND_WINDOW, code_hash,
+    CodeFor, CodeSettings, EMAIL_STRATEGY, MAX_SENDS, NewOtp, SEND_WINDOW, code_hash,
 };
 
 use super::error::{AuthApiError, Failure, Shape};
@@ -68,6 +68,15 @@ pub async fn start(
     .map_err(|_| refused())?;
     client_auth::authenticate(&state.master, &presented, Some(&found)).map_err(|_| refused())?;
     let client = found.0;
+    // As the password grants: a third party would log users in without the
+    // consent the code flow asks for.
+    if !client.is_first_party {
+        return Err(AuthApiError::new(
+            SHAPE,
+            Failure::GrantTypeNotAllowed,
+            "Third-party applications may not use passwordless login.",
+        ));
+    }
     if !client.allows(GrantType::PasswordlessOtp) {
         return Err(AuthApiError::new(
             SHAPE,
@@ -99,7 +108,16 @@ pub async fn start(
     let otp = NewOtp {
         connection: connection.name.clone(),
         email: email.clone(),
-        code_hash: code_hash(&state.master, &connection.name, &email, &code).to_vec(),
+        code_hash: code_hash(
+            &state.master,
+            CodeFor {
+                connection: &connection.name,
+                email: &email,
+                client_id: &client.client_id,
+            },
+            &code,
+        )
+        .to_vec(),
         client_id: client.client_id.clone(),
         expires_at: now + settings.lifetime,
     };

@@ -437,3 +437,67 @@ async fn who_may_not_start_or_redeem() {
     );
     let _ = t.clock.now();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_works_only_for_its_client_and_never_for_a_third_party() {
+    let t = setup(None).await;
+    let s = &t.s;
+    let email = "grace@example.com";
+    let other = client(s, json!({"app_type": "native", "grant_types": [OTP]})).await;
+    let other = other["client_id"].as_str().unwrap();
+    let partner = client(
+        s,
+        json!({"app_type": "native", "grant_types": [OTP], "is_first_party": false}),
+    )
+    .await;
+    let partner = partner["client_id"].as_str().unwrap();
+    patch_email_connection(s, json!({"enabled_clients": [t.app, other, partner]})).await;
+    // A code asked for by one app is wrong at another, even enabled ones.
+    let code = code_for(&t, email).await;
+    assert_wrong(&redeem(&t, other, email, &code).await, Reason::OtpWrong);
+    assert_eq!(redeem(&t, &t.app, email, &code).await.status, 200);
+    // A third party neither starts nor redeems (it would skip consent).
+    let r = start_code(s, start_body(partner, email)).await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "{r:?}"
+    );
+    let r = redeem(&t, partner, email, "123456").await;
+    assert_eq!(r.reason(), Some(Reason::ThirdPartyPasswordGrant), "{r:?}");
+    assert_eq!(r.body["error"], "unauthorized_client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_codes_across_new_codes_lock_the_email_for_a_day() {
+    let t = setup(None).await;
+    let email = "mallory-target@example.com";
+    // Start, three wrong guesses, start again: 20 wrong codes in all (five
+    // sends an hour), then even the right code is refused.
+    let mut failures = 0;
+    let mut sends = 0;
+    while failures < 20 {
+        if sends == 5 {
+            t.clock.advance(3601);
+            sends = 0;
+        }
+        let code = code_for(&t, email).await;
+        sends += 1;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..3 {
+            if failures < 20 {
+                assert_wrong(&redeem(&t, &t.app, email, wrong).await, Reason::OtpWrong);
+                failures += 1;
+            }
+        }
+    }
+    t.clock.advance(3601);
+    let code = code_for(&t, email).await;
+    let r = redeem(&t, &t.app, email, &code).await;
+    assert_eq!(r.status, 429, "{r:?}");
+    assert_eq!(r.reason(), Some(Reason::LoginAttemptsExceeded), "{r:?}");
+    // A day after the last failure, a new code logs in.
+    t.clock.advance(86_401);
+    let code = code_for(&t, email).await;
+    assert_eq!(redeem(&t, &t.app, email, &code).await.status, 200);
+}
