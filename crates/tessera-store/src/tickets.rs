@@ -13,6 +13,26 @@ fn doc(row: &sqlx::any::AnyRow) -> Result<Ticket, StoreError> {
     from_json(&text)
 }
 
+impl SqlStore {
+    /// The ticket `sql` (binding hash, kind, now) returns, if any.
+    async fn live_ticket(
+        &self,
+        sql: &str,
+        hash: &[u8],
+        kind: TicketKind,
+        now: UnixTime,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(hash.to_vec())
+            .bind(kind.as_str())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(doc).transpose()
+    }
+}
+
 #[async_trait]
 impl TicketStore for SqlStore {
     async fn create_ticket(&self, hash: &[u8], ticket: &Ticket) -> Result<(), StoreError> {
@@ -38,16 +58,13 @@ impl TicketStore for SqlStore {
         kind: TicketKind,
         now: UnixTime,
     ) -> Result<Option<Ticket>, StoreError> {
-        let row = sqlx::query(
+        self.live_ticket(
             "SELECT doc FROM tickets WHERE ticket_hash = $1 AND kind = $2 AND expires_at > $3",
+            hash,
+            kind,
+            now,
         )
-        .bind(hash.to_vec())
-        .bind(kind.as_str())
-        .bind(now)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(map_err)?;
-        row.as_ref().map(doc).transpose()
     }
 
     async fn consume_ticket(
@@ -57,16 +74,13 @@ impl TicketStore for SqlStore {
         now: UnixTime,
     ) -> Result<Option<Ticket>, StoreError> {
         // One DELETE decides: of concurrent callers, one gets the row.
-        let row = sqlx::query(
+        self.live_ticket(
             "DELETE FROM tickets WHERE ticket_hash = $1 AND kind = $2 AND expires_at > $3 RETURNING doc",
+            hash,
+            kind,
+            now,
         )
-        .bind(hash.to_vec())
-        .bind(kind.as_str())
-        .bind(now)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(map_err)?;
-        row.as_ref().map(doc).transpose()
     }
 
     async fn replace_password(

@@ -11,7 +11,7 @@ use crate::common::*;
 const AUTH0_PYTHON: &str = "auth0-python==6.8.0";
 
 /// A venv with auth0-python, made once per target dir.
-fn venv() -> PathBuf {
+pub(crate) fn venv() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("auth0-python-6.8.0");
     let python = dir.join("bin").join("python");
     let ready = || {

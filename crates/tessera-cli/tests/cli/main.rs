@@ -10,6 +10,7 @@ mod common;
 mod express_oidc;
 mod inspect;
 mod interop;
+mod interop_reset;
 mod keys;
 mod node_auth0;
 mod operator;

@@ -81,6 +81,20 @@ pub(crate) async fn reset_link(t: &Setup, email: &str) -> String {
         .unwrap_or_else(|| panic!("no link in {}", mail.text()))
 }
 
+/// The id of `EMAIL`'s user.
+pub(crate) async fn user_id(t: &Setup) -> String {
+    let admin = t.s.admin_token().await;
+    let r =
+        t.s.api(
+            Method::GET,
+            &format!("api/v2/users-by-email?email={EMAIL}"),
+            &admin,
+            None,
+        )
+        .await;
+    r.body[0]["user_id"].as_str().unwrap().to_owned()
+}
+
 const SENT: &str = "We've just sent you an email to reset your password.";
 
 /// Opens the page in browser `b`: its status and, when it shows the form, the
@@ -318,16 +332,8 @@ async fn an_expired_link_is_refused() {
 async fn a_link_dies_when_the_password_changes_otherwise() {
     let t = setup().await;
     let link = reset_link(&t, EMAIL).await;
+    let id = user_id(&t).await;
     let admin = t.s.admin_token().await;
-    let users =
-        t.s.api(
-            Method::GET,
-            &format!("api/v2/users-by-email?email={EMAIL}"),
-            &admin,
-            None,
-        )
-        .await;
-    let id = users.body[0]["user_id"].as_str().unwrap().to_owned();
     let r =
         t.s.api(
             Method::PATCH,

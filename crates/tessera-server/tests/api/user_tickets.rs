@@ -14,23 +14,10 @@ use tessera_core::{Clock, jwt};
 
 use crate::common::*;
 use crate::flows::{EMAIL, PASSWORD, browser};
-use crate::password_reset::{NEW_PASSWORD, Setup, logs_in, open, setup, submit};
+use crate::password_reset::{NEW_PASSWORD, Setup, logs_in, open, setup, submit, user_id};
 use crate::signup_api::{DB, configure, connection};
 
 const RESULT_URL: &str = "https://app.example/after";
-
-async fn user_id(t: &Setup) -> String {
-    let admin = t.s.admin_token().await;
-    let r =
-        t.s.api(
-            Method::GET,
-            &format!("api/v2/users-by-email?email={EMAIL}"),
-            &admin,
-            None,
-        )
-        .await;
-    r.body[0]["user_id"].as_str().unwrap().to_owned()
-}
 
 async fn user(t: &Setup, id: &str) -> Value {
     let admin = t.s.admin_token().await;
