@@ -101,6 +101,18 @@ impl Body {
                 _ => return Err(malformed()),
             }
         };
+        // No text anywhere holds a NUL (PostgreSQL text cannot: it would be
+        // a storage error, not the client's).
+        if members
+            .iter()
+            .any(|(k, v)| k.contains('\0') || holds_nul(v))
+        {
+            return Err(AuthApiError::new(
+                shape,
+                Failure::BodyMalformed,
+                "The body must not contain NUL characters.",
+            ));
+        }
         Ok(Self { shape, members })
     }
 
@@ -182,5 +194,15 @@ pub async fn client_and_connection(
         }
         Ok(_) => Err(unusable()),
         Err(e) => Err(AuthApiError::unavailable(shape, &e)),
+    }
+}
+
+/// Whether a JSON value holds a NUL character in any string or key.
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
     }
 }

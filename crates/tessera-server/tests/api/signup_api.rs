@@ -240,11 +240,16 @@ async fn who_may_not_sign_up() {
         body[key] = value;
         assert_refused(&signup(&s, body).await, 400, "invalid_signup");
     }
-    // Malformed bodies and members of the wrong type.
+    // Malformed bodies, members of the wrong type, and a NUL anywhere (which
+    // PostgreSQL text cannot hold: refused before any lookup, never a 5xx).
     for (key, value) in [
         ("password", json!(12345678901234u64)),
         ("email", json!(["a@example.com"])),
         ("user_metadata", json!("plan")),
+        ("email", json!("a\0@example.com")),
+        ("connection", json!("Username\0")),
+        ("client_id", json!("\0")),
+        ("user_metadata", json!({"plan": "gold\0"})),
     ] {
         let mut body = ok(&app, DB);
         body[key] = value;
