@@ -49,6 +49,11 @@ pub struct Ticket {
     /// A password change: [`password_fingerprint`] of the hash it replaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
+    /// The user's email when the ticket was made, lower-cased: the ticket
+    /// works only while it is still the user's (a link mailed to an address
+    /// the user has since left must not reset or verify anything).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// The application the user came from, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -63,6 +68,20 @@ pub struct Ticket {
     pub include_email_in_redirect: bool,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
+}
+
+impl Ticket {
+    /// Whether the ticket is still for `user`'s email (a ticket made before
+    /// emails were recorded in tickets is).
+    pub fn still_for(&self, user: &crate::model::User) -> bool {
+        match &self.email {
+            None => true,
+            Some(email) => user
+                .email
+                .as_deref()
+                .is_some_and(|current| current.to_lowercase() == *email),
+        }
+    }
 }
 
 /// A fresh ticket value (256 random bits, base64url) and the hash to store.

@@ -54,6 +54,7 @@ pub async fn issue(
     let ticket = Ticket {
         kind,
         user_id: user.user_id.clone(),
+        email: user.email.as_deref().map(str::to_lowercase),
         replaces: password_hash.map(password_fingerprint),
         client_id: options.client_id,
         result_url: options.result_url,

@@ -52,7 +52,10 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
         .merge(pages)
         .route("/authorize", get(flow::authorize))
         .route("/u/consent", get(consent::page).post(consent::submit))
-        .route("/u/verify-email", get(verify_email::page))
+        .route(
+            "/u/verify-email",
+            get(verify_email::page).post(verify_email::submit),
+        )
         .route("/v2/logout", get(logout::auth0_logout))
         .route(
             "/oidc/logout",

@@ -72,7 +72,7 @@ async fn usable(state: &AppState, value: Option<&str>) -> Result<Option<(Ticket,
         Err(e) => return Err(unavailable(state, &e)),
     };
     let user = match store.get_user(&ticket.user_id).await {
-        Ok(Some(u)) if !u.blocked => u,
+        Ok(Some(u)) if !u.blocked && ticket.still_for(&u) => u,
         Ok(_) => return Ok(None),
         Err(e) => return Err(unavailable(state, &e)),
     };

@@ -1,5 +1,7 @@
-//! Email verification: `GET u/verify-email?ticket=…` takes an
-//! email-verification ticket (single use) and sets the user's
+//! Email verification: `GET u/verify-email?ticket=…` shows a confirmation
+//! button (it changes nothing: mail scanners open links), whose `POST
+//! u/verify-email` takes the email-verification ticket (single use, and only
+//! while it is for the user's current email) and sets the user's
 //! `email_verified`. The ticket comes from the verification email
 //! ([`send_verification`]: the sign-ups, hosted and API, when the connection's
 //! `options.send_verification_email` is true, and the Management API's
@@ -7,13 +9,14 @@
 //! `tickets/email-verification`.
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
+use bytes::Bytes;
 use tessera_core::model::{Connection, User};
 use tessera_core::ticket::{Ticket, TicketKind, plausible_ticket, ticket_hash};
 
 use super::html::{self, escape};
-use super::{param, query_pairs, unavailable};
+use super::{form_pairs, param, query_pairs, unavailable};
 use crate::email::{Content, Email};
 use crate::state::AppState;
 use crate::tickets::{self, IssueError, TicketOptions};
@@ -84,10 +87,38 @@ fn invalid(state: &AppState) -> Response {
     )
 }
 
-/// `GET u/verify-email?ticket=…`.
+/// `GET u/verify-email?ticket=…`: a page asking the user to confirm, which
+/// changes nothing (mail scanners and link previews open links; only the
+/// person who presses the button verifies the address).
 pub async fn page(State(state): State<AppState>, uri: Uri) -> Response {
     let query = query_pairs(uri.query());
     let Some(value) = param(&query, "ticket").filter(|v| plausible_ticket(v)) else {
+        return invalid(&state);
+    };
+    let now = state.clock.now();
+    match state
+        .store
+        .get_ticket(&ticket_hash(value), TicketKind::EmailVerification, now)
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => return invalid(&state),
+        Err(e) => return unavailable(&state, &e),
+    }
+    let content = format!(
+        "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"ticket\" value=\"{}\"><p>Confirm that this email address is yours.</p><button type=\"submit\">Verify my email</button></form>",
+        escape(&state.config.issuer.join("u/verify-email")),
+        escape(value)
+    );
+    let body = html::page(&state.config.branding, "Verify your email", &content);
+    html::respond(StatusCode::OK, body, &html::csp(None, None))
+}
+
+/// `POST u/verify-email` (`ticket`): uses the ticket and sets the user's
+/// `email_verified`, if the ticket is still for the user's email.
+pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = form_pairs(&headers, &body).unwrap_or_default();
+    let Some(value) = param(&form, "ticket").filter(|v| plausible_ticket(v)) else {
         return invalid(&state);
     };
     let now = state.clock.now();
@@ -101,8 +132,8 @@ pub async fn page(State(state): State<AppState>, uri: Uri) -> Response {
         Err(e) => return unavailable(&state, &e),
     };
     let mut user = match state.store.get_user(&ticket.user_id).await {
-        Ok(Some(u)) => u,
-        Ok(None) => return invalid(&state),
+        Ok(Some(u)) if ticket.still_for(&u) => u,
+        Ok(_) => return invalid(&state),
         Err(e) => return unavailable(&state, &e),
     };
     if !user.email_verified {

@@ -348,6 +348,26 @@ async fn a_link_dies_when_the_password_changes_otherwise() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_dies_when_the_email_changes() {
+    // Mailed to an address the user has since left (a mailbox that may be
+    // someone else's now): it resets nothing.
+    let t = setup().await;
+    let link = reset_link(&t, EMAIL).await;
+    let id = user_id(&t).await;
+    let admin = t.s.admin_token().await;
+    let r =
+        t.s.api(
+            Method::PATCH,
+            &format!("api/v2/users/{}", enc(&id)),
+            &admin,
+            Some(json!({"email": "moved-on@example.com"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(open(&browser(), &link).await, (400, None));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_password_keeps_the_ticket() {
     let t = setup().await;
     let link = reset_link(&t, EMAIL).await;

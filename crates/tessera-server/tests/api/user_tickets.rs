@@ -276,17 +276,42 @@ async fn a_verification_link_verifies_once() {
         "{link}"
     );
     assert_eq!(user(&t, &id).await["email_verified"], false);
-    let res = http().get(&link).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("https://app.example/after?success=true")
-    );
+    // Opening the link (a mail scanner, a preview) changes nothing.
+    for _ in 0..2 {
+        let res = http().get(&link).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    assert_eq!(user(&t, &id).await["email_verified"], false);
+    let html = confirm(&t, &link).await;
+    assert!(html.contains("https://app.example/after?success=true"));
     assert_eq!(user(&t, &id).await["email_verified"], true);
     let res = http().get(&link).send().await.unwrap();
     assert_eq!(res.status(), 400, "used once");
+    let res = post_ticket(&t, &link).await;
+    assert_eq!(res.status(), 400, "used once");
+
+    // A ticket made for an email the user has since left verifies nothing.
+    let r = post(
+        &t,
+        "api/v2/tickets/email-verification",
+        &token,
+        json!({"user_id": id}),
+    )
+    .await;
+    let stale = r.body["ticket"].as_str().unwrap().to_owned();
+    let admin = t.s.admin_token().await;
+    let r =
+        t.s.api(
+            Method::PATCH,
+            &format!("api/v2/users/{id}"),
+            &admin,
+            Some(json!({"email": "new-address@example.com"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(user(&t, &id).await["email_verified"], false);
+    assert_eq!(post_ticket(&t, &stale).await.status(), 400);
+    assert_eq!(user(&t, &id).await["email_verified"], false);
     for bad in ["", "short", &"A".repeat(43)] {
         let res = http()
             .get(t.s.url(&format!("u/verify-email?ticket={bad}")))
@@ -330,7 +355,7 @@ async fn the_verification_job_emails_a_link() {
     let mail = t.sink.wait_for(EMAIL).await;
     assert_eq!(mail.header("Subject").as_deref(), Some("Verify your email"));
     let link = mail.link(&t.s.url("u/verify-email?ticket=")).unwrap();
-    assert_eq!(http().get(&link).send().await.unwrap().status(), 200);
+    confirm(&t, &link).await;
     assert_eq!(user(&t, &id).await["email_verified"], true);
     // Already verified: refused; unknown user and client: 404.
     let r = post(
@@ -379,7 +404,7 @@ async fn sign_ups_send_the_verification_email_when_the_connection_asks() {
     assert_eq!(r.body["email_verified"], false);
     let mail = t.sink.wait_for("new@example.com").await;
     let link = mail.link(&t.s.url("u/verify-email?ticket=")).unwrap();
-    assert_eq!(http().get(&link).send().await.unwrap().status(), 200);
+    confirm(&t, &link).await;
     let admin = t.s.admin_token().await;
     let r =
         t.s.api(
@@ -432,4 +457,31 @@ async fn an_older_management_api_gains_the_ticket_scope_at_start() {
             .iter()
             .any(|scope| scope.value == "create:user_tickets")
     );
+}
+
+/// Posts the ticket of a verification `link` as its page's button does.
+async fn post_ticket(t: &Setup, link: &str) -> reqwest::Response {
+    let ticket = link.split("ticket=").nth(1).unwrap();
+    http()
+        .post(t.s.url("u/verify-email"))
+        .form(&[("ticket", ticket)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Opens a verification link, checks its page posts the ticket back, and
+/// presses the button: the answer page.
+async fn confirm(t: &Setup, link: &str) -> String {
+    let page = http().get(link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let ticket = link.split("ticket=").nth(1).unwrap();
+    assert!(
+        html.contains(&format!("name=\"ticket\" value=\"{ticket}\"")),
+        "{html}"
+    );
+    let res = post_ticket(t, link).await;
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
 }

@@ -12,6 +12,7 @@ fn ticket(kind: TicketKind, user_id: &str, replaces: Option<&str>) -> Ticket {
         kind,
         user_id: user_id.into(),
         replaces: replaces.map(password_fingerprint),
+        email: Some("ada@example.com".into()),
         client_id: Some("app".into()),
         result_url: Some("https://app.example/done".into()),
         mark_email_verified: true,
