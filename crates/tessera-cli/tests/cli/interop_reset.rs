@@ -97,14 +97,8 @@ async fn auth0_python_change_password_resets_through_the_emailed_link() {
         .unwrap();
     let admin = token["access_token"].as_str().unwrap().to_owned();
     use reqwest::Method;
-    api(
-        &c,
-        Method::POST,
-        format!("{base}api/v2/users"),
-        &admin,
-        json!({"connection": "Username-Password-Authentication", "email": EMAIL, "password": OLD}),
-    )
-    .await;
+    // The user signs up through auth0-python's Database.signup (the script's
+    // first phase), not the Management API.
     let app = api(
         &c,
         Method::POST,

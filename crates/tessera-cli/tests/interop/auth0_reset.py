@@ -1,5 +1,6 @@
-"""Password reset through auth0-python: Database.change_password, then (after
-the test has followed the emailed link) GetToken.login with the new password.
+"""Sign-up and password reset through auth0-python: Database.signup,
+Database.change_password, then (after the test has followed the emailed link)
+GetToken.login with the new password.
 
 Usage: auth0_reset.py request|login. Environment: TESSERA_DOMAIN (host:port),
 TESSERA_APP_ID, TESSERA_APP_SECRET, TESSERA_EMAIL, TESSERA_OLD_PASSWORD,
@@ -28,6 +29,24 @@ def check(condition, what):
 
 if sys.argv[1] == "request":
     db = Database(domain, app_id, protocol="http")
+    # Sign-up (Auth0's Authentication API), then the same email again.
+    user = db.signup(
+        email=email,
+        password=os.environ["TESSERA_OLD_PASSWORD"],
+        connection=realm,
+        given_name="Ada",
+        family_name="Lovelace",
+        user_metadata={"plan": "gold"},
+    )
+    check(user.get("email") == email and user.get("_id"), f"signup: {user!r}")
+    check(user.get("email_verified") is False, f"signup: {user!r}")
+    check(user.get("given_name") == "Ada", f"signup: {user!r}")
+    try:
+        db.signup(email=email, password=os.environ["TESSERA_OLD_PASSWORD"], connection=realm)
+        check(False, "the same email signed up twice")
+    except Auth0Error as e:
+        check(e.error_code == "user_exists", f"twice: {e!r}")
+    # Password reset by email.
     answer = db.change_password(email=email, connection=realm)
     check(answer == "We've just sent you an email to reset your password.", f"answer: {answer!r}")
     # An unknown email: the same answer.
