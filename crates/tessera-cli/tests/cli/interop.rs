@@ -10,8 +10,13 @@ use crate::common::*;
 
 const AUTH0_PYTHON: &str = "auth0-python==6.8.0";
 
+/// One test at a time makes the venv (two interop tests share it: on a fresh
+/// machine both would create it at once).
+static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A venv with auth0-python, made once per target dir.
 pub(crate) fn venv() -> PathBuf {
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("auth0-python-6.8.0");
     let python = dir.join("bin").join("python");
     let ready = || {
