@@ -33,7 +33,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tessera_core::authorize::request::origin_of;
+use tessera_core::authorize::request::{origin_listed, origin_of};
 use tessera_core::model::Client;
 use tessera_core::store::{ClientFilter, Page, Store};
 
@@ -64,11 +64,10 @@ pub fn for_client(mut res: Response, client_id: &str) -> Response {
 /// Whether `origin` (an `Origin` header) is one of `client`'s origins.
 pub fn client_allows(client: &Client, origin: &str) -> bool {
     origin != "null"
-        && client
-            .web_origins
-            .iter()
-            .chain(&client.allowed_origins)
-            .any(|o| origin_of(o).is_some_and(|s| s == origin))
+        && origin_listed(
+            client.web_origins.iter().chain(&client.allowed_origins),
+            origin,
+        )
 }
 
 /// Every client's origins, as one node last read them. The reads run in a

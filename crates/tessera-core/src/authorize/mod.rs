@@ -17,7 +17,8 @@ pub mod response;
 
 pub use decision::{Decision, Situation, asks_consent, decide, grant_scope};
 pub use request::{
-    PageError, RedirectError, check_client, check_request, origin_of, web_origin_allowed,
+    PageError, RedirectError, check_client, check_request, origin_listed, origin_of,
+    web_origin_allowed,
 };
 pub use response::FrontChannelIdToken;
 

@@ -103,16 +103,17 @@ pub fn origin_of(url: &str) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| url.origin().ascii_serialization())
 }
 
-/// Whether the origin of `redirect_uri` is one of the client's `web_origins`
-/// (compared as serialized origins: scheme, host and port, exactly).
+/// Whether the serialized `origin` is one of the `configured` origins (each
+/// serialized: scheme, host and port, compared exactly).
+pub fn origin_listed<'a>(configured: impl IntoIterator<Item = &'a String>, origin: &str) -> bool {
+    configured
+        .into_iter()
+        .any(|c| origin_of(c).as_deref() == Some(origin))
+}
+
+/// Whether the origin of `redirect_uri` is one of the client's `web_origins`.
 pub fn web_origin_allowed(client: &Client, redirect_uri: &str) -> bool {
-    let Some(origin) = origin_of(redirect_uri) else {
-        return false;
-    };
-    client
-        .web_origins
-        .iter()
-        .any(|w| origin_of(w).as_deref() == Some(origin.as_str()))
+    origin_of(redirect_uri).is_some_and(|origin| origin_listed(&client.web_origins, &origin))
 }
 
 /// The request as far as the checks have validated it.
