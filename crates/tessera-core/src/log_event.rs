@@ -167,8 +167,9 @@ impl LogEvent {
 /// Which events a listing selects (every condition given must hold).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogFilter {
-    /// Any of these types (empty: every type).
-    pub types: Vec<LogType>,
+    /// Any of these type codes (empty: every type). Codes Tessera never
+    /// records select nothing, as in Auth0.
+    pub types: Vec<String>,
     pub user_id: Option<String>,
     pub client_id: Option<String>,
     /// `date >= since` (Unix seconds).

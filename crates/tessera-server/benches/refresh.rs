@@ -154,6 +154,13 @@ async fn fixture(database_url: Option<String>) -> Fixture {
     )
     .await
     .unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let (logs, _) = tessera_server::log_writer::LogWriter::start(
+        store.clone(),
+        clock.clone(),
+        metrics.clone(),
+        Default::default(),
+    );
     let state = AppState {
         config: Arc::new(ServerConfig {
             jwks_max_age: 60,
@@ -165,9 +172,10 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         store,
         keys,
         master,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
+        logs,
     };
     Fixture {
         state,

@@ -27,7 +27,7 @@ fn conditions(filter: &LogFilter, args: &mut Vec<Arg>) -> Vec<String> {
         let places: Vec<String> = filter
             .types
             .iter()
-            .map(|t| next(args, Arg::Text(t.code().to_owned())))
+            .map(|t| next(args, Arg::Text(t.clone())))
             .collect();
         out.push(format!("type IN ({})", places.join(", ")));
     }

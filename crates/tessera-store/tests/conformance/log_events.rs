@@ -93,14 +93,14 @@ pub async fn log_events_filter_page_and_sweep(db: Db) {
     for (filter, expected) in [
         (
             LogFilter {
-                types: vec![LogType::SuccessLogin],
+                types: vec!["s".into()],
                 ..Default::default()
             },
             vec![4, 1],
         ),
         (
             LogFilter {
-                types: vec![LogType::SuccessLogin, LogType::FailedLoginPassword],
+                types: vec!["s".into(), "fp".into()],
                 ..Default::default()
             },
             vec![4, 2, 1],
