@@ -90,6 +90,21 @@ fn strategy_type(strategy: &str) -> &'static str {
     }
 }
 
+/// An event about `user`'s password (`scp`, `fcp`): the user and their
+/// connection filled in.
+pub fn password_event(
+    state: &AppState,
+    kind: LogType,
+    facts: &RequestFacts,
+    user: &tessera_core::model::User,
+) -> LogEvent {
+    let mut event = facts.stamp(state.logs.event(kind));
+    event.user_id = Some(user.user_id.clone());
+    event.user_name = user.email.clone();
+    event.connection = Some(user.connection.clone());
+    event
+}
+
 /// The log types of a grant's success and failure (Auth0's codes).
 pub fn exchange_types(request: &TokenRequest) -> (LogType, LogType) {
     match request {

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use super::auth::Caller;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
 use super::extract::{FieldsQuery, QueryOf, project, projected, timestamp};
-use super::paging::{Paging, paged_listing};
+use super::paging::{ListParams, Paging, list_query, paged_listing};
 use crate::state::AppState;
 
 const READ_LOGS: &str = "read:logs";
@@ -99,42 +99,36 @@ impl From<LogEvent> for LogDto {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Page index, from 0 (offset paging reaches the first 1,000 results).
-    pub page: Option<i64>,
-    /// Results per page, 1 to 100 (default 50).
-    pub per_page: Option<i64>,
-    /// `date:-1` (newest first, the default) or `date:1`.
-    pub sort: Option<String>,
-    /// Comma-separated properties to include (or, with `include_fields=false`,
-    /// to exclude).
-    pub fields: Option<String>,
-    pub include_fields: Option<bool>,
-    /// Wrap the results with `start`, `limit`, `length` and `total`.
-    pub include_totals: Option<bool>,
-    /// Checkpoint paging: the events recorded after this log id, oldest first
-    /// (without it: from the oldest kept).
-    pub from: Option<String>,
-    /// Checkpoint paging: how many, 1 to 100 (default 50).
-    pub take: Option<i64>,
-    /// Auth0's search: `type:`, `user_id:`, `client_id:`, `date:[A TO B]`,
-    /// joined by `AND`.
-    pub q: Option<String>,
+list_query! {
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct ListQuery {
+        ..paging,
+        /// `date:-1` (newest first, the default) or `date:1`.
+        pub sort: Option<String>,
+        /// Comma-separated properties to include (or, with
+        /// `include_fields=false`, to exclude).
+        pub fields: Option<String>,
+        pub include_fields: Option<bool>,
+        /// Checkpoint paging: the events recorded after this log id, oldest
+        /// first (without it: from the oldest kept).
+        pub from: Option<String>,
+        /// Checkpoint paging: how many, 1 to 100 (default 50).
+        pub take: Option<i64>,
+        /// Auth0's search: `type:`, `user_id:`, `client_id:`, `date:[A TO B]`,
+        /// joined by `AND`.
+        pub q: Option<String>,
+    }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct UserLogsQuery {
-    /// Page index, from 0 (offset paging reaches the first 1,000 results).
-    pub page: Option<i64>,
-    /// Results per page, 1 to 100 (default 50).
-    pub per_page: Option<i64>,
-    /// `date:-1` (newest first, the default) or `date:1`.
-    pub sort: Option<String>,
-    /// Wrap the results with `start`, `limit`, `length` and `total`.
-    pub include_totals: Option<bool>,
+list_query! {
+    #[derive(Debug, Deserialize, IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct UserLogsQuery {
+        ..paging,
+        /// `date:-1` (newest first, the default) or `date:1`.
+        pub sort: Option<String>,
+    }
 }
 
 fn query_error(message: impl std::fmt::Display) -> MgmtError {
@@ -153,27 +147,34 @@ fn oldest_first(sort: Option<&str>) -> MgmtResult<bool> {
     }
 }
 
-/// Offset paging within Auth0's reach.
-fn offset_page(page: Option<i64>, per_page: Option<i64>) -> MgmtResult<Page> {
-    let page = Page::checked(page, per_page)
-        .map_err(|e| query_error(format!("'{}' {}", e.property, e.problem)))?;
+/// Offset paging (Auth0's rules), within Auth0's reach.
+fn offset_paging(q: &impl ListParams) -> MgmtResult<Paging> {
+    let paging = q.paging()?;
+    let page = paging.page();
     if page.offset() + page.per_page > OFFSET_REACH {
         return Err(query_error(format!(
             "offset paging reaches the first {OFFSET_REACH} results; use from and take (checkpoint paging) for more"
         )));
     }
-    Ok(page)
+    Ok(paging)
 }
 
 /// One page of the log, in the shape the paging asks for.
 async fn answer(
     state: &AppState,
     filter: &LogFilter,
-    page: Page,
+    paging: Paging,
     oldest: bool,
-    include_totals: bool,
     fields: (Option<&str>, Option<bool>),
 ) -> MgmtResult<Response> {
+    let page = paging.page();
+    let include_totals = matches!(
+        paging,
+        Paging::Offset {
+            include_totals: true,
+            ..
+        }
+    );
     let window = LogWindow::Offset {
         offset: page.offset(),
         limit: page.per_page,
@@ -187,15 +188,7 @@ async fn answer(
     };
     let items: Vec<LogDto> = events.into_iter().map(LogDto::from).collect();
     let items = project(items, fields.0, fields.1);
-    Ok(paged_listing(
-        "logs",
-        items,
-        total,
-        Paging::Offset {
-            page,
-            include_totals,
-        },
-    ))
+    Ok(paged_listing("logs", items, total, paging))
 }
 
 /// Search the tenant's log.
@@ -229,16 +222,8 @@ async fn list(
         return Ok(axum::Json(project(items, fields.0, fields.1)).into_response());
     }
     let oldest = oldest_first(q.sort.as_deref())?;
-    let page = offset_page(q.page, q.per_page)?;
-    answer(
-        &state,
-        &filter,
-        page,
-        oldest,
-        q.include_totals.unwrap_or(false),
-        fields,
-    )
-    .await
+    let paging = offset_paging(&q)?;
+    answer(&state, &filter, paging, oldest, fields).await
 }
 
 /// One log event.
@@ -284,14 +269,6 @@ async fn user_logs(
         ..LogFilter::default()
     };
     let oldest = oldest_first(q.sort.as_deref())?;
-    let page = offset_page(q.page, q.per_page)?;
-    answer(
-        &state,
-        &filter,
-        page,
-        oldest,
-        q.include_totals.unwrap_or(false),
-        (None, None),
-    )
-    .await
+    let paging = offset_paging(&q)?;
+    answer(&state, &filter, paging, oldest, (None, None)).await
 }

@@ -70,25 +70,8 @@ async fn hosted_login(s: &TestServer, app: &App, email: &str, password: &str) ->
         enc(CALLBACK)
     );
     let res = b.get(&url).send().await.unwrap();
-    let login_url = location(&res);
-    let html = b
-        .get(&login_url)
-        .send()
+    fill_in_login_as(s, &b, &location(&res), email, password)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    b.post(s.url("u/login"))
-        .form(&[
-            ("state", input_value(&html, "state").as_str()),
-            ("csrf", &input_value(&html, "csrf")),
-            ("email", email),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap()
         .status()
         .as_u16()
 }
@@ -541,4 +524,128 @@ async fn events_older_than_the_retention_are_swept() {
         2
     );
     let _ = stop.send(true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signups_password_changes_revocations_and_codes_are_logged() {
+    const DB: &str = "Username-Password-Authentication";
+    const OTP: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
+    const NEW: &str = "another fine passphrase 9";
+    let s = start().await;
+    let admin = s.admin_token().await;
+    let web = app(
+        &s,
+        json!({"app_type": "regular_web", "grant_types": ["authorization_code", "refresh_token"]}),
+    )
+    .await;
+    crate::signup_api::configure(&s, DB, &[&web.id], None).await;
+    let user_id = user(&s).await;
+    // Sign-ups through the Authentication API: a weak password, then a good one.
+    let signup = |password: &'static str| json!({"client_id": web.id, "connection": DB, "email": "new@example.com", "password": password});
+    assert_eq!(
+        s.post_json("dbconnections/signup", &signup("x"))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        s.post_json("dbconnections/signup", &signup(NEW))
+            .await
+            .status,
+        200
+    );
+    // A reset email asked for.
+    let (status, _, _) = crate::password_reset::change_password(
+        &s,
+        json!({"client_id": web.id, "connection": DB, "email": EMAIL}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // A refresh token revoked.
+    let b = browser();
+    let tokens = login_in(&s, &b, &web, "openid offline_access", &[]).await;
+    let rt = field(&tokens, "refresh_token");
+    let mut form = vec![("token", rt.as_str())];
+    form.extend(credentials(&web));
+    let res = http()
+        .post(s.url("oauth/revoke"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // Then the password set by the Management API.
+    let path = format!("api/v2/users/{}", enc(&user_id));
+    let r = s
+        .api(Method::PATCH, &path, &admin, Some(json!({"password": NEW})))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    // A passwordless code sent, and a wrong one tried.
+    let otp_app = s
+        .api(
+            Method::POST,
+            "api/v2/clients",
+            &admin,
+            Some(json!({"name": "Codes", "app_type": "native", "grant_types": [OTP]})),
+        )
+        .await;
+    let otp_app = otp_app.body["client_id"].as_str().unwrap().to_owned();
+    let r = s
+        .api(
+            Method::POST,
+            "api/v2/connections",
+            &admin,
+            Some(json!({"name": "email", "strategy": "email", "enabled_clients": [otp_app]})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let start_code = json!({"client_id": otp_app, "connection": "email", "email": "otp@example.com", "send": "code"});
+    assert_eq!(
+        s.post_json("passwordless/start", &start_code).await.status,
+        200
+    );
+    let wrong = s
+        .token_request(&[
+            ("grant_type", OTP),
+            ("client_id", &otp_app),
+            ("username", "otp@example.com"),
+            ("otp", "000000"),
+            ("realm", "email"),
+        ])
+        .await;
+    assert_eq!(wrong.status, 400, "{wrong:?}");
+
+    let reader = s.token_with_scopes(&["read:logs"]).await;
+    let events = events_until(&s, &reader, |e| {
+        ["ss", "fs", "scpr", "scp", "srrt", "cs", "fepotpft"]
+            .iter()
+            .all(|code| !of_type(e, code).is_empty())
+    })
+    .await;
+    let ss = of_type(&events, "ss")[0];
+    assert_eq!(
+        (&ss["user_name"], &ss["client_id"]),
+        (&json!("new@example.com"), &json!(web.id))
+    );
+    assert!(ss["user_id"].as_str().unwrap().starts_with("auth0|"));
+    assert_eq!(
+        of_type(&events, "fs")[0]["description"],
+        "Password is too weak"
+    );
+    assert_eq!(of_type(&events, "scpr")[0]["user_id"], user_id.as_str());
+    assert_eq!(of_type(&events, "scp")[0]["user_id"], user_id.as_str());
+    let srrt = of_type(&events, "srrt")[0];
+    assert_eq!(
+        (&srrt["user_id"], &srrt["client_id"]),
+        (&json!(user_id), &json!(web.id))
+    );
+    let cs = of_type(&events, "cs")[0];
+    assert_eq!(
+        (&cs["user_name"], &cs["strategy_type"]),
+        (&json!("otp@example.com"), &json!("passwordless"))
+    );
+    let text = serde_json::to_string(&events).unwrap();
+    for secret in [NEW, PASSWORD, rt.as_str()] {
+        assert!(!text.contains(secret), "a secret is in the log: {secret}");
+    }
 }
