@@ -25,7 +25,7 @@ fn ids(events: &[LogEvent]) -> Vec<u32> {
 
 pub async fn log_events_filter_page_and_sweep(db: Db) {
     let s = &db.store;
-    let events = vec![
+    let events = [
         event(1, LogType::SuccessLogin, T0, Some("auth0|a"), Some("app")),
         event(
             2,
