@@ -156,6 +156,13 @@ async fn fixture(database_url: Option<String>) -> Fixture {
     )
     .await
     .unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let (logs, _) = tessera_server::log_writer::LogWriter::start(
+        store.clone(),
+        clock.clone(),
+        metrics.clone(),
+        Default::default(),
+    );
     let state = AppState {
         config: Arc::new(ServerConfig {
             jwks_max_age: 60,
@@ -167,9 +174,10 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         store,
         keys,
         master,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
+        logs,
     };
     Fixture {
         state,

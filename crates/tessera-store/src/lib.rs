@@ -8,6 +8,7 @@
 
 mod flow;
 mod keys;
+mod logs;
 mod meta;
 mod otp;
 mod refresh;

@@ -363,6 +363,7 @@ async fn get_one(
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
+    facts: crate::audit::RequestFacts,
     Path(id): Path<String>,
     Payload(body): Payload<UpdateUser>,
 ) -> MgmtResult<Json<UserDto>> {
@@ -418,6 +419,16 @@ async fn update(
         Ok(false) => return Err(not_found()),
         Err(StoreError::Conflict(_)) if user.email != old_email => return Err(email_taken()),
         Err(e) => return Err(e.into()),
+    }
+    if hash.is_some() {
+        // Besides the operation's `sapi`, Auth0 logs the change itself.
+        let event = crate::audit::password_event(
+            &state,
+            tessera_core::log_event::LogType::SuccessChangePassword,
+            &facts,
+            &user,
+        );
+        state.logs.record(event);
     }
     if ends_sessions {
         // After the store has the new password or the block, so nothing opened

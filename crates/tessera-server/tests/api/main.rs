@@ -23,6 +23,7 @@ mod listing;
 mod lockout;
 mod login;
 mod login_credentials;
+mod logs;
 mod management_api;
 mod oidc_rp;
 mod password_grant;

@@ -10,6 +10,7 @@ use tessera_store::{SqlStore, testing};
 mod clients;
 mod flow;
 mod keys;
+mod log_events;
 mod login_attempts;
 mod otp_codes;
 mod refresh;
@@ -22,6 +23,7 @@ mod users;
 pub use clients::*;
 pub use flow::*;
 pub use keys::*;
+pub use log_events::*;
 pub use login_attempts::*;
 pub use otp_codes::*;
 pub use refresh::*;
@@ -105,4 +107,5 @@ suite!(
     tickets_are_read_taken_once_and_expire,
     concurrent_ticket_use_has_exactly_one_winner,
     a_password_change_applies_only_over_the_password_it_replaces,
+    log_events_filter_page_and_sweep,
 );
