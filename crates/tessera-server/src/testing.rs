@@ -360,6 +360,7 @@ impl TestServer {
             is_first_party: true,
             refresh_token: RefreshTokenConfig::defaults(AppType::NonInteractive),
             jwt_configuration: JwtConfiguration::default(),
+            settings: Default::default(),
             description: String::new(),
             is_token_endpoint_ip_header_trusted: false,
         };

@@ -34,6 +34,7 @@ mod refresh;
 mod revocation;
 mod revocation_bounds;
 mod revoke_introspect;
+mod schemas;
 mod signing_keys;
 mod signup_api;
 mod slow_clients;
