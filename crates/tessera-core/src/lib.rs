@@ -18,6 +18,7 @@ pub mod manage;
 pub mod model;
 pub mod params;
 pub mod password;
+pub mod password_import;
 pub mod passwordless;
 pub mod revocation;
 pub mod scopes;
