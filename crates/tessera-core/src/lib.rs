@@ -12,6 +12,7 @@ pub mod error;
 pub mod flow;
 pub mod grant;
 pub mod ids;
+pub mod jobs;
 pub mod jwt;
 pub mod keys;
 pub mod manage;
