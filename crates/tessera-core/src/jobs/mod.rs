@@ -10,6 +10,9 @@ use crate::clock::UnixTime;
 
 pub mod array_reader;
 pub mod export;
+mod import_user;
+
+pub use import_user::{ImportUser, UpsertPatch};
 
 /// `users_import` or `users_export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

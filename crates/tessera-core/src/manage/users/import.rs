@@ -11,7 +11,7 @@ use super::DATABASE_STRATEGY;
 use super::validate::{check_profile, normalize_email};
 use crate::clock::UnixTime;
 use crate::ids::RngError;
-use crate::jobs::{FailedRow, RowError};
+use crate::jobs::{FailedRow, ImportUser, RowError, UpsertPatch};
 use crate::model::{Identity, User};
 use crate::password_import;
 
@@ -37,60 +37,6 @@ const KNOWN: &[&str] = &[
 /// The longest `user_id` a row may give (Auth0's identity ids are at most 255
 /// characters with their prefix).
 const MAX_USER_ID_LEN: usize = 240;
-
-/// What an upsert changes on an existing user: the properties the row gave.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UpsertPatch {
-    pub email_verified: Option<bool>,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub nickname: Option<String>,
-    pub picture: Option<String>,
-    pub user_metadata: Option<Map<String, Value>>,
-    pub app_metadata: Option<Map<String, Value>>,
-}
-
-/// A row ready to store.
-#[derive(Debug, Clone)]
-pub struct ImportUser {
-    pub user: User,
-    /// The stored form of its imported hash (`password_import`), if any.
-    pub password_hash: Option<String>,
-    pub patch: UpsertPatch,
-    /// The row as given, without its hashes (for the job's errors).
-    pub shown: Value,
-}
-
-impl ImportUser {
-    /// `existing` (the user with this row's email) after an upsert.
-    pub fn upsert_onto(&self, existing: &User, now: UnixTime) -> User {
-        let mut user = existing.clone();
-        let p = &self.patch;
-        if let Some(v) = p.email_verified {
-            user.email_verified = v;
-        }
-        for (field, value) in [
-            (&mut user.name, &p.name),
-            (&mut user.given_name, &p.given_name),
-            (&mut user.family_name, &p.family_name),
-            (&mut user.nickname, &p.nickname),
-            (&mut user.picture, &p.picture),
-        ] {
-            if value.is_some() {
-                field.clone_from(value);
-            }
-        }
-        if let Some(m) = &p.user_metadata {
-            super::merge_metadata(&mut user.user_metadata, m.clone());
-        }
-        if let Some(m) = &p.app_metadata {
-            super::merge_metadata(&mut user.app_metadata, m.clone());
-        }
-        user.updated_at = now;
-        user
-    }
-}
 
 /// The row without its password hashes: what errors and logs may show.
 pub fn without_hashes(row: &Value) -> Value {

@@ -14,7 +14,7 @@ mod update;
 mod validate;
 
 pub use create::{CreateError, CreateUser, NewDatabaseUser, create, new_database_user_id};
-pub use import::{ImportUser, RowRefused, UpsertPatch, parse_row, without_hashes};
+pub use import::{RowRefused, parse_row, without_hashes};
 pub use search::{MAX_SEARCH_TERMS, MAX_SEARCH_VALUE_LEN, parse_search, parse_sort};
 pub use update::{UpdateUser, apply_changes, merge_metadata};
 pub use validate::{
