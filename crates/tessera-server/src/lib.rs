@@ -8,6 +8,7 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod interactive;
+pub mod jobs;
 mod listener;
 pub mod management;
 pub mod metrics;
