@@ -144,7 +144,7 @@ fn decode(value: &str, encoding: Option<&str>, path: &str) -> Result<Vec<u8>, Ha
     match encoding.unwrap_or("utf8") {
         "utf8" => Ok(value.as_bytes().to_vec()),
         "hex" => {
-            if value.len() % 2 != 0 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !value.len().is_multiple_of(2) || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(bad("hex"));
             }
             (0..value.len())

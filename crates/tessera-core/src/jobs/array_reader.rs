@@ -101,21 +101,22 @@ impl ArrayReader {
                     self.scan += 1;
                 }
                 State::Start => {
-                    self.scan += 1;
                     if b == b'[' {
+                        self.scan += 1;
                         self.state = State::Before { first: true };
-                    } else if !b.is_ascii_whitespace() && !(i == 0 && b == 0xEF) {
-                        return Err(ArrayError::NotAnArray);
-                    } else if b == 0xEF {
-                        // A UTF-8 byte-order mark: skip its other two bytes.
+                    } else if b.is_ascii_whitespace() {
+                        self.scan += 1;
+                    } else if b == 0xEF && i == 0 && self.consumed == 0 {
+                        // A UTF-8 byte-order mark: skipped whole.
                         if self.buf.len() < 3 {
-                            self.scan = 0;
                             return Ok(None);
                         }
                         if self.buf[..3] != [0xEF, 0xBB, 0xBF] {
                             return Err(ArrayError::NotAnArray);
                         }
                         self.scan = 3;
+                    } else {
+                        return Err(ArrayError::NotAnArray);
                     }
                 }
                 State::Before { first } => {

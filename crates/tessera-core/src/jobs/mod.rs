@@ -130,6 +130,36 @@ pub struct Job {
     pub failure: Option<String>,
 }
 
+impl Job {
+    /// A new job of `kind` for `connection` (id and name), made at `now`:
+    /// `Uploading` for an import (its file is on its way), `Pending` for an
+    /// export; the rest at its defaults.
+    pub fn new(id: String, kind: JobKind, connection: (String, String), now: UnixTime) -> Self {
+        Self {
+            id,
+            kind,
+            status: match kind {
+                JobKind::UsersImport => JobStatus::Uploading,
+                JobKind::UsersExport => JobStatus::Pending,
+            },
+            connection_id: connection.0,
+            connection: connection.1,
+            created_at: now,
+            external_id: None,
+            upsert: false,
+            send_completion_email: false,
+            summary: JobSummary::default(),
+            rows_done: 0,
+            chunks: 0,
+            format: None,
+            limit: None,
+            fields: None,
+            location_expires_at: None,
+            failure: None,
+        }
+    }
+}
+
 /// One error of an import row: Auth0's `{code, message, path}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowError {

@@ -258,25 +258,12 @@ async fn users_imports(
             format!("Expected multipart/form-data: {}", e.body_text()),
         )
     })?;
-    let mut job = Job {
-        id: tessera_core::ids::prefixed("job").map_err(|e| internal(&e))?,
-        kind: JobKind::UsersImport,
-        status: JobStatus::Uploading,
-        connection_id: String::new(),
-        connection: String::new(),
-        created_at: state.clock.now(),
-        external_id: None,
-        upsert: false,
-        send_completion_email: false,
-        summary: JobSummary::default(),
-        rows_done: 0,
-        chunks: 0,
-        format: None,
-        limit: None,
-        fields: None,
-        location_expires_at: None,
-        failure: None,
-    };
+    let mut job = Job::new(
+        tessera_core::ids::prefixed("job").map_err(|e| internal(&e))?,
+        JobKind::UsersImport,
+        (String::new(), String::new()),
+        state.clock.now(),
+    );
     // The row first (uploading: no worker takes it), then the file into
     // chunk rows as it arrives.
     state.store.create_job(&job).await?;
@@ -367,23 +354,15 @@ async fn users_exports(
     }
     let connection = database_connection(&state, &connection_id).await?;
     let job = Job {
-        id: tessera_core::ids::prefixed("job").map_err(|e| internal(&e))?,
-        kind: JobKind::UsersExport,
-        status: JobStatus::Pending,
-        connection_id: connection.id,
-        connection: connection.name,
-        created_at: state.clock.now(),
-        external_id: None,
-        upsert: false,
-        send_completion_email: false,
-        summary: JobSummary::default(),
-        rows_done: 0,
-        chunks: 0,
         format: Some(body.format.unwrap_or(ExportFormat::Json)),
         limit: body.limit,
         fields: body.fields,
-        location_expires_at: None,
-        failure: None,
+        ..Job::new(
+            tessera_core::ids::prefixed("job").map_err(|e| internal(&e))?,
+            JobKind::UsersExport,
+            (connection.id, connection.name),
+            state.clock.now(),
+        )
     };
     state.store.create_job(&job).await?;
     state.config.jobs.wake.notify_one();

@@ -11,23 +11,10 @@ use crate::*;
 
 fn job(id: &str, kind: JobKind, upsert: bool) -> Job {
     Job {
-        id: id.into(),
-        kind,
         status: JobStatus::Uploading,
-        connection_id: "con_1".into(),
-        connection: "db".into(),
-        created_at: T0,
-        external_id: None,
         upsert,
-        send_completion_email: false,
-        summary: JobSummary::default(),
-        rows_done: 0,
         chunks: 1,
-        format: None,
-        limit: None,
-        fields: None,
-        location_expires_at: None,
-        failure: None,
+        ..Job::new(id.into(), kind, ("con_1".into(), "db".into()), T0)
     }
 }
 
