@@ -2,6 +2,7 @@
 //! (JSON errors, request ids, security headers, limits, tracing, metrics) and the
 //! background tasks.
 
+pub mod audit;
 pub mod authentication;
 pub mod cors;
 pub mod email;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod interactive;
 pub mod jobs;
 mod listener;
+pub mod log_writer;
 pub mod management;
 pub mod metrics;
 pub mod routes;

@@ -9,6 +9,7 @@
 mod flow;
 mod jobs;
 mod keys;
+mod logs;
 mod meta;
 mod otp;
 mod refresh;

@@ -11,6 +11,7 @@ mod clients;
 mod flow;
 mod jobs;
 mod keys;
+mod log_events;
 mod login_attempts;
 mod otp_codes;
 mod refresh;
@@ -24,6 +25,7 @@ pub use clients::*;
 pub use flow::*;
 pub use jobs::*;
 pub use keys::*;
+pub use log_events::*;
 pub use login_attempts::*;
 pub use otp_codes::*;
 pub use refresh::*;
@@ -111,4 +113,5 @@ suite!(
     an_upsert_updates_the_profile_and_keeps_the_hash,
     one_of_concurrent_claimers_gets_a_job,
     exports_are_chunked_found_by_their_link_until_it_expires,
+    log_events_filter_page_and_sweep,
 );
