@@ -9,6 +9,7 @@ use tessera_store::{SqlStore, testing};
 
 mod clients;
 mod flow;
+mod jobs;
 mod keys;
 mod log_events;
 mod login_attempts;
@@ -22,6 +23,7 @@ mod users;
 
 pub use clients::*;
 pub use flow::*;
+pub use jobs::*;
 pub use keys::*;
 pub use log_events::*;
 pub use login_attempts::*;
@@ -107,5 +109,9 @@ suite!(
     tickets_are_read_taken_once_and_expire,
     concurrent_ticket_use_has_exactly_one_winner,
     a_password_change_applies_only_over_the_password_it_replaces,
+    jobs_are_leased_resumed_and_never_write_a_row_twice,
+    an_upsert_updates_the_profile_and_keeps_the_hash,
+    one_of_concurrent_claimers_gets_a_job,
+    exports_are_chunked_found_by_their_link_until_it_expires,
     log_events_filter_page_and_sweep,
 );
