@@ -143,6 +143,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         metrics: Arc::new(Metrics::new()),
         clock,
         mailer: mailer(&settings).map_err(|e| Fail::Runtime(format!("email: {e}")))?,
+        tenant_settings: Default::default(),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let reloader = tasks::spawn_key_reloader(

@@ -143,6 +143,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
             now,
             passwords: &tessera_core::grant::resource_owner::NoPasswordChecks,
             default_directory: "Username-Password-Authentication",
+            default_audience: None,
             origin: Default::default(),
         },
         &client,
@@ -168,6 +169,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         metrics: Arc::new(Metrics::new()),
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
+        tenant_settings: Default::default(),
     };
     Fixture {
         state,

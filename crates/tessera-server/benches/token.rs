@@ -70,6 +70,7 @@ async fn fixture(alg: SigningAlg) -> Fixture {
         metrics: Arc::new(Metrics::new()),
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
+        tenant_settings: Default::default(),
     };
     Fixture { state, _dir: dir }
 }

@@ -45,6 +45,9 @@ pub struct ServerConfig {
     /// The database connection `grant_type=password` checks passwords in
     /// (Auth0's tenant setting `default_directory`).
     pub default_directory: String,
+    /// How old a node's snapshot of the tenant settings may grow before it is
+    /// read again (see `tenant_settings`).
+    pub tenant_settings_refresh: Duration,
 }
 
 impl ServerConfig {
@@ -68,6 +71,7 @@ impl ServerConfig {
             password_gate: crate::interactive::gate::PasswordGate::for_this_machine(),
             cors_origins_refresh: Duration::from_secs(30),
             default_directory: crate::interactive::DEFAULT_CONNECTION.into(),
+            tenant_settings_refresh: Duration::from_secs(5),
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Outgoing email (reset links, verification links, one-time codes).
     pub mailer: Arc<dyn crate::email::Mailer>,
+    /// This node's snapshot of the tenant settings (one per node).
+    pub tenant_settings: Arc<crate::tenant_settings::TenantSettingsCache>,
 }
 
 impl AppState {
@@ -99,6 +105,7 @@ impl AppState {
             now,
             passwords: self,
             default_directory: &self.config.default_directory,
+            default_audience: None,
             origin: tessera_core::grant::Origin::default(),
         }
     }

@@ -215,6 +215,7 @@ pub async fn start_opts(o: Options) -> TestServer {
         metrics: Arc::new(Metrics::new()),
         clock,
         mailer,
+        tenant_settings: Default::default(),
     };
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(crate::serve(listener, state.clone(), async move {
@@ -257,6 +258,8 @@ impl TestServer {
             keys,
             revocations: revocations.clone(),
             metrics: Arc::new(Metrics::new()),
+            // Each node keeps its own snapshot of the tenant settings.
+            tenant_settings: Default::default(),
             ..self.state.clone()
         };
         let (tx, rx) = oneshot::channel::<()>();

@@ -6,6 +6,7 @@
 //! distributed SQL such as CockroachDB and YugabyteDB. Transactions are retried on
 //! serialization failures (SQLSTATE 40001) and on SQLite's busy errors.
 
+mod connection_clients;
 mod flow;
 mod keys;
 mod meta;
@@ -14,6 +15,7 @@ mod refresh;
 mod retired;
 mod revocations;
 mod tenant;
+mod tenant_settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tickets;

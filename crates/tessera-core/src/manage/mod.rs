@@ -5,8 +5,10 @@
 
 pub mod client_secrets;
 pub mod clients;
+pub mod connection_options;
 pub mod connections;
 pub mod resource_servers;
+pub mod tenant_settings;
 pub mod users;
 
 pub use crate::error::Invalid;

@@ -16,6 +16,7 @@ mod refresh;
 mod retired_lifetimes;
 mod revocation_log;
 mod tenant;
+mod tenant_settings;
 mod tickets;
 mod users;
 
@@ -28,6 +29,7 @@ pub use refresh::*;
 pub use retired_lifetimes::*;
 pub use revocation_log::*;
 pub use tenant::*;
+pub use tenant_settings::*;
 pub use tickets::*;
 pub use users::*;
 
@@ -105,4 +107,7 @@ suite!(
     tickets_are_read_taken_once_and_expire,
     concurrent_ticket_use_has_exactly_one_winner,
     a_password_change_applies_only_over_the_password_it_replaces,
+    tenant_settings_patches_merge_atomically,
+    new_clients_join_every_connection_while_the_flag_is_on,
+    empty_client_lists_are_opened_once,
 );
