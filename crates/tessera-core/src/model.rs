@@ -4,8 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 
+mod api_settings;
 mod client;
 
+pub use api_settings::*;
 pub use client::*;
 
 /// A scope an API defines. Unknown properties are refused (a request body
@@ -41,6 +43,9 @@ pub struct ResourceServer {
     pub allow_offline_access: bool,
     #[serde(default)]
     pub skip_consent_for_verifiable_first_party_clients: bool,
+    /// The properties Tessera stores and answers but does not act on yet.
+    #[serde(flatten)]
+    pub settings: ResourceServerSettings,
     /// The Management API itself: cannot be deleted or renamed.
     #[serde(default)]
     pub is_system: bool,

@@ -49,6 +49,8 @@ pub const MANAGEMENT_SCOPES: &[(&str, &str)] = &[
     ("read:tenant_settings", "Read tenant settings"),
     ("update:tenant_settings", "Update tenant settings"),
     ("read:actions", "Read actions"),
+    ("read:logs", "Read the tenant's log events"),
+    ("read:logs_users", "Read users' log events"),
 ];
 
 pub fn management_scope_names() -> Vec<String> {

@@ -90,6 +90,8 @@ pub struct AppState {
     pub mailer: Arc<dyn crate::email::Mailer>,
     /// This node's snapshot of the tenant settings (one per node).
     pub tenant_settings: Arc<crate::tenant_settings::TenantSettingsCache>,
+    /// The tenant's log (`GET /api/v2/logs`): recording never waits.
+    pub logs: crate::log_writer::LogWriter,
 }
 
 impl AppState {

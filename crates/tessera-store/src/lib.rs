@@ -9,6 +9,7 @@
 mod connection_clients;
 mod flow;
 mod keys;
+mod logs;
 mod meta;
 mod otp;
 mod refresh;

@@ -10,6 +10,7 @@ use tessera_store::{SqlStore, testing};
 mod clients;
 mod flow;
 mod keys;
+mod log_events;
 mod login_attempts;
 mod otp_codes;
 mod refresh;
@@ -23,6 +24,7 @@ mod users;
 pub use clients::*;
 pub use flow::*;
 pub use keys::*;
+pub use log_events::*;
 pub use login_attempts::*;
 pub use otp_codes::*;
 pub use refresh::*;
@@ -110,4 +112,5 @@ suite!(
     tenant_settings_patches_merge_atomically,
     new_clients_join_every_connection_while_the_flag_is_on,
     empty_client_lists_are_opened_once,
+    log_events_filter_page_and_sweep,
 );
