@@ -7,6 +7,7 @@
 mod browser;
 mod browser_kit;
 mod common;
+mod deploy_cli;
 mod express_oidc;
 mod inspect;
 mod interop;

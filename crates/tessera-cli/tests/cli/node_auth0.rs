@@ -43,14 +43,7 @@ async fn node_auth0_authentication_client_over_https() {
         ],
     )
     .await;
-    let port: u16 = server
-        .base()
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = server.port();
     let http = https_client(port, &[&pair]).build().unwrap();
     let admin = management_token(&http, &server, ADMIN_ID, ADMIN_SECRET).await;
     let api = |path: &str| server.url(&format!("api/v2/{path}"));
