@@ -158,6 +158,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         metrics,
         clock,
         mailer: mailer(&settings).map_err(|e| Fail::Runtime(format!("email: {e}")))?,
+        tenant_settings: Default::default(),
         logs,
     };
     let (stop_tx, stop_rx) = watch::channel(false);

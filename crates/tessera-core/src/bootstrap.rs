@@ -128,6 +128,7 @@ pub async fn run(
                 strategy: "auth0".into(),
                 options: serde_json::json!({ "passwordPolicy": "fair", "password_complexity_options": { "min_length": 8 } }),
                 enabled_clients: vec![],
+                ..Default::default()
             },
             now,
         )
@@ -168,6 +169,10 @@ pub async fn run(
         scope: management_scope_names(),
     };
     store.put_client_grant(&grant, now).await?;
+    // Before issue 13 an empty `enabled_clients` meant every client; now it
+    // means none (Auth0). Once per database, those lists name every client,
+    // so no client loses access.
+    store.open_connections_upgrade(now).await?;
     Ok(BootstrapReport {
         generated_admin: generated,
         admin_client_id: admin_id,

@@ -54,8 +54,12 @@ pub struct ResourceServer {
 /// The strategy of database connections (users with passwords).
 pub const DATABASE_STRATEGY: &str = "auth0";
 
-/// A connection: where users come from. The database connection's strategy is `auth0`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A connection: where users come from. The database connection's strategy is
+/// `auth0`. Besides what Tessera acts on (`name`, `strategy`, `options`,
+/// `enabled_clients`), Auth0's other properties are kept and returned (see
+/// docs/management-api.md: accepted, no effect yet). Stored as a JSON
+/// document: properties added later default when an older document lacks them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connection {
     pub id: String,
     pub name: String,
@@ -64,6 +68,25 @@ pub struct Connection {
     pub options: serde_json::Value,
     #[serde(default)]
     pub enabled_clients: Vec<String>,
+    /// Shown on the login page instead of the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Up to 10 string properties.
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Realms of the password-realm grant; empty means `[name]`.
+    #[serde(default)]
+    pub realms: Vec<String>,
+    #[serde(default)]
+    pub is_domain_connection: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_as_button: Option<bool>,
+    /// `{active: bool}`: the connection may be used to log in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<serde_json::Value>,
+    /// `{active: bool}`: the connection may store Token Vault accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected_accounts: Option<serde_json::Value>,
 }
 
 impl Connection {
@@ -75,12 +98,12 @@ impl Connection {
             .unwrap_or(false)
     }
 
-    /// Whether `client_id` may use this connection. An empty
-    /// `enabled_clients` opens it to every client (Tessera does not add new
-    /// clients to the list as Auth0's dashboard does, so the bootstrap
-    /// connection starts empty); a list restricts it to the clients named.
+    /// Whether `client_id` may use this connection: it is one of the
+    /// `enabled_clients` (Auth0: an empty list enables no client; a new client
+    /// is added to every connection while the tenant flag
+    /// `enable_client_connections` is on).
     pub fn enabled_for(&self, client_id: &str) -> bool {
-        self.enabled_clients.is_empty() || self.enabled_clients.iter().any(|c| c == client_id)
+        self.enabled_clients.iter().any(|c| c == client_id)
     }
 
     /// A database connection (strategy `auth0`): users with passwords.

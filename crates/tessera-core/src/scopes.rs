@@ -46,6 +46,9 @@ pub const MANAGEMENT_SCOPES: &[(&str, &str)] = &[
         "Create password-change and email-verification tickets",
     ),
     ("blacklist:tokens", "Revoke Management API tokens by jti"),
+    ("read:tenant_settings", "Read tenant settings"),
+    ("update:tenant_settings", "Update tenant settings"),
+    ("read:actions", "Read actions"),
     ("read:logs", "Read the tenant's log events"),
     ("read:logs_users", "Read users' log events"),
 ];

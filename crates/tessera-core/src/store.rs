@@ -94,7 +94,8 @@ pub struct ClientFilter {
 /// Which connections a listing returns; `None` means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConnectionFilter {
-    pub strategy: Option<String>,
+    /// Any of these strategies; empty means any.
+    pub strategies: Vec<String>,
     pub name: Option<String>,
 }
 
@@ -137,7 +138,10 @@ pub trait TenantStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Option<ResourceServer>, StoreError>;
 
-    /// Conflict when the client id exists.
+    /// Conflict when the client id exists. In the same transaction, when the
+    /// tenant flag `enable_client_connections` is on (the default, see
+    /// [`crate::manage::tenant_settings::client_connections_enabled`]), the new
+    /// client is enabled on every connection, as Auth0 does.
     async fn create_client(
         &self,
         client: &Client,
@@ -489,6 +493,9 @@ pub trait FlowStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, sid: &str) -> Result<(), StoreError>;
+    /// Marks the session used at `now` (the tenant's idle session lifetime
+    /// counts from there).
+    async fn touch_session(&self, sid: &str, now: UnixTime) -> Result<(), StoreError>;
     /// Ends every session of a user; how many.
     async fn delete_user_sessions(&self, user_id: &str) -> Result<u64, StoreError>;
     /// Whether the session with this public id still lasts.
@@ -738,6 +745,38 @@ pub trait JobStore: Send + Sync + 'static {
     async fn sweep_jobs(&self, now: UnixTime, ended_before: UnixTime) -> Result<u64, StoreError>;
 }
 
+/// The tenant's settings (`/api/v2/tenants/settings`): the document of what
+/// was PATCHed ([`crate::manage::tenant_settings`]).
+#[async_trait]
+pub trait TenantSettingsStore: Send + Sync + 'static {
+    /// The stored document; `{}` when nothing was ever PATCHed.
+    async fn get_tenant_settings(&self) -> Result<serde_json::Value, StoreError>;
+    /// Applies a checked PATCH ([`crate::manage::tenant_settings::apply_patch`])
+    /// in one transaction; the document now stored.
+    async fn patch_tenant_settings(
+        &self,
+        patch: &serde_json::Value,
+        now: UnixTime,
+    ) -> Result<serde_json::Value, StoreError>;
+}
+
+/// Which clients may use a connection (its `enabled_clients`).
+#[async_trait]
+pub trait ConnectionClientsStore: Send + Sync + 'static {
+    /// Enables (`true`) or disables each client on the connection `id`, in one
+    /// transaction; the connection after, `None` when it does not exist.
+    async fn change_connection_clients(
+        &self,
+        id: &str,
+        changes: &[(String, bool)],
+        now: UnixTime,
+    ) -> Result<Option<Connection>, StoreError>;
+    /// Once per database (marked in `meta`, atomic): every connection whose
+    /// `enabled_clients` is empty, which before issue 13 meant "every client",
+    /// lists every client that exists. True when this call did it.
+    async fn open_connections_upgrade(&self, now: UnixTime) -> Result<bool, StoreError>;
+}
+
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
@@ -751,6 +790,8 @@ pub trait Store:
     + OtpStore
     + TicketStore
     + JobStore
+    + TenantSettingsStore
+    + ConnectionClientsStore
     + LogStore
 {
     /// Is the database reachable? (readiness)

@@ -145,6 +145,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
             now,
             passwords: &tessera_core::grant::resource_owner::NoPasswordChecks,
             default_directory: "Username-Password-Authentication",
+            default_audience: None,
             origin: Default::default(),
         },
         &client,
@@ -177,6 +178,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         metrics,
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
+        tenant_settings: Default::default(),
         logs,
     };
     Fixture {

@@ -77,6 +77,7 @@ async fn fixture(alg: SigningAlg) -> Fixture {
         metrics,
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
+        tenant_settings: Default::default(),
         logs,
     };
     Fixture { state, _dir: dir }

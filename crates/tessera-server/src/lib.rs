@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod tasks;
+pub mod tenant_settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tickets;

@@ -47,6 +47,9 @@ pub struct ServerConfig {
     pub default_directory: String,
     /// User import and export jobs: limits, lease, the worker.
     pub jobs: crate::jobs::JobsConfig,
+    /// How old a node's snapshot of the tenant settings may grow before it is
+    /// read again (see `tenant_settings`).
+    pub tenant_settings_refresh: Duration,
 }
 
 impl ServerConfig {
@@ -71,6 +74,7 @@ impl ServerConfig {
             cors_origins_refresh: Duration::from_secs(30),
             default_directory: crate::interactive::DEFAULT_CONNECTION.into(),
             jobs: crate::jobs::JobsConfig::default(),
+            tenant_settings_refresh: Duration::from_secs(5),
         }
     }
 }
@@ -87,6 +91,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Outgoing email (reset links, verification links, one-time codes).
     pub mailer: Arc<dyn crate::email::Mailer>,
+    /// This node's snapshot of the tenant settings (one per node).
+    pub tenant_settings: Arc<crate::tenant_settings::TenantSettingsCache>,
     /// The tenant's log (`GET /api/v2/logs`): recording never waits.
     pub logs: crate::log_writer::LogWriter,
 }
@@ -104,6 +110,7 @@ impl AppState {
             now,
             passwords: self,
             default_directory: &self.config.default_directory,
+            default_audience: None,
             origin: tessera_core::grant::Origin::default(),
         }
     }

@@ -236,6 +236,7 @@ pub async fn start_opts(o: Options) -> TestServer {
         metrics,
         clock,
         mailer,
+        tenant_settings: Default::default(),
         logs,
     };
     let (tx, rx) = oneshot::channel::<()>();
@@ -293,6 +294,8 @@ impl TestServer {
             keys,
             revocations: revocations.clone(),
             metrics: Arc::new(Metrics::new()),
+            // Each node keeps its own snapshot of the tenant settings.
+            tenant_settings: Default::default(),
             ..self.state.clone()
         };
         let (tx, rx) = oneshot::channel::<()>();

@@ -107,6 +107,16 @@ impl FlowStore for SqlStore {
         Ok(())
     }
 
+    async fn touch_session(&self, sid: &str, now: UnixTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen = $2 WHERE sid = $1 AND last_seen < $2")
+            .bind(sid)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn session_alive(&self, sid: &str, now: UnixTime) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 AS alive FROM sessions WHERE sid = $1 AND expires_at > $2")
             .bind(sid)

@@ -6,6 +6,7 @@
 //! distributed SQL such as CockroachDB and YugabyteDB. Transactions are retried on
 //! serialization failures (SQLSTATE 40001) and on SQLite's busy errors.
 
+mod connection_clients;
 mod flow;
 mod jobs;
 mod keys;
@@ -16,6 +17,7 @@ mod refresh;
 mod retired;
 mod revocations;
 mod tenant;
+mod tenant_settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tickets;

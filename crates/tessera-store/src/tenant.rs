@@ -283,18 +283,26 @@ impl TenantStore for SqlStore {
         secret: Option<&ClientSecret>,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO clients (client_id, doc, secret_sealed, secret_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind(&client.client_id)
-        .bind(json_text(client)?)
-        .bind(secret.map(|s| s.sealed.clone()))
-        .bind(secret.map(|s| s.hash.clone()))
-        .bind(now)
-        .execute(&self.pool)
+        let client_id = client.client_id.clone();
+        let doc = json_text(client)?;
+        let secret = secret.cloned();
+        in_tx(&self.pool, move |conn| {
+            let (client_id, doc, secret) = (client_id.clone(), doc.clone(), secret.clone());
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO clients (client_id, doc, secret_sealed, secret_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+                )
+                .bind(&client_id)
+                .bind(doc)
+                .bind(secret.as_ref().map(|s| s.sealed.clone()))
+                .bind(secret.as_ref().map(|s| s.hash.clone()))
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                crate::connection_clients::enable_new_client(conn, &client_id).await
+            })
+        })
         .await
-        .map_err(map_err)?;
-        Ok(())
     }
 
     async fn list_clients(
@@ -505,9 +513,8 @@ impl TenantStore for SqlStore {
         page: Page,
     ) -> Result<(Vec<Connection>, i64), StoreError> {
         let mut cond = Conditions::default();
-        if let Some(strategy) = &filter.strategy {
-            cond.equals("strategy", Bind::Text(strategy.clone()));
-        }
+        let strategies: Vec<&str> = filter.strategies.iter().map(String::as_str).collect();
+        cond.one_of("strategy", &strategies);
         if let Some(name) = &filter.name {
             cond.equals("name", Bind::Text(name.clone()));
         }

@@ -220,6 +220,16 @@ impl Server {
         format!("{}{path}", self.base())
     }
 
+    /// The port the server listens on (from its base URL).
+    pub fn port(&self) -> u16 {
+        self.base
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("a base URL with a port")
+    }
+
     pub fn stdout(&self) -> String {
         read(&self.stdout)
     }

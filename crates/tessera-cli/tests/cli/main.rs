@@ -8,6 +8,7 @@ mod audit_log;
 mod browser;
 mod browser_kit;
 mod common;
+mod deploy_cli;
 mod express_oidc;
 mod inspect;
 mod interop;

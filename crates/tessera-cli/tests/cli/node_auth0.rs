@@ -43,14 +43,7 @@ async fn node_auth0_authentication_client_over_https() {
         ],
     )
     .await;
-    let port: u16 = server
-        .base()
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = server.port();
     let http = https_client(port, &[&pair]).build().unwrap();
     let admin = management_token(&http, &server, ADMIN_ID, ADMIN_SECRET).await;
     let api = |path: &str| server.url(&format!("api/v2/{path}"));
@@ -77,11 +70,13 @@ async fn node_auth0_authentication_client_over_https() {
                "grant_types": ["http://auth0.com/oauth/grant-type/password-realm", "refresh_token", OTP_GRANT]}),
     )
     .await;
+    // Created after the app: enabled for it by name (Auth0: a connection's
+    // empty list enables no client).
     post_json(
         &http,
         &api("connections"),
         &admin,
-        json!({"name": "email", "strategy": "email"}),
+        json!({"name": "email", "strategy": "email", "enabled_clients": [app["client_id"]]}),
     )
     .await;
     // The script waits for the code in this file; the sink's mail fills it.

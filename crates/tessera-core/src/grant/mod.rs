@@ -153,5 +153,8 @@ pub struct Ctx<'a> {
     pub passwords: &'a dyn resource_owner::PasswordCheck,
     /// The database connection of `grant_type=password`.
     pub default_directory: &'a str,
+    /// The API of a password grant that names none (Auth0's tenant setting
+    /// `default_audience`).
+    pub default_audience: Option<&'a str>,
     pub origin: Origin,
 }

@@ -191,7 +191,8 @@ pub async fn exchange(
             "the connection is not enabled for this client",
         ));
     }
-    let api = login_api(ctx, &client, creds.audience.as_deref()).await?;
+    let audience = creds.audience.as_deref().or(ctx.default_audience);
+    let api = login_api(ctx, &client, audience).await?;
     // The address the lockout counts: the TCP peer, or Auth0's
     // `auth0-forwarded-for` from a confidential client the operator trusts
     // (it has authenticated above).

@@ -2,37 +2,47 @@
 //! changes, shared by `/api/v2/connections` and the operator CLI.
 //!
 //! Two strategies: database connections (`auth0`) and Auth0's passwordless
-//! email connection (`email`, always named `email`). Their options are the
-//! ones Tessera enforces: for `auth0`, `passwordPolicy`,
-//! `password_complexity_options.min_length`, `disable_signup` (no sign-up
-//! page on the hosted login) and `send_verification_email` (sign-ups get a
-//! verification email); for `email`, `disable_signup`, `totp` (code lifetime
-//! and length), `brute_force_protection` and `email` (the message: `subject`
-//! is used; `from`, `syntax` and `body` are kept but Tessera sends its own
-//! layout from `TESSERA_EMAIL_FROM`, see docs/authentication-api.md). Any
-//! other option is refused rather than stored and silently ignored.
+//! email connection (`email`, always named `email`). Their options are
+//! checked in [`super::connection_options`]. Auth0's other properties
+//! (`display_name`, `metadata`, `realms`, `is_domain_connection`,
+//! `show_as_button`, `authentication`, `connected_accounts`) are checked,
+//! stored and returned; Tessera does not act on them yet.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::Invalid;
+pub use super::connection_options::{
+    MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PASSWORD_POLICIES, default_options,
+    default_options_for, validate_options,
+};
 use crate::ids::{self, RngError};
 use crate::model::Connection;
-use crate::passwordless::{
-    EMAIL_STRATEGY, MAX_LENGTH as MAX_CODE_LENGTH, MAX_TIME_STEP, MIN_LENGTH as MIN_CODE_LENGTH,
-    MIN_TIME_STEP,
-};
+use crate::passwordless::EMAIL_STRATEGY;
 
 /// The database connection's strategy.
 pub use crate::model::DATABASE_STRATEGY;
 pub const STRATEGIES: &[&str] = &[DATABASE_STRATEGY, EMAIL_STRATEGY];
 pub const MAX_NAME_LEN: usize = 128;
-/// Auth0's password policy names.
-pub const PASSWORD_POLICIES: &[&str] = &["none", "low", "fair", "good", "excellent"];
-/// Bounds of `password_complexity_options.min_length`.
-pub const MIN_PASSWORD_LENGTH: i64 = 1;
-pub const MAX_PASSWORD_LENGTH: i64 = 128;
 /// Most clients a connection may list.
 pub const MAX_ENABLED_CLIENTS: usize = 1000;
+/// Auth0's bounds of `metadata`: 10 properties, strings of 255 characters.
+pub const MAX_METADATA: usize = 10;
+pub const MAX_METADATA_TEXT: usize = 255;
+/// Most `realms`.
+pub const MAX_REALMS: usize = 10;
+
+/// Auth0's properties of a connection that Tessera keeps without acting on
+/// them; `None` keeps (on create: defaults) the value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Presentation {
+    pub display_name: Option<String>,
+    pub metadata: Option<serde_json::Map<String, Value>>,
+    pub realms: Option<Vec<String>>,
+    pub is_domain_connection: Option<bool>,
+    pub show_as_button: Option<bool>,
+    pub authentication: Option<Value>,
+    pub connected_accounts: Option<Value>,
+}
 
 /// What a caller asks for when creating a connection.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,18 +51,21 @@ pub struct NewConnection {
     pub name: Option<String>,
     /// Required.
     pub strategy: Option<String>,
-    /// Defaults to [`default_options`].
+    /// Defaults to [`default_options_for`] the strategy.
     pub options: Option<Value>,
     /// Client ids; whether they exist is the caller's check.
     pub enabled_clients: Option<Vec<String>>,
+    pub presentation: Presentation,
 }
 
 /// Changes to a connection; `None` keeps the stored value. `options` replaces the
-/// whole object (as Auth0 does). Name and strategy never change.
+/// whole object (as Auth0 does), but keeps stored secrets it does not name.
+/// Name and strategy never change.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConnectionChanges {
     pub options: Option<Value>,
     pub enabled_clients: Option<Vec<String>>,
+    pub presentation: Presentation,
 }
 
 /// Why a connection could not be built.
@@ -64,30 +77,12 @@ pub enum CreateError {
     Rng(#[from] RngError),
 }
 
-/// A new database connection's options: Auth0's `fair` policy, 8 characters.
-pub fn default_options() -> Value {
-    serde_json::json!({
-        "passwordPolicy": "fair",
-        "password_complexity_options": { "min_length": 8 }
-    })
-}
-
-/// A new connection's options: [`default_options`] for a database; for
-/// `email`, sign-ups allowed and 6-digit codes living 5 minutes.
-pub fn default_options_for(strategy: &str) -> Value {
-    if strategy == EMAIL_STRATEGY {
-        serde_json::json!({
-            "disable_signup": false,
-            "brute_force_protection": true,
-            "totp": { "time_step": 300, "length": 6 }
-        })
-    } else {
-        default_options()
-    }
-}
-
 /// 1 to 128 characters from `[A-Za-z0-9_-]`.
 pub fn validate_name(name: &str) -> Result<(), Invalid> {
+    validate_name_of("name", name)
+}
+
+fn validate_name_of(property: &str, name: &str) -> Result<(), Invalid> {
     if name.is_empty()
         || name.len() > MAX_NAME_LEN
         || !name
@@ -95,7 +90,7 @@ pub fn validate_name(name: &str) -> Result<(), Invalid> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return Err(Invalid::new(
-            "name",
+            property,
             format!("must be 1 to {MAX_NAME_LEN} characters from A-Z, a-z, 0-9, - and _"),
         ));
     }
@@ -113,151 +108,85 @@ pub fn validate_strategy(strategy: &str) -> Result<(), Invalid> {
     }
 }
 
-/// Checks a database connection's options.
-pub fn validate_options(strategy: &str, options: &Value) -> Result<(), Invalid> {
-    let Value::Object(map) = options else {
-        return Err(Invalid::new("options", "must be an object"));
-    };
-    if strategy == EMAIL_STRATEGY {
-        return validate_email_options(map);
-    }
-    if strategy != DATABASE_STRATEGY {
-        return validate_strategy(strategy);
-    }
-    for (key, value) in map {
-        match key.as_str() {
-            "passwordPolicy" => match value {
-                Value::Null => {}
-                Value::String(p) if PASSWORD_POLICIES.contains(&p.as_str()) => {}
-                _ => {
-                    return Err(Invalid::new(
-                        "options.passwordPolicy",
-                        "must be one of none, low, fair, good, excellent",
-                    ));
-                }
-            },
-            "password_complexity_options" => check_complexity(value)?,
-            "disable_signup" | "send_verification_email" => {
-                if !matches!(value, Value::Bool(_) | Value::Null) {
-                    return Err(Invalid::new(
-                        format!("options.{key}"),
-                        "must be true or false",
-                    ));
-                }
-            }
-            other => {
-                let shown: String = other.chars().take(64).collect();
-                return Err(Invalid::new(
-                    format!("options.{shown}"),
-                    "is not a supported option of database connections",
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn check_bool(name: &str, value: &Value) -> Result<(), Invalid> {
-    if matches!(value, Value::Bool(_) | Value::Null) {
-        Ok(())
-    } else {
-        Err(Invalid::new(
-            format!("options.{name}"),
-            "must be true or false",
-        ))
+/// `{active: bool}`.
+fn check_purpose(property: &str, value: &Value) -> Result<(), Invalid> {
+    match value {
+        Value::Object(map) if map.iter().all(|(k, v)| k == "active" && v.is_boolean()) => Ok(()),
+        _ => Err(Invalid::new(property, "must be {\"active\": true|false}")),
     }
 }
 
-fn unsupported(prefix: &str, key: &str) -> Invalid {
-    let shown: String = key.chars().take(64).collect();
-    Invalid::new(
-        format!("options.{prefix}{shown}"),
-        "is not a supported option of passwordless email connections",
-    )
-}
-
-/// A passwordless email connection's options.
-fn validate_email_options(map: &Map<String, Value>) -> Result<(), Invalid> {
-    for (key, value) in map {
-        match key.as_str() {
-            "disable_signup" | "brute_force_protection" => check_bool(key, value)?,
-            "totp" => {
-                let Value::Object(totp) = value else {
-                    return Err(Invalid::new("options.totp", "must be an object"));
-                };
-                for (k, v) in totp {
-                    let (min, max) = match k.as_str() {
-                        "time_step" => (MIN_TIME_STEP, MAX_TIME_STEP),
-                        "length" => (i64::from(MIN_CODE_LENGTH), i64::from(MAX_CODE_LENGTH)),
-                        other => return Err(unsupported("totp.", other)),
-                    };
-                    if !v.as_i64().is_some_and(|n| (min..=max).contains(&n)) {
-                        return Err(Invalid::new(
-                            format!("options.totp.{k}"),
-                            format!("must be an integer between {min} and {max}"),
-                        ));
-                    }
-                }
-            }
-            "email" => {
-                let Value::Object(email) = value else {
-                    return Err(Invalid::new("options.email", "must be an object"));
-                };
-                for (k, v) in email {
-                    match (k.as_str(), v) {
-                        ("syntax", Value::String(s)) if s == "liquid" => {}
-                        ("syntax", _) => {
-                            return Err(Invalid::new("options.email.syntax", "must be liquid"));
-                        }
-                        ("from" | "subject" | "body", Value::String(s)) if s.len() <= 65_536 => {}
-                        ("from" | "subject" | "body", _) => {
-                            return Err(Invalid::new(
-                                format!("options.email.{k}"),
-                                "must be a string of at most 65536 bytes",
-                            ));
-                        }
-                        (other, _) => return Err(unsupported("email.", other)),
-                    }
-                }
-            }
-            other => return Err(unsupported("", other)),
-        }
+/// Checks Auth0's presentation properties.
+pub fn validate_presentation(p: &Presentation) -> Result<(), Invalid> {
+    if let Some(name) = &p.display_name
+        && (name.chars().count() > MAX_NAME_LEN || name.chars().any(char::is_control))
+    {
+        return Err(Invalid::new(
+            "display_name",
+            format!("must be at most {MAX_NAME_LEN} characters, no control characters"),
+        ));
     }
-    Ok(())
-}
-
-fn check_complexity(value: &Value) -> Result<(), Invalid> {
-    let map: &Map<String, Value> = match value {
-        Value::Object(map) => map,
-        Value::Null => return Ok(()),
-        _ => {
+    if let Some(metadata) = &p.metadata {
+        if metadata.len() > MAX_METADATA {
             return Err(Invalid::new(
-                "options.password_complexity_options",
-                "must be an object",
+                "metadata",
+                format!("at most {MAX_METADATA} properties"),
             ));
         }
-    };
-    for (key, value) in map {
-        if key != "min_length" {
-            let shown: String = key.chars().take(64).collect();
-            return Err(Invalid::new(
-                format!("options.password_complexity_options.{shown}"),
-                "is not a supported option",
-            ));
-        }
-        match value.as_i64() {
-            Some(n) if (MIN_PASSWORD_LENGTH..=MAX_PASSWORD_LENGTH).contains(&n) => {}
-            _ => {
+        for (key, value) in metadata {
+            let fits = |s: &str| s.chars().count() <= MAX_METADATA_TEXT;
+            if !fits(key) || !value.as_str().is_some_and(fits) {
                 return Err(Invalid::new(
-                    "options.password_complexity_options.min_length",
+                    "metadata",
                     format!(
-                        "must be an integer between {MIN_PASSWORD_LENGTH} and {MAX_PASSWORD_LENGTH}"
+                        "keys and values must be strings of at most {MAX_METADATA_TEXT} characters"
                     ),
                 ));
             }
         }
     }
+    if let Some(realms) = &p.realms {
+        if realms.len() > MAX_REALMS {
+            return Err(Invalid::new(
+                "realms",
+                format!("at most {MAX_REALMS} realms"),
+            ));
+        }
+        for realm in realms {
+            validate_name_of("realms", realm)?;
+        }
+    }
+    if let Some(v) = &p.authentication {
+        check_purpose("authentication", v)?;
+    }
+    if let Some(v) = &p.connected_accounts {
+        check_purpose("connected_accounts", v)?;
+    }
     Ok(())
+}
+
+fn apply_presentation(connection: &mut Connection, p: Presentation) {
+    if let Some(v) = p.display_name {
+        connection.display_name = Some(v);
+    }
+    if let Some(v) = p.metadata {
+        connection.metadata = v;
+    }
+    if let Some(v) = p.realms {
+        connection.realms = v;
+    }
+    if let Some(v) = p.is_domain_connection {
+        connection.is_domain_connection = v;
+    }
+    if let Some(v) = p.show_as_button {
+        connection.show_as_button = Some(v);
+    }
+    if let Some(v) = p.authentication {
+        connection.authentication = Some(v);
+    }
+    if let Some(v) = p.connected_accounts {
+        connection.connected_accounts = Some(v);
+    }
 }
 
 /// At most [`MAX_ENABLED_CLIENTS`]; duplicates are dropped, order kept.
@@ -303,14 +232,19 @@ pub fn build(id: String, input: NewConnection) -> Result<Connection, Invalid> {
         .options
         .unwrap_or_else(|| default_options_for(&strategy));
     validate_options(&strategy, &options)?;
+    validate_presentation(&input.presentation)?;
     let enabled_clients = normalize_enabled_clients(input.enabled_clients.unwrap_or_default())?;
-    Ok(Connection {
+    let mut connection = Connection {
+        realms: vec![name.clone()],
         id,
         name,
         strategy,
         options,
         enabled_clients,
-    })
+        ..Default::default()
+    };
+    apply_presentation(&mut connection, input.presentation);
+    Ok(connection)
 }
 
 /// A new connection with a fresh id.
@@ -326,16 +260,19 @@ pub fn apply_changes(
     if let Some(options) = &changes.options {
         validate_options(&connection.strategy, options)?;
     }
+    validate_presentation(&changes.presentation)?;
     let enabled = changes
         .enabled_clients
         .map(normalize_enabled_clients)
         .transpose()?;
-    if let Some(options) = changes.options {
+    if let Some(mut options) = changes.options {
+        super::connection_options::keep_secrets(&connection.options, &mut options);
         connection.options = options;
     }
     if let Some(enabled) = enabled {
         connection.enabled_clients = enabled;
     }
+    apply_presentation(connection, changes.presentation);
     Ok(())
 }
 
@@ -435,10 +372,30 @@ mod tests {
         );
         assert_eq!(
             bad(NewConnection {
-                options: Some(json!({"brute_force_protection": false})),
+                options: Some(json!({"brute_force_protection": "no"})),
                 ..db("a")
             }),
             "options.brute_force_protection"
+        );
+        assert_eq!(
+            bad(NewConnection {
+                presentation: Presentation {
+                    metadata: Some(json!({"k": 1}).as_object().unwrap().clone()),
+                    ..Default::default()
+                },
+                ..db("a")
+            }),
+            "metadata"
+        );
+        assert_eq!(
+            bad(NewConnection {
+                presentation: Presentation {
+                    authentication: Some(json!({"active": "yes"})),
+                    ..Default::default()
+                },
+                ..db("a")
+            }),
+            "authentication"
         );
         assert!(
             build(
@@ -466,6 +423,7 @@ mod tests {
             strategy: Some("email".into()),
             options,
             enabled_clients: None,
+            presentation: Presentation::default(),
         };
         let c = build("con_x".into(), email(None)).unwrap();
         assert_eq!(c.options["totp"], json!({"time_step": 300, "length": 6}));
@@ -523,6 +481,7 @@ mod tests {
             ConnectionChanges {
                 options: Some(json!({"passwordPolicy": 3})),
                 enabled_clients: Some(vec!["c1".into()]),
+                ..Default::default()
             },
         )
         .unwrap_err();
@@ -533,6 +492,7 @@ mod tests {
             ConnectionChanges {
                 options: Some(json!({"password_complexity_options": {"min_length": 12}})),
                 enabled_clients: Some(vec!["c1".into(), "c2".into(), "c1".into()]),
+                ..Default::default()
             },
         )
         .unwrap();

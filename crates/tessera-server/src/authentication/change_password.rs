@@ -134,7 +134,7 @@ async fn send_reset(
     .await?;
     state
         .mailer
-        .send(reset_email(&state.config.branding, &user, email, &link));
+        .send(reset_email(&state.branding(), &user, email, &link));
     tracing::info!(user_id = %user.user_id, "password reset ticket emailed");
     let mut event = state.logs.event(LogType::SuccessChangePasswordRequest);
     event.user_id = Some(user.user_id.clone());

@@ -189,7 +189,7 @@ fn code_email(
     code: &str,
     lifetime: i64,
 ) -> Email {
-    let branding = &state.config.branding;
+    let branding = &state.branding();
     let subject = options
         .get("email")
         .and_then(|e| e.get("subject"))

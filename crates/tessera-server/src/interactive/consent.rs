@@ -115,12 +115,12 @@ fn render(state: &AppState, tx: &AuthorizeTx, csrf: &str, c: &Ctx) -> Response {
 </form>",
         who = escape(who),
         client = escape(&c.client.name),
-        tenant = escape(&state.config.branding.tenant_name),
+        tenant = escape(&state.branding().tenant_name),
         action = escape(&state.config.issuer.join("u/consent")),
         state_id = escape(&tx.id),
         csrf = escape(csrf),
     );
-    let body = html::page(&state.config.branding, "Authorize application", &content);
+    let body = html::page(&state.branding(), "Authorize application", &content);
     html::respond(StatusCode::OK, body, &html::form_csp(&tx.redirect_uri))
 }
 
@@ -144,7 +144,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
 pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let bad = |detail: &str| {
         html::error_page(
-            &state.config.branding,
+            &state.branding(),
             StatusCode::BAD_REQUEST,
             "Invalid request",
             detail,

@@ -92,11 +92,7 @@ fn form_post(state: &AppState, redirect_uri: &str, pairs: &[(&str, &str)]) -> Re
         escape(redirect_uri)
     );
     let origin = html::redirect_source(redirect_uri).unwrap_or_default();
-    let body = html::page(
-        &state.config.branding,
-        "Returning to the application",
-        &content,
-    );
+    let body = html::page(&state.branding(), "Returning to the application", &content);
     html::respond(StatusCode::OK, body, &html::csp(Some(&origin), Some(&hash)))
 }
 
@@ -165,6 +161,17 @@ pub async fn current_session(
     else {
         return Ok(None);
     };
+    // The tenant's idle session lifetime: a session unused that long is over.
+    if let Some(idle) = state.settings().await.idle_session_lifetime
+        && session.last_seen.saturating_add(idle) <= now
+    {
+        state.store.delete_session(&session.sid).await?;
+        return Ok(None);
+    }
+    // One write a minute at most per session.
+    if now - session.last_seen >= SESSION_TOUCH_INTERVAL {
+        state.store.touch_session(&session.sid, now).await?;
+    }
     match state.store.get_user(&session.user_id).await? {
         Some(user) if !user.blocked => Ok(Some((session, user))),
         _ => {
@@ -174,13 +181,25 @@ pub async fn current_session(
     }
 }
 
+/// How stale a session's `last_seen` may be before a use records it.
+const SESSION_TOUCH_INTERVAL: i64 = 60;
+
 /// `GET /authorize`.
 pub async fn authorize(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(pairs): Query<Vec<(String, String)>>,
+    Query(mut pairs): Query<Vec<(String, String)>>,
 ) -> Response {
-    let branding = &state.config.branding;
+    let branding = &state.branding();
+    // Auth0's tenant setting `default_audience`: the API of a request that
+    // names none.
+    if !pairs
+        .iter()
+        .any(|(k, _)| k == "audience" || k == "resource")
+        && let Some(audience) = state.settings().await.default_audience
+    {
+        pairs.push(("audience".into(), audience));
+    }
     let params = match Params::from_pairs(pairs) {
         Ok(p) => p,
         Err(e) => {

@@ -66,13 +66,13 @@ fn render(state: &AppState, status: StatusCode, f: &Form<'_>) -> Response {
 <label for=\"email\">Email address</label><input type=\"email\" id=\"email\" name=\"email\" autocomplete=\"username\" required{value}>\
 <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
 <button type=\"submit\">Continue</button></form>{signup}",
-        tenant = escape(&state.config.branding.tenant_name),
+        tenant = escape(&state.branding().tenant_name),
         client = escape(f.client_name),
         action = escape(&state.config.issuer.join("u/login")),
         state_id = escape(&f.tx.id),
         csrf = escape(f.csrf),
     );
-    let body = html::page(&state.config.branding, "Log in", &content);
+    let body = html::page(&state.branding(), "Log in", &content);
     html::respond(status, body, &html::form_csp(&f.tx.redirect_uri))
 }
 
@@ -124,7 +124,7 @@ pub async fn submit(
     let facts = RequestFacts::new(ip, &headers);
     let Some(mut form) = form_pairs(&headers, &body) else {
         return html::error_page(
-            &state.config.branding,
+            &state.branding(),
             StatusCode::BAD_REQUEST,
             "Invalid request",
             "The form could not be read. Go back and try again.",
@@ -215,7 +215,7 @@ async fn new_session(
     let (Ok(secret), Ok(sid)) = (new_secret_value(), tessera_core::ids::alphanumeric(32)) else {
         return Err(unavailable(state, &"the random number generator failed"));
     };
-    let lifetime = state.config.session_lifetime;
+    let lifetime = state.settings().await.session_lifetime;
     let session = Session {
         secret_hash: cookies::sha256(&secret),
         sid,

@@ -49,7 +49,7 @@ fn logged_out_page(state: &AppState, note: Option<&str>) -> Response {
         .map(|n| format!("<p class=\"small\">{}</p>", escape(n)))
         .unwrap_or_default();
     let content = format!("<p>You have been logged out.</p>{note}");
-    let body = html::page(&state.config.branding, "Logged out", &content);
+    let body = html::page(&state.branding(), "Logged out", &content);
     html::respond(StatusCode::OK, body, &html::csp(None, None))
 }
 
@@ -167,7 +167,7 @@ fn id_token_hint_audience(
 
 fn bad_logout(state: &AppState, detail: &str) -> Response {
     html::error_page(
-        &state.config.branding,
+        &state.branding(),
         StatusCode::BAD_REQUEST,
         "Logout request refused",
         detail,

@@ -142,7 +142,7 @@ pub(crate) fn found(location: &str) -> Response {
 /// The password gate is full: a 503 page with `Retry-After`.
 pub(crate) fn busy_page(state: &AppState, busy: gate::Busy) -> Response {
     let mut res = html::error_page(
-        &state.config.branding,
+        &state.branding(),
         StatusCode::SERVICE_UNAVAILABLE,
         "Too busy",
         "The service is busy right now. Wait a moment and try again.",
@@ -157,7 +157,7 @@ pub(crate) fn busy_page(state: &AppState, busy: gate::Busy) -> Response {
 pub(crate) fn unavailable(state: &AppState, e: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %e, "interactive flow failure");
     html::error_page(
-        &state.config.branding,
+        &state.branding(),
         StatusCode::SERVICE_UNAVAILABLE,
         "Something went wrong",
         "The service could not complete your request. Please try again.",
@@ -181,7 +181,7 @@ pub(crate) fn url_encode(value: &str) -> String {
 pub(crate) async fn pending(state: &AppState, id: Option<&str>) -> Result<AuthorizeTx, Response> {
     let expired = || {
         html::error_page(
-            &state.config.branding,
+            &state.branding(),
             StatusCode::BAD_REQUEST,
             "This link has expired",
             "The login request is unknown or has expired. Go back to the application and sign in again.",
@@ -200,7 +200,7 @@ pub(crate) async fn pending(state: &AppState, id: Option<&str>) -> Result<Author
 /// The 403 page of a failed CSRF check.
 pub(crate) fn forbidden(state: &AppState) -> Response {
     html::error_page(
-        &state.config.branding,
+        &state.branding(),
         StatusCode::FORBIDDEN,
         "Request refused",
         "This form was not submitted from the browser that started the login (missing or mismatched security cookie). Go back to the application and sign in again.",
@@ -286,13 +286,18 @@ pub(crate) async fn connection_for(
 ) -> Result<Connection, Response> {
     let name = tx.connection.as_deref().unwrap_or(DEFAULT_CONNECTION);
     match state.store.get_connection_by_name(name).await {
-        Ok(Some(c)) if c.strategy == tessera_core::manage::connections::DATABASE_STRATEGY => Ok(c),
+        Ok(Some(c))
+            if c.strategy == tessera_core::manage::connections::DATABASE_STRATEGY
+                && c.enabled_for(&tx.client_id) =>
+        {
+            Ok(c)
+        }
         Ok(_) => Err(fail_to_client(
             state,
             tx,
             OAuthError::new(
                 Reason::ConnectionUnusable,
-                "the requested connection does not exist or does not accept passwords",
+                "the requested connection does not exist, does not accept passwords or is not enabled for this client",
             ),
         )
         .await),

@@ -36,7 +36,7 @@ use crate::state::AppState;
 /// The ticket is unknown, used, expired or no longer matches the password.
 fn invalid(state: &AppState) -> Response {
     html::error_page(
-        &state.config.branding,
+        &state.branding(),
         StatusCode::BAD_REQUEST,
         "This link is invalid or has expired",
         "Password reset links work once and expire. Ask for a new one from the application's login page.",
@@ -126,7 +126,7 @@ fn render(
         ticket = escape(ticket),
         csrf = escape(csrf),
     );
-    let body = html::page(&state.config.branding, "Reset your password", &content);
+    let body = html::page(&state.branding(), "Reset your password", &content);
     html::respond(status, body, &html::csp(None, None))
 }
 
@@ -299,7 +299,7 @@ async fn finish(
     let content = format!(
         "<p role=\"status\">Your password has been changed. You can now log in with the new password.</p>{link}"
     );
-    let body = html::page(&state.config.branding, "Password changed", &content);
+    let body = html::page(&state.branding(), "Password changed", &content);
     let res = html::respond(StatusCode::OK, body, &html::csp(None, None));
     with_cookie(
         res,

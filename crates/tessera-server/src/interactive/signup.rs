@@ -56,20 +56,20 @@ fn render(state: &AppState, status: StatusCode, f: &Form<'_>) -> Response {
 <p class=\"small\" id=\"password-rules\">At least {min} characters.</p>\
 <button type=\"submit\">Continue</button></form>\
 <p class=\"small\">Already have an account? <a href=\"{login}\">Log in</a></p>",
-        tenant = escape(&state.config.branding.tenant_name),
+        tenant = escape(&state.branding().tenant_name),
         client = escape(f.client_name),
         action = escape(&state.config.issuer.join("u/signup")),
         state_id = escape(&f.tx.id),
         csrf = escape(f.csrf),
         login = escape(&page_url(state, "u/login", f.tx)),
     );
-    let body = html::page(&state.config.branding, "Sign up", &content);
+    let body = html::page(&state.branding(), "Sign up", &content);
     html::respond(status, body, &html::form_csp(&f.tx.redirect_uri))
 }
 
 fn no_signup(state: &AppState) -> Response {
     html::error_page(
-        &state.config.branding,
+        &state.branding(),
         StatusCode::NOT_FOUND,
         "Sign-up is not available",
         "New accounts cannot be created here. Go back and log in with an existing account.",
@@ -139,7 +139,7 @@ pub async fn submit(
 ) -> Response {
     let Some(mut form) = form_pairs(&headers, &body) else {
         return html::error_page(
-            &state.config.branding,
+            &state.branding(),
             StatusCode::BAD_REQUEST,
             "Invalid request",
             "The form could not be read. Go back and try again.",

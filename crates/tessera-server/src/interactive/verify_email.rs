@@ -61,7 +61,7 @@ pub async fn send_verification(
 }
 
 fn verification_email(state: &AppState, to: &str, link: &str) -> Email {
-    let branding = &state.config.branding;
+    let branding = &state.branding();
     let days = TicketKind::EmailVerification.default_lifetime() / 86400;
     Content {
         heading: "Verify your email".into(),
@@ -80,7 +80,7 @@ fn verification_email(state: &AppState, to: &str, link: &str) -> Email {
 
 fn invalid(state: &AppState) -> Response {
     html::error_page(
-        &state.config.branding,
+        &state.branding(),
         StatusCode::BAD_REQUEST,
         "This link is invalid or has expired",
         "Verification links work once and expire. Ask the application for a new one.",
@@ -110,7 +110,7 @@ pub async fn page(State(state): State<AppState>, uri: Uri) -> Response {
         escape(&state.config.issuer.join("u/verify-email")),
         escape(value)
     );
-    let body = html::page(&state.config.branding, "Verify your email", &content);
+    let body = html::page(&state.branding(), "Verify your email", &content);
     html::respond(StatusCode::OK, body, &html::csp(None, None))
 }
 
@@ -152,7 +152,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         .map(|url| result_link(url, &ticket, &user))
         .unwrap_or_default();
     let content = format!("<p role=\"status\">Your email address has been verified.</p>{link}");
-    let body = html::page(&state.config.branding, "Email verified", &content);
+    let body = html::page(&state.branding(), "Email verified", &content);
     html::respond(StatusCode::OK, body, &html::csp(None, None))
 }
 

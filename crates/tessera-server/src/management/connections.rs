@@ -2,11 +2,14 @@
 //! (strategy `auth0`) only, for now. Deleting a connection deletes its users.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tessera_core::manage::connections::{self, ConnectionChanges, CreateError, NewConnection};
+use tessera_core::manage::connection_options;
+use tessera_core::manage::connections::{
+    self, ConnectionChanges, CreateError, NewConnection, Presentation,
+};
 use tessera_core::model::Connection;
 use tessera_core::store::{ConnectionFilter, StoreError};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::auth::Caller;
 use super::error::{ErrorBody, MgmtError, MgmtResult};
-use super::extract::{FieldsQuery, Payload, QueryOf, project, projected};
+use super::extract::{FieldsQuery, Payload, QueryOf, parse_query, project, projected};
 use super::paging::{ListParams, list_query, paged_listing};
 use crate::state::AppState;
 
@@ -24,71 +27,114 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, update, delete))
 }
 
-/// A connection as the API shows it.
+/// A connection as the API shows it (secret options never shown).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConnectionDto {
     /// `con_…`
     pub id: String,
     pub name: String,
-    /// `auth0` for a database connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// `auth0` for a database connection, `email` for passwordless email.
     pub strategy: String,
-    /// For `auth0`: `passwordPolicy`, `password_complexity_options.min_length`.
+    /// The strategy's options (see docs/management-api.md).
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
     /// Client ids that may use the connection.
     pub enabled_clients: Vec<String>,
-    /// `[name]`.
+    /// Default `[name]`.
     pub realms: Vec<String>,
     pub is_domain_connection: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub show_as_button: Option<bool>,
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub authentication: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub connected_accounts: Option<serde_json::Value>,
 }
 
 impl From<Connection> for ConnectionDto {
     fn from(c: Connection) -> Self {
         Self {
-            realms: vec![c.name.clone()],
+            realms: if c.realms.is_empty() {
+                vec![c.name.clone()]
+            } else {
+                c.realms
+            },
+            options: connection_options::shown_options(&c.options),
             id: c.id,
             name: c.name,
+            display_name: c.display_name,
             strategy: c.strategy,
-            options: c.options,
             enabled_clients: c.enabled_clients,
-            is_domain_connection: false,
+            is_domain_connection: c.is_domain_connection,
+            show_as_button: c.show_as_button,
+            metadata: c.metadata,
+            authentication: c.authentication,
+            connected_accounts: c.connected_accounts,
         }
     }
 }
 
+/// The body of a create (`name` and `strategy` required) and of an update
+/// (`name` and `strategy` refused: they cannot change; `options` replaces
+/// the whole object, keeping stored secrets it does not name).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateConnection {
+pub struct ConnectionBody {
     /// 1 to 128 characters from `[A-Za-z0-9_-]`; unique.
     #[serde(default)]
     pub name: Option<String>,
-    /// `auth0` (a database connection).
+    /// `auth0` (a database connection) or `email` (passwordless, named `email`).
     #[serde(default)]
     pub strategy: Option<String>,
     /// Default `{"passwordPolicy": "fair", "password_complexity_options": {"min_length": 8}}`.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub options: Option<serde_json::Value>,
-    /// Existing client ids.
+    /// Existing client ids (Auth0: deprecated, see `/connections/{id}/clients`).
     #[serde(default)]
     pub enabled_clients: Option<Vec<String>>,
-}
-
-/// `options` replaces the whole object; name and strategy cannot change.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateConnection {
+    /// At most 128 characters.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// At most 10 string properties of 255 characters.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub options: Option<serde_json::Value>,
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// At most 10 names.
     #[serde(default)]
-    pub enabled_clients: Option<Vec<String>>,
-    /// Refused: a connection's name cannot change.
+    pub realms: Option<Vec<String>>,
     #[serde(default)]
-    pub name: Option<String>,
-    /// Refused: a connection's strategy cannot change.
+    pub is_domain_connection: Option<bool>,
     #[serde(default)]
-    pub strategy: Option<String>,
+    pub show_as_button: Option<bool>,
+    /// `{"active": bool}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub authentication: Option<serde_json::Value>,
+    /// `{"active": bool}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub connected_accounts: Option<serde_json::Value>,
+}
+
+impl ConnectionBody {
+    fn presentation(&mut self) -> Presentation {
+        Presentation {
+            display_name: self.display_name.take(),
+            metadata: self.metadata.take(),
+            realms: self.realms.take(),
+            is_domain_connection: self.is_domain_connection.take(),
+            show_as_button: self.show_as_button.take(),
+            authentication: self.authentication.take(),
+            connected_accounts: self.connected_accounts.take(),
+        }
+    }
 }
 
 list_query! {
@@ -97,7 +143,8 @@ list_query! {
     #[serde(deny_unknown_fields)]
     pub struct ListQuery {
         ..paging_and_checkpoint,
-        /// Only connections of this strategy.
+        /// Only connections of these strategies (repeatable, or comma separated).
+        #[allow(dead_code)] // read apart (repeatable); declared for the docs
         pub strategy: Option<String>,
         /// Only the connection of this name.
         pub name: Option<String>,
@@ -109,7 +156,27 @@ list_query! {
     }
 }
 
-fn not_found() -> MgmtError {
+/// `query` without its `name` parameters, and their values (each split at
+/// commas): Auth0 lets `strategy` repeat, which one serde pass cannot take.
+fn take_repeated(query: &str, name: &str) -> (String, Vec<String>) {
+    let mut values = Vec::new();
+    let mut rest = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if k == name {
+            values.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            );
+        } else {
+            rest.append_pair(&k, &v);
+        }
+    }
+    (rest.finish(), values)
+}
+
+pub(super) fn not_found() -> MgmtError {
     MgmtError::not_found("inexistent_connection", "The connection does not exist.")
 }
 
@@ -121,7 +188,7 @@ fn create_error(e: CreateError) -> MgmtError {
 }
 
 /// Every id names an existing client.
-async fn check_clients(state: &AppState, ids: &[String]) -> MgmtResult<()> {
+pub(super) async fn check_clients(state: &AppState, ids: &[String]) -> MgmtResult<()> {
     for id in ids {
         if state.store.get_client(id).await?.is_none() {
             let shown: String = id.chars().take(100).collect();
@@ -141,12 +208,14 @@ async fn check_clients(state: &AppState, ids: &[String]) -> MgmtResult<()> {
 async fn list(
     caller: Caller,
     State(state): State<AppState>,
-    QueryOf(q): QueryOf<ListQuery>,
+    RawQuery(query): RawQuery,
 ) -> MgmtResult<Response> {
+    let (query, strategies) = take_repeated(query.as_deref().unwrap_or(""), "strategy");
+    let q: ListQuery = parse_query(&query)?;
     caller.require("read:connections")?;
     let paging = q.paging()?;
     let filter = ConnectionFilter {
-        strategy: q.strategy,
+        strategies,
         name: q.name,
     };
     let (items, total) = state.store.list_connections(&filter, paging.page()).await?;
@@ -156,20 +225,22 @@ async fn list(
 }
 
 /// Create a database connection.
-#[utoipa::path(post, path = "/api/v2/connections", tag = "connections", request_body = CreateConnection,
+#[utoipa::path(post, path = "/api/v2/connections", tag = "connections", request_body = ConnectionBody,
     security(("bearer" = ["create:connections"])),
     responses((status = 201, body = ConnectionDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create(
     caller: Caller,
     State(state): State<AppState>,
-    Payload(body): Payload<CreateConnection>,
+    Payload(mut body): Payload<ConnectionBody>,
 ) -> MgmtResult<Response> {
     caller.require("create:connections")?;
+    let presentation = body.presentation();
     let connection = connections::create(NewConnection {
         name: body.name,
         strategy: body.strategy,
         options: body.options,
         enabled_clients: body.enabled_clients,
+        presentation,
     })
     .map_err(create_error)?;
     check_clients(&state, &connection.enabled_clients).await?;
@@ -210,7 +281,7 @@ async fn get_one(
 }
 
 /// Update a connection's options or enabled clients (`options` is replaced as a whole).
-#[utoipa::path(patch, path = "/api/v2/connections/{id}", tag = "connections", request_body = UpdateConnection,
+#[utoipa::path(patch, path = "/api/v2/connections/{id}", tag = "connections", request_body = ConnectionBody,
     params(("id" = String, Path, description = "The connection id")),
     security(("bearer" = ["update:connections"])),
     responses((status = 200, body = ConnectionDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -218,7 +289,7 @@ async fn update(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Payload(body): Payload<UpdateConnection>,
+    Payload(mut body): Payload<ConnectionBody>,
 ) -> MgmtResult<Json<ConnectionDto>> {
     caller.require("update:connections")?;
     if body.name.is_some() {
@@ -233,11 +304,13 @@ async fn update(
         .await?
         .ok_or_else(not_found)?;
     let check_enabled = body.enabled_clients.is_some();
+    let presentation = body.presentation();
     connections::apply_changes(
         &mut connection,
         ConnectionChanges {
             options: body.options,
             enabled_clients: body.enabled_clients,
+            presentation,
         },
     )?;
     if check_enabled {

@@ -1,10 +1,12 @@
 //! The Auth0-compatible Management API under `/api/v2/`. Routes and the OpenAPI
 //! document come from the same annotated handlers, so the document cannot drift.
 
+mod actions;
 pub mod auth;
 mod blacklists;
 mod client_grants;
 mod clients;
+mod connection_clients;
 mod connections;
 mod device_credentials;
 pub mod error;
@@ -14,6 +16,7 @@ mod logs;
 mod paging;
 mod resource_servers;
 mod signing_keys;
+mod tenant_settings;
 mod tickets;
 pub mod user_jobs;
 mod users;
@@ -21,9 +24,11 @@ mod users;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -63,12 +68,15 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = clients::routes(api);
     let api = client_grants::routes(api);
     let api = connections::routes(api);
+    let api = connection_clients::routes(api);
     let api = signing_keys::routes(api);
     let api = blacklists::routes(api);
     let api = device_credentials::routes(api);
     let api = tickets::routes(api);
     let api = jobs::routes(api);
     let api = user_jobs::routes(api);
+    let api = tenant_settings::routes(api);
+    let api = actions::routes(api);
     let api = logs::routes(api);
     let (router, mut doc) = api.split_for_parts();
     // Paths start with /api/v2; the server is the issuer (which may have a path).
@@ -90,5 +98,45 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
             }
         }),
     );
+    // Every other path under /api/v2 and every method a path does not offer
+    // answer in Auth0's shape, not the OAuth one of the protocol endpoints.
+    let router = router
+        .route("/api/v2", any(unknown_route))
+        .route("/api/v2/", any(unknown_route))
+        .route("/api/v2/{*rest}", any(unknown_route))
+        .layer(middleware::from_fn(auth0_errors));
     (router, doc)
+}
+
+/// A path under `/api/v2` that names no endpoint: Auth0's 404.
+async fn unknown_route() -> error::MgmtError {
+    unknown_route_error()
+}
+
+/// Answers the bodiless 404 and 405 of the routing (a method a path does not
+/// offer) in Auth0's shape, keeping `Allow`.
+async fn auth0_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    if !matches!(
+        status,
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+    ) || res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return res;
+    }
+    let mut out = if status == StatusCode::NOT_FOUND {
+        unknown_route_error()
+    } else {
+        error::MgmtError::new(status, "method_not_allowed", "Method Not Allowed")
+    }
+    .into_response();
+    if let Some(allow) = res.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}
+
+fn unknown_route_error() -> error::MgmtError {
+    error::MgmtError::not_found("not_found", "Not Found")
 }

@@ -102,7 +102,7 @@ pub trait ListParams {
 }
 
 /// Auth0's paging bounds ([`Page::checked`]), answered as Auth0 does.
-fn page(page: Option<i64>, per_page: Option<i64>) -> Result<Page, MgmtError> {
+pub(super) fn page(page: Option<i64>, per_page: Option<i64>) -> Result<Page, MgmtError> {
     Page::checked(page, per_page).map_err(|e| {
         MgmtError::bad_request(
             "invalid_query_string",

@@ -168,8 +168,13 @@ async fn exchange(
         Ok(r) => r,
         Err(e) => return token_endpoint_error(e, tried_basic),
     };
+    // Tenant settings (`default_directory`, `default_audience`) as this node
+    // knows them now.
+    let settings = state.settings().await;
     let ctx = grant::Ctx {
         origin,
+        default_directory: &settings.default_directory,
+        default_audience: settings.default_audience.as_deref(),
         ..state.grant_ctx(state.clock.now())
     };
     let log_types = audit::exchange_types(&request);

@@ -43,7 +43,8 @@ async fn connection_crud_in_auth0_shapes() {
         json!({
             "id": id, "name": "Staff_DB-1", "strategy": "auth0",
             "options": {"passwordPolicy": "fair", "password_complexity_options": {"min_length": 8}},
-            "enabled_clients": [app_id], "realms": ["Staff_DB-1"], "is_domain_connection": false
+            "enabled_clients": [app_id], "realms": ["Staff_DB-1"], "is_domain_connection": false,
+            "metadata": {}
         })
     );
     let got = s
@@ -179,7 +180,7 @@ async fn connection_validation_and_conflicts() {
         "enabled_clients",
     );
     assert_invalid_property(
-        &post(json!({"name": "a", "strategy": "auth0", "realms": ["a"]})).await,
+        &post(json!({"name": "a", "strategy": "auth0", "realms": ["has space"]})).await,
         "realms",
     );
 
@@ -223,9 +224,10 @@ async fn connection_validation_and_conflicts() {
 async fn connection_endpoints_need_their_scopes() {
     let s = start().await;
     let admin = s.admin_token().await;
+    // Made first: a client made later is enabled on the connection.
+    let none = s.token_with_scopes(&["read:clients", "read:users"]).await;
     let ok = create_connection(&s, &admin, json!({"name": "a", "strategy": "auth0"})).await;
     let id = ok.body["id"].as_str().unwrap();
-    let none = s.token_with_scopes(&["read:clients", "read:users"]).await;
     let cases = [
         (
             Method::GET,

@@ -298,7 +298,8 @@ async fn a_connection_can_disable_sign_up() {
             "api/v2/connections",
             &admin,
             Some(
-                json!({"name": "staff", "strategy": "auth0", "options": {"disable_signup": true}}),
+                json!({"name": "staff", "strategy": "auth0", "options": {"disable_signup": true},
+                    "enabled_clients": [web.id]}),
             ),
         )
         .await;

@@ -355,6 +355,8 @@ async fn who_may_not_start_or_redeem() {
     assert_eq!(r.reason(), Some(Reason::GrantTypeNotAllowed), "{r:?}");
     let not_enabled = client(s, json!({"app_type": "native", "grant_types": [OTP]})).await;
     let not_enabled = not_enabled["client_id"].as_str().unwrap();
+    // A new client joins every connection (the tenant flag): take it off.
+    patch_email_connection(s, json!({"enabled_clients": [t.app, no_grant]})).await;
     let r = start_code(s, start_body(not_enabled, email)).await;
     assert_eq!(
         (r.status, r.body["error"].as_str()),

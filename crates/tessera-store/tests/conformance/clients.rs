@@ -26,6 +26,7 @@ pub fn connection(id: &str, name: &str, enabled: &[&str]) -> tessera_core::model
         strategy: "auth0".into(),
         options: serde_json::json!({"passwordPolicy": "fair"}),
         enabled_clients: enabled.iter().map(|s| (*s).to_owned()).collect(),
+        ..Default::default()
     }
 }
 
@@ -373,7 +374,7 @@ pub async fn connections_filter_update_and_delete_their_users(db: Db) {
         .unwrap();
     assert_eq!((names(&got), total), (vec!["Upstream".to_owned()], 3));
     let databases = ConnectionFilter {
-        strategy: Some("auth0".into()),
+        strategies: vec!["auth0".into()],
         name: None,
     };
     let (got, total) = db.store.list_connections(&databases, ALL).await.unwrap();
@@ -382,7 +383,7 @@ pub async fn connections_filter_update_and_delete_their_users(db: Db) {
         (vec!["Staff".to_owned(), "Partners".into()], 2)
     );
     let named = ConnectionFilter {
-        strategy: Some("auth0".into()),
+        strategies: vec!["auth0".into()],
         name: Some("Partners".into()),
     };
     let (got, total) = db.store.list_connections(&named, ALL).await.unwrap();

@@ -18,6 +18,7 @@ mod refresh;
 mod retired_lifetimes;
 mod revocation_log;
 mod tenant;
+mod tenant_settings;
 mod tickets;
 mod users;
 
@@ -32,6 +33,7 @@ pub use refresh::*;
 pub use retired_lifetimes::*;
 pub use revocation_log::*;
 pub use tenant::*;
+pub use tenant_settings::*;
 pub use tickets::*;
 pub use users::*;
 
@@ -113,5 +115,8 @@ suite!(
     an_upsert_updates_the_profile_and_keeps_the_hash,
     one_of_concurrent_claimers_gets_a_job,
     exports_are_chunked_found_by_their_link_until_it_expires,
+    tenant_settings_patches_merge_atomically,
+    new_clients_join_every_connection_while_the_flag_is_on,
+    empty_client_lists_are_opened_once,
     log_events_filter_page_and_sweep,
 );

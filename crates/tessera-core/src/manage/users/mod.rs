@@ -47,6 +47,7 @@ mod fixtures {
             strategy: "auth0".into(),
             options: json!({"password_complexity_options": {"min_length": 10}}),
             enabled_clients: vec![],
+            ..Default::default()
         }
     }
 

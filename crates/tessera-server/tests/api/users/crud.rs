@@ -315,6 +315,7 @@ async fn bad_bodies_name_the_property() {
         strategy: "google-oauth2".into(),
         options: json!({}),
         enabled_clients: vec![],
+        ..Default::default()
     };
     s.store
         .create_connection(&social, SystemClock.now())
@@ -326,6 +327,7 @@ async fn bad_bodies_name_the_property() {
         strategy: "auth0".into(),
         options: json!({"password_complexity_options": {"min_length": 20}}),
         enabled_clients: vec![],
+        ..Default::default()
     };
     s.store
         .create_connection(&strict, SystemClock.now())

@@ -160,6 +160,7 @@ async fn users_by_email_is_case_insensitive() {
         strategy: "auth0".into(),
         options: json!({}),
         enabled_clients: vec![],
+        ..Default::default()
     };
     s.store
         .create_connection(&strict, SystemClock.now())
