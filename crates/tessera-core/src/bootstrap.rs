@@ -206,6 +206,7 @@ async fn ensure_admin(
             jwt_configuration: JwtConfiguration::default(),
             description: "Machine-to-machine application ensured at every start; holds every Management API scope.".into(),
             is_token_endpoint_ip_header_trusted: false,
+            client_authentication_methods: None,
         },
     };
     let sealed = seal_client_secret(master, client_id, &secret_value)?;

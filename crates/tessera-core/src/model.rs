@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::clock::UnixTime;
 
 mod client;
+mod credential;
 
 pub use client::*;
+pub use credential::*;
 
 /// A scope an API defines. Unknown properties are refused (a request body
 /// names this shape, and Tessera never stores others).

@@ -30,7 +30,7 @@ mod view;
 pub use create::{CreateError, Created, build, create, generate_secret, reveal_secret};
 pub use payload::{ClientChanges, JwtConfigurationChanges, NewClient, RefreshTokenChanges};
 pub use refresh_token::MAX_REFRESH_TOKEN_LEEWAY;
-pub use update::apply_changes;
+pub use update::{apply_changes, touches_authentication_methods};
 pub use view::ClientView;
 
 use crate::model::AppType;

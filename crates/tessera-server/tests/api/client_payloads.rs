@@ -12,7 +12,7 @@ fn refused(problem: &str, property: &str) -> String {
     format!("Payload validation error: '{problem}' on property {property}.")
 }
 
-const CREATE_FIELDS: &str = "`name`, `description`, `app_type`, `token_endpoint_auth_method`, `grant_types`, `callbacks`, `allowed_logout_urls`, `web_origins`, `allowed_origins`, `is_first_party`, `refresh_token`, `jwt_configuration`, `is_token_endpoint_ip_header_trusted`";
+const CREATE_FIELDS: &str = "`name`, `description`, `app_type`, `token_endpoint_auth_method`, `grant_types`, `callbacks`, `allowed_logout_urls`, `web_origins`, `allowed_origins`, `is_first_party`, `refresh_token`, `jwt_configuration`, `is_token_endpoint_ip_header_trusted`, `client_authentication_methods`";
 const APP_TYPES: &str = "must be one of native, spa, regular_web, non_interactive";
 const AUTH_METHODS: &str = "must be one of none, client_secret_post, client_secret_basic";
 const GRANT_TYPES: &str = "each must be one of implicit, authorization_code, refresh_token, client_credentials, password, http://auth0.com/oauth/grant-type/password-realm, http://auth0.com/oauth/grant-type/passwordless/otp, http://auth0.com/oauth/grant-type/mfa-oob, http://auth0.com/oauth/grant-type/mfa-otp, http://auth0.com/oauth/grant-type/mfa-recovery-code, urn:ietf:params:oauth:grant-type:device_code, urn:openid:params:grant-type:ciba, urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token";
@@ -104,7 +104,7 @@ async fn client_update_refusals_are_exact_and_ordered() {
     let path = format!("api/v2/clients/{}", web.body["client_id"].as_str().unwrap());
     let bad = |problem: &str, property: &str| (400, refused(problem, property));
     let cases: Vec<(Value, u16, String)> = [
-        (json!({"client_id": "mine"}), bad(&format!("unknown field `client_id`, expected one of {CREATE_FIELDS}, `client_secret`"), "client_id")),
+        (json!({"client_id": "mine"}), bad(&format!("unknown field `client_id`, expected one of {}, `client_secret`, `client_authentication_methods`", CREATE_FIELDS.trim_end_matches(", `client_authentication_methods`")), "client_id")),
         // A secret of the wrong type is refused without echoing it.
         (json!({"client_secret": 42}), bad("must be a string", "client_secret")),
         // On update the name's length is checked before app_type.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tessera_core::keys::KeyPolicy;
 use tessera_store::{SqlStore, testing};
 
+mod client_credentials;
 mod clients;
 mod flow;
 mod keys;
@@ -19,6 +20,7 @@ mod tenant;
 mod tickets;
 mod users;
 
+pub use client_credentials::*;
 pub use clients::*;
 pub use flow::*;
 pub use keys::*;
@@ -105,4 +107,6 @@ suite!(
     tickets_are_read_taken_once_and_expire,
     concurrent_ticket_use_has_exactly_one_winner,
     a_password_change_applies_only_over_the_password_it_replaces,
+    client_credentials_are_bound_to_their_client,
+    assertion_jtis_are_used_once_until_they_expire,
 );

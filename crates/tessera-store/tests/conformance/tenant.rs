@@ -27,6 +27,7 @@ pub fn client(id: &str) -> Client {
         jwt_configuration: JwtConfiguration::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
+        client_authentication_methods: None,
     }
 }
 

@@ -11,7 +11,7 @@
 
 use serde::Deserialize;
 
-use crate::model::JwtConfiguration;
+use crate::model::{ClientAuthenticationMethods, JwtConfiguration};
 use crate::types::Secret;
 
 /// A new client; only `name` is required. Defaults follow `app_type`.
@@ -54,6 +54,12 @@ pub struct NewClient {
     /// false.
     #[serde(default)]
     pub is_token_endpoint_ip_header_trusted: Option<bool>,
+    /// Auth0's `client_authentication_methods` at creation (inline credential
+    /// definitions): refused, see docs/private-key-jwt.md — create the client,
+    /// then its credentials, then enable them with a PATCH.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub client_authentication_methods: Option<serde_json::Value>,
 }
 
 /// Changes to a client; omitted fields keep their value, nested objects merge.
@@ -99,6 +105,23 @@ pub struct ClientChanges {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub client_secret: Option<Secret<String>>,
+    /// Auth0's `client_authentication_methods`: `{"private_key_jwt":
+    /// {"credentials": [{"id": "cred_…"}]}}` enables those credentials (and
+    /// refuses the secret from then on); `null` turns it off. Needs
+    /// `update:client_credentials`; not together with
+    /// `token_endpoint_auth_method`.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<ClientAuthenticationMethods>))]
+    pub client_authentication_methods: Option<Option<ClientAuthenticationMethods>>,
+}
+
+/// `null` as `Some(None)`, absent (the field's default) as `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Refresh-token settings to change; omitted fields keep their value.
