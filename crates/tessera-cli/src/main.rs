@@ -278,6 +278,7 @@ fn new_api(
         token_lifetime,
         allow_offline_access: Some(allow_offline_access),
         skip_consent_for_verifiable_first_party_clients: None,
+        ..Default::default()
     };
     if let Err(invalid) = resource_servers::check_new(&input) {
         usage_error(["apis", "create"], flag_of(&invalid), &invalid.problem);
@@ -328,7 +329,7 @@ enum KeysCommand {
 enum Job {
     Serve,
     Keys(KeysCommand),
-    ApisCreate(NewResourceServer, bool),
+    ApisCreate(Box<NewResourceServer>, bool),
     ApisList(bool),
     GrantsCreate {
         client_id: String,
@@ -336,7 +337,7 @@ enum Job {
         scopes: Vec<String>,
         json: bool,
     },
-    ClientsCreate(NewClient, bool),
+    ClientsCreate(Box<NewClient>, bool),
     ClientsList(bool),
     UsersCreate(CreateUser, bool),
     UsersList {
@@ -383,13 +384,13 @@ fn main() -> ExitCode {
                 allow_offline_access,
                 json,
             } => Job::ApisCreate(
-                new_api(
+                Box::new(new_api(
                     identifier,
                     name,
                     scopes,
                     token_lifetime,
                     allow_offline_access,
-                ),
+                )),
                 json,
             ),
             ApisCommand::List { json } => Job::ApisList(json),
@@ -423,7 +424,7 @@ fn main() -> ExitCode {
                 third_party,
                 json,
             } => Job::ClientsCreate(
-                NewClient {
+                Box::new(NewClient {
                     name: Some(name),
                     app_type,
                     token_endpoint_auth_method: auth_method,
@@ -434,7 +435,7 @@ fn main() -> ExitCode {
                     allowed_origins: given(allowed_origins),
                     is_first_party: third_party.then_some(false),
                     ..NewClient::default()
-                },
+                }),
                 json,
             ),
             ClientsCommand::List { json } => Job::ClientsList(json),
@@ -496,7 +497,7 @@ fn main() -> ExitCode {
                 KeysCommand::Rotate { json } => keys_cmd::rotate(settings, json).await,
                 KeysCommand::Revoke { kid, json } => keys_cmd::revoke(settings, &kid, json).await,
             },
-            Job::ApisCreate(input, json) => apis_cmd::create(settings, input, json).await,
+            Job::ApisCreate(input, json) => apis_cmd::create(settings, *input, json).await,
             Job::ApisList(json) => apis_cmd::list(settings, json).await,
             Job::GrantsCreate {
                 client_id,
@@ -504,7 +505,7 @@ fn main() -> ExitCode {
                 scopes,
                 json,
             } => grants_cmd::create(settings, client_id, audience, scopes, json).await,
-            Job::ClientsCreate(input, json) => clients_cmd::create(settings, input, json).await,
+            Job::ClientsCreate(input, json) => clients_cmd::create(settings, *input, json).await,
             Job::ClientsList(json) => clients_cmd::list(settings, json).await,
             Job::UsersCreate(input, json) => users_cmd::create(settings, input, json).await,
             Job::UsersList { email, page, json } => {

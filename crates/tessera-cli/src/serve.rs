@@ -8,6 +8,7 @@ use tessera_core::keys::{KeyPolicy, Keys, MAX_TOKEN_LIFETIME};
 use tessera_core::revocation::Revocations;
 use tessera_core::{Clock, SystemClock};
 use tessera_server::interactive::html::Branding;
+use tessera_server::log_writer::{LogWriter, LogWriterConfig};
 use tessera_server::metrics::Metrics;
 use tessera_server::tls::{self, Certificates, TlsError, TlsFile};
 use tessera_server::{AppState, ServerConfig, tasks};
@@ -118,6 +119,16 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
             .await
             .map_err(|e| Fail::Runtime(format!("database: {e}")))?,
     );
+    let metrics = Arc::new(Metrics::new());
+    let (logs, log_drain) = LogWriter::start(
+        opened.store.clone(),
+        clock.clone(),
+        metrics.clone(),
+        LogWriterConfig {
+            stdout: settings.audit_log_stdout,
+            ..LogWriterConfig::default()
+        },
+    );
     let state = AppState {
         config: Arc::new(ServerConfig {
             jwks_max_age: settings.jwks_max_age,
@@ -140,9 +151,10 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         keys: keys.clone(),
         master: opened.master.clone(),
         revocations: revocations.clone(),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         clock,
         mailer: mailer(&settings).map_err(|e| Fail::Runtime(format!("email: {e}")))?,
+        logs,
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let reloader = tasks::spawn_key_reloader(
@@ -160,6 +172,13 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         opened.store.clone(),
         state.clock.clone(),
         Duration::from_secs(60),
+        stop_rx.clone(),
+    );
+    let log_sweeper = tasks::spawn_log_sweeper(
+        opened.store.clone(),
+        state.clock.clone(),
+        settings.log_retention_days,
+        Duration::from_secs(3600),
         stop_rx.clone(),
     );
     let tls_reloader =
@@ -206,6 +225,15 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
     let _ = reloader.await;
     let _ = refresher.await;
     let _ = sweeper.await;
+    let _ = log_sweeper.await;
+    // The server's state (and with it every log writer) is gone: the log's
+    // queue drains and its task ends.
+    if tokio::time::timeout(Duration::from_secs(5), log_drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the log queue did not drain in time; its last events are lost");
+    }
     if let Some(tls_reloader) = tls_reloader {
         let _ = tls_reloader.await;
     }

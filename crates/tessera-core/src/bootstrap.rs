@@ -13,7 +13,10 @@ use crate::store::{Store, StoreError};
 use crate::types::{Issuer, Secret};
 
 pub const DATABASE_CONNECTION: &str = "Username-Password-Authentication";
-pub const MANAGEMENT_API_NAME: &str = "Tessera Management API";
+/// Auth0's name of the Management API, which tools rely on (auth0-deploy-cli
+/// skips the API by this name). Tessera before issue 13 named it "Tessera
+/// Management API"; startup renames such a stored API.
+pub const MANAGEMENT_API_NAME: &str = "Auth0 Management API";
 pub use crate::token::access::MANAGEMENT_TOKEN_LIFETIME;
 const META_BOOTSTRAP_CLIENT: &str = "bootstrap_client_id";
 /// Purpose label of client-secret hashes (see [`MasterKey::keyed_hash`]).
@@ -56,8 +59,9 @@ pub fn seal_client_secret(
 }
 
 /// A Management API created by an older version lacks the scopes added
-/// since (e.g. `create:user_tickets`): they are added, the rest left as is.
-async fn add_new_management_scopes(
+/// since (e.g. `create:user_tickets`): they are added, the rest left as is;
+/// and it may have Tessera's former name: it takes Auth0's.
+async fn fix_up_management_api(
     store: &dyn Store,
     audience: &str,
     now: UnixTime,
@@ -65,6 +69,8 @@ async fn add_new_management_scopes(
     let Some(mut api) = store.get_resource_server_by_identifier(audience).await? else {
         return Ok(());
     };
+    let renamed = api.name != MANAGEMENT_API_NAME;
+    api.name = MANAGEMENT_API_NAME.into();
     let missing: Vec<ResourceServerScope> = MANAGEMENT_SCOPES
         .iter()
         .filter(|(value, _)| !api.scopes.iter().any(|s| s.value == *value))
@@ -73,7 +79,7 @@ async fn add_new_management_scopes(
             description: (*description).into(),
         })
         .collect();
-    if !missing.is_empty() {
+    if renamed || !missing.is_empty() {
         api.scopes.extend(missing);
         store.update_resource_server(&api, now).await?;
     }
@@ -105,13 +111,14 @@ pub async fn run(
                 token_lifetime: MANAGEMENT_TOKEN_LIFETIME,
                 allow_offline_access: false,
                 skip_consent_for_verifiable_first_party_clients: false,
+                settings: Default::default(),
                 is_system: true,
             },
             now,
         )
         .await?;
     if !created {
-        add_new_management_scopes(store, &audience, now).await?;
+        fix_up_management_api(store, &audience, now).await?;
     }
     store
         .insert_connection_if_absent(
@@ -204,6 +211,7 @@ async fn ensure_admin(
             is_first_party: true,
             refresh_token: RefreshTokenConfig::defaults(AppType::NonInteractive),
             jwt_configuration: JwtConfiguration::default(),
+            settings: Default::default(),
             description: "Machine-to-machine application ensured at every start; holds every Management API scope.".into(),
             is_token_endpoint_ip_header_trusted: false,
             client_authentication_methods: None,

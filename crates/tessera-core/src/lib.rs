@@ -15,6 +15,8 @@ pub mod grant;
 pub mod ids;
 pub mod jwt;
 pub mod keys;
+pub mod log_event;
+pub mod log_query;
 pub mod manage;
 pub mod model;
 pub mod params;

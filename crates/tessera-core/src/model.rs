@@ -4,9 +4,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 
+mod api_settings;
 mod client;
 mod credential;
 
+pub use api_settings::*;
 pub use client::*;
 pub use credential::*;
 
@@ -43,6 +45,9 @@ pub struct ResourceServer {
     pub allow_offline_access: bool,
     #[serde(default)]
     pub skip_consent_for_verifiable_first_party_clients: bool,
+    /// The properties Tessera stores and answers but does not act on yet.
+    #[serde(flatten)]
+    pub settings: ResourceServerSettings,
     /// The Management API itself: cannot be deleted or renamed.
     #[serde(default)]
     pub is_system: bool,

@@ -50,6 +50,8 @@ pub const MANAGEMENT_SCOPES: &[(&str, &str)] = &[
         "Create password-change and email-verification tickets",
     ),
     ("blacklist:tokens", "Revoke Management API tokens by jti"),
+    ("read:logs", "Read the tenant's log events"),
+    ("read:logs_users", "Read users' log events"),
 ];
 
 pub fn management_scope_names() -> Vec<String> {

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 pub use crate::error::StoreError;
 pub use crate::keys::KeyStore;
+pub use crate::log_event::LogStore;
 
 use crate::clock::UnixTime;
 use crate::error::Invalid;
@@ -724,6 +725,7 @@ pub trait Store:
     + OtpStore
     + TicketStore
     + CredentialStore
+    + LogStore
 {
     /// Is the database reachable? (readiness)
     async fn ping(&self) -> Result<(), StoreError>;

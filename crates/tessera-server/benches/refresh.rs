@@ -88,6 +88,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         // The defaults of a regular web app: rotating, leeway 0.
         refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),
+        settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
         client_authentication_methods: None,
@@ -109,6 +110,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         token_lifetime: 3600,
         allow_offline_access: true,
         skip_consent_for_verifiable_first_party_clients: false,
+        settings: Default::default(),
         is_system: false,
     };
     store.create_resource_server(&api, now).await.unwrap();
@@ -155,6 +157,13 @@ async fn fixture(database_url: Option<String>) -> Fixture {
     )
     .await
     .unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let (logs, _) = tessera_server::log_writer::LogWriter::start(
+        store.clone(),
+        clock.clone(),
+        metrics.clone(),
+        Default::default(),
+    );
     let state = AppState {
         config: Arc::new(ServerConfig {
             jwks_max_age: 60,
@@ -166,9 +175,10 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         store,
         keys,
         master,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
+        logs,
     };
     Fixture {
         state,

@@ -56,6 +56,13 @@ async fn fixture(alg: SigningAlg) -> Fixture {
     bootstrap::run(store.as_ref(), &master, &issuer, Some(&admin), clock.now())
         .await
         .unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let (logs, _) = tessera_server::log_writer::LogWriter::start(
+        store.clone(),
+        clock.clone(),
+        metrics.clone(),
+        Default::default(),
+    );
     let state = AppState {
         config: Arc::new(ServerConfig {
             jwks_max_age: 60,
@@ -67,9 +74,10 @@ async fn fixture(alg: SigningAlg) -> Fixture {
         store,
         keys,
         master,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
+        logs,
     };
     Fixture { state, _dir: dir }
 }

@@ -2,6 +2,7 @@
 //! (JSON errors, request ids, security headers, limits, tracing, metrics) and the
 //! background tasks.
 
+pub mod audit;
 pub mod authentication;
 pub mod cors;
 pub mod email;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod interactive;
 mod listener;
+pub mod log_writer;
 pub mod management;
 pub mod metrics;
 pub mod routes;

@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests and latency per route, tokens issued per kind,
-//! password checks and hashes (and requests the password gate shed).
+//! password checks and hashes (and requests the password gate shed), log
+//! events dropped.
 //! No global registry: each server owns one (tests run several in a process).
 
 use std::sync::Mutex;
@@ -41,6 +42,7 @@ pub struct Metrics {
     password_checks: Counter,
     password_hashes: Counter,
     password_shed: Counter,
+    log_events_dropped: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -101,6 +103,12 @@ impl Metrics {
             "Requests refused (503) because the password gate was full",
             password_shed.clone(),
         );
+        let log_events_dropped = Counter::default();
+        registry.register(
+            "log_events_dropped",
+            "Log events dropped because the log queue was full",
+            log_events_dropped.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
@@ -109,6 +117,7 @@ impl Metrics {
             password_checks,
             password_hashes,
             password_shed,
+            log_events_dropped,
         }
     }
 
@@ -149,6 +158,11 @@ impl Metrics {
     /// A request was shed by the password gate.
     pub fn password_gate_shed(&self) {
         self.password_shed.inc();
+    }
+
+    /// A log event was dropped (the log queue was full).
+    pub fn log_event_dropped(&self) {
+        self.log_events_dropped.inc();
     }
 
     /// The Prometheus / OpenMetrics text exposition.

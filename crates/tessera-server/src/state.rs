@@ -84,6 +84,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Outgoing email (reset links, verification links, one-time codes).
     pub mailer: Arc<dyn crate::email::Mailer>,
+    /// The tenant's log (`GET /api/v2/logs`): recording never waits.
+    pub logs: crate::log_writer::LogWriter,
 }
 
 impl AppState {

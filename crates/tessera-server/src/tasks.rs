@@ -107,3 +107,26 @@ pub fn spawn_flow_sweeper(
         }
     })
 }
+
+/// Deletes the log events older than `retention_days` (Auth0's log
+/// retention), every `every`.
+pub fn spawn_log_sweeper(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    retention_days: u64,
+    every: Duration,
+    stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let retention = i64::try_from(retention_days.saturating_mul(86_400)).unwrap_or(i64::MAX);
+    spawn_periodic("sweeping old log events", every, stop, move || {
+        let store = store.clone();
+        let before = clock.now().saturating_sub(retention);
+        async move {
+            let deleted = store.sweep_log_events(before).await?;
+            if deleted > 0 {
+                tracing::debug!(deleted, "swept old log events");
+            }
+            Ok::<(), tessera_core::store::StoreError>(())
+        }
+    })
+}

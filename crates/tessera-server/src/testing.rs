@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::log_writer::LogWriter;
 use crate::metrics::Metrics;
 use crate::{AppState, ServerConfig};
 use reqwest::Method;
@@ -40,6 +41,8 @@ pub struct TestServer {
     pub state: AppState,
     pub store: Arc<SqlStore>,
     pub master: Arc<MasterKey>,
+    /// The undrained log queue of `Options::stalled_log_queue`.
+    pub stalled_logs: Option<tokio::sync::mpsc::Receiver<tessera_core::log_event::LogEvent>>,
     stop: Option<oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -122,6 +125,11 @@ pub struct Options {
     /// Where the server sends mail (`SmtpSink::url()`); `None`: the log-only
     /// mailer.
     pub smtp_url: Option<String>,
+    /// The log writer's settings.
+    pub logs: crate::log_writer::LogWriterConfig,
+    /// `Some(n)`: a log queue of `n` events that nothing drains (to see what
+    /// a full queue does); `None`: the log is written.
+    pub stalled_log_queue: Option<usize>,
 }
 
 impl Default for Options {
@@ -134,6 +142,8 @@ impl Default for Options {
             configure: |_| {},
             database_url: None,
             smtp_url: None,
+            logs: Default::default(),
+            stalled_log_queue: None,
         }
     }
 }
@@ -206,15 +216,27 @@ pub async fn start_opts(o: Options) -> TestServer {
         ),
         None => Arc::new(crate::email::LogMailer),
     };
+    let metrics = Arc::new(Metrics::new());
+    let (logs, stalled_logs) = match o.stalled_log_queue {
+        Some(capacity) => {
+            let (writer, rx) = LogWriter::undrained(clock.clone(), metrics.clone(), capacity);
+            (writer, Some(rx))
+        }
+        None => (
+            LogWriter::start(store.clone(), clock.clone(), metrics.clone(), o.logs).0,
+            None,
+        ),
+    };
     let state = AppState {
         config: Arc::new(config),
         store: store.clone(),
         keys,
         master: master.clone(),
         revocations: Arc::new(Revocations::load(store.clone(), clock.now()).await.unwrap()),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
         clock,
         mailer,
+        logs,
     };
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(crate::serve(listener, state.clone(), async move {
@@ -225,6 +247,7 @@ pub async fn start_opts(o: Options) -> TestServer {
         state,
         store,
         master,
+        stalled_logs,
         stop: Some(tx),
         _dir: dir,
     }
@@ -272,6 +295,7 @@ impl TestServer {
             state,
             store: self.store.clone(),
             master: self.master.clone(),
+            stalled_logs: None,
             stop: Some(tx),
             _dir: tempfile::tempdir().unwrap(),
         }
@@ -336,6 +360,7 @@ impl TestServer {
             is_first_party: true,
             refresh_token: RefreshTokenConfig::defaults(AppType::NonInteractive),
             jwt_configuration: JwtConfiguration::default(),
+            settings: Default::default(),
             description: String::new(),
             is_token_endpoint_ip_header_trusted: false,
             client_authentication_methods: None,

@@ -9,6 +9,7 @@
 mod credentials;
 mod flow;
 mod keys;
+mod logs;
 mod meta;
 mod otp;
 mod refresh;

@@ -23,6 +23,18 @@ const SIGNUP_EMAIL: &str = "dorothy.vaughan@example.com";
 const OTP_EMAIL: &str = "mary.jackson@example.com";
 const OTP_GRANT: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
 
+/// The port a started server listens on (its base URL's).
+pub(crate) fn port_of(server: &Server) -> u16 {
+    server
+        .base()
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn node_auth0_authentication_client_over_https() {
     let modules = tokio::task::spawn_blocking(|| node_modules(&[AUTH0_NODE]))
@@ -43,14 +55,7 @@ async fn node_auth0_authentication_client_over_https() {
         ],
     )
     .await;
-    let port: u16 = server
-        .base()
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = port_of(&server);
     let http = https_client(port, &[&pair]).build().unwrap();
     let admin = management_token(&http, &server, ADMIN_ID, ADMIN_SECRET).await;
     let api = |path: &str| server.url(&format!("api/v2/{path}"));

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use crate::browser_kit::{must, node_modules, run};
 use crate::common::*;
+use crate::node_auth0::port_of;
 use crate::tls::{ADMIN_ID, ADMIN_SECRET, Pair, https_client, start};
 
 const AUTH0_NODE: &str = "auth0@4.37.1";
@@ -25,14 +26,7 @@ async fn node_auth0_signs_client_assertions_and_jose_forgeries_are_refused() {
     let sb = Sandbox::new();
     let pair = Pair::new("private-key-jwt");
     let server = start(&sb, &pair, &[("TESSERA_LOG", "debug")]).await;
-    let port: u16 = server
-        .base()
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let port = port_of(&server);
     let http = https_client(port, &[&pair]).build().unwrap();
     let admin = management_token(&http, &server, ADMIN_ID, ADMIN_SECRET).await;
     let api = |path: &str| server.url(&format!("api/v2/{path}"));

@@ -67,6 +67,64 @@ check(any(attr(c, "client_id") == new_id for c in mgmt.clients.list()), "client 
 check(attr(mgmt.clients.get(new_id), "name") == f"interop-m2m-{tag}", "client get")
 check(attr(mgmt.clients.update(new_id, description="from the SDK"), "description") == "from the SDK", "client update")
 
+# A client with the full property set Auth0's dashboard produces (issue 13),
+# read back equal on every property sent.
+def plain(v):
+    """A response model (pydantic, aliases as on the wire) as plain data."""
+    if hasattr(v, "dict") and not isinstance(v, dict):
+        v = v.dict(by_alias=True, exclude_none=True)
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    return v
+
+
+full = dict(
+    name=f"interop-full-{tag}", description="every dashboard property", app_type="regular_web",
+    logo_uri="https://cdn.example/logo.png",
+    callbacks=["https://app.example/callback"], allowed_logout_urls=["https://app.example/"],
+    web_origins=["https://app.example"], allowed_origins=["https://app.example"],
+    client_aliases=["urn:interop-alias"], allowed_clients=[],
+    grant_types=["authorization_code", "implicit", "refresh_token", "client_credentials"],
+    token_endpoint_auth_method="client_secret_post", is_first_party=True, oidc_conformant=True,
+    is_token_endpoint_ip_header_trusted=False,
+    jwt_configuration={"alg": "RS256", "lifetime_in_seconds": 36000, "secret_encoded": False},
+    sso=False, sso_disabled=False, cross_origin_authentication=True,
+    cross_origin_loc="https://app.example/cross-origin", custom_login_page_on=True,
+    client_metadata={"team": "payments", "tier": "gold"},
+    native_social_login={"apple": {"enabled": False}, "facebook": {"enabled": False}, "google": {"enabled": True}},
+    mobile={"ios": {"team_id": "ABCDE12345", "app_bundle_identifier": "com.example.app"}},
+    initiate_login_uri="https://app.example/login",
+    refresh_token={"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 0,
+                   "token_lifetime": 2592000, "infinite_token_lifetime": False,
+                   "idle_token_lifetime": 1296000, "infinite_idle_token_lifetime": False},
+    organization_usage="deny", organization_require_behavior="no_prompt",
+    require_pushed_authorization_requests=False,
+)
+made = mgmt.clients.create(**full)
+full_id = attr(made, "client_id")
+for source in (made, mgmt.clients.get(full_id)):
+    got = plain(source)
+    for key, sent in full.items():
+        check(got.get(key) == sent, f"client {key}: sent {sent!r}, read {got.get(key)!r}")
+check(plain(made).get("cross_origin_auth") is True, "cross_origin_auth follows cross_origin_authentication")
+check(plain(mgmt.clients.get(full_id)).get("global") is False, "global answered")
+mgmt.clients.delete(full_id)
+
+# A resource server with Auth0's properties, read back equal.
+full_api = dict(identifier=f"https://full-{tag}.example/", name=f"Full {tag}",
+                token_dialect="access_token_authz", enforce_policies=True,
+                skip_consent_for_verifiable_first_party_clients=True, allow_offline_access=True,
+                token_lifetime=7200, signing_alg="RS256",
+                scopes=[{"value": "read:full", "description": "Read"}])
+made_api = mgmt.resource_servers.create(**full_api)
+for source in (made_api, mgmt.resource_servers.get(attr(made_api, "id"))):
+    got = plain(source)
+    for key, sent in full_api.items():
+        check(got.get(key) == sent, f"resource server {key}: sent {sent!r}, read {got.get(key)!r}")
+mgmt.resource_servers.delete(attr(made_api, "id"))
+
 # Client grants: the new client may now get tokens for the new API.
 grant = mgmt.client_grants.create(client_id=new_id, audience=api_id, scope=["read:things"])
 grant_id = attr(grant, "id")

@@ -151,5 +151,7 @@ pub async fn exchange(
             refresh_token: None,
         },
         kinds: vec![kind],
+        user_id: None,
+        audience: Some(api.identifier.clone()),
     })
 }

@@ -261,6 +261,8 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
                 refresh_token: None,
             },
             kinds,
+            user_id: Some(g.user.user_id.clone()),
+            audience: g.api.map(|api| api.identifier.clone()),
         },
         jti,
     })

@@ -92,11 +92,16 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
 }
 
-/// A response and the kinds of token in it (for metrics).
+/// A response and the kinds of token in it (for metrics), with whom and what
+/// for (for the tenant's log).
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub response: TokenResponse,
     pub kinds: Vec<TokenKind>,
+    /// The user the tokens are for (none for client credentials).
+    pub user_id: Option<String>,
+    /// The API the access token is for, if any.
+    pub audience: Option<String>,
 }
 
 /// Why a grant failed: the client's fault (an OAuth error), or the server's.

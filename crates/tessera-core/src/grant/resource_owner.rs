@@ -80,6 +80,8 @@ pub struct PasswordAttempt<'a> {
     pub password: Secret<String>,
     /// The end user's address, for the lockout (per account and address).
     pub address: Option<IpAddr>,
+    /// The application the user logs in to (for the tenant's log).
+    pub client_id: &'a str,
 }
 
 /// What the password check found.
@@ -87,10 +89,12 @@ pub struct PasswordAttempt<'a> {
 pub enum PasswordVerdict {
     /// The user, and the password hash the password was checked against.
     Valid { user: Box<User>, hash: String },
-    /// An unknown email or a wrong password, after the same work.
-    Wrong,
+    /// An unknown email (no `user_id`) or a wrong password, after the same
+    /// work. (The answer is the same for both; the tenant's log tells them
+    /// apart.)
+    Wrong { user_id: Option<String> },
     /// The right password of a blocked user.
-    Blocked,
+    Blocked { user_id: String },
     /// Too many failures for this account from this address: nothing checked.
     TooMany,
     /// The password gate is full: nothing checked, nothing counted.
@@ -110,7 +114,7 @@ pub struct NoPasswordChecks;
 #[async_trait]
 impl PasswordCheck for NoPasswordChecks {
     async fn check(&self, _: PasswordAttempt<'_>) -> Result<PasswordVerdict, GrantError> {
-        Ok(PasswordVerdict::Wrong)
+        Ok(PasswordVerdict::Wrong { user_id: None })
     }
 }
 
@@ -203,12 +207,17 @@ pub async fn exchange(
             email: &email,
             password: creds.password,
             address,
+            client_id: &client.client_id,
         })
         .await?;
     let (user, hash) = match verdict {
         PasswordVerdict::Valid { user, hash } => (user, hash),
-        PasswordVerdict::Wrong => return Err(refused(Reason::PasswordWrong, WRONG_CREDENTIALS)),
-        PasswordVerdict::Blocked => return Err(refused(Reason::LoginUserBlocked, USER_BLOCKED)),
+        PasswordVerdict::Wrong { .. } => {
+            return Err(refused(Reason::PasswordWrong, WRONG_CREDENTIALS));
+        }
+        PasswordVerdict::Blocked { .. } => {
+            return Err(refused(Reason::LoginUserBlocked, USER_BLOCKED));
+        }
         PasswordVerdict::TooMany => {
             return Err(refused(Reason::LoginAttemptsExceeded, TOO_MANY_ATTEMPTS));
         }

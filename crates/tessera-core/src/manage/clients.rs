@@ -16,12 +16,14 @@
 //!   (`scheme://host[:port]`, no path or query).
 //!
 //! The modules: `payload` (the request bodies), `create`, `update`, `validate`
-//! (the whole-client check and its order), `refresh_token` and `urls` (their
-//! rules), `view` (the answer).
+//! (the whole-client check and its order), `refresh_token`, `urls` and
+//! `settings` (their rules: the last for the properties stored but not acted
+//! on), `view` (the answer).
 
 mod create;
 mod payload;
 mod refresh_token;
+mod settings;
 mod update;
 mod urls;
 mod validate;
@@ -30,6 +32,9 @@ mod view;
 pub use create::{CreateError, Created, build, create, generate_secret, reveal_secret};
 pub use payload::{ClientChanges, JwtConfigurationChanges, NewClient, RefreshTokenChanges};
 pub use refresh_token::MAX_REFRESH_TOKEN_LEEWAY;
+pub use settings::{
+    MAX_METADATA_KEY_LEN, MAX_METADATA_KEYS, MAX_METADATA_VALUE_LEN, PAR_REQUEST_EXPIRY,
+};
 pub use update::{apply_changes, touches_authentication_methods};
 pub use view::ClientView;
 

@@ -8,6 +8,8 @@ pub mod client_secrets;
 pub mod clients;
 pub mod connections;
 pub mod resource_servers;
+mod settings_body;
+pub(crate) use settings_body::{or_default, or_true, settings_body};
 pub mod users;
 
 pub use crate::error::Invalid;

@@ -4,10 +4,15 @@
 use serde::Deserialize;
 
 use super::Invalid;
+use super::settings_body;
 use crate::clock::UnixTime;
 use crate::ids::{self, RngError};
 use crate::keys::{MAX_TOKEN_LIFETIME, SigningAlg};
-use crate::model::{ResourceServer, ResourceServerScope};
+#[allow(unused_imports)] // `Object` is named by the OpenAPI attributes only
+use crate::model::{
+    ConsentPolicy, Object, ResourceServer, ResourceServerScope, ResourceServerSettings,
+    TokenDialect, resource_server_settings_list,
+};
 use crate::token::access::issued_lifetime;
 
 /// The signing algorithm of a new API when none is given.
@@ -19,58 +24,67 @@ pub const MAX_IDENTIFIER_LEN: usize = 600;
 /// The longest scope value accepted.
 pub const MAX_SCOPE_LEN: usize = 280;
 
-/// A new API, the body of `POST /api/v2/resource-servers` and what `tessera
-/// apis create` asks for; `None` takes the default. Unknown properties are
-/// refused (serde lists the accepted ones in declaration order: keep it).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(
-    feature = "openapi",
-    derive(utoipa::ToSchema),
-    schema(as = CreateResourceServer)
-)]
-pub struct NewResourceServer {
-    pub identifier: String,
-    /// Defaults to the identifier.
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub scopes: Option<Vec<ResourceServerScope>>,
-    /// Defaults to `RS256`.
-    #[serde(default)]
-    pub signing_alg: Option<String>,
-    /// Defaults to 86400 seconds.
-    #[serde(default)]
-    pub token_lifetime: Option<i64>,
-    #[serde(default)]
-    pub allow_offline_access: Option<bool>,
-    #[serde(default)]
-    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
-}
+resource_server_settings_list!(settings_body! {
+    ResourceServerSettings;
+    /// A new API, the body of `POST /api/v2/resource-servers` and what `tessera
+    /// apis create` asks for; `None` (or `null`) takes the default. Unknown
+    /// properties are refused (Auth0's `Additional properties not allowed`).
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[cfg_attr(
+        feature = "openapi",
+        derive(utoipa::ToSchema),
+        schema(as = CreateResourceServer)
+    )]
+    pub struct NewResourceServer {
+        pub identifier: String,
+        /// Defaults to the identifier.
+        #[serde(default)]
+        pub name: Option<String>,
+        #[serde(default)]
+        pub scopes: Option<Vec<ResourceServerScope>>,
+        /// Defaults to `RS256`.
+        #[serde(default)]
+        pub signing_alg: Option<String>,
+        /// Defaults to 86400 seconds.
+        #[serde(default)]
+        pub token_lifetime: Option<i64>,
+        #[serde(default)]
+        pub allow_offline_access: Option<bool>,
+        #[serde(default)]
+        pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+    }
+});
 
-/// Changes to an existing API, the body of `PATCH /api/v2/resource-servers/{id}`;
-/// `None` keeps the stored value. The identifier never changes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(
-    feature = "openapi",
-    derive(utoipa::ToSchema),
-    schema(as = UpdateResourceServer)
-)]
-pub struct ResourceServerChanges {
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub scopes: Option<Vec<ResourceServerScope>>,
-    #[serde(default)]
-    pub signing_alg: Option<String>,
-    #[serde(default)]
-    pub token_lifetime: Option<i64>,
-    #[serde(default)]
-    pub allow_offline_access: Option<bool>,
-    #[serde(default)]
-    pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
-}
+resource_server_settings_list!(settings_body! {
+    ResourceServerSettings;
+    /// Changes to an existing API, the body of `PATCH /api/v2/resource-servers/{id}`;
+    /// `None` keeps the stored value. The identifier never changes. `null`
+    /// resets a property to its default (`scopes` to none, the flags to false,
+    /// a setting to its default), except `name`, `signing_alg` and
+    /// `token_lifetime`, which it leaves as they are.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[cfg_attr(
+        feature = "openapi",
+        derive(utoipa::ToSchema),
+        schema(as = UpdateResourceServer)
+    )]
+    pub struct ResourceServerChanges {
+        #[serde(default)]
+        pub name: Option<String>,
+        #[serde(default, deserialize_with = "crate::manage::or_default")]
+        pub scopes: Option<Vec<ResourceServerScope>>,
+        #[serde(default)]
+        pub signing_alg: Option<String>,
+        #[serde(default)]
+        pub token_lifetime: Option<i64>,
+        #[serde(default, deserialize_with = "crate::manage::or_default")]
+        pub allow_offline_access: Option<bool>,
+        #[serde(default, deserialize_with = "crate::manage::or_default")]
+        pub skip_consent_for_verifiable_first_party_clients: Option<bool>,
+    }
+});
 
 /// Why an API could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -143,19 +157,50 @@ pub fn validate_token_lifetime(lifetime: i64) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// Checks a new API without building it: identifier, scopes, algorithm and
-/// lifetime, in that order (the first problem is reported).
+/// Auth0's shortest `signing_secret`.
+pub const MIN_SIGNING_SECRET_LEN: usize = 16;
+
+/// The stored-only settings: a `signing_secret` of at least 16 characters.
+pub fn validate_settings(settings: &ResourceServerSettings) -> Result<(), Invalid> {
+    if settings
+        .signing_secret
+        .as_ref()
+        .is_some_and(|s| s.chars().count() < MIN_SIGNING_SECRET_LEN)
+    {
+        return Err(Invalid::new(
+            "signing_secret",
+            format!("must be at least {MIN_SIGNING_SECRET_LEN} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a new API without building it: identifier, scopes, algorithm,
+/// lifetime and the stored-only settings, in that order (the first problem is
+/// reported).
 pub fn check_new(input: &NewResourceServer) -> Result<(), Invalid> {
     validate_identifier(&input.identifier)?;
     validate_scopes(input.scopes.as_deref().unwrap_or_default())?;
     validate_signing_alg(input.signing_alg.as_deref().unwrap_or(DEFAULT_SIGNING_ALG))?;
     validate_token_lifetime(input.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME))?;
+    validate_settings(&input.clone().into_settings())?;
     Ok(())
 }
 
+impl NewResourceServer {
+    /// The settings this body gives, over the defaults.
+    fn into_settings(mut self) -> ResourceServerSettings {
+        let mut settings = ResourceServerSettings::default();
+        self.take_settings(&mut settings);
+        settings
+    }
+}
+
 /// A new API with a fresh id and every default applied. Never a system API.
-pub fn create(input: NewResourceServer) -> Result<ResourceServer, CreateError> {
+pub fn create(mut input: NewResourceServer) -> Result<ResourceServer, CreateError> {
     check_new(&input)?;
+    let mut settings = ResourceServerSettings::default();
+    input.take_settings(&mut settings);
     Ok(ResourceServer {
         id: ids::alphanumeric(24)?,
         name: input.name.unwrap_or_else(|| input.identifier.clone()),
@@ -169,6 +214,7 @@ pub fn create(input: NewResourceServer) -> Result<ResourceServer, CreateError> {
         skip_consent_for_verifiable_first_party_clients: input
             .skip_consent_for_verifiable_first_party_clients
             .unwrap_or(false),
+        settings,
         is_system: false,
     })
 }
@@ -177,8 +223,11 @@ pub fn create(input: NewResourceServer) -> Result<ResourceServer, CreateError> {
 /// property. Whether `rs` may change at all (system APIs) is the caller's rule.
 pub fn apply_changes(
     rs: &mut ResourceServer,
-    changes: ResourceServerChanges,
+    mut changes: ResourceServerChanges,
 ) -> Result<(), Invalid> {
+    let mut settings = rs.settings.clone();
+    changes.take_settings(&mut settings);
+    validate_settings(&settings)?;
     if let Some(scopes) = &changes.scopes {
         validate_scopes(scopes)?;
     }
@@ -206,6 +255,7 @@ pub fn apply_changes(
     if let Some(v) = changes.skip_consent_for_verifiable_first_party_clients {
         rs.skip_consent_for_verifiable_first_party_clients = v;
     }
+    rs.settings = settings;
     Ok(())
 }
 

@@ -65,6 +65,17 @@ macro_rules! closed_set {
     };
 }
 
+pub(crate) use closed_set;
+
+mod settings;
+pub use settings::{
+    ClientMobile, ClientSettings, ComplianceLevel, DefaultOrganization, DefaultOrganizationFlow,
+    EncryptionKey, MobileAndroid, MobileIos, NativeSocialLogin, NativeSocialLoginProvider, Object,
+    OrganizationDiscovery, OrganizationRequireBehavior, OrganizationUsage, RedirectionPolicy,
+    ThirdPartySecurityMode, nullable,
+};
+pub(crate) use settings::{client_settings_list, settings_model};
+
 closed_set! {
     /// The kind of application; it sets the defaults of the other settings.
     AppType {
@@ -246,6 +257,14 @@ pub struct JwtConfiguration {
     /// `RS256`, `PS256`, `ES256` or `EdDSA`.
     #[serde(default = "default_alg")]
     pub alg: String,
+    /// Auth0's: whether the client secret is base64 encoded (HS256 ID
+    /// tokens, which Tessera does not sign). Stored, no effect yet.
+    #[serde(default)]
+    pub secret_encoded: bool,
+    /// Auth0's delegation scopes. Stored, no effect yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub scopes: Option<Object>,
 }
 
 fn default_alg() -> String {
@@ -257,6 +276,8 @@ impl Default for JwtConfiguration {
         Self {
             lifetime_in_seconds: DEFAULT_ID_TOKEN_LIFETIME,
             alg: default_alg(),
+            secret_encoded: false,
+            scopes: None,
         }
     }
 }
@@ -283,6 +304,9 @@ pub struct Client {
     pub is_first_party: bool,
     pub refresh_token: RefreshTokenConfig,
     pub jwt_configuration: JwtConfiguration,
+    /// The properties Tessera stores and answers but does not act on yet.
+    #[serde(flatten)]
+    pub settings: ClientSettings,
     /// Auth0's setting: the token endpoint takes the end user's address from
     /// this client's `auth0-forwarded-for` header (for brute-force protection),
     /// when the client authenticated with its secret. Default false.
@@ -357,6 +381,8 @@ struct StoredClient {
     refresh_token: serde_json::Value,
     #[serde(default)]
     jwt_configuration: JwtConfiguration,
+    #[serde(flatten)]
+    settings: ClientSettings,
     #[serde(default)]
     description: String,
     #[serde(default)]
@@ -384,6 +410,7 @@ impl From<StoredClient> for Client {
             allowed_origins: s.allowed_origins,
             is_first_party: s.is_first_party,
             jwt_configuration: s.jwt_configuration,
+            settings: s.settings,
             description: s.description,
             is_token_endpoint_ip_header_trusted: s.is_token_endpoint_ip_header_trusted,
             client_authentication_methods: s.client_authentication_methods,

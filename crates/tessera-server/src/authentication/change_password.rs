@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use tessera_core::log_event::LogType;
 use tessera_core::manage::users::DATABASE_STRATEGY;
 use tessera_core::model::{Connection, User};
 use tessera_core::store::LoginAttempt;
@@ -135,6 +136,15 @@ async fn send_reset(
         .mailer
         .send(reset_email(&state.config.branding, &user, email, &link));
     tracing::info!(user_id = %user.user_id, "password reset ticket emailed");
+    let mut event = state.logs.event(LogType::SuccessChangePasswordRequest);
+    event.user_id = Some(user.user_id.clone());
+    event.user_name = Some(email.to_owned());
+    event.client_id = Some(client_id.to_owned());
+    event.connection = Some(connection.name.clone());
+    event.connection_id = Some(connection.id.clone());
+    event.strategy = Some(connection.strategy.clone());
+    event.strategy_type = Some("database".into());
+    state.logs.record(event);
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 //! ([`MAX_SENDS`] per [`SEND_WINDOW`], in the database, across nodes). The code
 //! is stored only as a keyed hash; no log line holds the code or the email.
 
+use crate::audit::{RequestFacts, login_event};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -17,6 +18,7 @@ use bytes::Bytes;
 use serde_json::json;
 use tessera_core::client_auth;
 use tessera_core::ids;
+use tessera_core::log_event::LogType;
 use tessera_core::manage::users::normalize_email;
 use tessera_core::model::GrantType;
 use tessera_core::passwordless::{
@@ -32,6 +34,7 @@ const SHAPE: Shape = Shape::Passwordless;
 
 pub async fn start(
     State(state): State<AppState>,
+    facts: RequestFacts,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, AuthApiError> {
@@ -153,6 +156,16 @@ pub async fn start(
             &code,
             settings.lifetime,
         ));
+        // Auth0's `cs` (the code itself is never logged).
+        let mut event = login_event(
+            state,
+            LogType::CodeSent,
+            &facts,
+            &client.client_id,
+            &connection,
+        );
+        event.user_name = Some(email.clone());
+        state.logs.record(event);
     }
     tracing::info!(
         client_id = %client.client_id,

@@ -11,12 +11,14 @@
 //! nothing more than its body; the per-address rate limit bounds how many
 //! addresses one client can probe (see docs/security.md).
 
+use crate::audit::{RequestFacts, login_event};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
+use tessera_core::log_event::LogType;
 use tessera_core::manage::users::{
     self, CreateError, CreateUser, DATABASE_STRATEGY, NewDatabaseUser, check_signup_metadata,
 };
@@ -39,6 +41,7 @@ fn invalid(description: impl Into<String>) -> AuthApiError {
 
 pub async fn signup(
     State(state): State<AppState>,
+    facts: RequestFacts,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, AuthApiError> {
@@ -66,8 +69,23 @@ pub async fn signup(
         .text("email")?
         .ok_or_else(|| invalid("Missing required property: email"))?;
     let password = password.ok_or_else(|| invalid("Missing required property: password"))?;
+    // The tenant's log: a refused sign-up (`fs`) names the email, never the
+    // password.
+    let failed = |description: &str| {
+        let mut event = login_event(
+            state,
+            LogType::FailedSignup,
+            &facts,
+            &client.client_id,
+            &connection,
+        );
+        event.user_name = Some(email.chars().take(256).collect());
+        event.description = description.to_owned();
+        state.logs.record(event);
+    };
     let policy = PasswordPolicy::from_options(&connection.options);
     if policy.check(&password).is_err() {
+        failed("Password is too weak");
         return Err(AuthApiError::weak_password(SHAPE, &policy, &password));
     }
     let mut profile = Map::new();
@@ -83,7 +101,7 @@ pub async fn signup(
     let field = |name: &str| profile.get(name).and_then(Value::as_str).map(str::to_owned);
     let input = CreateUser {
         connection: Some(connection.name.clone()),
-        email: Some(email),
+        email: Some(email.clone()),
         password: Some(password),
         name: field("name"),
         given_name: field("given_name"),
@@ -116,6 +134,7 @@ pub async fn signup(
     match state.store.create_user(&user, Some(&hash)).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
+            failed("The user already exists.");
             return Err(AuthApiError::new(
                 SHAPE,
                 Failure::UserExists,
@@ -130,6 +149,16 @@ pub async fn signup(
         client_id = %client.client_id,
         "user signed up through the Authentication API"
     );
+    let mut event = login_event(
+        state,
+        LogType::SuccessSignup,
+        &facts,
+        &client.client_id,
+        &connection,
+    );
+    event.user_id = Some(user.user_id.clone());
+    event.user_name = user.email.clone();
+    state.logs.record(event);
     if crate::interactive::verify_email::wanted(&connection)
         && let Err(e) = crate::interactive::verify_email::send_verification(
             state,

@@ -22,7 +22,10 @@ use super::{
     browser_secret, busy_page, connection_for, cookies, csrf_ok, flow, forbidden, form_pairs,
     page_url, param, pending, query_pairs, signup_disabled, unavailable, with_cookie,
 };
+use crate::audit::{RequestFacts, login_event};
 use crate::state::AppState;
+use tessera_core::log_event::LogType;
+use tessera_core::model::Connection;
 
 pub const WRONG_CREDENTIALS: &str = "Wrong email or password.";
 pub const BLOCKED: &str = "Your account is blocked.";
@@ -118,6 +121,7 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let facts = RequestFacts::new(ip, &headers);
     let Some(mut form) = form_pairs(&headers, &body) else {
         return html::error_page(
             &state.config.branding,
@@ -165,7 +169,7 @@ pub async fn submit(
             "Enter your email address and password.",
         );
     };
-    match check_password(&state, &connection, ip.0, &email, password).await {
+    match check_password(&state, &connection, ip.0, &email, password, &tx.client_id).await {
         Ok(PasswordVerdict::Valid { user, hash }) => {
             let (session, cookie) = match new_session(&state, &user).await {
                 Ok(s) => s,
@@ -183,6 +187,7 @@ pub async fn submit(
                     if let Err(res) = replace_previous(&state, &headers, &session).await {
                         return res;
                     }
+                    record_login(&state, &facts, &tx, &connection, &user);
                     resume_logged_in(&state, &tx, session, cookie, *user).await
                 }
                 Ok(false) => match state.store.delete_session(&session.sid).await {
@@ -192,8 +197,8 @@ pub async fn submit(
                 Err(e) => unavailable(&state, &e),
             }
         }
-        Ok(PasswordVerdict::Wrong) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
-        Ok(PasswordVerdict::Blocked) => again(StatusCode::FORBIDDEN, BLOCKED),
+        Ok(PasswordVerdict::Wrong { .. }) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
+        Ok(PasswordVerdict::Blocked { .. }) => again(StatusCode::FORBIDDEN, BLOCKED),
         Ok(PasswordVerdict::TooMany) => again(StatusCode::TOO_MANY_REQUESTS, TOO_MANY_ATTEMPTS),
         Ok(PasswordVerdict::Busy { retry_after }) => busy_page(&state, Busy { retry_after }),
         Err(e) => unavailable(&state, &e),
@@ -254,13 +259,37 @@ async fn replace_previous(
         .map_err(|e| unavailable(state, &e))
 }
 
-/// After a successful authentication: the session, then the rest of the flow.
+/// A successful login (`s`) in the tenant's log.
+fn record_login(
+    state: &AppState,
+    facts: &RequestFacts,
+    tx: &AuthorizeTx,
+    connection: &Connection,
+    user: &User,
+) {
+    let mut event = login_event(
+        state,
+        LogType::SuccessLogin,
+        facts,
+        &tx.client_id,
+        connection,
+    );
+    event.user_id = Some(user.user_id.clone());
+    event.user_name = user.email.clone();
+    state.logs.record(event);
+}
+
+/// After a successful authentication at `connection`: the session, then the
+/// rest of the flow.
 pub(crate) async fn log_in(
     state: &AppState,
     headers: &HeaderMap,
+    facts: &RequestFacts,
     tx: &AuthorizeTx,
+    connection: &Connection,
     user: User,
 ) -> Response {
+    record_login(state, facts, tx, connection, &user);
     let (session, cookie) = match new_session(state, &user).await {
         Ok(s) => s,
         Err(res) => return res,

@@ -18,11 +18,13 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use tessera_core::grant::GrantError;
 use tessera_core::grant::resource_owner::{PasswordAttempt, PasswordCheck, PasswordVerdict};
+use tessera_core::log_event::LogType;
 use tessera_core::model::Connection;
 use tessera_core::store::{LoginAttempt, StoreError};
 use tessera_core::{Secret, password};
 
 use super::gate::GateError;
+use crate::audit::{RequestFacts, login_event};
 use crate::state::AppState;
 
 /// What unknown emails are checked against: an argon2id hash with the parameters
@@ -52,8 +54,47 @@ fn failure_key(connection: &str, email: &str, address: Option<IpAddr>) -> String
 }
 
 /// Checks `password` for `email` (any case) in `connection`, from `address`
-/// (already reduced by `limits::limit_key`).
+/// (already reduced by `limits::limit_key`), logging in to `client_id`; the
+/// tenant's log records every refusal (`fp`, `fu`, `limit_wc`, `f` for a
+/// blocked user).
 pub(crate) async fn check_password(
+    state: &AppState,
+    connection: &Connection,
+    address: Option<IpAddr>,
+    email: &str,
+    password_given: Secret<String>,
+    client_id: &str,
+) -> Result<PasswordVerdict, CheckError> {
+    let email = email.to_lowercase();
+    let verdict = check(state, connection, address, &email, password_given).await?;
+    let refusal = match &verdict {
+        PasswordVerdict::Wrong { user_id: Some(_) } => Some(LogType::FailedLoginPassword),
+        PasswordVerdict::Wrong { user_id: None } => Some(LogType::FailedLoginUser),
+        PasswordVerdict::TooMany => Some(LogType::BlockedAccount),
+        PasswordVerdict::Blocked { .. } => Some(LogType::FailedLogin),
+        PasswordVerdict::Valid { .. } | PasswordVerdict::Busy { .. } => None,
+    };
+    if let Some(kind) = refusal {
+        let facts = RequestFacts {
+            ip: address.map(|ip| ip.to_string()),
+            user_agent: None,
+        };
+        let mut event = login_event(state, kind, &facts, client_id, connection);
+        event.user_name = Some(email.chars().take(256).collect());
+        match &verdict {
+            PasswordVerdict::Wrong { user_id } => event.user_id = user_id.clone(),
+            PasswordVerdict::Blocked { user_id } => {
+                event.user_id = Some(user_id.clone());
+                event.description = "user is blocked".into();
+            }
+            _ => {}
+        }
+        state.logs.record(event);
+    }
+    Ok(verdict)
+}
+
+async fn check(
     state: &AppState,
     connection: &Connection,
     address: Option<IpAddr>,
@@ -72,8 +113,7 @@ pub(crate) async fn check_password(
             });
         }
     };
-    let email = email.to_lowercase();
-    let key = failure_key(&connection.name, &email, address);
+    let key = failure_key(&connection.name, email, address);
     let now = state.clock.now();
     // The attempt is reserved (counted as a failure) before the password is
     // checked, in one atomic write: however many requests run at once, on however
@@ -93,7 +133,7 @@ pub(crate) async fn check_password(
     };
     let found = state
         .store
-        .find_user_for_login(&connection.name, &email)
+        .find_user_for_login(&connection.name, email)
         .await?;
     let (user, hash) = match found {
         Some((user, Some(hash))) => (Some(user), hash),
@@ -107,17 +147,21 @@ pub(crate) async fn check_password(
         .await?;
     let user = match user {
         Some(user) if matches => user,
-        _ => {
+        user => {
             if failures >= config.brute_force_threshold {
                 let address = address.map(|ip| ip.to_string()).unwrap_or_default();
                 tracing::warn!(connection = %connection.name, %address, "failed logins reached the threshold; this account is blocked from this address for a while");
                 return Ok(PasswordVerdict::TooMany);
             }
-            return Ok(PasswordVerdict::Wrong);
+            return Ok(PasswordVerdict::Wrong {
+                user_id: user.map(|u| u.user_id),
+            });
         }
     };
     if user.blocked {
-        return Ok(PasswordVerdict::Blocked);
+        return Ok(PasswordVerdict::Blocked {
+            user_id: user.user_id,
+        });
     }
     state.store.clear_login_failures(&key).await?;
     Ok(PasswordVerdict::Valid {
@@ -135,6 +179,7 @@ impl PasswordCheck for AppState {
             attempt.address,
             attempt.email,
             attempt.password,
+            attempt.client_id,
         )
         .await
         .map_err(|e| match e {

@@ -10,6 +10,7 @@
 //! submission (as `u/login` binds its form to the browser that started the
 //! login). A refused password leaves the ticket usable.
 
+use crate::audit::{RequestFacts, password_event};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -17,6 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use tessera_core::Secret;
+use tessera_core::log_event::LogType;
 use tessera_core::manage::users::check_password;
 use tessera_core::model::User;
 use tessera_core::password::PasswordPolicy;
@@ -184,7 +186,12 @@ fn take(pairs: &mut [(String, String)], name: &str) -> Option<Secret<String>> {
 }
 
 /// `POST u/reset-password`.
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    facts: RequestFacts,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(mut form) = form_pairs(&headers, &body) else {
         return invalid(&state);
     };
@@ -206,7 +213,11 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(p) => p,
         Err(res) => return res,
     };
+    // A refused new password is a failed change (`fcp`) in the tenant's log.
     let again = |error: &str| {
+        let mut event = password_event(&state, LogType::FailedChangePassword, &facts, &user);
+        event.description = error.to_owned();
+        state.logs.record(event);
         render(
             &state,
             StatusCode::BAD_REQUEST,
@@ -233,13 +244,14 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Err(HashFailure::Busy(busy)) => return busy_page(&state, busy),
         Err(e) => return unavailable(&state, &e),
     };
-    finish(&state, &value, ticket, user, &new_hash).await
+    finish(&state, &facts, &value, ticket, user, &new_hash).await
 }
 
 /// Takes the ticket, sets the password, ends the user's sessions; the success
 /// page.
 async fn finish(
     state: &AppState,
+    facts: &RequestFacts,
     value: &str,
     ticket: Ticket,
     mut user: User,
@@ -276,6 +288,9 @@ async fn finish(
         Err(e) => return unavailable(state, &e),
     };
     tracing::info!(user_id = %user.user_id, sessions, families, "password reset through a ticket; sessions ended");
+    let mut event = password_event(state, LogType::SuccessChangePassword, facts, &user);
+    event.client_id = ticket.client_id.clone();
+    state.logs.record(event);
     let link = ticket
         .result_url
         .as_deref()

@@ -20,7 +20,9 @@ use super::{
     browser_secret, busy_page, connection_for, csrf_ok, forbidden, form_pairs, login, page_url,
     param, pending, query_pairs, signup_disabled, unavailable,
 };
+use crate::audit::{RequestFacts, login_event};
 use crate::state::AppState;
+use tessera_core::log_event::LogType;
 
 /// Auth0's answer to a sign-up with an email already registered.
 pub const DUPLICATE: &str = "Something went wrong, please try again later.";
@@ -129,7 +131,12 @@ fn problem(e: &tessera_core::manage::Invalid) -> String {
 }
 
 /// `POST u/signup`.
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    facts: RequestFacts,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(mut form) = form_pairs(&headers, &body) else {
         return html::error_page(
             &state.config.branding,
@@ -152,6 +159,18 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
     let (_, connection, client_name) = match context(&state, &headers, &tx).await {
         Ok(c) => c,
         Err(res) => return res,
+    };
+    let failed = |description: &str| {
+        let mut event = login_event(
+            &state,
+            LogType::FailedSignup,
+            &facts,
+            &tx.client_id,
+            &connection,
+        );
+        event.user_name = Some(email.chars().take(256).collect());
+        event.description = description.to_owned();
+        state.logs.record(event);
     };
     let again = |status: StatusCode, error: &str| {
         render(
@@ -184,7 +203,10 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         password: to_hash,
     } = match users::create(input, Some(&connection), state.clock.now()) {
         Ok(u) => u,
-        Err(CreateError::Invalid(e)) => return again(StatusCode::BAD_REQUEST, &problem(&e)),
+        Err(CreateError::Invalid(e)) => {
+            failed(&problem(&e));
+            return again(StatusCode::BAD_REQUEST, &problem(&e));
+        }
         Err(CreateError::Rng(e)) => return unavailable(&state, &e),
     };
     // argon2 runs through the password gate; past it, 503 with Retry-After.
@@ -195,10 +217,23 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
     };
     match state.store.create_user(&user, Some(&hash)).await {
         Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return again(StatusCode::BAD_REQUEST, DUPLICATE),
+        Err(StoreError::Conflict(_)) => {
+            failed(DUPLICATE);
+            return again(StatusCode::BAD_REQUEST, DUPLICATE);
+        }
         Err(e) => return unavailable(&state, &e),
     }
     tracing::info!(user_id = %user.user_id, connection = %connection.name, "user signed up");
+    let mut event = login_event(
+        &state,
+        LogType::SuccessSignup,
+        &facts,
+        &tx.client_id,
+        &connection,
+    );
+    event.user_id = Some(user.user_id.clone());
+    event.user_name = user.email.clone();
+    state.logs.record(event);
     if super::verify_email::wanted(&connection)
         && let Err(e) =
             super::verify_email::send_verification(&state, &user, Some(&tx.client_id)).await
@@ -206,5 +241,5 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Byt
         // The sign-up stands; the user can ask for another email.
         tracing::error!(error = %e, user_id = %user.user_id, "verification email not sent");
     }
-    login::log_in(&state, &headers, &tx, user).await
+    login::log_in(&state, &headers, &facts, &tx, &connection, user).await
 }

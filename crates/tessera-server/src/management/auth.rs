@@ -110,6 +110,10 @@ impl FromRequestParts<AppState> for Caller {
         }
         let mut claims = claims;
         check_machine_client(state, &mut claims, &audience).await?;
+        // The tenant's log names the (verified) caller of a write.
+        if let Some(caller) = parts.extensions.get::<crate::audit::ManagementCaller>() {
+            caller.set(&claims.client_id);
+        }
         Ok(Self { claims })
     }
 }

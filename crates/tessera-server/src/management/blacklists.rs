@@ -54,6 +54,7 @@ pub struct BlacklistedTokenDto {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only the tokens blacklisted for this audience.

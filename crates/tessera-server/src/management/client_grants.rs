@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tessera_core::ids;
-use tessera_core::model::{ClientGrant, ResourceServer};
+use tessera_core::model::{ClientGrant, OrganizationUsage, ResourceServer};
 use tessera_core::store::{GrantFilter, StoreError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -37,6 +37,13 @@ pub struct ClientGrantDto {
     /// The API's identifier.
     pub audience: String,
     pub scope: Vec<String>,
+    /// Auth0's: whether the grant holds for any organization; Tessera has no
+    /// organizations, so false.
+    pub allow_any_organization: bool,
+    /// Who the grant's tokens are for: only `client` here.
+    pub subject_type: SubjectType,
+    /// Auth0's grants it makes itself; none here.
+    pub is_system: bool,
 }
 
 impl From<ClientGrant> for ClientGrantDto {
@@ -46,8 +53,62 @@ impl From<ClientGrant> for ClientGrantDto {
             client_id: g.client_id,
             audience: g.audience,
             scope: g.scope,
+            allow_any_organization: false,
+            subject_type: SubjectType::Client,
+            is_system: false,
         }
     }
+}
+
+/// Auth0's `subject_type` of a grant: machine-to-machine (`client`) or for
+/// users (`user`, which Tessera does not offer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubjectType {
+    Client,
+    User,
+}
+
+/// Auth0's grant properties for organizations, user grants, rich
+/// authorization requests and default grants, none of which Tessera has:
+/// accepted with the values that mean "none", refused otherwise (rather than
+/// stored and ignored).
+fn only_what_this_server_has(
+    organization_usage: Option<OrganizationUsage>,
+    allow_any_organization: Option<bool>,
+    subject_type: Option<SubjectType>,
+    authorization_details_types: Option<&[String]>,
+    allow_all_scopes: Option<bool>,
+    default_for: Option<&str>,
+) -> MgmtResult<()> {
+    let unsupported = |property: &str, what: &str| {
+        Err(MgmtError::invalid_body(
+            property,
+            &format!("this server has no {what}"),
+        ))
+    };
+    if organization_usage.is_some_and(|u| u != OrganizationUsage::Deny) {
+        return unsupported("organization_usage", "organizations (only deny)");
+    }
+    if allow_any_organization == Some(true) {
+        return unsupported("allow_any_organization", "organizations (only false)");
+    }
+    if subject_type == Some(SubjectType::User) {
+        return unsupported("subject_type", "user client grants (only client)");
+    }
+    if authorization_details_types.is_some_and(|t| !t.is_empty()) {
+        return unsupported(
+            "authorization_details_types",
+            "rich authorization requests (only [])",
+        );
+    }
+    if allow_all_scopes == Some(true) {
+        return unsupported("allow_all_scopes", "grants of every scope (only false)");
+    }
+    if default_for.is_some() {
+        return unsupported("default_for", "default client grants");
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -61,6 +122,24 @@ pub struct CreateClientGrant {
     /// Scopes the API defines.
     #[serde(default)]
     pub scope: Option<Vec<String>>,
+    /// Only `deny` (no organizations here).
+    #[serde(default)]
+    pub organization_usage: Option<OrganizationUsage>,
+    /// Only false.
+    #[serde(default)]
+    pub allow_any_organization: Option<bool>,
+    /// Only `client`.
+    #[serde(default)]
+    pub subject_type: Option<SubjectType>,
+    /// Only empty.
+    #[serde(default)]
+    pub authorization_details_types: Option<Vec<String>>,
+    /// Only false.
+    #[serde(default)]
+    pub allow_all_scopes: Option<bool>,
+    /// Not supported (default grants).
+    #[serde(default)]
+    pub default_for: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,10 +148,23 @@ pub struct UpdateClientGrant {
     /// Replaces the granted scopes.
     #[serde(default)]
     pub scope: Option<Vec<String>>,
+    /// Only `deny` (no organizations here).
+    #[serde(default)]
+    pub organization_usage: Option<OrganizationUsage>,
+    /// Only false.
+    #[serde(default)]
+    pub allow_any_organization: Option<bool>,
+    /// Only empty.
+    #[serde(default)]
+    pub authorization_details_types: Option<Vec<String>>,
+    /// Only false.
+    #[serde(default)]
+    pub allow_all_scopes: Option<bool>,
 }
 
 list_query! {
     #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
     #[serde(deny_unknown_fields)]
     pub struct ListQuery {
         ..paging_and_checkpoint,
@@ -80,6 +172,12 @@ list_query! {
         pub audience: Option<String>,
         /// Only grants of this client.
         pub client_id: Option<String>,
+        /// Only grants for any organization (true: none here) or the others.
+        pub allow_any_organization: Option<bool>,
+        /// Only grants of this subject type (`user`: none here).
+        pub subject_type: Option<SubjectType>,
+        /// Only default grants (none here).
+        pub default_for: Option<String>,
     }
 }
 
@@ -129,14 +227,21 @@ async fn list(
 ) -> MgmtResult<Response> {
     caller.require("read:client_grants")?;
     let paging = q.paging()?;
+    let none_here = q.allow_any_organization == Some(true)
+        || q.subject_type == Some(SubjectType::User)
+        || q.default_for.is_some();
     let filter = GrantFilter {
         audience: q.audience,
         client_id: q.client_id,
     };
-    let (items, total) = state
-        .store
-        .list_client_grants(&filter, paging.page())
-        .await?;
+    let (items, total) = if none_here {
+        (Vec::new(), 0)
+    } else {
+        state
+            .store
+            .list_client_grants(&filter, paging.page())
+            .await?
+    };
     let items: Vec<ClientGrantDto> = items.into_iter().map(Into::into).collect();
     Ok(paged_listing("client_grants", items, total, paging))
 }
@@ -151,6 +256,14 @@ async fn create(
     Payload(body): Payload<CreateClientGrant>,
 ) -> MgmtResult<Response> {
     caller.require("create:client_grants")?;
+    only_what_this_server_has(
+        body.organization_usage,
+        body.allow_any_organization,
+        body.subject_type,
+        body.authorization_details_types.as_deref(),
+        body.allow_all_scopes,
+        body.default_for.as_deref(),
+    )?;
     let client_id = body.client_id.ok_or_else(|| required("client_id"))?;
     let audience = body.audience.ok_or_else(|| required("audience"))?;
     let scope = body.scope.ok_or_else(|| required("scope"))?;
@@ -230,6 +343,14 @@ async fn update(
         .get_client_grant_by_id(&id)
         .await?
         .ok_or_else(not_found)?;
+    only_what_this_server_has(
+        body.organization_usage,
+        body.allow_any_organization,
+        None,
+        body.authorization_details_types.as_deref(),
+        body.allow_all_scopes,
+        None,
+    )?;
     let Some(scope) = body.scope else {
         return Ok(Json(current.into()));
     };

@@ -39,13 +39,23 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 
 list_query! {
     #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
     #[serde(deny_unknown_fields)]
     pub struct ListQuery {
-        ..paging,
+        ..paging_and_checkpoint,
         /// Only these app types (comma separated).
         pub app_type: Option<String>,
         /// Only first-party (true) or third-party (false) clients.
         pub is_first_party: Option<bool>,
+        /// Only Auth0's global client (true), which Tessera does not have,
+        /// or only the others (false).
+        pub is_global: Option<bool>,
+        /// Only the client with this external id; Tessera's clients have none.
+        pub external_client_id: Option<String>,
+        /// Auth0's query on the clients' organization grants
+        /// (`client_grant.organization_id`, `client_grant.allow_any_organization`);
+        /// Tessera has no organizations, so only an empty `q` is accepted.
+        pub q: Option<String>,
         /// Comma-separated top-level properties to include (or, with
         /// `include_fields=false`, to exclude).
         pub fields: Option<String>,
@@ -150,11 +160,22 @@ async fn list(
         };
         app_types.push(t);
     }
+    if q.q.as_deref().is_some_and(|v| !v.trim().is_empty()) {
+        return Err(MgmtError::bad_request(
+            "invalid_query_string",
+            "Query validation error: 'q' filters on organizations, which this server does not have.",
+        ));
+    }
     let filter = ClientFilter {
         app_types,
         is_first_party: q.is_first_party,
     };
-    let (items, total) = state.store.list_clients(&filter, paging.page()).await?;
+    // Only Auth0's global client, or one with an external id: none here.
+    let (items, total) = if q.is_global == Some(true) || q.external_client_id.is_some() {
+        (Vec::new(), 0)
+    } else {
+        state.store.list_clients(&filter, paging.page()).await?
+    };
     let mut out = Vec::with_capacity(items.len());
     for (client, stored) in items {
         let secret = shown_secret(&state, &caller, &client.client_id, stored.as_ref())?;

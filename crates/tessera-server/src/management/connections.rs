@@ -93,6 +93,7 @@ pub struct UpdateConnection {
 
 list_query! {
     #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
     #[serde(deny_unknown_fields)]
     pub struct ListQuery {
         ..paging_and_checkpoint,

@@ -50,6 +50,7 @@ pub struct DeviceCredentialDto {
 
 list_query! {
     #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
     #[serde(deny_unknown_fields)]
     pub struct ListQuery {
         /// Required: the user whose credentials to list.

@@ -59,6 +59,24 @@ impl MgmtError {
             format!("Payload validation error: '{problem}' on property {property}."),
         )
     }
+    /// Auth0's answer to a property its schema does not define, in a body
+    /// (`what` = `Payload`) or a query string (`Query`): named, with the
+    /// object holding it when that is not the top level.
+    pub fn additional_property(what: &str, parent: Option<&str>, name: &str) -> Self {
+        let message = match parent {
+            None => {
+                format!("{what} validation error: 'Additional properties not allowed: {name}'.")
+            }
+            Some(p) => format!(
+                "{what} validation error: 'Additional properties not allowed: {name}' on property {p}."
+            ),
+        };
+        Self::bad_request("invalid_body", message).with_reason("additional_property")
+    }
+    /// The same error under another `errorCode`.
+    pub fn with_code(self, error_code: &'static str) -> Self {
+        Self { error_code, ..self }
+    }
     pub fn not_found(error_code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, error_code, message)
     }

@@ -58,6 +58,8 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, MgmtError> {
             .to_owned();
         if inner.is_syntax() || inner.is_eof() {
             MgmtError::bad_request("invalid_body", "Payload is not valid JSON")
+        } else if let Some(name) = unknown_field(&problem) {
+            MgmtError::additional_property("Payload", parent_of(&path, name), name)
         } else {
             MgmtError::invalid_body(if path == "." { "(body)" } else { &path }, &problem)
         }
@@ -84,11 +86,37 @@ pub(super) fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, MgmtErr
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let problem = e.into_inner().to_string();
+        if let Some(name) = unknown_field(&problem) {
+            return MgmtError::additional_property("Query", parent_of(&path, name), name)
+                .with_code("invalid_query_string");
+        }
         MgmtError::bad_request(
             "invalid_query_string",
             format!("Query validation error: '{problem}' on property {path}."),
         )
     })
+}
+
+/// The property serde refused as unknown (`deny_unknown_fields`): its
+/// message starts "unknown field `name`".
+fn unknown_field(problem: &str) -> Option<&str> {
+    problem
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+}
+
+/// The object holding `name` at `path` (which may end with `name` itself);
+/// `None` for the body (or query string) itself.
+fn parent_of<'a>(path: &'a str, name: &str) -> Option<&'a str> {
+    let parent = if path == name {
+        ""
+    } else {
+        path.strip_suffix(name)
+            .and_then(|p| p.strip_suffix('.'))
+            .unwrap_or(path)
+    };
+    (!parent.is_empty() && parent != ".").then_some(parent)
 }
 
 /// Auth0's timestamps: RFC 3339 in UTC with milliseconds.
@@ -135,6 +163,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unknown_properties_are_named_with_their_object() {
+        assert_eq!(
+            unknown_field("unknown field `colour`, expected one of `a`"),
+            Some("colour")
+        );
+        assert_eq!(unknown_field("invalid type: null"), None);
+        assert_eq!(parent_of(".", "x"), None);
+        assert_eq!(parent_of("x", "x"), None);
+        assert_eq!(parent_of("a.b", "b"), Some("a"));
+        assert_eq!(parent_of("a", "b"), Some("a"));
+    }
+
+    #[test]
     fn fields_are_kept_or_dropped() {
         let mut v = serde_json::json!([{"a": 1, "b": 2, "c": 3}]);
         select_fields(&mut v, Some("a,c"), None);
@@ -147,6 +188,7 @@ mod tests {
 
 /// Auth0's field selection on a single object: `?fields=a,b&include_fields=true`.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FieldsQuery {
     /// Comma-separated top-level properties to include (or, with

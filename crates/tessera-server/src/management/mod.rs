@@ -11,6 +11,7 @@ mod device_credentials;
 pub mod error;
 pub mod extract;
 mod jobs;
+mod logs;
 mod paging;
 mod resource_servers;
 mod signing_keys;
@@ -68,6 +69,7 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = device_credentials::routes(api);
     let api = tickets::routes(api);
     let api = jobs::routes(api);
+    let api = logs::routes(api);
     let (router, mut doc) = api.split_for_parts();
     // Paths start with /api/v2; the server is the issuer (which may have a path).
     doc.servers = Some(vec![utoipa::openapi::Server::new(

@@ -156,6 +156,7 @@ fn render(user: User, caller: &Caller) -> UserDto {
 
 list_query! {
     #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
     #[serde(deny_unknown_fields)]
     pub struct ListQuery {
         ..paging,
@@ -165,8 +166,10 @@ list_query! {
         pub q: Option<String>,
         /// `field:1` (ascending) or `field:-1` (descending).
         pub sort: Option<String>,
-        /// Only `v3` (accepted and ignored).
+        /// `v2` or `v3` (both answered by the same search).
         pub search_engine: Option<String>,
+        /// Auth0's: results in a deterministic order (they always are here).
+        pub primary_order: Option<bool>,
         /// Only users of this connection.
         pub connection: Option<String>,
         /// Comma-separated top-level properties to include (or, with
@@ -178,6 +181,7 @@ list_query! {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ByEmailQuery {
     /// The email, in any case.
@@ -246,10 +250,16 @@ async fn list(
 ) -> MgmtResult<Response> {
     caller.require("read:users")?;
     let paging = q.paging()?;
+    // Results are always in a deterministic order: `primary_order` is moot.
+    let _ = q.primary_order;
+    // Auth0's engines v2 and v3 take the same queries here.
     if let Some(engine) = q.search_engine.as_deref()
-        && engine != "v3"
+        && !matches!(engine, "v2" | "v3")
     {
-        return Err(query_error(Invalid::new("search_engine", "must be v3")));
+        return Err(query_error(Invalid::new(
+            "search_engine",
+            "must be v2 or v3",
+        )));
     }
     let mut filters = match q.q.as_deref() {
         Some(text) => parse_search(text).map_err(query_error)?,
@@ -353,6 +363,7 @@ async fn get_one(
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
+    facts: crate::audit::RequestFacts,
     Path(id): Path<String>,
     Payload(body): Payload<UpdateUser>,
 ) -> MgmtResult<Json<UserDto>> {
@@ -408,6 +419,16 @@ async fn update(
         Ok(false) => return Err(not_found()),
         Err(StoreError::Conflict(_)) if user.email != old_email => return Err(email_taken()),
         Err(e) => return Err(e.into()),
+    }
+    if hash.is_some() {
+        // Besides the operation's `sapi`, Auth0 logs the change itself.
+        let event = crate::audit::password_event(
+            &state,
+            tessera_core::log_event::LogType::SuccessChangePassword,
+            &facts,
+            &user,
+        );
+        state.logs.record(event);
     }
     if ends_sessions {
         // After the store has the new password or the block, so nothing opened

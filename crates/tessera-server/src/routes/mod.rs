@@ -48,6 +48,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
             cors::per_client,
         )
     };
+    // Every Management API write is recorded in the tenant's log.
+    let management = management.layer(from_fn_with_state(
+        state.clone(),
+        crate::audit::management_operations,
+    ));
     Router::new()
         .merge(management)
         .merge(crate::interactive::routes(&state.config))

@@ -11,9 +11,10 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tessera_core::client_auth;
 use tessera_core::error::{OAuthError, Reason};
-use tessera_core::flow::RefreshUse;
+use tessera_core::flow::{RefreshFamily, RefreshUse};
 use tessera_core::grant::common::authenticate_client;
 use tessera_core::grant::{Ctx, GrantError};
+use tessera_core::log_event::LogType;
 use tessera_core::model::Client;
 use tessera_core::params::Params;
 use tessera_core::revocation::revoke_family;
@@ -22,6 +23,7 @@ use tessera_core::token::opaque::token_hash;
 use tessera_core::token::verify::{MAX_TOKEN_BYTES, verify_access_token_any_audience};
 
 use super::token::oauth_params;
+use crate::audit::RequestFacts;
 use crate::cors;
 use crate::error::token_endpoint_error;
 use crate::state::AppState;
@@ -107,38 +109,58 @@ pub(crate) fn no_store(mut res: Response) -> Response {
     res
 }
 
-pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn revoke(
+    State(state): State<AppState>,
+    facts: RequestFacts,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let req = match read_request(&state, &headers, &body).await {
         Ok(r) => r,
         Err(res) => return res,
     };
     let ctx = state.grant_ctx(state.clock.now());
     let res = match revoke_token(&ctx, &req).await {
-        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Ok(revoked) => {
+            // Auth0 logs the revocation of a refresh token (`srrt`).
+            if let Some(family) = revoked {
+                let mut event = facts.stamp(state.logs.event(LogType::SuccessRevocation));
+                event.client_id = Some(family.client_id);
+                event.user_id = Some(family.user_id);
+                event.audience = family.audience;
+                state.logs.record(event);
+            }
+            no_store(StatusCode::OK.into_response())
+        }
         Err(e) => token_endpoint_error(e, req.used_basic),
     };
     cors::for_client(res, &req.client.client_id)
 }
 
-async fn revoke_token(ctx: &Ctx<'_>, req: &TokenQuery) -> Result<(), GrantError> {
+/// Revokes the token; the refresh-token family it ended, if it was one.
+async fn revoke_token(
+    ctx: &Ctx<'_>,
+    req: &TokenQuery,
+) -> Result<Option<RefreshFamily>, GrantError> {
     if req.token.len() > MAX_TOKEN_BYTES {
-        return Ok(());
+        return Ok(None);
     }
     if is_jwt(&req.token) {
-        return revoke_jwt(ctx, req).await;
+        revoke_jwt(ctx, req).await?;
+        return Ok(None);
     }
     // Both lookups are by hash; the hint only decides which runs first.
     let access_first = req.hint == Hint::AccessToken;
     if access_first && revoke_opaque(ctx, req).await? {
-        return Ok(());
+        return Ok(None);
     }
-    if revoke_refresh(ctx, req).await? {
-        return Ok(());
+    if let Some(family) = revoke_refresh(ctx, req).await? {
+        return Ok(Some(family));
     }
     if !access_first {
         revoke_opaque(ctx, req).await?;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// A JWT access token this server signed for the caller: its `jti` is revoked
@@ -173,8 +195,11 @@ async fn revoke_jwt(ctx: &Ctx<'_>, req: &TokenQuery) -> Result<(), GrantError> {
 /// token is presented without rotation and its idle expiry set to now; a
 /// retired one, with no leeway, counts as reuse, which revokes the family in
 /// the same transaction. Either way the family is then revoked with its access
-/// tokens. True when the token was a refresh token.
-async fn revoke_refresh(ctx: &Ctx<'_>, req: &TokenQuery) -> Result<bool, GrantError> {
+/// tokens. The family, when the token was a refresh token.
+async fn revoke_refresh(
+    ctx: &Ctx<'_>,
+    req: &TokenQuery,
+) -> Result<Option<RefreshFamily>, GrantError> {
     let hash = token_hash(&req.token);
     let used = ctx
         .store
@@ -189,7 +214,7 @@ async fn revoke_refresh(ctx: &Ctx<'_>, req: &TokenQuery) -> Result<bool, GrantEr
         )
         .await?;
     let family = match used {
-        RefreshUse::Invalid => return Ok(false),
+        RefreshUse::Invalid => return Ok(None),
         RefreshUse::Rotated(f)
         | RefreshUse::Replayed(f)
         | RefreshUse::Reused(f)
@@ -197,7 +222,7 @@ async fn revoke_refresh(ctx: &Ctx<'_>, req: &TokenQuery) -> Result<bool, GrantEr
     };
     revoke_family(ctx.store, ctx.revocations, &family.id, ctx.now).await?;
     tracing::info!(client_id = %family.client_id, family = %family.id, "refresh token revoked with its family");
-    Ok(true)
+    Ok(Some(family))
 }
 
 /// An opaque access token: deleted, and its `jti` revoked (so it is listed

@@ -13,6 +13,7 @@ use tessera_core::error::{OAuthError, Reason};
 use tessera_core::grant::{self, Origin, TokenRequest};
 use tessera_core::params::Params;
 
+use crate::audit::{self, RequestFacts};
 use crate::cors;
 use crate::error::token_endpoint_error;
 use crate::interactive::limits::{PeerIp, limit_key};
@@ -146,7 +147,8 @@ pub async fn token(
     // From here the request names its client: its answers, errors included,
     // are open to that client's origins.
     let origin = origin(peer, &headers);
-    let res = exchange(&state, &presented, &params, origin, tried_basic).await;
+    let facts = RequestFacts::new(peer, &headers);
+    let res = exchange(&state, &presented, &params, origin, tried_basic, &facts).await;
     cors::for_client(res, presented.client_id())
 }
 
@@ -156,6 +158,7 @@ async fn exchange(
     params: &Params,
     origin: Origin,
     tried_basic: bool,
+    facts: &RequestFacts,
 ) -> Response {
     let request = match TokenRequest::parse(params) {
         Ok(r) => r,
@@ -165,7 +168,17 @@ async fn exchange(
         origin,
         ..state.grant_ctx(state.clock.now())
     };
-    match grant::exchange(&ctx, presented, request).await {
+    let log_types = audit::exchange_types(&request);
+    let result = grant::exchange(&ctx, presented, request).await;
+    audit::record_exchange(
+        state,
+        facts,
+        Some(presented.client_id()),
+        params.get("grant_type").unwrap_or_default(),
+        log_types,
+        result.as_ref(),
+    );
+    match result {
         Ok(issued) => {
             for kind in &issued.kinds {
                 state.metrics.token_issued(*kind);

@@ -55,7 +55,8 @@ async fn client_grant_crud() {
     assert!(id.starts_with("cgr_"), "{id}");
     assert_eq!(
         r.body,
-        json!({"id": id, "client_id": client_id, "audience": API, "scope": ["read:orders"]})
+        json!({"id": id, "client_id": client_id, "audience": API, "scope": ["read:orders"],
+               "allow_any_organization": false, "subject_type": "client", "is_system": false})
     );
 
     let got = s

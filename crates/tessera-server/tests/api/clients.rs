@@ -112,7 +112,7 @@ async fn client_crud_and_app_type_defaults() {
     assert_eq!(web["is_first_party"], true);
     assert_eq!(
         web["jwt_configuration"],
-        json!({"lifetime_in_seconds": 36000, "alg": "RS256"})
+        json!({"lifetime_in_seconds": 36000, "alg": "RS256", "secret_encoded": false})
     );
     assert_eq!(
         web["refresh_token"],
@@ -216,7 +216,7 @@ async fn client_crud_and_app_type_defaults() {
     assert_eq!(patched.body["refresh_token"]["token_lifetime"], 2592000);
     assert_eq!(
         patched.body["jwt_configuration"],
-        json!({"lifetime_in_seconds": 36000, "alg": "ES256"})
+        json!({"lifetime_in_seconds": 36000, "alg": "ES256", "secret_encoded": false})
     );
     assert_eq!(
         patched.body["client_secret"], secret,

@@ -165,13 +165,24 @@ pub(crate) async fn fill_in_login(
     b: &reqwest::Client,
     login_url: &str,
 ) -> reqwest::Response {
+    fill_in_login_as(s, b, login_url, EMAIL, PASSWORD).await
+}
+
+/// [`fill_in_login`] with another `email` and `password`.
+pub(crate) async fn fill_in_login_as(
+    s: &TestServer,
+    b: &reqwest::Client,
+    login_url: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
     let html = b.get(login_url).send().await.unwrap().text().await.unwrap();
     b.post(s.url("u/login"))
         .form(&[
             ("state", input_value(&html, "state").as_str()),
             ("csrf", &input_value(&html, "csrf")),
-            ("email", EMAIL),
-            ("password", PASSWORD),
+            ("email", email),
+            ("password", password),
         ])
         .send()
         .await

@@ -81,6 +81,7 @@ pub async fn web_app(s: &TestServer, first_party: bool) -> (String, String) {
         is_first_party: first_party,
         refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),
+        settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
         client_authentication_methods: None,

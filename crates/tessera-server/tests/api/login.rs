@@ -141,6 +141,7 @@ pub(crate) async fn app(s: &TestServer, kind: Kind) -> App {
         is_first_party: kind != Kind::ThirdParty,
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration: JwtConfiguration::default(),
+        settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
         client_authentication_methods: None,

@@ -337,6 +337,7 @@ fn client(id: &str, method: &str, grant_types: &[&str]) -> Client {
         is_first_party: true,
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration: JwtConfiguration::default(),
+        settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
         client_authentication_methods: None,

@@ -200,6 +200,7 @@ pub async fn client_grants_filter_update_and_delete(db: Db) {
         token_lifetime: 3600,
         allow_offline_access: false,
         skip_consent_for_verifiable_first_party_clients: false,
+        settings: Default::default(),
         is_system: false,
     };
     db.store.create_resource_server(&orders, T0).await.unwrap();

@@ -11,6 +11,7 @@ mod client_credentials;
 mod clients;
 mod flow;
 mod keys;
+mod log_events;
 mod login_attempts;
 mod otp_codes;
 mod refresh;
@@ -24,6 +25,7 @@ pub use client_credentials::*;
 pub use clients::*;
 pub use flow::*;
 pub use keys::*;
+pub use log_events::*;
 pub use login_attempts::*;
 pub use otp_codes::*;
 pub use refresh::*;
@@ -109,4 +111,5 @@ suite!(
     a_password_change_applies_only_over_the_password_it_replaces,
     client_credentials_are_bound_to_their_client,
     assertion_jtis_are_used_once_until_they_expire,
+    log_events_filter_page_and_sweep,
 );

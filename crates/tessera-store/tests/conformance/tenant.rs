@@ -25,6 +25,7 @@ pub fn client(id: &str) -> Client {
         is_first_party: false,
         refresh_token: RefreshTokenConfig::defaults(AppType::RegularWeb),
         jwt_configuration: JwtConfiguration::default(),
+        settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
         client_authentication_methods: None,

@@ -3,12 +3,13 @@
 
 use super::DEFAULT_APP_TYPE;
 use super::payload::NewClient;
+use super::payload::same_cross_origin;
 use super::validate::{Sent, checked, parse_app_type};
 use crate::bootstrap::seal_client_secret;
 use crate::envelope::MasterKey;
 use crate::ids::{self, RngError};
 use crate::manage::Invalid;
-use crate::model::{Client, ClientSecret, JwtConfiguration, RefreshTokenConfig};
+use crate::model::{Client, ClientSecret, ClientSettings, JwtConfiguration, RefreshTokenConfig};
 use crate::types::Secret;
 
 /// Why a client could not be built.
@@ -73,7 +74,13 @@ pub fn create(master: &MasterKey, input: NewClient) -> Result<Created, CreateErr
 /// A new client with the given id and every default applied (no secret: see
 /// [`create`] and [`generate_secret`]). The name is required and the app type
 /// checked first: the other defaults follow it.
-pub fn build(client_id: String, input: NewClient) -> Result<Client, Invalid> {
+pub fn build(client_id: String, mut input: NewClient) -> Result<Client, Invalid> {
+    let mut settings = ClientSettings::default();
+    same_cross_origin(
+        &mut input.cross_origin_authentication,
+        &mut input.cross_origin_auth,
+    );
+    input.take_settings(&mut settings);
     let name = input
         .name
         .ok_or_else(|| Invalid::new("name", "is required"))?;
@@ -98,6 +105,7 @@ pub fn build(client_id: String, input: NewClient) -> Result<Client, Invalid> {
         is_first_party: input.is_first_party.unwrap_or(true),
         refresh_token: RefreshTokenConfig::defaults(app_type),
         jwt_configuration,
+        settings,
         description: input.description.unwrap_or_default(),
         is_token_endpoint_ip_header_trusted: input
             .is_token_endpoint_ip_header_trusted

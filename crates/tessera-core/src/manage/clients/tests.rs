@@ -185,7 +185,8 @@ fn each_property_is_named() {
         bad(NewClient {
             jwt_configuration: Some(JwtConfigurationChanges {
                 lifetime_in_seconds: Some(36001),
-                alg: None
+                alg: None,
+                ..Default::default()
             }),
             ..named("a")
         }),
@@ -195,7 +196,8 @@ fn each_property_is_named() {
         bad(NewClient {
             jwt_configuration: Some(JwtConfigurationChanges {
                 lifetime_in_seconds: None,
-                alg: Some("HS256".into())
+                alg: Some("HS256".into()),
+                ..Default::default()
             }),
             ..named("a")
         }),
@@ -349,6 +351,7 @@ fn changes_merge_and_are_checked_as_a_whole() {
             jwt_configuration: Some(JwtConfigurationChanges {
                 lifetime_in_seconds: Some(600),
                 alg: None,
+                ..Default::default()
             }),
             ..Default::default()
         },
@@ -464,6 +467,7 @@ fn the_first_problem_in_tessera_order_is_named() {
         jwt_configuration: Some(JwtConfigurationChanges {
             lifetime_in_seconds: None,
             alg: Some("HS256".into()),
+            ..Default::default()
         }),
         ..named("a")
     };

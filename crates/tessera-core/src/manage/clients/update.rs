@@ -2,6 +2,7 @@
 //! merge), and the result is checked as a whole.
 
 use super::payload::ClientChanges;
+use super::payload::same_cross_origin;
 use super::validate::{Sent, checked};
 use crate::manage::Invalid;
 use crate::manage::client_credentials::MAX_CREDENTIALS;
@@ -11,8 +12,13 @@ use crate::model::{Client, ClientAuthenticationMethods};
 /// property. The result is checked as a whole (e.g. switching to `none` while
 /// `client_credentials` is granted is refused). `client_secret` is not applied:
 /// see [`crate::manage::client_secrets::secret_plan`].
-pub fn apply_changes(client: &mut Client, changes: ClientChanges) -> Result<(), Invalid> {
+pub fn apply_changes(client: &mut Client, mut changes: ClientChanges) -> Result<(), Invalid> {
     let mut next = client.clone();
+    same_cross_origin(
+        &mut changes.cross_origin_authentication,
+        &mut changes.cross_origin_auth,
+    );
+    changes.take_settings(&mut next.settings);
     if let Some(v) = changes.name {
         next.name = v;
     }

@@ -2,12 +2,13 @@
 //! order that is part of the wire format (a payload with several problems is
 //! answered with the first): name, description, app_type,
 //! token_endpoint_auth_method, grant_types, callbacks, allowed_logout_urls,
-//! web_origins, allowed_origins, refresh_token, jwt_configuration. The closed sets are parsed in
+//! web_origins, allowed_origins, refresh_token, jwt_configuration, then the
+//! stored-only settings (`settings`). The closed sets are parsed in
 //! their turn, so an unknown value is refused where the string once was.
 
 use super::payload::RefreshTokenChanges;
 use super::urls::validate_urls;
-use super::{MAX_DESCRIPTION_LEN, MAX_ID_TOKEN_LIFETIME, MAX_NAME_LEN, refresh_token};
+use super::{MAX_DESCRIPTION_LEN, MAX_ID_TOKEN_LIFETIME, MAX_NAME_LEN, refresh_token, settings};
 use crate::keys::SigningAlg;
 use crate::manage::Invalid;
 use crate::model::{AppType, Client, GrantType, TokenEndpointAuthMethod};
@@ -86,6 +87,7 @@ pub(super) fn checked(mut client: Client, sent: Sent) -> Result<Client, Invalid>
             "must be one of RS256, PS256, ES256, EdDSA",
         ));
     }
+    settings::validate(&client.settings)?;
     Ok(client)
 }
 

@@ -11,6 +11,11 @@ use crate::model::Client;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientView {
     pub client: Client,
+    /// Auth0's read-only marker of its tenant-wide "All Applications" client,
+    /// which Tessera does not have: always false (never accepted in a body).
+    pub global: bool,
+    /// Auth0's read-only `callback_url_template`: always false.
+    pub callback_url_template: bool,
     /// Present when just made, or for callers holding `read:client_keys`.
     pub client_secret: Option<String>,
 }
@@ -19,6 +24,8 @@ impl ClientView {
     pub fn new(client: Client, client_secret: Option<String>) -> Self {
         Self {
             client,
+            global: false,
+            callback_url_template: false,
             client_secret,
         }
     }
