@@ -219,6 +219,7 @@ async fn ensure_admin(
             settings: Default::default(),
             description: "Machine-to-machine application ensured at every start; holds every Management API scope.".into(),
             is_token_endpoint_ip_header_trusted: false,
+            client_authentication_methods: None,
         },
     };
     let sealed = seal_client_secret(master, client_id, &secret_value)?;

@@ -1,6 +1,7 @@
 //! Client authentication at the token, revocation and introspection endpoints
 //! (RFC 6749 §2.3.1): `client_secret_basic`, `client_secret_post`, or `none` for
-//! public clients.
+//! public clients; and `private_key_jwt` (RFC 7523), whose assertion is
+//! verified by [`crate::grant::common::authenticate`] (it needs the store).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -24,6 +25,12 @@ pub enum Presented {
     },
     /// Only a `client_id`: a public client.
     None { client_id: String },
+    /// `private_key_jwt`: a client assertion naming `client_id` (unverified
+    /// until [`crate::grant::common::authenticate`]).
+    Assertion {
+        client_id: String,
+        assertion: Secret<String>,
+    },
 }
 
 impl Presented {
@@ -31,7 +38,8 @@ impl Presented {
         match self {
             Self::Basic { client_id, .. }
             | Self::Post { client_id, .. }
-            | Self::None { client_id } => client_id,
+            | Self::None { client_id }
+            | Self::Assertion { client_id, .. } => client_id,
         }
     }
     pub fn used_basic(&self) -> bool {
@@ -118,6 +126,50 @@ pub fn presented(
     }
 }
 
+/// Reads the client's credentials from the `Authorization` header value and the
+/// body: a client assertion (`client_assertion_type` + `client_assertion`,
+/// RFC 7523 §2.2), else as [`presented`]. An assertion together with a secret
+/// is refused (one method at a time), and so is a `client_id` that is not the
+/// assertion's.
+pub fn presented_from(
+    authorization: Option<&str>,
+    params: &crate::params::Params,
+) -> Result<Presented, OAuthError> {
+    let assertion_type = params.get("client_assertion_type");
+    let assertion = params.get("client_assertion");
+    if assertion_type.is_none() && assertion.is_none() {
+        return presented(
+            authorization,
+            params.get("client_id"),
+            params.get("client_secret"),
+        );
+    }
+    if authorization.is_some() || params.get("client_secret").is_some() {
+        return Err(invalid_client(
+            Reason::ClientAssertionWithSecret,
+            "use one client authentication method: a client assertion or a secret, not both",
+        ));
+    }
+    let (Some(crate::client_assertion::JWT_BEARER), Some(assertion)) = (assertion_type, assertion)
+    else {
+        return Err(invalid_client(
+            Reason::ClientAssertionTypeUnsupported,
+            "send client_assertion with client_assertion_type urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ));
+    };
+    let client_id = crate::client_assertion::client_id_of(assertion)?;
+    if params.get("client_id").is_some_and(|id| id != client_id) {
+        return Err(invalid_client(
+            Reason::ClientAssertionSubjectMismatch,
+            "client_id is not the client_assertion's iss and sub",
+        ));
+    }
+    Ok(Presented::Assertion {
+        client_id,
+        assertion: Secret::new(assertion.to_owned()),
+    })
+}
+
 /// How a client authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authenticated {
@@ -152,6 +204,11 @@ pub fn authenticate(
             ) {
                 return Err(invalid_client(Reason::ClientCredentialsInvalid, WRONG));
             }
+            // A private_key_jwt client's secret no longer authenticates it
+            // (said after the secret check, so it tells a guesser nothing).
+            if client.uses_private_key_jwt() {
+                return Err(assertion_required());
+            }
             // RFC 7591 §2: a client registered for client_secret_basic sends its
             // secret only in the header; one in the body is refused (said only
             // after the secret was right, so it tells a guesser nothing).
@@ -172,6 +229,8 @@ pub fn authenticate(
         Presented::None { .. } => {
             if client.is_public() {
                 Ok(Authenticated::Public)
+            } else if client.uses_private_key_jwt() {
+                Err(assertion_required())
             } else {
                 Err(invalid_client(
                     Reason::ClientSecretRequired,
@@ -179,7 +238,20 @@ pub fn authenticate(
                 ))
             }
         }
+        // Verified with the store's help, in `grant::common::authenticate`;
+        // never accepted here.
+        Presented::Assertion { .. } => Err(invalid_client(
+            Reason::ClientAssertionNotAllowed,
+            "client assertions are not accepted here",
+        )),
     }
+}
+
+fn assertion_required() -> OAuthError {
+    invalid_client(
+        Reason::ClientAssertionRequired,
+        "this client authenticates with private_key_jwt: send a client_assertion",
+    )
 }
 
 #[cfg(test)]

@@ -178,6 +178,38 @@ reasons! {
     ClientAuthMethodWrong = "client_auth_method_wrong" => InvalidClient,
     /// A public client at an endpoint for confidential clients.
     PublicClientRefused = "public_client_refused" => InvalidClient,
+    /// `client_assertion` without `client_assertion_type` `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, or the type without an assertion.
+    ClientAssertionTypeUnsupported = "client_assertion_type_unsupported" => InvalidClient,
+    /// A client assertion together with a secret (Basic or `client_secret`): one method at a time.
+    ClientAssertionWithSecret = "client_assertion_with_secret" => InvalidClient,
+    /// A client assertion over 8 KiB.
+    ClientAssertionTooLarge = "client_assertion_too_large" => InvalidClient,
+    /// A client assertion that is not a well-formed JWS (or has `crit`, or a bad `jti`).
+    ClientAssertionMalformed = "client_assertion_malformed" => InvalidClient,
+    /// A client assertion whose `iss`, `sub` and `client_id` do not all name the client.
+    ClientAssertionSubjectMismatch = "client_assertion_subject_mismatch" => InvalidClient,
+    /// A client assertion without `iss`, `sub`, `exp` or `jti`.
+    ClientAssertionClaimMissing = "client_assertion_claim_missing" => InvalidClient,
+    /// A client assertion for a client not configured for `private_key_jwt` (public clients included).
+    ClientAssertionNotAllowed = "client_assertion_not_allowed" => InvalidClient,
+    /// A `private_key_jwt` client sent a secret or nothing: it must send a client assertion.
+    ClientAssertionRequired = "client_assertion_required" => InvalidClient,
+    /// A client assertion signed with `none`, HMAC or an algorithm other than its credential's.
+    ClientAssertionAlgorithm = "client_assertion_algorithm" => InvalidClient,
+    /// No enabled, unexpired credential of the client matches the assertion (`kid`).
+    ClientAssertionUnknownKey = "client_assertion_unknown_key" => InvalidClient,
+    /// A client assertion whose signature does not verify with the client's credentials.
+    ClientAssertionBadSignature = "client_assertion_bad_signature" => InvalidClient,
+    /// A client assertion whose `aud` is neither the issuer nor the token endpoint.
+    ClientAssertionWrongAudience = "client_assertion_wrong_audience" => InvalidClient,
+    /// A client assertion past its `exp`.
+    ClientAssertionExpired = "client_assertion_expired" => InvalidClient,
+    /// A client assertion whose `exp` is more than five minutes ahead.
+    ClientAssertionLifetimeTooLong = "client_assertion_lifetime_too_long" => InvalidClient,
+    /// A client assertion whose `nbf` or `iat` is in the future.
+    ClientAssertionNotYetValid = "client_assertion_not_yet_valid" => InvalidClient,
+    /// A client assertion whose `jti` was used before.
+    ClientAssertionReplayed = "client_assertion_replayed" => InvalidClient,
 
     // The token endpoint.
     /// No `grant_type`.

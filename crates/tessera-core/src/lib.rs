@@ -5,6 +5,7 @@
 
 pub mod authorize;
 pub mod bootstrap;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod clock;
 pub mod envelope;

@@ -6,9 +6,11 @@ use crate::clock::UnixTime;
 
 mod api_settings;
 mod client;
+mod credential;
 
 pub use api_settings::*;
 pub use client::*;
+pub use credential::*;
 
 /// A scope an API defines. Unknown properties are refused (a request body
 /// names this shape, and Tessera never stores others).

@@ -14,7 +14,9 @@ use crate::flow::{
     RefreshFamily, RefreshUse, Session,
 };
 use crate::jobs::{FailedRow, ImportUser, Job, JobSummary};
-use crate::model::{AppType, Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
+use crate::model::{
+    AppType, Client, ClientCredential, ClientGrant, ClientSecret, Connection, ResourceServer, User,
+};
 use crate::passwordless::NewOtp;
 use crate::ticket::{Ticket, TicketKind};
 
@@ -777,6 +779,56 @@ pub trait ConnectionClientsStore: Send + Sync + 'static {
     async fn open_connections_upgrade(&self, now: UnixTime) -> Result<bool, StoreError>;
 }
 
+/// Client credentials (public keys for `private_key_jwt`) and the single use
+/// of client assertions' `jti` (RFC 7523 §3).
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
+    /// Stores a new credential of an existing client; a `kid` the client
+    /// already uses is a `Conflict`.
+    async fn create_client_credential(
+        &self,
+        credential: &ClientCredential,
+    ) -> Result<(), StoreError>;
+    /// The client's credentials, oldest first.
+    async fn list_client_credentials(
+        &self,
+        client_id: &str,
+    ) -> Result<Vec<ClientCredential>, StoreError>;
+    async fn get_client_credential(
+        &self,
+        client_id: &str,
+        id: &str,
+    ) -> Result<Option<ClientCredential>, StoreError>;
+    /// Replaces a credential's changeable fields (`expires_at`, `updated_at`);
+    /// `false` when it does not exist.
+    async fn update_client_credential(
+        &self,
+        credential: &ClientCredential,
+    ) -> Result<bool, StoreError>;
+    /// Deletes a credential and, in the same transaction, drops it from the
+    /// client's `client_authentication_methods` (the list may become empty:
+    /// the client then authenticates with nothing until it is reconfigured,
+    /// never silently with its secret again). `false` when it did not exist.
+    async fn delete_client_credential(
+        &self,
+        client_id: &str,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Records an assertion's `jti` for `client_id` until `expires_at`: `true`
+    /// for exactly one caller while a live record exists (one conditional
+    /// write, atomic across nodes).
+    async fn record_assertion_jti(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Deletes `jti` records that expired at or before `now`.
+    async fn sweep_assertion_jtis(&self, now: UnixTime) -> Result<u64, StoreError>;
+}
+
 /// Everything the server needs from a database.
 #[async_trait]
 pub trait Store:
@@ -792,6 +844,7 @@ pub trait Store:
     + JobStore
     + TenantSettingsStore
     + ConnectionClientsStore
+    + CredentialStore
     + LogStore
 {
     /// Is the database reachable? (readiness)

@@ -91,6 +91,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
+        client_authentication_methods: None,
     };
     let sealed = bootstrap::seal_client_secret(&master, ID, SECRET).unwrap();
     store

@@ -101,7 +101,8 @@ pub fn spawn_flow_sweeper(
                 + store.sweep_tickets(now).await?
                 + store
                     .sweep_jobs(now, now - crate::jobs::KEEP_ENDED_JOBS)
-                    .await?;
+                    .await?
+                + store.sweep_assertion_jtis(now).await?;
             if deleted > 0 {
                 tracing::debug!(deleted, "swept expired login state");
             }

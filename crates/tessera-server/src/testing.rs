@@ -379,6 +379,7 @@ impl TestServer {
             settings: Default::default(),
             description: String::new(),
             is_token_endpoint_ip_header_trusted: false,
+            client_authentication_methods: None,
         };
         let sealed = bootstrap::seal_client_secret(&self.master, &id, &secret).unwrap();
         let now = SystemClock.now();

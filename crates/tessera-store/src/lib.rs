@@ -7,6 +7,7 @@
 //! serialization failures (SQLSTATE 40001) and on SQLite's busy errors.
 
 mod connection_clients;
+mod credentials;
 mod flow;
 mod jobs;
 mod keys;

@@ -15,6 +15,7 @@ mod interop;
 mod interop_reset;
 mod keys;
 mod node_auth0;
+mod node_auth0_private_key_jwt;
 mod operator;
 mod shutdown;
 mod spa_js;

@@ -44,7 +44,7 @@ pub async fn exchange(
     req: Request,
 ) -> Result<super::Issued, GrantError> {
     let found = ctx.store.get_client(presented.client_id()).await?;
-    let client = authenticate_client(ctx, presented, found.as_ref())?;
+    let client = authenticate_client(ctx, presented, found.as_ref()).await?;
     if !client.allows(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             Reason::GrantTypeNotAllowed,

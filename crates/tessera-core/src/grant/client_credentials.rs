@@ -2,7 +2,7 @@
 //! one API, within the client's client grant for it.
 
 use super::{Ctx, GrantError, Issued, TokenResponse};
-use crate::client_auth::{self, Authenticated, Presented};
+use crate::client_auth::{Authenticated, Presented};
 use crate::error::{OAuthError, Reason};
 use crate::jwt;
 use crate::model::GrantType;
@@ -52,7 +52,7 @@ pub async fn exchange(
         .store
         .client_credentials_context(client_id, &audience)
         .await?;
-    match client_auth::authenticate(ctx.master, presented, found.client.as_ref())? {
+    match super::common::authenticate(ctx, presented, found.client.as_ref()).await? {
         Authenticated::Confidential => {}
         Authenticated::Public => {
             return Err(OAuthError::new(

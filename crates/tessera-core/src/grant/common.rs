@@ -4,6 +4,7 @@
 //! [`crate::revocation`]'s.
 
 use super::{Ctx, GrantError, Issued, TokenResponse};
+use crate::client_assertion;
 use crate::client_auth::{self, Authenticated, Presented};
 use crate::clock::UnixTime;
 use crate::error::{OAuthError, Reason};
@@ -16,13 +17,66 @@ use crate::token::id::{IdTokenInput, half_hash, id_token_claims};
 use crate::token::opaque::{OPAQUE_TOKEN_LIFETIME, new_secret_value, token_hash};
 use crate::token::{TokenKind, new_jti};
 
-/// Authenticates the client as its `token_endpoint_auth_method` says.
-pub fn authenticate_client(
+/// Authenticates the client as its registration says: a secret, nothing
+/// (public clients), or a client assertion (`private_key_jwt`), whose `jti` is
+/// recorded so it is used once.
+pub async fn authenticate(
+    ctx: &Ctx<'_>,
+    presented: &Presented,
+    found: Option<&(Client, Option<crate::model::ClientSecret>)>,
+) -> Result<Authenticated, GrantError> {
+    let Presented::Assertion { assertion, .. } = presented else {
+        return Ok(client_auth::authenticate(ctx.master, presented, found)?);
+    };
+    let Some((client, _)) = found else {
+        return Err(OAuthError::new(
+            Reason::ClientCredentialsInvalid,
+            "unknown client or wrong client credentials",
+        )
+        .into());
+    };
+    if !client.uses_private_key_jwt() || client.is_public() {
+        return Err(OAuthError::new(
+            Reason::ClientAssertionNotAllowed,
+            "this client is not configured for private_key_jwt",
+        )
+        .into());
+    }
+    let credentials = ctx.store.list_client_credentials(&client.client_id).await?;
+    let accepted = client_assertion::verify(
+        assertion.expose(),
+        client,
+        &credentials,
+        ctx.issuer,
+        ctx.now,
+    )?;
+    // RFC 7523 §3: a jti is used once (recorded until the assertion expires).
+    if !ctx
+        .store
+        .record_assertion_jti(
+            &client.client_id,
+            &accepted.jti,
+            accepted.expires_at,
+            ctx.now,
+        )
+        .await?
+    {
+        return Err(OAuthError::new(
+            Reason::ClientAssertionReplayed,
+            "client_assertion was used before",
+        )
+        .into());
+    }
+    Ok(Authenticated::Confidential)
+}
+
+/// Authenticates the client (see [`authenticate`]) and returns it.
+pub async fn authenticate_client(
     ctx: &Ctx<'_>,
     presented: &Presented,
     found: Option<&(Client, Option<crate::model::ClientSecret>)>,
 ) -> Result<Client, GrantError> {
-    let kind = client_auth::authenticate(ctx.master, presented, found)?;
+    let kind = authenticate(ctx, presented, found).await?;
     let (client, _) =
         found.ok_or_else(|| OAuthError::new(Reason::ClientCredentialsInvalid, "unknown client"))?;
     let public = client.is_public();

@@ -73,7 +73,7 @@ pub async fn exchange(
     req: Request,
 ) -> Result<Issued, GrantError> {
     let found = ctx.store.get_client(presented.client_id()).await?;
-    let client = authenticate_client(ctx, presented, found.as_ref())?;
+    let client = authenticate_client(ctx, presented, found.as_ref()).await?;
     if !client.allows(GrantType::RefreshToken) {
         return Err(OAuthError::new(
             Reason::GrantTypeNotAllowed,

@@ -152,7 +152,7 @@ pub async fn exchange(
     creds: Credentials,
 ) -> Result<Issued, GrantError> {
     let found = ctx.store.get_client(presented.client_id()).await?;
-    let client = authenticate_client(ctx, presented, found.as_ref())?;
+    let client = authenticate_client(ctx, presented, found.as_ref()).await?;
     if !client.allows(grant) {
         return Err(OAuthError::new(
             Reason::GrantTypeNotAllowed,

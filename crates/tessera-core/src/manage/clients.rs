@@ -35,7 +35,7 @@ pub use refresh_token::MAX_REFRESH_TOKEN_LEEWAY;
 pub use settings::{
     MAX_METADATA_KEY_LEN, MAX_METADATA_KEYS, MAX_METADATA_VALUE_LEN, PAR_REQUEST_EXPIRY,
 };
-pub use update::apply_changes;
+pub use update::{apply_changes, touches_authentication_methods};
 pub use view::ClientView;
 
 use crate::model::AppType;

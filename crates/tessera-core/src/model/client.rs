@@ -311,9 +311,22 @@ pub struct Client {
     /// this client's `auth0-forwarded-for` header (for brute-force protection),
     /// when the client authenticated with its secret. Default false.
     pub is_token_endpoint_ip_header_trusted: bool,
+    /// Auth0's `client_authentication_methods`: with `private_key_jwt`, the
+    /// client authenticates only with assertions signed by those credentials
+    /// (see [`super::ClientAuthenticationMethods`]). Absent when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_authentication_methods: Option<super::ClientAuthenticationMethods>,
 }
 
 impl Client {
+    /// Whether the client authenticates with `private_key_jwt` (then never with
+    /// its secret).
+    pub fn uses_private_key_jwt(&self) -> bool {
+        self.client_authentication_methods
+            .as_ref()
+            .is_some_and(|m| m.private_key_jwt.is_some())
+    }
+
     /// A public client (`none`): no secret, PKCE instead.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
@@ -374,6 +387,8 @@ struct StoredClient {
     description: String,
     #[serde(default)]
     is_token_endpoint_ip_header_trusted: bool,
+    #[serde(default)]
+    client_authentication_methods: Option<super::ClientAuthenticationMethods>,
 }
 
 fn yes() -> bool {
@@ -398,6 +413,7 @@ impl From<StoredClient> for Client {
             settings: s.settings,
             description: s.description,
             is_token_endpoint_ip_header_trusted: s.is_token_endpoint_ip_header_trusted,
+            client_authentication_methods: s.client_authentication_methods,
         }
     }
 }

@@ -24,6 +24,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Caller;
+
+const UPDATE_CLIENT_CREDENTIALS: &str = "update:client_credentials";
 use super::error::{ErrorBody, MgmtError, MgmtResult};
 use super::extract::{FieldsQuery, Payload, QueryOf, project, projected};
 use super::paging::{ListParams, list_query, paged_listing};
@@ -254,6 +256,30 @@ async fn update(
         return Err(MgmtError::insufficient_scope(UPDATE_CLIENT_KEYS));
     }
     let (mut client, stored) = find(&state, &id).await?;
+    if clients::touches_authentication_methods(&client, &body) {
+        // Auth0: configuring client_authentication_methods needs
+        // update:client_credentials, so update:clients alone cannot enable a
+        // key of the caller's choosing (or turn private_key_jwt off).
+        caller.require(UPDATE_CLIENT_CREDENTIALS)?;
+        let ids: Vec<String> = body
+            .client_authentication_methods
+            .iter()
+            .flatten()
+            .flat_map(|m| m.private_key_jwt_ids().map(str::to_owned))
+            .collect();
+        if !ids.is_empty() {
+            let held = state.store.list_client_credentials(&id).await?;
+            if let Some(unknown) = ids.iter().find(|i| !held.iter().any(|c| &&c.id == i)) {
+                return Err(MgmtError::invalid_body(
+                    "client_authentication_methods",
+                    &format!(
+                        "credential {} is not a credential of this client",
+                        unknown.chars().take(64).collect::<String>()
+                    ),
+                ));
+            }
+        }
+    }
     clients::apply_changes(&mut client, body)?;
     let plan = client_secrets::secret_plan(&client, stored.is_some(), requested)?;
     if plan.touches_credentials() && !keys {

@@ -4,6 +4,7 @@
 mod actions;
 pub mod auth;
 mod blacklists;
+mod client_credentials;
 mod client_grants;
 mod clients;
 mod connection_clients;
@@ -66,6 +67,7 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = resource_servers::routes(api);
     let api = users::routes(api);
     let api = clients::routes(api);
+    let api = client_credentials::routes(api);
     let api = client_grants::routes(api);
     let api = connections::routes(api);
     let api = connection_clients::routes(api);

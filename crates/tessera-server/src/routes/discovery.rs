@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tessera_core::flow::{ResponseMode, ResponseType};
 use tessera_core::keys::SigningAlg;
-use tessera_core::model::GrantType;
+use tessera_core::model::{CredentialAlg, GrantType};
 
 use crate::state::AppState;
 
@@ -28,6 +28,10 @@ pub struct Metadata {
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 8414 §2: the algorithms `private_key_jwt` assertions may use.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub scopes_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
@@ -66,6 +70,11 @@ const CLAIMS: &[&str] = &[
     "address",
 ];
 
+/// The algorithms a client credential (and so an assertion) may use.
+fn assertion_algs() -> Vec<&'static str> {
+    CredentialAlg::ALL.iter().map(|a| a.as_str()).collect()
+}
+
 pub fn metadata(state: &AppState) -> Metadata {
     let issuer = &state.config.issuer;
     Metadata {
@@ -89,17 +98,23 @@ pub fn metadata(state: &AppState) -> Metadata {
         token_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
             "none",
         ],
         revocation_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
             "none",
         ],
         introspection_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
         ],
+        token_endpoint_auth_signing_alg_values_supported: assertion_algs(),
+        revocation_endpoint_auth_signing_alg_values_supported: assertion_algs(),
+        introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
         code_challenge_methods_supported: vec!["S256"],
         scopes_supported: vec![
             "openid",

@@ -69,12 +69,7 @@ pub(crate) async fn read_request(
         authorization.is_some_and(|a| a.len() > 6 && a[..6].eq_ignore_ascii_case("basic "));
     let fail = |e: OAuthError| token_endpoint_error(e, tried_basic);
     let params = oauth_params(headers, body).map_err(fail)?;
-    let presented = client_auth::presented(
-        authorization,
-        params.get("client_id"),
-        params.get("client_secret"),
-    )
-    .map_err(fail)?;
+    let presented = client_auth::presented_from(authorization, &params).map_err(fail)?;
     // From here the request names its client: its errors are open to that
     // client's origins (the caller's handler names it on its answers).
     let named = |res: Response| cors::for_client(res, presented.client_id());
@@ -85,6 +80,7 @@ pub(crate) async fn read_request(
         .await
         .map_err(|e| named(token_endpoint_error(e, tried_basic)))?;
     let client = authenticate_client(&ctx, &presented, found.as_ref())
+        .await
         .map_err(|e| named(token_endpoint_error(e, tried_basic)))?;
     let token = params
         .get("token")

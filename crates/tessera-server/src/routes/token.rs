@@ -140,11 +140,7 @@ pub async fn token(
         Ok(p) => p,
         Err(e) => return token_endpoint_error(e, tried_basic),
     };
-    let presented = match client_auth::presented(
-        authorization,
-        params.get("client_id"),
-        params.get("client_secret"),
-    ) {
+    let presented = match client_auth::presented_from(authorization, &params) {
         Ok(p) => p,
         Err(e) => return token_endpoint_error(e, tried_basic),
     };

@@ -84,6 +84,7 @@ pub async fn web_app(s: &TestServer, first_party: bool) -> (String, String) {
         settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
+        client_authentication_methods: None,
     };
     let secret = tessera_core::ids::client_secret().unwrap();
     let sealed = bootstrap::seal_client_secret(&s.master, &id, &secret).unwrap();

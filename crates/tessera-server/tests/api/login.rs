@@ -144,6 +144,7 @@ pub(crate) async fn app(s: &TestServer, kind: Kind) -> App {
         settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
+        client_authentication_methods: None,
     };
     let secret = (kind != Kind::Spa).then(|| tessera_core::ids::client_secret().unwrap());
     let sealed = secret

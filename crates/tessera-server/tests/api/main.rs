@@ -34,6 +34,7 @@ mod oidc_rp;
 mod password_grant;
 mod password_reset;
 mod passwordless;
+mod private_key_jwt;
 mod rate_limits;
 mod refresh;
 mod revocation;

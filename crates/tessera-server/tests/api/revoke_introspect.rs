@@ -652,11 +652,20 @@ async fn discovery_lists_revocation_and_introspection() {
     assert_eq!(d["introspection_endpoint"], s.url("oauth/introspect"));
     assert_eq!(
         d["revocation_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none"
+        ])
     );
     assert_eq!(
         d["introspection_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     for (field, value) in [
         ("grant_types_supported", "refresh_token"),

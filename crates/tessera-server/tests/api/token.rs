@@ -340,6 +340,7 @@ fn client(id: &str, method: &str, grant_types: &[&str]) -> Client {
         settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
+        client_authentication_methods: None,
     }
 }
 

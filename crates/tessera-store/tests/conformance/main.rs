@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tessera_core::keys::KeyPolicy;
 use tessera_store::{SqlStore, testing};
 
+mod client_credentials;
 mod clients;
 mod flow;
 mod jobs;
@@ -22,6 +23,7 @@ mod tenant_settings;
 mod tickets;
 mod users;
 
+pub use client_credentials::*;
 pub use clients::*;
 pub use flow::*;
 pub use jobs::*;
@@ -118,5 +120,7 @@ suite!(
     tenant_settings_patches_merge_atomically,
     new_clients_join_every_connection_while_the_flag_is_on,
     empty_client_lists_are_opened_once,
+    client_credentials_are_bound_to_their_client,
+    assertion_jtis_are_used_once_until_they_expire,
     log_events_filter_page_and_sweep,
 );

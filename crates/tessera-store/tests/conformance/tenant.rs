@@ -28,6 +28,7 @@ pub fn client(id: &str) -> Client {
         settings: Default::default(),
         description: String::new(),
         is_token_endpoint_ip_header_trusted: false,
+        client_authentication_methods: None,
     }
 }
 

@@ -110,7 +110,14 @@ pub fn build(client_id: String, mut input: NewClient) -> Result<Client, Invalid>
         is_token_endpoint_ip_header_trusted: input
             .is_token_endpoint_ip_header_trusted
             .unwrap_or(false),
+        client_authentication_methods: None,
     };
+    if input.client_authentication_methods.is_some() {
+        return Err(Invalid::new(
+            "client_authentication_methods",
+            "is set on an existing client: create the client, add its credentials (POST /api/v2/clients/{id}/credentials), then enable them with PATCH /api/v2/clients/{id}",
+        ));
+    }
     checked(
         client,
         Sent {

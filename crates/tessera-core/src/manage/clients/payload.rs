@@ -16,10 +16,10 @@ use serde::Deserialize;
 use crate::manage::settings_body;
 #[allow(unused_imports)] // `Object` is named by the OpenAPI attributes only
 use crate::model::{
-    ClientMobile, ClientSettings, ComplianceLevel, DefaultOrganization, EncryptionKey,
-    JwtConfiguration, NativeSocialLogin, Object, OrganizationDiscovery,
-    OrganizationRequireBehavior, OrganizationUsage, RedirectionPolicy, ThirdPartySecurityMode,
-    client_settings_list,
+    ClientAuthenticationMethods, ClientMobile, ClientSettings, ComplianceLevel,
+    DefaultOrganization, EncryptionKey, JwtConfiguration, NativeSocialLogin, Object,
+    OrganizationDiscovery, OrganizationRequireBehavior, OrganizationUsage, RedirectionPolicy,
+    ThirdPartySecurityMode, client_settings_list,
 };
 use crate::types::Secret;
 
@@ -66,6 +66,12 @@ client_settings_list!(settings_body! {
         /// false.
         #[serde(default, deserialize_with = "crate::manage::or_default")]
         pub is_token_endpoint_ip_header_trusted: Option<bool>,
+        /// Auth0's `client_authentication_methods` at creation (inline
+        /// credential definitions): refused, see docs/private-key-jwt.md —
+        /// create the client, then its credentials, then enable them.
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+        pub client_authentication_methods: Option<serde_json::Value>,
     }
 });
 
@@ -118,8 +124,25 @@ client_settings_list!(settings_body! {
         #[serde(default)]
         #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
         pub client_secret: Option<Secret<String>>,
+        /// Auth0's `client_authentication_methods`: `{"private_key_jwt":
+        /// {"credentials": [{"id": "cred_…"}]}}` enables those credentials (and
+        /// refuses the secret from then on); `null` turns it off. Needs
+        /// `update:client_credentials`; not together with
+        /// `token_endpoint_auth_method`.
+        #[serde(default, deserialize_with = "present")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<ClientAuthenticationMethods>))]
+        pub client_authentication_methods: Option<Option<ClientAuthenticationMethods>>,
     }
 });
+
+/// `null` as `Some(None)`, absent (the field's default) as `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
 
 /// `cross_origin_auth` is Auth0's former name of `cross_origin_authentication`:
 /// sending either sets both.

@@ -5,7 +5,8 @@ use super::payload::ClientChanges;
 use super::payload::same_cross_origin;
 use super::validate::{Sent, checked};
 use crate::manage::Invalid;
-use crate::model::Client;
+use crate::manage::client_credentials::MAX_CREDENTIALS;
+use crate::model::{Client, ClientAuthenticationMethods};
 
 /// Applies `changes` to `client`, or leaves it untouched and names the first bad
 /// property. The result is checked as a whole (e.g. switching to `none` while
@@ -45,7 +46,9 @@ pub fn apply_changes(client: &mut Client, mut changes: ClientChanges) -> Result<
     if let Some(v) = changes.jwt_configuration {
         v.merge_into(&mut next.jwt_configuration);
     }
-    *client = checked(
+    let methods = changes.client_authentication_methods;
+    let method_sent = changes.token_endpoint_auth_method.is_some();
+    let mut next = checked(
         next,
         Sent {
             app_type: changes.app_type,
@@ -54,5 +57,74 @@ pub fn apply_changes(client: &mut Client, mut changes: ClientChanges) -> Result<
             refresh_token: changes.refresh_token,
         },
     )?;
+    apply_authentication_methods(&mut next, methods, method_sent)?;
+    *client = next;
     Ok(())
+}
+
+/// Whether `changes` would change how `client` authenticates through
+/// `client_authentication_methods` (setting or clearing it, or a
+/// `token_endpoint_auth_method` that replaces it): such a change needs
+/// `update:client_credentials` (Auth0's rule), so a token holding only
+/// `update:clients` cannot enable a key of its choosing.
+pub fn touches_authentication_methods(client: &Client, changes: &ClientChanges) -> bool {
+    match &changes.client_authentication_methods {
+        Some(m) => m.as_ref() != client.client_authentication_methods.as_ref(),
+        None => changes.token_endpoint_auth_method.is_some() && client.uses_private_key_jwt(),
+    }
+}
+
+/// Auth0: `client_authentication_methods` and `token_endpoint_auth_method`
+/// are mutually exclusive; a sent method replaces `private_key_jwt`.
+fn apply_authentication_methods(
+    next: &mut Client,
+    methods: Option<Option<ClientAuthenticationMethods>>,
+    method_sent: bool,
+) -> Result<(), Invalid> {
+    const PROPERTY: &str = "client_authentication_methods";
+    match methods {
+        Some(Some(_)) if method_sent => Err(Invalid::new(
+            PROPERTY,
+            "and token_endpoint_auth_method are mutually exclusive: send one of them",
+        )),
+        Some(Some(methods)) => {
+            let ids: Vec<&str> = methods.private_key_jwt_ids().collect();
+            if methods.private_key_jwt.is_some() && ids.is_empty() {
+                return Err(Invalid::new(
+                    PROPERTY,
+                    "private_key_jwt.credentials must name at least one credential",
+                ));
+            }
+            if ids.len() > MAX_CREDENTIALS {
+                return Err(Invalid::new(
+                    PROPERTY,
+                    format!(
+                        "private_key_jwt.credentials may name at most {MAX_CREDENTIALS} credentials"
+                    ),
+                ));
+            }
+            if ids.iter().enumerate().any(|(i, id)| ids[..i].contains(id)) {
+                return Err(Invalid::new(PROPERTY, "names a credential twice"));
+            }
+            if next.is_public() {
+                return Err(Invalid::new(
+                    PROPERTY,
+                    "private_key_jwt is for confidential clients: this client's token_endpoint_auth_method is none",
+                ));
+            }
+            next.client_authentication_methods =
+                methods.private_key_jwt.is_some().then_some(methods);
+            Ok(())
+        }
+        Some(None) => {
+            next.client_authentication_methods = None;
+            Ok(())
+        }
+        None => {
+            if method_sent {
+                next.client_authentication_methods = None;
+            }
+            Ok(())
+        }
+    }
 }
