@@ -388,6 +388,10 @@ pub enum StoreError {
 pub struct Invalid {
     pub property: String,
     pub problem: String,
+    /// A precise, stable reason name when the problem is not just a bad
+    /// value (a setting Tessera does not enforce, a reserved name, …); the
+    /// Management API sends it in `Tessera-Error-Reason` (docs/errors.md).
+    pub reason: Option<&'static str>,
 }
 
 impl Invalid {
@@ -395,6 +399,14 @@ impl Invalid {
         Self {
             property: property.into(),
             problem: problem.into(),
+            reason: None,
+        }
+    }
+    /// Names the precise reason (see [`Invalid::reason`]).
+    pub fn with_reason(self, reason: &'static str) -> Self {
+        Self {
+            reason: Some(reason),
+            ..self
         }
     }
 }

@@ -114,7 +114,7 @@ mgmt.clients.delete(full_id)
 
 # A resource server with Auth0's properties, read back equal.
 full_api = dict(identifier=f"https://full-{tag}.example/", name=f"Full {tag}",
-                token_dialect="access_token_authz", enforce_policies=True,
+                token_dialect="rfc9068_profile", enforce_policies=False,
                 skip_consent_for_verifiable_first_party_clients=True, allow_offline_access=True,
                 token_lifetime=7200, signing_alg="RS256",
                 scopes=[{"value": "read:full", "description": "Read"}])

@@ -8,10 +8,13 @@ pub mod client_secrets;
 pub mod clients;
 pub mod connection_options;
 pub mod connections;
+pub mod not_enforced;
 pub mod resource_servers;
 pub mod tenant_settings;
 mod settings_body;
-pub(crate) use settings_body::{or_default, or_true, settings_body};
+pub mod settings_limits;
+pub use settings_body::NULL_REFUSED;
+pub(crate) use settings_body::{not_null, or_default, settings_body};
 pub mod users;
 
 pub use crate::error::Invalid;

@@ -157,29 +157,40 @@ pub fn validate_token_lifetime(lifetime: i64) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// Auth0's shortest `signing_secret`.
-pub const MIN_SIGNING_SECRET_LEN: usize = 16;
-
-/// The stored-only settings: a `signing_secret` of at least 16 characters.
+/// The stored-only settings: each within its bound, none asking for an
+/// enforcement Tessera does not do (no `signing_secret` at all).
 pub fn validate_settings(settings: &ResourceServerSettings) -> Result<(), Invalid> {
-    if settings
-        .signing_secret
-        .as_ref()
-        .is_some_and(|s| s.chars().count() < MIN_SIGNING_SECRET_LEN)
+    super::settings_limits::check(settings)?;
+    super::not_enforced::resource_server(settings)
+}
+
+/// `Tessera-Error-Reason` of a name only the Management API may have.
+pub const RESERVED_NAME: &str = "reserved_name";
+
+/// Only the Management API itself ([`crate::bootstrap::MANAGEMENT_API_NAME`])
+/// is named "Auth0 Management API" (in any case, around any white space), so
+/// no tool or consent screen mistakes another API for it.
+pub fn validate_name(name: &str, is_system: bool) -> Result<(), Invalid> {
+    if !is_system
+        && name
+            .trim()
+            .eq_ignore_ascii_case(crate::bootstrap::MANAGEMENT_API_NAME)
     {
-        return Err(Invalid::new(
-            "signing_secret",
-            format!("must be at least {MIN_SIGNING_SECRET_LEN} characters"),
-        ));
+        return Err(
+            Invalid::new("name", "is reserved for the Management API").with_reason(RESERVED_NAME)
+        );
     }
     Ok(())
 }
 
-/// Checks a new API without building it: identifier, scopes, algorithm,
+/// Checks a new API without building it: identifier, name, scopes, algorithm,
 /// lifetime and the stored-only settings, in that order (the first problem is
 /// reported).
 pub fn check_new(input: &NewResourceServer) -> Result<(), Invalid> {
     validate_identifier(&input.identifier)?;
+    if let Some(name) = &input.name {
+        validate_name(name, false)?;
+    }
     validate_scopes(input.scopes.as_deref().unwrap_or_default())?;
     validate_signing_alg(input.signing_alg.as_deref().unwrap_or(DEFAULT_SIGNING_ALG))?;
     validate_token_lifetime(input.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME))?;
@@ -227,6 +238,9 @@ pub fn apply_changes(
 ) -> Result<(), Invalid> {
     let mut settings = rs.settings.clone();
     changes.take_settings(&mut settings);
+    if let Some(name) = &changes.name {
+        validate_name(name, rs.is_system)?;
+    }
     validate_settings(&settings)?;
     if let Some(scopes) = &changes.scopes {
         validate_scopes(scopes)?;

@@ -48,7 +48,18 @@ where
     Ok(Some(Option::<T>::deserialize(d)?.unwrap_or_default()))
 }
 
-/// `is_first_party` sent: `null` counts as its default, true.
-pub(crate) fn or_true<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(Some(Option::<bool>::deserialize(d)?.unwrap_or(true)))
+/// The problem of a `null` sent for a property that cannot be reset (the
+/// Management API answers it with the reason `null_refused`).
+pub const NULL_REFUSED: &str = "cannot be null";
+
+/// A property sent that must not be `null` (`is_first_party`: resetting it to
+/// Auth0's default, true, would turn a third-party client first-party).
+pub(crate) fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)?
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(NULL_REFUSED))
 }

@@ -173,6 +173,10 @@ pub type MgmtResult<T> = Result<T, MgmtError>;
 
 impl From<tessera_core::manage::Invalid> for MgmtError {
     fn from(e: tessera_core::manage::Invalid) -> Self {
-        Self::invalid_body(&e.property, &e.problem)
+        let err = Self::invalid_body(&e.property, &e.problem);
+        match e.reason {
+            Some(reason) => err.with_reason(reason),
+            None => err,
+        }
     }
 }

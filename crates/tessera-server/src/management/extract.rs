@@ -61,7 +61,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, MgmtError> {
         } else if let Some(name) = unknown_field(&problem) {
             MgmtError::additional_property("Payload", parent_of(&path, name), name)
         } else {
-            MgmtError::invalid_body(if path == "." { "(body)" } else { &path }, &problem)
+            let err = MgmtError::invalid_body(if path == "." { "(body)" } else { &path }, &problem);
+            if problem == tessera_core::manage::NULL_REFUSED {
+                err.with_reason("null_refused")
+            } else {
+                err
+            }
         }
     })?;
     de.end()

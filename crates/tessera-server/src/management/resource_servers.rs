@@ -42,6 +42,9 @@ list_query! {
     }
 }
 
+/// The most `identifiers` one listing looks up (after removing repeats).
+const MAX_IDENTIFIERS: usize = 100;
+
 /// `identifiers` may be repeated, which a serde struct cannot read: the
 /// values are joined with commas into one before the query is read as
 /// [`ListQuery`], and split again.
@@ -67,7 +70,21 @@ fn list_query(raw: Option<&str>) -> MgmtResult<(ListQuery, Vec<String>)> {
         .map(str::trim)
         .filter(|i| !i.is_empty())
         .map(str::to_owned)
-        .collect();
+        .fold(Vec::new(), |mut seen: Vec<String>, i| {
+            if !seen.contains(&i) {
+                seen.push(i);
+            }
+            seen
+        });
+    if identifiers.len() > MAX_IDENTIFIERS {
+        return Err(MgmtError::bad_request(
+            "invalid_query_string",
+            format!(
+                "Query validation error: 'at most {MAX_IDENTIFIERS} identifiers' on property identifiers."
+            ),
+        )
+        .with_reason("too_many_values"));
+    }
     Ok((q, identifiers))
 }
 
@@ -99,8 +116,8 @@ async fn list(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> MgmtResult<Response> {
-    let (q, identifiers) = list_query(raw.as_deref())?;
     caller.require("read:resource_servers")?;
+    let (q, identifiers) = list_query(raw.as_deref())?;
     let paging = q.paging()?;
     let (items, total) = if identifiers.is_empty() {
         state.store.list_resource_servers(paging.page()).await?

@@ -79,7 +79,7 @@ pub fn build(client_id: String, mut input: NewClient) -> Result<Client, Invalid>
     same_cross_origin(
         &mut input.cross_origin_authentication,
         &mut input.cross_origin_auth,
-    );
+    )?;
     input.take_settings(&mut settings);
     let name = input
         .name

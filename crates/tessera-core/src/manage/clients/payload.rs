@@ -55,7 +55,7 @@ client_settings_list!(settings_body! {
         #[serde(default, deserialize_with = "crate::manage::or_default")]
         pub allowed_origins: Option<Vec<String>>,
         /// Default true.
-        #[serde(default, deserialize_with = "crate::manage::or_true")]
+        #[serde(default, deserialize_with = "crate::manage::not_null")]
         pub is_first_party: Option<bool>,
         #[serde(default)]
         pub refresh_token: Option<RefreshTokenChanges>,
@@ -81,7 +81,8 @@ client_settings_list!(settings_body! {
     /// Defaults are never re-applied: a changed `app_type` keeps the other settings
     /// as they are. `null` resets a property to its default (`description` to
     /// empty, the URL lists and `client_aliases`/`allowed_clients` to none,
-    /// `is_first_party` to true, a setting to its default), except `name`,
+    /// a setting to its default), except `is_first_party` (refused: its default
+    /// would widen a third-party client) and `name`,
     /// `app_type`, `token_endpoint_auth_method`, `grant_types`, `refresh_token`,
     /// `jwt_configuration` and `client_secret`, which it leaves as they are.
     #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -108,7 +109,7 @@ client_settings_list!(settings_body! {
         /// call the token, revocation and userinfo endpoints from a browser.
         #[serde(default, deserialize_with = "crate::manage::or_default")]
         pub allowed_origins: Option<Vec<String>>,
-        #[serde(default, deserialize_with = "crate::manage::or_true")]
+        #[serde(default, deserialize_with = "crate::manage::not_null")]
         pub is_first_party: Option<bool>,
         /// Merged into the current settings, field by field.
         #[serde(default)]
@@ -145,17 +146,27 @@ where
 }
 
 /// `cross_origin_auth` is Auth0's former name of `cross_origin_authentication`:
-/// sending either sets both.
+/// sending either sets both; sending both with different values is refused.
 pub(super) fn same_cross_origin(
     current: &mut Option<Option<bool>>,
     former: &mut Option<Option<bool>>,
-) {
+) -> Result<(), crate::manage::Invalid> {
+    let disagree = matches!((*current, *former),
+        (Some(a), Some(b)) if a.unwrap_or_default() != b.unwrap_or_default());
+    if disagree {
+        return Err(crate::manage::Invalid::new(
+            "cross_origin_auth",
+            "must equal cross_origin_authentication (its former name) when both are sent",
+        )
+        .with_reason("properties_disagree"));
+    }
     if former.is_none() {
         *former = *current;
     }
     if current.is_none() {
         *current = *former;
     }
+    Ok(())
 }
 
 /// Refresh-token settings to change; omitted fields keep their value.

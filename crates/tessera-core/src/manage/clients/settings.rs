@@ -5,7 +5,7 @@
 use url::Url;
 
 use super::{MAX_URL_LEN, MAX_URLS};
-use crate::manage::Invalid;
+use crate::manage::{Invalid, not_enforced, settings_limits};
 use crate::model::ClientSettings;
 
 /// Auth0's limits on `client_metadata`: properties, name and value lengths.
@@ -18,7 +18,9 @@ pub const PAR_REQUEST_EXPIRY: std::ops::RangeInclusive<i64> = 5..=600;
 const MAX_NAME_LIST: usize = MAX_URLS;
 const MAX_LIST_ENTRY_LEN: usize = 255;
 
-/// The first bad property of `s`, in declaration order.
+/// The first bad property of `s`, in declaration order; then the first past
+/// its bound ([`settings_limits`]); then the first asking for an enforcement
+/// Tessera does not do ([`not_enforced`]).
 pub(super) fn validate(s: &ClientSettings) -> Result<(), Invalid> {
     optional_url("logo_uri", s.logo_uri.as_deref(), false)?;
     names("client_aliases", &s.client_aliases)?;
@@ -38,7 +40,8 @@ pub(super) fn validate(s: &ClientSettings) -> Result<(), Invalid> {
             ),
         ));
     }
-    Ok(())
+    settings_limits::check(s)?;
+    not_enforced::client(s)
 }
 
 /// An absolute URL (`https` when `https_only`), at most [`MAX_URL_LEN`].

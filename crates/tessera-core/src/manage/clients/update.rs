@@ -17,7 +17,7 @@ pub fn apply_changes(client: &mut Client, mut changes: ClientChanges) -> Result<
     same_cross_origin(
         &mut changes.cross_origin_authentication,
         &mut changes.cross_origin_auth,
-    );
+    )?;
     changes.take_settings(&mut next.settings);
     if let Some(v) = changes.name {
         next.name = v;

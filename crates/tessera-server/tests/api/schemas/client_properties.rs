@@ -44,8 +44,8 @@ fn dashboard_client() -> Value {
         "organization_require_behavior": "no_prompt",
         "require_pushed_authorization_requests": false,
         "require_proof_of_possession": false,
-        "addons": {"samlp": {"audience": "urn:sp"}},
-        "oidc_logout": {"backchannel_logout_urls": ["https://app.example/bcl"]},
+        "addons": {},
+        "oidc_logout": {"backchannel_logout_urls": []},
         "compliance_level": "none",
         "par_request_expiry": 60
     })
@@ -142,7 +142,7 @@ async fn patch_null_resets_and_arrays_replace() {
             Some(json!({
                 "description": null, "callbacks": null, "client_metadata": null,
                 "logo_uri": null, "sso": null, "custom_login_page_on": null,
-                "oidc_conformant": null, "native_social_login": null, "is_first_party": null,
+                "oidc_conformant": null, "native_social_login": null,
                 "cross_origin_authentication": null, "organization_usage": null
             })),
         )
@@ -154,7 +154,6 @@ async fn patch_null_resets_and_arrays_replace() {
     assert_eq!(r.body["sso"], false);
     assert_eq!(r.body["custom_login_page_on"], true);
     assert_eq!(r.body["oidc_conformant"], true);
-    assert_eq!(r.body["is_first_party"], true);
     assert_eq!(r.body["cross_origin_authentication"], false);
     assert_eq!(r.body["cross_origin_auth"], false);
     for gone in ["logo_uri", "native_social_login", "organization_usage"] {

@@ -5,6 +5,7 @@
 
 mod client_properties;
 mod listings;
+mod not_enforced;
 mod resource_servers;
 
 use serde_json::Value;

@@ -19,10 +19,10 @@ async fn an_api_with_auth0s_properties_reads_back_equal_and_null_resets() {
         "token_lifetime": 7200,
         "allow_offline_access": true,
         "skip_consent_for_verifiable_first_party_clients": true,
-        "token_dialect": "access_token_authz",
-        "enforce_policies": true,
-        "consent_policy": "transactional-authorization-with-mfa",
-        "proof_of_possession": {"mechanism": "mtls", "required": false}
+        "token_dialect": "rfc9068_profile",
+        "enforce_policies": false,
+        "proof_of_possession": {"mechanism": "mtls", "required": false},
+        "subject_type_authorization": {"user": {"policy": "allow_all"}}
     });
     let made = s
         .api(
@@ -130,7 +130,10 @@ async fn the_management_api_keeps_auth0s_name_and_only_no_op_patches_pass() {
         (json!({"name": "Renamed"}), "name"),
         (json!({"token_lifetime": 60}), "token_lifetime"),
         (json!({"scopes": []}), "scopes"),
-        (json!({"enforce_policies": true}), "enforce_policies"),
+        (
+            json!({"allow_offline_access": true}),
+            "allow_offline_access",
+        ),
     ] {
         let r = s.api(Method::PATCH, &path, &t, Some(body)).await;
         assert_additional(&r, property, None);
