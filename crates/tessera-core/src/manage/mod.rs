@@ -9,8 +9,8 @@ pub mod clients;
 pub mod connection_options;
 pub mod connections;
 pub mod resource_servers;
-pub mod tenant_settings;
 mod settings_body;
+pub mod tenant_settings;
 pub(crate) use settings_body::{or_default, or_true, settings_body};
 pub mod users;
 
