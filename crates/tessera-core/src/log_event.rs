@@ -73,6 +73,15 @@ log_types! {
     FailedApiOperation = "fapi", "Failed API Operation";
 }
 
+impl LogType {
+    /// A failure, a block or a Management API change: the events a full
+    /// queue keeps room for (see the server's log writer).
+    pub fn is_security(self) -> bool {
+        let code = self.code();
+        code.starts_with('f') || code.starts_with("limit_") || code == "sapi"
+    }
+}
+
 impl std::fmt::Display for LogType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())
@@ -195,7 +204,7 @@ pub enum LogWindow {
 /// Storage of the tenant's log.
 #[async_trait]
 pub trait LogStore: Send + Sync + 'static {
-    /// Stores a batch of events in one statement per event, one transaction.
+    /// Stores a batch of events in one transaction.
     async fn insert_log_events(&self, events: &[LogEvent]) -> Result<(), StoreError>;
     async fn get_log_event(&self, log_id: &str) -> Result<Option<LogEvent>, StoreError>;
     /// The events `filter` selects, in `window`.
@@ -206,8 +215,10 @@ pub trait LogStore: Send + Sync + 'static {
     ) -> Result<Vec<LogEvent>, StoreError>;
     /// How many events `filter` selects.
     async fn count_log_events(&self, filter: &LogFilter) -> Result<i64, StoreError>;
-    /// Drops the events older than `before`; how many.
-    async fn sweep_log_events(&self, before: UnixTime) -> Result<u64, StoreError>;
+    /// Drops at most `limit` of the events older than `before` (oldest
+    /// first), in one statement; how many. Sweepers call it until it drops
+    /// fewer than `limit`, so no single statement holds locks for long.
+    async fn sweep_log_events(&self, before: UnixTime, limit: i64) -> Result<u64, StoreError>;
 }
 
 #[cfg(test)]

@@ -197,7 +197,8 @@ impl ManagementCaller {
 }
 
 /// Middleware around the Management API: every write (`POST`, `PUT`,
-/// `PATCH`, `DELETE`) is recorded as `sapi` or, refused, `fapi`, naming the
+/// `PATCH`, `DELETE`) by a caller whose token verified is recorded as `sapi`
+/// or, refused, `fapi`, naming the
 /// method, the path (the target's id is in it) and the status; never the
 /// body, nor the query string.
 pub async fn management_operations(
@@ -217,6 +218,12 @@ pub async fn management_operations(
     request.extensions_mut().insert(caller.clone());
     let path: String = request.uri().path().chars().take(512).collect();
     let response = next.run(request).await;
+    // Only a verified caller's operations are recorded: an unauthenticated
+    // request, an unknown route or method (which never reach the guard)
+    // would otherwise let anyone fill the log and its queue.
+    let Some(client_id) = caller.get() else {
+        return response;
+    };
     let status = response.status();
     let kind = if status.is_success() || status.is_redirection() {
         LogType::SuccessApiOperation
@@ -225,7 +232,7 @@ pub async fn management_operations(
     };
     let mut event = state.logs.event(kind);
     event.description = operation(&method, &path);
-    event.client_id = caller.get();
+    event.client_id = Some(client_id);
     event.details = json!({
         "request": {"method": method.as_str().to_ascii_lowercase(), "path": path},
         "response": {"statusCode": status.as_u16()},

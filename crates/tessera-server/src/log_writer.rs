@@ -1,7 +1,9 @@
 //! Writes the tenant's log without slowing or failing the request it records:
 //! [`LogWriter::record`] puts the event on a bounded queue (never waits; a full
 //! queue drops the event, counts it in `tessera_log_events_dropped_total` and
-//! warns at most once a minute), and one background task drains the queue,
+//! warns at most once a minute; the last tenth of the queue is kept for
+//! failures, blocks and Management API changes, so a flood of ordinary
+//! events cannot crowd them out), and one background task drains the queue,
 //! fills in the client's name and the user's name, and inserts batches. With
 //! `TESSERA_AUDIT_LOG=stdout` each event is also written as one JSON line to
 //! the log output (stderr).
@@ -51,6 +53,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     sequence: AtomicU64,
+    /// Free places only [`LogType::is_security`] events may take.
+    reserved: usize,
     /// When a full queue was last warned about (Unix seconds).
     last_warning: AtomicI64,
 }
@@ -82,13 +86,15 @@ impl LogWriter {
         metrics: Arc<Metrics>,
         capacity: usize,
     ) -> (Self, mpsc::Receiver<LogEvent>) {
-        let (queue, rx) = mpsc::channel(capacity.max(1));
+        let capacity = capacity.max(1);
+        let (queue, rx) = mpsc::channel(capacity);
         let writer = Self {
             inner: Arc::new(Inner {
                 queue,
                 clock,
                 metrics,
                 sequence: AtomicU64::new(0),
+                reserved: capacity / 10,
                 last_warning: AtomicI64::new(i64::MIN),
             }),
         };
@@ -116,7 +122,8 @@ impl LogWriter {
             sequence % 10_000_000_000,
             random
         );
-        if inner.queue.try_send(event).is_err() {
+        let crowded = !event.kind.is_security() && inner.queue.capacity() <= inner.reserved;
+        if crowded || inner.queue.try_send(event).is_err() {
             inner.metrics.log_event_dropped();
             let now = inner.clock.now();
             let last = inner.last_warning.load(Ordering::Relaxed);

@@ -111,8 +111,11 @@ pub fn spawn_flow_sweeper(
     })
 }
 
+/// Most log events one statement of the sweep deletes.
+pub const LOG_SWEEP_BATCH: i64 = 5_000;
+
 /// Deletes the log events older than `retention_days` (Auth0's log
-/// retention), every `every`.
+/// retention), every `every`, [`LOG_SWEEP_BATCH`] at a time.
 pub fn spawn_log_sweeper(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -125,7 +128,16 @@ pub fn spawn_log_sweeper(
         let store = store.clone();
         let before = clock.now().saturating_sub(retention);
         async move {
-            let deleted = store.sweep_log_events(before).await?;
+            // In batches: one unbounded DELETE of a month's backlog would
+            // hold its locks (and the WAL) for as long as it runs.
+            let mut deleted = 0u64;
+            loop {
+                let batch = store.sweep_log_events(before, LOG_SWEEP_BATCH).await?;
+                deleted += batch;
+                if batch < LOG_SWEEP_BATCH.unsigned_abs() {
+                    break;
+                }
+            }
             if deleted > 0 {
                 tracing::debug!(deleted, "swept old log events");
             }

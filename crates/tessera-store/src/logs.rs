@@ -9,6 +9,9 @@ use tessera_core::store::StoreError;
 
 use crate::{SqlStore, from_json, in_tx, json_text, map_err};
 
+/// Most events inserted by one statement.
+const INSERT_CHUNK: usize = 100;
+
 /// A value bound to a `$n` placeholder of a query built here.
 enum Arg {
     Text(String),
@@ -93,19 +96,38 @@ impl LogStore for SqlStore {
         in_tx(&self.pool, move |conn| {
             let rows = rows.clone();
             Box::pin(async move {
-                for (e, doc) in rows {
-                    sqlx::query(
-                        "INSERT INTO log_events (log_id, date, type, user_id, client_id, doc) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(e.log_id)
-                    .bind(e.date)
-                    .bind(e.kind.code())
-                    .bind(e.user_id)
-                    .bind(e.client_id)
-                    .bind(doc)
-                    .execute(&mut *conn)
-                    .await?;
+                // One statement per chunk (600 placeholders, under every
+                // backend's limit), not one per event.
+                for chunk in rows.chunks(INSERT_CHUNK) {
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|i| {
+                            let n = i * 6;
+                            format!(
+                                "(${}, ${}, ${}, ${}, ${}, ${})",
+                                n + 1,
+                                n + 2,
+                                n + 3,
+                                n + 4,
+                                n + 5,
+                                n + 6
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO log_events (log_id, date, type, user_id, client_id, doc) VALUES {}",
+                        values.join(", ")
+                    );
+                    let mut query = sqlx::query(&sql).persistent(false);
+                    for (e, doc) in chunk {
+                        query = query
+                            .bind(e.log_id.clone())
+                            .bind(e.date)
+                            .bind(e.kind.code())
+                            .bind(e.user_id.clone())
+                            .bind(e.client_id.clone())
+                            .bind(doc.clone());
+                    }
+                    query.execute(&mut *conn).await?;
                 }
                 Ok(())
             })
@@ -172,12 +194,16 @@ impl LogStore for SqlStore {
         row.try_get::<i64, _>(0).map_err(map_err)
     }
 
-    async fn sweep_log_events(&self, before: UnixTime) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM log_events WHERE date < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+    async fn sweep_log_events(&self, before: UnixTime, limit: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM log_events WHERE log_id IN \
+             (SELECT log_id FROM log_events WHERE date < $1 ORDER BY date LIMIT $2)",
+        )
+        .bind(before)
+        .bind(limit.max(0))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
         Ok(done.rows_affected())
     }
 }

@@ -500,6 +500,111 @@ async fn a_full_log_queue_drops_events_and_the_requests_still_succeed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_ordinary_events_leaves_room_for_failures() {
+    let mut s = start_opts(Options {
+        stalled_log_queue: Some(10),
+        ..Options::default()
+    })
+    .await;
+    // The last tenth of the queue (one place) is kept: nine token requests
+    // fill the rest, three more are dropped.
+    for _ in 0..12 {
+        s.admin_token().await;
+    }
+    // A failure still gets the kept place; the next finds the queue full.
+    let aud = s.management_audience();
+    for _ in 0..2 {
+        let r = s
+            .token_request(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", ADMIN_ID),
+                ("client_secret", "wrong-admin-secret-value"),
+                ("audience", &aud),
+            ])
+            .await;
+        assert_eq!(r.status, 401, "{r:?}");
+    }
+    let metrics = reply(http().get(s.url("metrics")).send().await.unwrap()).await;
+    let text = metrics.body.as_str().unwrap();
+    assert!(
+        text.contains("tessera_log_events_dropped_total 4"),
+        "{text}"
+    );
+    let queue = s.stalled_logs.as_mut().unwrap();
+    let mut queued = Vec::new();
+    while let Ok(e) = queue.try_recv() {
+        queued.push(e.kind);
+    }
+    let mut expected = vec![LogType::SuccessExchangeClientCredentials; 9];
+    expected.push(LogType::FailedExchangeClientCredentials);
+    assert_eq!(queued, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_verified_callers_management_writes_are_logged() {
+    let s = start().await;
+    let admin = s.admin_token().await;
+    let body = json!({"name": "flood"});
+    // No token, a forged one, an unknown route, an unknown method: none of
+    // them reaches the guard, none is logged.
+    let r = reply(
+        http()
+            .post(s.url("api/v2/clients"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{r:?}");
+    let r = s
+        .api(
+            Method::POST,
+            "api/v2/clients",
+            "not.a.token",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{r:?}");
+    let long = "x".repeat(400);
+    let r = s
+        .api(
+            Method::POST,
+            &format!("api/v2/{long}"),
+            &admin,
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{r:?}");
+    let r = s
+        .api(Method::PUT, "api/v2/clients", &admin, Some(body.clone()))
+        .await;
+    assert!(r.status == 404 || r.status == 405, "{r:?}");
+    // A verified caller's refused write on a known route is logged.
+    let r = s
+        .api(
+            Method::DELETE,
+            "api/v2/clients/no-such-client",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 404, "{r:?}");
+    let t = s.token_with_scopes(&["read:logs"]).await;
+    let events = events_until(&s, &t, |e| !of_type(e, "fapi").is_empty()).await;
+    let api: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "fapi" || e["type"] == "sapi")
+        .collect();
+    assert_eq!(api.len(), 1, "{api:#?}");
+    assert_eq!(
+        api[0]["details"]["request"]["path"],
+        "/api/v2/clients/no-such-client"
+    );
+    assert_eq!(api[0]["client_id"], ADMIN_ID);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_older_than_the_retention_are_swept() {
     let s = start().await;
     let t = s.token_with_scopes(&["read:logs"]).await;

@@ -1,6 +1,7 @@
 //! The tenant's log: batches stored and read back, filters combined, offset
 //! paging newest or oldest first, checkpoint paging by log id, the retention
-//! sweep.
+//! sweep (in bounded batches, oldest first), batches larger than one insert
+//! statement.
 
 use tessera_core::log_event::{LogEvent, LogFilter, LogStore, LogType, LogWindow};
 
@@ -184,10 +185,40 @@ pub async fn log_events_filter_page_and_sweep(db: Db) {
     assert_eq!(ids(&rest), [5]);
 
     // Retention: strictly older than the bound.
-    assert_eq!(s.sweep_log_events(T0 + 20).await.unwrap(), 2);
+    assert_eq!(s.sweep_log_events(T0 + 20, 100).await.unwrap(), 2);
     assert_eq!(
         ids(&s.list_log_events(&all, &newest(0, 50)).await.unwrap()),
         [5, 4, 3]
     );
-    assert_eq!(s.sweep_log_events(T0 + 20).await.unwrap(), 0);
+    assert_eq!(s.sweep_log_events(T0 + 20, 100).await.unwrap(), 0);
+}
+
+pub async fn log_sweeps_remove_bounded_batches_oldest_first(db: Db) {
+    let s = &db.store;
+    // 250 events: more than one insert statement holds (100).
+    let events: Vec<LogEvent> = (0..250)
+        .map(|n| event(n, LogType::SuccessLogin, T0 + i64::from(n), None, None))
+        .collect();
+    s.insert_log_events(&events).await.unwrap();
+    let all = LogFilter::default();
+    assert_eq!(s.count_log_events(&all).await.unwrap(), 250);
+    // Older than T0 + 10: ten events, swept four at a time, oldest first.
+    let before = T0 + 10;
+    assert_eq!(s.sweep_log_events(before, 4).await.unwrap(), 4);
+    let oldest = LogWindow::Offset {
+        offset: 0,
+        limit: 1,
+        oldest_first: true,
+    };
+    let first = s.list_log_events(&all, &oldest).await.unwrap();
+    assert_eq!(ids(&first), [4]);
+    assert_eq!(s.sweep_log_events(before, 4).await.unwrap(), 4);
+    assert_eq!(s.sweep_log_events(before, 4).await.unwrap(), 2);
+    assert_eq!(s.sweep_log_events(before, 4).await.unwrap(), 0);
+    assert_eq!(s.count_log_events(&all).await.unwrap(), 240);
+    let first = s.list_log_events(&all, &oldest).await.unwrap();
+    assert_eq!(ids(&first), [10]);
+    // A limit of zero (or less) removes nothing.
+    assert_eq!(s.sweep_log_events(T0 + 1_000, 0).await.unwrap(), 0);
+    assert_eq!(s.count_log_events(&all).await.unwrap(), 240);
 }

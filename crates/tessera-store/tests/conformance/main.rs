@@ -123,4 +123,5 @@ suite!(
     client_credentials_are_bound_to_their_client,
     assertion_jtis_are_used_once_until_they_expire,
     log_events_filter_page_and_sweep,
+    log_sweeps_remove_bounded_batches_oldest_first,
 );
