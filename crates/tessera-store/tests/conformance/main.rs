@@ -113,5 +113,6 @@ suite!(
     an_upsert_updates_the_profile_and_keeps_the_hash,
     one_of_concurrent_claimers_gets_a_job,
     exports_are_chunked_found_by_their_link_until_it_expires,
+    a_job_keeps_only_its_first_failed_rows_and_abandoned_uploads_go,
     log_events_filter_page_and_sweep,
 );
