@@ -27,13 +27,32 @@ use crate::types::Secret;
 
 /// The prefix of a stored plain-digest hash.
 const DIGEST_TAG: &str = "$tessera-digest$";
-/// The most bcrypt cost accepted (2^18 rounds: about a second per login).
-pub const MAX_BCRYPT_COST: u32 = 18;
-/// The most PBKDF2 iterations accepted.
-pub const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
-/// The most argon2 memory accepted, KiB (256 MiB), and passes.
-pub const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
+// Every imported hash is checked at a login attempt by anyone who knows the
+// email, so each algorithm's cost is capped to roughly half a second of one
+// core per check (a budget, measured on a 2020s x86 core).
+
+/// The most bcrypt cost accepted: 2^13 rounds, about 0.5 s (Auth0 exports
+/// cost 10).
+pub const MAX_BCRYPT_COST: u32 = 13;
+/// The most argon2 memory accepted, KiB (64 MiB), passes, and memory × passes
+/// (64 MiB × 4: the work argon2 does).
+pub const MAX_ARGON2_MEMORY_KIB: u32 = 64 * 1024;
 pub const MAX_ARGON2_PASSES: u32 = 16;
+pub const MAX_ARGON2_WORK: u64 = 64 * 1024 * 4;
+/// The shortest PBKDF2 hash accepted, bytes (shorter ones are guessable).
+pub const MIN_PBKDF2_LEN: usize = 16;
+
+/// The most PBKDF2 iterations accepted for a digest (the hash is at most one
+/// block of the digest's output, so this is the work of one check):
+/// sha1 2,000,000, sha256 1,000,000 (Django 5.2's default), sha384/sha512
+/// 500,000.
+pub fn max_pbkdf2_iterations(digest: &str) -> u32 {
+    match digest {
+        "sha1" => 2_000_000,
+        "sha256" => 1_000_000,
+        _ => 500_000,
+    }
+}
 
 /// Why an imported hash is refused: Auth0's error code, a message and the
 /// JSON path (`#/custom_password_hash/algorithm`) of the property at fault.
@@ -165,11 +184,12 @@ fn decode(value: &str, encoding: Option<&str>, path: &str) -> Result<Vec<u8>, Ha
 }
 
 fn custom_hash(value: &Value) -> Result<String, HashRefused> {
-    let custom: Custom = serde_json::from_value(value.clone()).map_err(|e| {
+    // serde's message would quote the row's values (hashes among them).
+    let custom: Custom = serde_json::from_value(value.clone()).map_err(|_| {
         refused(
             "INVALID_FORMAT",
             "custom_password_hash",
-            format!("not a custom_password_hash: {e}"),
+            "not a custom_password_hash (see Auth0's bulk import schema)",
         )
     })?;
     let alg = custom.algorithm.as_str();
@@ -356,12 +376,13 @@ fn check_argon2(hash: &str) -> Result<(), HashRefused> {
     if parsed.hash.is_none()
         || params.m_cost() > MAX_ARGON2_MEMORY_KIB
         || params.t_cost() > MAX_ARGON2_PASSES
+        || u64::from(params.m_cost()) * u64::from(params.t_cost()) > MAX_ARGON2_WORK
         || params.p_cost() > 16
     {
         return Err(refused(
             "INVALID_FORMAT",
             path,
-            "argon2 parameters out of range (m at most 262144, t at most 16, p at most 16)",
+            "argon2 parameters out of range (m at most 65536, t at most 16, m*t at most 262144, p at most 16)",
         ));
     }
     Ok(())
@@ -390,13 +411,14 @@ fn parse_pbkdf2(s: &str) -> Result<Pbkdf2, HashRefused> {
     ) else {
         return Err(bad("not $pbkdf2-<digest>$i=<n>,l=<n>$<salt>$<hash>"));
     };
-    let alg = match id {
-        "pbkdf2-sha1" => pbkdf2::PBKDF2_HMAC_SHA1,
-        "pbkdf2-sha256" => pbkdf2::PBKDF2_HMAC_SHA256,
-        "pbkdf2-sha384" => pbkdf2::PBKDF2_HMAC_SHA384,
-        "pbkdf2-sha512" => pbkdf2::PBKDF2_HMAC_SHA512,
+    let (alg, block) = match id {
+        "pbkdf2-sha1" => (pbkdf2::PBKDF2_HMAC_SHA1, 20),
+        "pbkdf2-sha256" => (pbkdf2::PBKDF2_HMAC_SHA256, 32),
+        "pbkdf2-sha384" => (pbkdf2::PBKDF2_HMAC_SHA384, 48),
+        "pbkdf2-sha512" => (pbkdf2::PBKDF2_HMAC_SHA512, 64),
         _ => return Err(bad("the digest must be sha1, sha256, sha384 or sha512")),
     };
+    let max_iterations = max_pbkdf2_iterations(id.trim_start_matches("pbkdf2-"));
     let (mut iterations, mut len) = (None, None);
     for p in params.split(',') {
         match p.split_once('=') {
@@ -406,17 +428,22 @@ fn parse_pbkdf2(s: &str) -> Result<Pbkdf2, HashRefused> {
         }
     }
     let iterations = iterations
-        .filter(|i| *i <= MAX_PBKDF2_ITERATIONS)
+        .filter(|i| *i <= max_iterations)
         .and_then(std::num::NonZeroU32::new)
-        .ok_or_else(|| bad("i must be between 1 and 5000000"))?;
+        .ok_or_else(|| bad("i is out of range for this digest (see docs/jobs.md)"))?;
     let b64 = |v: &str| {
         STANDARD_NO_PAD
             .decode(v.trim_end_matches('='))
             .map_err(|_| bad("salt and hash are base64 without padding"))
     };
     let (salt, hash) = (b64(salt)?, b64(hash)?);
-    if hash.is_empty() || len.is_some_and(|l| l != hash.len()) || hash.len() > 1024 {
+    if len.is_some_and(|l| l != hash.len()) {
         return Err(bad("l must be the hash's length in bytes"));
+    }
+    // One block of the digest's output at most: a longer hash multiplies the
+    // work of a check.
+    if !(MIN_PBKDF2_LEN..=block).contains(&hash.len()) {
+        return Err(bad("the hash must be 16 bytes to one digest output long"));
     }
     Ok(Pbkdf2 {
         alg,

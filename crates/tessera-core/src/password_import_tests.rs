@@ -237,3 +237,81 @@ fn garbage_stored_values_never_verify() {
         assert!(!verify(&secret("x"), s), "{s}");
     }
 }
+
+/// Each imported hash costs at most about half a second per check: bcrypt
+/// cost 10 (Auth0's exports) and 13 pass, 14 does not; PBKDF2 hashes are one
+/// digest block (16 bytes at least) with a per-digest iteration cap; argon2
+/// memory × passes is bounded.
+#[test]
+fn imported_hashes_are_refused_above_the_cost_budget() {
+    let bcrypt = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
+    for cost in ["$10$", "$13$"] {
+        assert!(from_import(Some(&json!(bcrypt.replace("$05$", cost))), None).is_ok());
+    }
+    assert_eq!(
+        refusal(Some(json!(bcrypt.replace("$05$", "$14$"))), None).0,
+        "INVALID_FORMAT"
+    );
+    let pbkdf2 = |v: String| json!({"algorithm": "pbkdf2", "hash": {"value": v}});
+    let hash20 = "6HrBYy2EgH6xbRgOtPOG5U4rkg4"; // 20 bytes
+    // One byte (guessable), 52 blocks (work ×52), over the iteration cap.
+    for value in [
+        "$pbkdf2-sha1$i=1000,l=1$cGVwcGVy$AQ".to_owned(),
+        format!(
+            "$pbkdf2-sha256$i=1000$cGVwcGVy${}",
+            STANDARD_NO_PAD.encode([7u8; 1024])
+        ),
+        format!(
+            "$pbkdf2-sha512$i=1000$cGVwcGVy${}",
+            STANDARD_NO_PAD.encode([7u8; 65])
+        ),
+        format!("$pbkdf2-sha1$i=2000001,l=20$cGVwcGVy${hash20}"),
+        format!(
+            "$pbkdf2-sha256$i=1000001$cGVwcGVy${}",
+            STANDARD_NO_PAD.encode([7u8; 32])
+        ),
+        format!(
+            "$pbkdf2-sha512$i=500001$cGVwcGVy${}",
+            STANDARD_NO_PAD.encode([7u8; 64])
+        ),
+    ] {
+        assert_eq!(
+            refusal(None, Some(pbkdf2(value.clone()))),
+            (
+                "INVALID_FORMAT",
+                "#/custom_password_hash/hash/value".to_owned()
+            ),
+            "{value}"
+        );
+    }
+    for value in [
+        format!("$pbkdf2-sha1$i=2000000,l=20$cGVwcGVy${hash20}"),
+        format!(
+            "$pbkdf2-sha256$i=1000000$cGVwcGVy${}",
+            STANDARD_NO_PAD.encode([7u8; 16])
+        ),
+    ] {
+        assert!(from_import(None, Some(&pbkdf2(value))).is_ok());
+    }
+    let argon = |m: u32, t: u32| {
+        json!({"algorithm": "argon2", "hash": {"value":
+            format!("$argon2id$v=19$m={m},t={t},p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")}})
+    };
+    assert!(from_import(None, Some(&argon(65536, 4))).is_ok());
+    assert!(from_import(None, Some(&argon(16384, 16))).is_ok());
+    for (m, t) in [(65537, 1), (65536, 5), (32768, 9)] {
+        assert_eq!(refusal(None, Some(argon(m, t))).0, "INVALID_FORMAT");
+    }
+}
+
+/// serde's messages quote the values they reject: never in a row's errors.
+#[test]
+fn a_refused_custom_hash_does_not_echo_its_values() {
+    let secret = "deadbeefcafe0123456789";
+    let e = from_import(
+        None,
+        Some(&json!({"algorithm": "md5", "hash": {"value": 12, "encoding": secret}, "x": secret})),
+    )
+    .unwrap_err();
+    assert!(!e.message.contains(secret) && !e.message.contains("12"));
+}

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use tessera_core::clock::UnixTime;
-use tessera_core::jobs::{FailedRow, ImportUser, Job, JobKind, JobStatus, JobSummary, RowError};
+use tessera_core::jobs::{
+    ABANDONED_UPLOAD, FailedRow, ImportUser, Job, JobKind, JobStatus, JobSummary,
+    MAX_STORED_ERRORS, RowError,
+};
 use tessera_core::model::User;
 use tessera_core::store::{JobStore, StoreError};
 
@@ -257,7 +260,9 @@ impl JobStore for SqlStore {
                     serde_json::from_str(&doc).map_err(|e| sqlx::Error::Decode(e.into()))?;
                 let s = &mut job.summary;
                 for (seq, f) in failed.iter() {
-                    record_failure(conn, &job_id, *seq, f).await?;
+                    if s.failed < MAX_STORED_ERRORS {
+                        record_failure(conn, &job_id, *seq, f).await?;
+                    }
                     s.failed += 1;
                 }
                 for (seq, row) in rows.iter() {
@@ -273,7 +278,9 @@ impl JobStore for SqlStore {
                                     "#",
                                 )],
                             };
-                            record_failure(conn, &job_id, *seq, &f).await?;
+                            if s.failed < MAX_STORED_ERRORS {
+                                record_failure(conn, &job_id, *seq, &f).await?;
+                            }
                             s.failed += 1;
                         }
                     }
@@ -378,7 +385,10 @@ impl JobStore for SqlStore {
     }
 
     async fn sweep_jobs(&self, now: UnixTime, ended_before: UnixTime) -> Result<u64, StoreError> {
-        let ended = "SELECT id FROM jobs WHERE created_at < $1 AND status IN ('completed', 'failed', 'uploading')";
+        // Ended jobs (and stuck ones: processing, lease over) once
+        // `ended_before`; uploads never finished after `ABANDONED_UPLOAD`.
+        let ended = "SELECT id FROM jobs WHERE (created_at < $1 AND (status IN ('completed', 'failed', 'uploading') \
+             OR (status = 'processing' AND lease_until < $2))) OR (status = 'uploading' AND created_at < $3)";
         let mut n = sqlx::query(
             "DELETE FROM job_chunks WHERE job_id IN (SELECT id FROM jobs WHERE download_expires <= $1)",
         )
@@ -394,6 +404,8 @@ impl JobStore for SqlStore {
         ] {
             n += sqlx::query(&sql)
                 .bind(ended_before)
+                .bind(now)
+                .bind(now - ABANDONED_UPLOAD)
                 .execute(&self.pool)
                 .await
                 .map_err(map_err)?

@@ -43,6 +43,9 @@ pub struct ArrayReader {
     max_element: usize,
     /// Bytes dropped from the front of `buf` so far (for error positions).
     consumed: u64,
+    /// Bytes at the front of `buf` no longer needed; removed once they are
+    /// half of it, so each byte is moved at most once on average (O(n)).
+    head: usize,
 }
 
 impl ArrayReader {
@@ -53,6 +56,7 @@ impl ArrayReader {
             state: State::Start,
             max_element,
             consumed: 0,
+            head: 0,
         }
     }
 
@@ -82,9 +86,18 @@ impl ArrayReader {
     }
 
     fn drop_front(&mut self, upto: usize) {
-        self.buf.drain(..upto);
-        self.consumed += upto as u64;
-        self.scan -= upto;
+        self.head = self.head.max(upto);
+        if self.head * 2 < self.buf.len() {
+            return;
+        }
+        let n = self.head;
+        self.buf.drain(..n);
+        self.consumed += n as u64;
+        self.scan -= n;
+        self.head = 0;
+        if let State::In { start, .. } = &mut self.state {
+            *start -= n;
+        }
     }
 
     /// The next complete element, `None` when more input is needed (or the
@@ -135,7 +148,7 @@ impl ArrayReader {
                     self.scan = i;
                     self.drop_front(i);
                     self.state = State::In {
-                        start: 0,
+                        start: self.scan,
                         depth: 0,
                         in_string: false,
                         escape: false,

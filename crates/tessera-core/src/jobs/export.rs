@@ -6,8 +6,9 @@
 //!
 //! CSV cells follow RFC 4180 (quoted when they hold a comma, a quote or a line
 //! break, quotes doubled). A text cell starting with `=`, `+`, `-`, `@`, a tab
-//! or a carriage return is prefixed with `'` (OWASP's advice against formula
-//! injection when the file is opened in a spreadsheet); numbers and booleans
+//! or a carriage return, or their full-width forms `＝`, `＋`, `－`, `＠`
+//! (which some spreadsheets also read as formulas), is prefixed with `'`
+//! (OWASP's advice against formula injection); numbers and booleans
 //! are written as they are.
 
 use serde_json::{Map, Value};
@@ -77,7 +78,9 @@ fn csv_cell(value: Option<&Value>) -> String {
         Some(Value::String(s)) => (s.clone(), true),
         Some(other) => (other.to_string(), false),
     };
-    let text = if is_text && text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let text = if is_text
+        && text.starts_with(['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'])
+    {
         format!("'{text}")
     } else {
         text
@@ -147,6 +150,11 @@ mod tests {
         assert_eq!(
             csv_line(&user, &fields),
             "\"x,\"\"y\"\"\nz\",\"'=HYPERLINK(\"\"http://evil\"\")\",-3,'@sum,true\r\n"
+        );
+        let wide = json!({"a": "＝1+1", "b": "＠SUM(A1)", "c": "＋1", "d": "－1", "e": "plain"});
+        assert_eq!(
+            csv_line(&wide, &fields),
+            "'＝1+1,'＠SUM(A1),'＋1,'－1,plain\r\n"
         );
     }
 }

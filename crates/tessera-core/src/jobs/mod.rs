@@ -63,6 +63,18 @@ pub struct JobSummary {
     pub total: i64,
 }
 
+/// The most failed rows a job keeps (`GET /jobs/{id}/errors`); the rest are
+/// only counted in `summary.failed`.
+pub const MAX_STORED_ERRORS: i64 = 1_000;
+
+/// The most rows an import file may have; a longer file fails the job there
+/// (the rows before stay imported).
+pub const MAX_IMPORT_ROWS: i64 = 500_000;
+
+/// Seconds after which an upload that never finished (`uploading`) is
+/// removed with its chunks.
+pub const ABANDONED_UPLOAD: i64 = 3600;
+
 /// `json` (one JSON object per line) or `csv`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

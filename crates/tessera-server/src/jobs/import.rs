@@ -4,8 +4,8 @@
 //! transaction each. Rows before `rows_done` (a resumed job) are skipped.
 
 use tessera_core::jobs::array_reader::ArrayReader;
-use tessera_core::jobs::{FailedRow, ImportUser, Job, JobStatus};
-use tessera_core::manage::users::{RowRefused, parse_row};
+use tessera_core::jobs::{FailedRow, ImportUser, Job, JobStatus, MAX_IMPORT_ROWS};
+use tessera_core::manage::users::{DATABASE_STRATEGY, RowRefused, parse_row};
 use tessera_core::store::StoreError;
 
 use super::MAX_ROW;
@@ -17,7 +17,13 @@ use crate::state::AppState;
 struct Batch {
     rows: Vec<(i64, ImportUser)>,
     failed: Vec<(i64, FailedRow)>,
+    /// The rows' size in the file: a batch is written at `jobs.batch` rows
+    /// or `MAX_BATCH_BYTES`, whichever comes first.
+    bytes: usize,
 }
+
+/// The most bytes of rows one batch holds (memory and transaction size).
+const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 
 impl Batch {
     fn len(&self) -> usize {
@@ -64,6 +70,18 @@ async fn flush(
 }
 
 pub(super) async fn run(state: &AppState, owner: &str, mut job: Job) -> Result<(), StoreError> {
+    // The connection again: it may have been deleted or replaced since the
+    // upload (its name then names another connection).
+    let connection = state.store.get_connection(&job.connection_id).await?;
+    if !connection.is_some_and(|c| c.strategy == DATABASE_STRATEGY && c.name == job.connection) {
+        return fail(
+            state,
+            owner,
+            job,
+            "the connection is no longer a database connection".into(),
+        )
+        .await;
+    }
     let mut reader = ArrayReader::new(MAX_ROW);
     let mut batch = Batch::default();
     let mut index: i64 = 0;
@@ -82,15 +100,29 @@ pub(super) async fn run(state: &AppState, owner: &str, mut job: Job) -> Result<(
             };
             let at = index;
             index += 1;
+            if index > MAX_IMPORT_ROWS {
+                let why = format!("the file has more than {MAX_IMPORT_ROWS} users");
+                return match flush(state, owner, &mut job, &mut batch, at).await? {
+                    true => fail(state, owner, job, why).await,
+                    false => Ok(()),
+                };
+            }
+            if index % 1024 == 0 {
+                // Rows are checked on the runtime's threads: let others run.
+                tokio::task::yield_now().await;
+            }
             if at < job.rows_done {
                 continue;
             }
+            batch.bytes += element.len();
             match parse_row(&element, &job.connection, state.clock.now()) {
                 Ok(row) => batch.rows.push((at, row)),
                 Err(RowRefused::Invalid(failed)) => batch.failed.push((at, failed)),
                 Err(RowRefused::Rng(e)) => return Err(StoreError::Backend(e.to_string())),
             }
-            if batch.len() >= size && !flush(state, owner, &mut job, &mut batch, index).await? {
+            if (batch.len() >= size || batch.bytes >= MAX_BATCH_BYTES)
+                && !flush(state, owner, &mut job, &mut batch, index).await?
+            {
                 return Ok(());
             }
         }

@@ -7,6 +7,10 @@ use tokio::sync::watch;
 
 use crate::state::AppState;
 
+/// How many runs of one job may end in an error on a node before the job is
+/// ended as failed.
+const MAX_ATTEMPTS: u32 = 3;
+
 /// Runs jobs until `stop` changes.
 pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -18,6 +22,8 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::J
             }
         };
         let config = state.config.jobs.clone();
+        // The failed runs of each job on this node.
+        let mut attempts: std::collections::HashMap<String, u32> = Default::default();
         loop {
             loop {
                 let now = state.clock.now();
@@ -25,8 +31,21 @@ pub fn spawn(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::J
                     Ok(Some(job)) => {
                         let id = job.id.clone();
                         if let Err(e) = run(&state, &owner, job).await {
-                            // The lease ends and a worker takes the job again.
-                            tracing::warn!(job = %id, error = %e, "a job stopped; it resumes once its lease ends");
+                            let n = attempts.entry(id.clone()).or_insert(0);
+                            *n += 1;
+                            if *n >= MAX_ATTEMPTS {
+                                // An error that keeps coming back: the job
+                                // ends `failed` instead of running forever.
+                                attempts.remove(&id);
+                                if let Err(e) = give_up(&state, &owner, &id).await {
+                                    tracing::warn!(job = %id, error = %e, "could not end a failing job");
+                                }
+                            } else {
+                                // The lease ends and a worker takes the job again.
+                                tracing::warn!(job = %id, error = %e, "a job stopped; it resumes once its lease ends");
+                            }
+                        } else {
+                            attempts.remove(&id);
                         }
                     }
                     Ok(None) => break,
@@ -50,6 +69,14 @@ async fn run(state: &AppState, owner: &str, job: Job) -> Result<(), StoreError> 
     match job.kind {
         JobKind::UsersImport => super::import::run(state, owner, job).await,
         JobKind::UsersExport => super::export::run(state, owner, job).await,
+    }
+}
+
+/// Ends the job `id` (as stored: its progress kept) as failed.
+async fn give_up(state: &AppState, owner: &str, id: &str) -> Result<(), StoreError> {
+    match state.store.get_job(id).await? {
+        Some(job) => fail(state, owner, job, "the job kept failing".into()).await,
+        None => Ok(()),
     }
 }
 

@@ -29,7 +29,7 @@ use crate::state::AppState;
 pub const IMPORT_PATH: &str = "/api/v2/jobs/users-imports";
 
 /// The most failed rows `GET /jobs/{id}/errors` lists.
-const MAX_ERRORS: i64 = 10_000;
+const MAX_ERRORS: i64 = tessera_core::jobs::MAX_STORED_ERRORS;
 
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(users_imports))
@@ -146,12 +146,17 @@ fn multipart_error(e: MultipartError) -> MgmtError {
     )
 }
 
-async fn text_field(field: Field<'_>, name: &str) -> MgmtResult<String> {
-    let text = field.text().await.map_err(multipart_error)?;
-    if text.len() > 1024 {
-        return Err(MgmtError::invalid_body(name, "String is too long"));
+/// A form field's text, read chunk by chunk and refused past 1024 bytes
+/// (never buffered whole).
+async fn text_field(mut field: Field<'_>, name: &str) -> MgmtResult<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > 1024 {
+            return Err(MgmtError::invalid_body(name, "String is too long"));
+        }
+        bytes.extend_from_slice(&chunk);
     }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|_| MgmtError::invalid_body(name, "Expected type string"))
 }
 
 fn flag(value: &str, name: &str) -> MgmtResult<bool> {
@@ -401,7 +406,17 @@ async fn get_job(
 ) -> MgmtResult<Json<JobView>> {
     may_read_jobs(&caller)?;
     let job = find(&state, &id).await?;
-    Ok(Json(view(&state, job)))
+    Ok(Json(view_for(&caller, &state, job)))
+}
+
+/// `view`, without an export's download link for a caller that may not read
+/// users (`create:users` alone reads jobs, not their users).
+fn view_for(caller: &Caller, state: &AppState, job: Job) -> JobView {
+    let mut v = view(state, job);
+    if !caller.has("read:users") {
+        v.location = None;
+    }
+    v
 }
 
 /// An import's failed rows (`[{user, errors: [{code, message, path}]}]`,
@@ -419,7 +434,7 @@ async fn job_errors(
     let job = find(&state, &id).await?;
     let errors: Vec<FailedRow> = state.store.job_errors(&job.id, MAX_ERRORS).await?;
     if errors.is_empty() {
-        return Ok(Json(view(&state, job)).into_response());
+        return Ok(Json(view_for(&caller, &state, job)).into_response());
     }
     Ok(Json(errors).into_response())
 }

@@ -66,6 +66,17 @@ async fn exports_hold_the_fields_asked_for_never_a_hash_and_their_link_expires()
     )
     .await;
     assert_eq!(job["status"], "completed", "{job}");
+    // create:users alone reads the job, not the link to its users' data.
+    let creator = s.token_with_scopes(&["create:users"]).await;
+    let id = job["id"].as_str().unwrap();
+    for path in [
+        format!("api/v2/jobs/{id}"),
+        format!("api/v2/jobs/{id}/errors"),
+    ] {
+        let r = s.api(Method::GET, &path, &creator, None).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert!(r.body["location"].is_null(), "{}", r.body);
+    }
     let location = job["location"].as_str().unwrap().to_owned();
     assert!(
         location.starts_with(&s.base) && location.ends_with(".json.gz"),

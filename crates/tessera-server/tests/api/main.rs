@@ -23,6 +23,7 @@ mod http;
 mod jobs_common;
 mod jobs_export;
 mod jobs_import;
+mod jobs_limits;
 mod jobs_resume;
 mod listing;
 mod lockout;

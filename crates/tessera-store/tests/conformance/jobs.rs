@@ -252,3 +252,44 @@ pub async fn exports_are_chunked_found_by_their_link_until_it_expires(db: Db) {
     s.sweep_jobs(T0 + 3600, T0 + 1).await.unwrap();
     assert_eq!(s.get_job("job_4").await.unwrap(), None);
 }
+
+pub async fn a_job_keeps_only_its_first_failed_rows_and_abandoned_uploads_go(db: Db) {
+    use tessera_core::jobs::{ABANDONED_UPLOAD, MAX_STORED_ERRORS};
+    let s = &db.store;
+    let j = job("job_e", JobKind::UsersImport, false);
+    ready(s, &j).await;
+    s.claim_job("a", T0, T0 + 60).await.unwrap().unwrap();
+    let bad = FailedRow {
+        user: serde_json::json!({}),
+        errors: vec![RowError::new("INVALID_FORMAT", "bad", "#")],
+    };
+    let n = MAX_STORED_ERRORS + 5;
+    let failed: Vec<(i64, FailedRow)> = (0..n).map(|i| (i, bad.clone())).collect();
+    let summary = s
+        .import_batch("job_e", "a", T0 + 60, &[], &failed, n, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((summary.failed, summary.total), (n, n), "all counted");
+    let kept = s.job_errors("job_e", n + 10).await.unwrap();
+    assert_eq!(kept.len() as i64, MAX_STORED_ERRORS, "the first ones kept");
+    // An upload that never finished goes after an hour; a fresh one stays.
+    let old = job("job_old_upload", JobKind::UsersImport, false);
+    s.create_job(&old).await.unwrap();
+    s.put_job_chunk(&old.id, 0, b"[").await.unwrap();
+    let fresh = Job {
+        created_at: T0 + ABANDONED_UPLOAD,
+        ..job("job_new_upload", JobKind::UsersImport, false)
+    };
+    s.create_job(&fresh).await.unwrap();
+    s.sweep_jobs(T0 + ABANDONED_UPLOAD + 1, T0 - 1)
+        .await
+        .unwrap();
+    assert_eq!(s.get_job("job_old_upload").await.unwrap(), None);
+    assert_eq!(s.get_job_chunk("job_old_upload", 0).await.unwrap(), None);
+    assert!(s.get_job("job_new_upload").await.unwrap().is_some());
+    assert!(
+        s.get_job("job_e").await.unwrap().is_some(),
+        "processing, leased"
+    );
+}

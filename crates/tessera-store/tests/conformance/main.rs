@@ -122,6 +122,7 @@ suite!(
     empty_client_lists_are_opened_once,
     client_credentials_are_bound_to_their_client,
     assertion_jtis_are_used_once_until_they_expire,
+    a_job_keeps_only_its_first_failed_rows_and_abandoned_uploads_go,
     log_events_filter_page_and_sweep,
     log_sweeps_remove_bounded_batches_oldest_first,
 );

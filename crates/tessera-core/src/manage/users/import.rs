@@ -38,17 +38,43 @@ const KNOWN: &[&str] = &[
 /// characters with their prefix).
 const MAX_USER_ID_LEN: usize = 240;
 
-/// The row without its password hashes: what errors and logs may show.
+/// The properties of a row a job's errors may show (never hashes, MFA
+/// secrets or metadata), strings cut to `MAX_SHOWN_LEN` characters: a failed
+/// row's stored `user` stays small.
+const SHOWN: &[&str] = &[
+    "email",
+    "email_verified",
+    "user_id",
+    "username",
+    "given_name",
+    "family_name",
+    "name",
+    "nickname",
+    "picture",
+    "blocked",
+];
+const MAX_SHOWN_LEN: usize = 256;
+
+/// The row as a job's errors may show it: an allowlist of its profile
+/// properties (`SHOWN`), each string cut short; `{}` for what is not an
+/// object.
 pub fn without_hashes(row: &Value) -> Value {
-    match row {
-        Value::Object(m) => {
-            let mut m = m.clone();
-            m.remove("password_hash");
-            m.remove("custom_password_hash");
-            Value::Object(m)
+    let mut shown = Map::new();
+    if let Value::Object(m) = row {
+        for key in SHOWN {
+            match m.get(*key) {
+                Some(Value::String(s)) => {
+                    let cut: String = s.chars().take(MAX_SHOWN_LEN).collect();
+                    shown.insert((*key).to_owned(), Value::String(cut));
+                }
+                Some(v @ (Value::Bool(_) | Value::Number(_) | Value::Null)) => {
+                    shown.insert((*key).to_owned(), v.clone());
+                }
+                _ => {}
+            }
         }
-        other => other.clone(),
     }
+    Value::Object(shown)
 }
 
 fn text(row: &Map<String, Value>, key: &str, errors: &mut Vec<RowError>) -> Option<String> {
@@ -113,15 +139,12 @@ pub fn parse_row(bytes: &[u8], connection: &str, now: UnixTime) -> Result<Import
     let fail = |user: Value, errors: Vec<RowError>| RowRefused::Invalid(FailedRow { user, errors });
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
-        Err(e) => {
-            let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]).into_owned();
+        // Neither the row's bytes nor serde's message (which quotes them):
+        // the row may hold a hash.
+        Err(_) => {
             return Err(fail(
-                Value::String(shown),
-                vec![RowError::new(
-                    "INVALID_FORMAT",
-                    format!("Invalid JSON: {e}"),
-                    "#",
-                )],
+                Value::Object(Map::new()),
+                vec![RowError::new("INVALID_FORMAT", "Invalid JSON", "#")],
             ));
         }
     };
@@ -143,6 +166,15 @@ pub fn parse_row(bytes: &[u8], connection: &str, now: UnixTime) -> Result<Import
             "OBJECT_ADDITIONAL_PROPERTIES",
             format!("Additional properties not allowed: {}", extra.join(",")),
             "#",
+        ));
+    }
+    // Tessera cannot import MFA enrolments yet: a user imported without its
+    // factors would sign in with the password alone, so the row is refused.
+    if row.get("mfa_factors").is_some_and(|f| !f.is_null()) {
+        errors.push(RowError::new(
+            "UNSUPPORTED_PROPERTY",
+            "mfa_factors cannot be imported into Tessera yet",
+            "#/mfa_factors",
         ));
     }
     let email = match text(row, "email", &mut errors) {
@@ -265,6 +297,8 @@ mod tests {
             Err(RowRefused::Invalid(f)) => {
                 assert!(f.user.get("password_hash").is_none());
                 assert!(f.user.get("custom_password_hash").is_none());
+                assert!(f.user.get("mfa_factors").is_none());
+                assert!(f.user.get("app_metadata").is_none());
                 f.errors.into_iter().map(|e| (e.code, e.path)).collect()
             }
             other => panic!("{other:?}"),
@@ -322,10 +356,25 @@ mod tests {
             errors(json!({"email": "a@b.co", "picture": "ftp://x"})),
             vec![s("INVALID_FORMAT", "#/picture")]
         );
-        match parse_row(b"{\"email\": }", "db", 5) {
-            Err(RowRefused::Invalid(f)) => assert_eq!(f.errors[0].code, "INVALID_FORMAT"),
+        // Broken JSON: neither its bytes nor serde's message come back.
+        match parse_row(
+            br#"{"email": "a@b.co", "password_hash": "$2a$10$secretsecret", }"#,
+            "db",
+            5,
+        ) {
+            Err(RowRefused::Invalid(f)) => {
+                assert_eq!(f.errors[0].code, "INVALID_FORMAT");
+                assert_eq!(f.user, serde_json::json!({}));
+                assert!(!f.errors[0].message.contains("secret"));
+            }
             other => panic!("{other:?}"),
         }
+        assert_eq!(
+            errors(
+                json!({"email": "a@b.co", "mfa_factors": [{"totp": {"secret": "JBSWY3DPEHPK3PXP"}}]})
+            ),
+            vec![s("UNSUPPORTED_PROPERTY", "#/mfa_factors")]
+        );
     }
 
     #[test]
