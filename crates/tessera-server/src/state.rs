@@ -45,6 +45,8 @@ pub struct ServerConfig {
     /// The database connection `grant_type=password` checks passwords in
     /// (Auth0's tenant setting `default_directory`).
     pub default_directory: String,
+    /// User import and export jobs: limits, lease, the worker.
+    pub jobs: crate::jobs::JobsConfig,
 }
 
 impl ServerConfig {
@@ -68,6 +70,7 @@ impl ServerConfig {
             password_gate: crate::interactive::gate::PasswordGate::for_this_machine(),
             cors_origins_refresh: Duration::from_secs(30),
             default_directory: crate::interactive::DEFAULT_CONNECTION.into(),
+            jobs: crate::jobs::JobsConfig::default(),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod credentials;
 mod flow;
+mod jobs;
 mod keys;
 mod logs;
 mod meta;

@@ -16,6 +16,7 @@ mod paging;
 mod resource_servers;
 mod signing_keys;
 mod tickets;
+pub mod user_jobs;
 mod users;
 
 use std::sync::Arc;
@@ -69,6 +70,7 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = device_credentials::routes(api);
     let api = tickets::routes(api);
     let api = jobs::routes(api);
+    let api = user_jobs::routes(api);
     let api = logs::routes(api);
     let (router, mut doc) = api.split_for_parts();
     // Paths start with /api/v2; the server is the issuer (which may have a path).

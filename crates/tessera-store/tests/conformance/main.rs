@@ -10,6 +10,7 @@ use tessera_store::{SqlStore, testing};
 mod client_credentials;
 mod clients;
 mod flow;
+mod jobs;
 mod keys;
 mod log_events;
 mod login_attempts;
@@ -24,6 +25,7 @@ mod users;
 pub use client_credentials::*;
 pub use clients::*;
 pub use flow::*;
+pub use jobs::*;
 pub use keys::*;
 pub use log_events::*;
 pub use login_attempts::*;
@@ -111,5 +113,9 @@ suite!(
     a_password_change_applies_only_over_the_password_it_replaces,
     client_credentials_are_bound_to_their_client,
     assertion_jtis_are_used_once_until_they_expire,
+    jobs_are_leased_resumed_and_never_write_a_row_twice,
+    an_upsert_updates_the_profile_and_keeps_the_hash,
+    one_of_concurrent_claimers_gets_a_job,
+    exports_are_chunked_found_by_their_link_until_it_expires,
     log_events_filter_page_and_sweep,
 );
