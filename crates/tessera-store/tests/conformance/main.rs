@@ -112,6 +112,8 @@ suite!(
     concurrent_ticket_use_has_exactly_one_winner,
     a_password_change_applies_only_over_the_password_it_replaces,
     client_credentials_are_bound_to_their_client,
+    client_credentials_survive_a_stale_client_update,
+    client_credentials_are_capped_also_concurrently,
     assertion_jtis_are_used_once_until_they_expire,
     jobs_are_leased_resumed_and_never_write_a_row_twice,
     an_upsert_updates_the_profile_and_keeps_the_hash,
