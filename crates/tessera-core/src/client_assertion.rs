@@ -4,7 +4,7 @@
 //! Checks, in order: size; header (`alg` one of the credentials' algorithms,
 //! never `none` or HMAC; no `crit`); `iss` = `sub` = the client; a usable
 //! credential the client enabled (`kid` selects when sent) whose `alg` is the
-//! header's; the signature; `aud` (the issuer or the token endpoint); `exp`
+//! header's; the signature; `aud` (the issuer or the token endpoint, a string or a one-element array); `exp`
 //! (present, not past, at most five minutes ahead), `nbf`, `iat`; `jti`
 //! (present; single use is the store's, [`crate::store::CredentialStore::record_assertion_jti`]).
 
@@ -24,8 +24,13 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 pub const MAX_ASSERTION_BYTES: usize = 8 * 1024;
 /// The longest an assertion may be valid ahead (`exp` − now).
 pub const MAX_LIFETIME: i64 = 300;
-/// Clock skew allowed on `exp`, `nbf` and `iat`.
+/// Clock skew allowed on `exp`, `nbf` and `iat`: an assertion is refused
+/// from `exp + LEEWAY` on.
 pub const LEEWAY: i64 = 30;
+/// How long past `exp` its `jti` stays recorded: `LEEWAY` more than the
+/// last second it is accepted, so nodes whose clocks differ by less than
+/// that never both accept it (one still holds the record).
+pub const JTI_KEPT_PAST_EXP: i64 = 2 * LEEWAY;
 /// Longest `jti` accepted (it is stored until the assertion expires).
 pub const MAX_JTI_LEN: usize = 256;
 
@@ -33,11 +38,15 @@ fn refused(reason: Reason, description: &str) -> OAuthError {
     OAuthError::new(reason, description)
 }
 
+/// A failure before the signature verifies: the same description for all
+/// (what differs is only the typed reason), so the answer tells nothing of
+/// the client, its keys or their algorithms.
+fn unverified(reason: Reason) -> OAuthError {
+    OAuthError::new(reason, crate::client_auth::WRONG_CLIENT)
+}
+
 fn malformed() -> OAuthError {
-    refused(
-        Reason::ClientAssertionMalformed,
-        "client_assertion is not a well-formed JWT",
-    )
+    unverified(Reason::ClientAssertionMalformed)
 }
 
 #[derive(Deserialize)]
@@ -89,10 +98,7 @@ struct Parts<'a> {
 
 fn parts(assertion: &str) -> Result<Parts<'_>, OAuthError> {
     if assertion.len() > MAX_ASSERTION_BYTES {
-        return Err(refused(
-            Reason::ClientAssertionTooLarge,
-            "client_assertion is too large",
-        ));
+        return Err(unverified(Reason::ClientAssertionTooLarge));
     }
     let mut it = assertion.split('.');
     let (Some(h), Some(p), Some(s), None) = (it.next(), it.next(), it.next(), it.next()) else {
@@ -115,14 +121,8 @@ pub fn client_id_of(assertion: &str) -> Result<String, OAuthError> {
     let parts = parts(assertion)?;
     match (parts.claims.iss, parts.claims.sub) {
         (Some(iss), Some(sub)) if iss == sub && !iss.is_empty() => Ok(iss),
-        (Some(_), Some(_)) => Err(refused(
-            Reason::ClientAssertionSubjectMismatch,
-            "client_assertion's iss and sub must both be the client_id",
-        )),
-        _ => Err(refused(
-            Reason::ClientAssertionClaimMissing,
-            "client_assertion needs iss and sub",
-        )),
+        (Some(_), Some(_)) => Err(unverified(Reason::ClientAssertionSubjectMismatch)),
+        _ => Err(unverified(Reason::ClientAssertionClaimMissing)),
     }
 }
 
@@ -174,24 +174,15 @@ pub fn verify(
 ) -> Result<Accepted, OAuthError> {
     let parts = parts(assertion)?;
     if parts.header.crit.is_some() {
-        return Err(refused(
-            Reason::ClientAssertionMalformed,
-            "client_assertion names a critical header extension",
-        ));
+        return Err(unverified(Reason::ClientAssertionMalformed));
     }
     let Ok(alg) = parts.header.alg.parse::<CredentialAlg>() else {
-        return Err(refused(
-            Reason::ClientAssertionAlgorithm,
-            "client_assertion must be signed with RS256, RS384, PS256 or ES256",
-        ));
+        return Err(unverified(Reason::ClientAssertionAlgorithm));
     };
     if parts.claims.iss.as_deref() != Some(client.client_id.as_str())
         || parts.claims.sub.as_deref() != Some(client.client_id.as_str())
     {
-        return Err(refused(
-            Reason::ClientAssertionSubjectMismatch,
-            "client_assertion's iss and sub must both be the client_id",
-        ));
+        return Err(unverified(Reason::ClientAssertionSubjectMismatch));
     }
     let enabled: Vec<&str> = client
         .client_authentication_methods
@@ -205,26 +196,17 @@ pub fn verify(
         .filter(|c| parts.header.kid.as_deref().is_none_or(|kid| c.kid == kid))
         .collect();
     if candidates.is_empty() {
-        return Err(refused(
-            Reason::ClientAssertionUnknownKey,
-            "no enabled, unexpired credential of this client matches client_assertion",
-        ));
+        return Err(unverified(Reason::ClientAssertionUnknownKey));
     }
     let same_alg: Vec<&&ClientCredential> = candidates.iter().filter(|c| c.alg == alg).collect();
     if same_alg.is_empty() {
-        return Err(refused(
-            Reason::ClientAssertionAlgorithm,
-            "client_assertion's alg is not its credential's",
-        ));
+        return Err(unverified(Reason::ClientAssertionAlgorithm));
     }
     if !same_alg
         .iter()
         .any(|c| verifies(alg, &c.key, parts.signed.as_bytes(), &parts.signature))
     {
-        return Err(refused(
-            Reason::ClientAssertionBadSignature,
-            "client_assertion's signature does not verify",
-        ));
+        return Err(unverified(Reason::ClientAssertionBadSignature));
     }
     check_claims(&parts.claims, issuer, now)
 }
@@ -234,13 +216,15 @@ fn check_claims(claims: &Claims, issuer: &Issuer, now: UnixTime) -> Result<Accep
     let ours = |a: &String| a == issuer.as_str() || *a == token_endpoint;
     let audience_ok = match &claims.aud {
         Some(Audience::One(a)) => ours(a),
-        Some(Audience::Many(list)) => list.iter().any(ours),
+        // A one-element array is the same audience; more values would let an
+        // assertion made for another party be replayed here.
+        Some(Audience::Many(list)) => matches!(list.as_slice(), [one] if ours(one)),
         None => false,
     };
     if !audience_ok {
         return Err(refused(
             Reason::ClientAssertionWrongAudience,
-            "client_assertion's aud must be the issuer or the token endpoint",
+            "client_assertion's aud must be the issuer or the token endpoint, alone",
         ));
     }
     let (Some(exp), Some(jti)) = (claims.exp.as_ref().and_then(seconds), claims.jti.as_ref())
@@ -256,7 +240,7 @@ fn check_claims(claims: &Claims, issuer: &Issuer, now: UnixTime) -> Result<Accep
             "client_assertion's jti must be 1 to 256 characters",
         ));
     }
-    if now > exp.saturating_add(LEEWAY) {
+    if now >= exp.saturating_add(LEEWAY) {
         return Err(refused(
             Reason::ClientAssertionExpired,
             "client_assertion has expired",
@@ -281,6 +265,57 @@ fn check_claims(claims: &Claims, issuer: &Issuer, now: UnixTime) -> Result<Accep
     }
     Ok(Accepted {
         jti: jti.clone(),
-        expires_at: exp.saturating_add(LEEWAY),
+        expires_at: exp.saturating_add(JTI_KEPT_PAST_EXP),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(exp: i64, aud: serde_json::Value, now: UnixTime) -> Result<Accepted, OAuthError> {
+        let claims: Claims = serde_json::from_value(serde_json::json!({
+            "iss": "c", "sub": "c", "aud": aud, "exp": exp, "jti": "j"
+        }))
+        .unwrap();
+        let issuer = Issuer::parse("https://tessera.example/").unwrap();
+        check_claims(&claims, &issuer, now)
+    }
+
+    #[test]
+    fn the_last_accepted_second_is_before_exp_plus_leeway_and_the_jti_outlives_it() {
+        let exp = 1_000_000;
+        let aud = serde_json::json!("https://tessera.example/");
+        let last = at(exp, aud.clone(), exp + LEEWAY - 1).unwrap();
+        // Recorded LEEWAY past the last accepted second: a node whose clock
+        // is up to LEEWAY behind still finds the record.
+        assert_eq!(last.expires_at, exp + 2 * LEEWAY);
+        assert!(last.expires_at >= exp + LEEWAY - 1 + LEEWAY);
+        let refused = at(exp, aud, exp + LEEWAY).unwrap_err();
+        assert_eq!(refused.reason(), Reason::ClientAssertionExpired);
+    }
+
+    #[test]
+    fn aud_is_one_accepted_value() {
+        let now = 1_000_000;
+        let issuer = "https://tessera.example/";
+        let endpoint = "https://tessera.example/oauth/token";
+        for ok in [
+            serde_json::json!(issuer),
+            serde_json::json!(endpoint),
+            serde_json::json!([issuer]),
+            serde_json::json!([endpoint]),
+        ] {
+            assert!(at(now + 60, ok.clone(), now).is_ok(), "{ok}");
+        }
+        for bad in [
+            serde_json::json!([issuer, "https://other.example/"]),
+            serde_json::json!([issuer, endpoint]),
+            serde_json::json!([]),
+            serde_json::json!("https://tessera.example/api/v2/"),
+        ] {
+            let e = at(now + 60, bad.clone(), now).unwrap_err();
+            assert_eq!(e.reason(), Reason::ClientAssertionWrongAudience, "{bad}");
+        }
+    }
 }

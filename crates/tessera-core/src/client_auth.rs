@@ -56,6 +56,13 @@ fn form_decode(s: &str) -> Option<String> {
         .or_else(|| Some(String::new()))
 }
 
+/// The one `error_description` of every client authentication failure that
+/// could tell a caller something (the client exists, how it authenticates,
+/// which of its keys exists or with which algorithm, a leaked secret still
+/// right): before an assertion's signature verifies, every failure reads the
+/// same. The typed reason (`Tessera-Error-Reason`, logs) stays distinct.
+pub const WRONG_CLIENT: &str = "unknown client or wrong client credentials";
+
 fn invalid_client(reason: Reason, description: &str) -> OAuthError {
     OAuthError::new(reason, description)
 }
@@ -147,21 +154,21 @@ pub fn presented_from(
     if authorization.is_some() || params.get("client_secret").is_some() {
         return Err(invalid_client(
             Reason::ClientAssertionWithSecret,
-            "use one client authentication method: a client assertion or a secret, not both",
+            WRONG_CLIENT,
         ));
     }
     let (Some(crate::client_assertion::JWT_BEARER), Some(assertion)) = (assertion_type, assertion)
     else {
         return Err(invalid_client(
             Reason::ClientAssertionTypeUnsupported,
-            "send client_assertion with client_assertion_type urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            WRONG_CLIENT,
         ));
     };
     let client_id = crate::client_assertion::client_id_of(assertion)?;
     if params.get("client_id").is_some_and(|id| id != client_id) {
         return Err(invalid_client(
             Reason::ClientAssertionSubjectMismatch,
-            "client_id is not the client_assertion's iss and sub",
+            WRONG_CLIENT,
         ));
     }
     Ok(Presented::Assertion {
@@ -185,7 +192,7 @@ pub fn authenticate(
     presented: &Presented,
     client: Option<&(Client, Option<ClientSecret>)>,
 ) -> Result<Authenticated, OAuthError> {
-    const WRONG: &str = "unknown client or wrong client credentials";
+    const WRONG: &str = WRONG_CLIENT;
     let Some((client, stored)) = client else {
         return Err(invalid_client(Reason::ClientCredentialsInvalid, WRONG));
     };
@@ -242,7 +249,7 @@ pub fn authenticate(
         // never accepted here.
         Presented::Assertion { .. } => Err(invalid_client(
             Reason::ClientAssertionNotAllowed,
-            "client assertions are not accepted here",
+            WRONG_CLIENT,
         )),
     }
 }
@@ -250,7 +257,7 @@ pub fn authenticate(
 fn assertion_required() -> OAuthError {
     invalid_client(
         Reason::ClientAssertionRequired,
-        "this client authenticates with private_key_jwt: send a client_assertion",
+        WRONG_CLIENT,
     )
 }
 

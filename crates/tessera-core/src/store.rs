@@ -783,12 +783,15 @@ pub trait ConnectionClientsStore: Send + Sync + 'static {
 /// of client assertions' `jti` (RFC 7523 §3).
 #[async_trait]
 pub trait CredentialStore: Send + Sync + 'static {
-    /// Stores a new credential of an existing client; a `kid` the client
-    /// already uses is a `Conflict`.
+    /// Stores a new credential of an existing client unless it already holds
+    /// `max` (then `false`, nothing written; counted and inserted under the
+    /// client row's lock, so concurrent creations never exceed it); a `kid`
+    /// the client already uses is a `Conflict`.
     async fn create_client_credential(
         &self,
         credential: &ClientCredential,
-    ) -> Result<(), StoreError>;
+        max: usize,
+    ) -> Result<bool, StoreError>;
     /// The client's credentials, oldest first.
     async fn list_client_credentials(
         &self,
@@ -827,6 +830,19 @@ pub trait CredentialStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Deletes `jti` records that expired at or before `now`.
     async fn sweep_assertion_jtis(&self, now: UnixTime) -> Result<u64, StoreError>;
+    /// Replaces the client (and its secret as `secret` says) only if its
+    /// stored document is still `read`, the version the caller changed: a
+    /// write by someone else in between (e.g. `client_authentication_methods`
+    /// changed) is `Conflict` and nothing is written, so no update writes back
+    /// what another removed. The row is locked while compared and written
+    /// (atomic across nodes). `false` when the client does not exist.
+    async fn update_client_if_unchanged(
+        &self,
+        read: &Client,
+        client: &Client,
+        secret: SecretChange<'_>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Everything the server needs from a database.

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use tessera_core::clock::UnixTime;
-use tessera_core::model::{Client, ClientCredential};
-use tessera_core::store::{CredentialStore, StoreError};
+use tessera_core::model::{Client, ClientCredential, ClientSecret};
+use tessera_core::store::{CredentialStore, SecretChange, StoreError};
 
 use crate::{SqlStore, from_json, in_tx, json_text, map_err};
 
@@ -22,21 +22,50 @@ fn decode_err(e: StoreError) -> sqlx::Error {
 
 #[async_trait]
 impl CredentialStore for SqlStore {
-    async fn create_client_credential(&self, c: &ClientCredential) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO client_credentials (id, client_id, kid, doc, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&c.id)
-        .bind(&c.client_id)
-        .bind(&c.kid)
-        .bind(json_text(c)?)
-        .bind(c.created_at)
-        .bind(c.expires_at)
-        .execute(&self.pool)
+    async fn create_client_credential(
+        &self,
+        c: &ClientCredential,
+        max: usize,
+    ) -> Result<bool, StoreError> {
+        let c = c.clone();
+        let doc = json_text(&c)?;
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        in_tx(&self.pool, move |conn| {
+            let (c, doc) = (c.clone(), doc.clone());
+            Box::pin(async move {
+                // The client row's lock first: concurrent creations for one
+                // client count one after the other. (No row: the insert
+                // below fails on the foreign key.)
+                sqlx::query("UPDATE clients SET updated_at = updated_at WHERE client_id = $1")
+                    .bind(&c.client_id)
+                    .execute(&mut *conn)
+                    .await?;
+                let held: i64 = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM client_credentials WHERE client_id = $1",
+                )
+                .bind(&c.client_id)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("n")?;
+                if held >= max {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO client_credentials (id, client_id, kid, doc, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&c.id)
+                .bind(&c.client_id)
+                .bind(&c.kid)
+                .bind(&doc)
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .execute(&mut *conn)
+                .await?;
+                Ok(true)
+            })
+        })
         .await
-        .map_err(map_err)?;
-        Ok(())
     }
 
     async fn list_client_credentials(
@@ -168,5 +197,85 @@ impl CredentialStore for SqlStore {
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected())
+    }
+
+    async fn update_client_if_unchanged(
+        &self,
+        read: &Client,
+        client: &Client,
+        secret: SecretChange<'_>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // Compared as JSON values: the same document however its maps are
+        // ordered.
+        let read = serde_json::to_value(read).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let doc = json_text(client)?;
+        let client_id = client.client_id.clone();
+        // None: keep the secret; Some(None): remove it; Some(Some): set it.
+        let secret: Option<Option<ClientSecret>> = match secret {
+            SecretChange::Keep => None,
+            SecretChange::Set(s) => Some(Some(s.clone())),
+            SecretChange::Remove => Some(None),
+        };
+        let outcome = in_tx(&self.pool, move |conn| {
+            let (client_id, read, doc, secret) =
+                (client_id.clone(), read.clone(), doc.clone(), secret.clone());
+            Box::pin(async move {
+                // The row's write lock first: the document read next is the
+                // latest committed one and stays so until this commits.
+                let locked = sqlx::query(
+                    "UPDATE clients SET updated_at = updated_at WHERE client_id = $1",
+                )
+                .bind(&client_id)
+                .execute(&mut *conn)
+                .await?;
+                if locked.rows_affected() != 1 {
+                    return Ok(None);
+                }
+                let row = sqlx::query("SELECT doc FROM clients WHERE client_id = $1")
+                    .bind(&client_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let stored: String = row.try_get("doc")?;
+                let stored: Client = from_json(&stored).map_err(decode_err)?;
+                let stored = serde_json::to_value(&stored)
+                    .map_err(|e| decode_err(StoreError::Corrupt(e.to_string())))?;
+                if stored != read {
+                    return Ok(Some(false));
+                }
+                let query = match &secret {
+                    None => sqlx::query(
+                        "UPDATE clients SET doc = $2, updated_at = $3 WHERE client_id = $1",
+                    )
+                    .bind(&client_id)
+                    .bind(&doc)
+                    .bind(now),
+                    Some(Some(s)) => sqlx::query(
+                        "UPDATE clients SET doc = $2, updated_at = $3, secret_sealed = $4, secret_hash = $5 WHERE client_id = $1",
+                    )
+                    .bind(&client_id)
+                    .bind(&doc)
+                    .bind(now)
+                    .bind(s.sealed.clone())
+                    .bind(s.hash.clone()),
+                    Some(None) => sqlx::query(
+                        "UPDATE clients SET doc = $2, updated_at = $3, secret_sealed = NULL, secret_hash = NULL WHERE client_id = $1",
+                    )
+                    .bind(&client_id)
+                    .bind(&doc)
+                    .bind(now),
+                };
+                query.execute(&mut *conn).await?;
+                Ok(Some(true))
+            })
+        })
+        .await?;
+        match outcome {
+            None => Ok(false),
+            Some(true) => Ok(true),
+            Some(false) => Err(StoreError::Conflict(
+                "the client changed since it was read".into(),
+            )),
+        }
     }
 }

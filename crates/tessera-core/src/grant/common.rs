@@ -31,14 +31,14 @@ pub async fn authenticate(
     let Some((client, _)) = found else {
         return Err(OAuthError::new(
             Reason::ClientCredentialsInvalid,
-            "unknown client or wrong client credentials",
+            client_auth::WRONG_CLIENT,
         )
         .into());
     };
     if !client.uses_private_key_jwt() || client.is_public() {
         return Err(OAuthError::new(
             Reason::ClientAssertionNotAllowed,
-            "this client is not configured for private_key_jwt",
+            client_auth::WRONG_CLIENT,
         )
         .into());
     }

@@ -130,8 +130,13 @@ fn rsa_key(modulus: &[u8], exponent: &[u8], property: &str) -> Result<PublicJwk,
             format!("is an RSA key of {bits} bits: at most {MAX_RSA_BITS} are accepted"),
         ));
     }
-    // A public exponent of 3 to 2^32 + 1, odd (what aws-lc-rs verifies with).
-    if e.is_empty() || e.len() > 5 || e.last().is_some_and(|b| b & 1 == 0) || e == [1] {
+    // An odd public exponent of 3 to 33 bits (2^32 + 1 is the largest in use;
+    // aws-lc-rs verifies with up to 33 bits).
+    let e_bits = match e.first() {
+        Some(first) => e.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
+    };
+    if !(2..=33).contains(&e_bits) || e.last().is_some_and(|b| b & 1 == 0) {
         return Err(Invalid::new(
             property,
             "has an unusable RSA public exponent",

@@ -122,14 +122,18 @@ async fn create(
             CreateError::Invalid(invalid) => invalid.into(),
             CreateError::Rng(e) => MgmtError::from(StoreError::Backend(e.to_string())),
         })?;
-    if state.store.list_client_credentials(&id).await?.len() >= MAX_STORED_CREDENTIALS {
-        return Err(MgmtError::bad_request(
-            "too_many_credentials",
-            format!("A client may hold at most {MAX_STORED_CREDENTIALS} credentials."),
-        ));
-    }
-    match state.store.create_client_credential(&credential).await {
-        Ok(()) => {}
+    match state
+        .store
+        .create_client_credential(&credential, MAX_STORED_CREDENTIALS)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(MgmtError::bad_request(
+                "too_many_credentials",
+                format!("A client may hold at most {MAX_STORED_CREDENTIALS} credentials."),
+            ));
+        }
         Err(StoreError::Conflict(_)) => {
             return Err(MgmtError::conflict(
                 "credential_conflict",
@@ -194,7 +198,8 @@ async fn update(
     Ok(Json(credential.into()))
 }
 
-/// Delete a client credential (enabled or not: it stops verifying at once).
+/// Delete a client credential (enabled or not: it stops verifying at once;
+/// when the client had enabled it, the client's tokens are revoked).
 #[utoipa::path(delete, path = "/api/v2/clients/{id}/credentials/{credential_id}", tag = "clients",
     params(("id" = String, Path, description = "The client id"),
            ("credential_id" = String, Path, description = "The credential id")),
@@ -206,12 +211,22 @@ async fn delete(
     Path((id, credential_id)): Path<(String, String)>,
 ) -> MgmtResult<StatusCode> {
     caller.require("delete:client_credentials")?;
+    // Was it one the client authenticates with? Then what it obtained goes
+    // with it (as when a secret is replaced).
+    let enabled = state.store.get_client(&id).await?.is_some_and(|(c, _)| {
+        c.client_authentication_methods
+            .as_ref()
+            .is_some_and(|m| m.private_key_jwt_ids().any(|i| i == credential_id))
+    });
     if !state
         .store
         .delete_client_credential(&id, &credential_id, state.clock.now())
         .await?
     {
         return Err(not_found());
+    }
+    if enabled {
+        super::clients::revoke_client_tokens(&state, &id, None).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -229,15 +229,28 @@ async fn get_one(
     Ok(projected(ClientView::new(client, secret), &fields))
 }
 
+/// A concurrent update won: 409 in Auth0's shape; nothing was written, and
+/// the caller reads the client again and retries.
+fn changed_meanwhile(e: StoreError) -> MgmtError {
+    match e {
+        StoreError::Conflict(_) => MgmtError::conflict(
+            "client_changed",
+            "The client was changed by another request meanwhile; read it again and retry.",
+        ),
+        other => other.into(),
+    }
+}
+
 /// Update a client. `client_secret` needs `update:client_keys`, and so does a
 /// change that makes a client without a secret confidential (the new secret is
 /// in the answer, once). Changing `token_endpoint_auth_method` never removes,
 /// replaces or reveals a secret; the answer shows the stored secret only to
-/// `read:client_keys`.
+/// `read:client_keys`. Written only if the client is still the version read
+/// (409 otherwise).
 #[utoipa::path(patch, path = "/api/v2/clients/{id}", tag = "clients", request_body = ClientChanges,
     params(("id" = String, Path, description = "The client id")),
     security(("bearer" = ["update:clients"]), ("bearer" = ["update:client_keys"])),
-    responses((status = 200, body = ClientView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ClientView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
@@ -256,6 +269,8 @@ async fn update(
         return Err(MgmtError::insufficient_scope(UPDATE_CLIENT_KEYS));
     }
     let (mut client, stored) = find(&state, &id).await?;
+    // The version this update changes: written back only if still stored.
+    let read = client.clone();
     if clients::touches_authentication_methods(&client, &body) {
         // Auth0: configuring client_authentication_methods needs
         // update:client_credentials, so update:clients alone cannot enable a
@@ -281,7 +296,13 @@ async fn update(
         }
     }
     clients::apply_changes(&mut client, body)?;
-    let plan = client_secrets::secret_plan(&client, stored.is_some(), requested)?;
+    let mut plan = client_secrets::secret_plan(&client, stored.is_some(), requested)?;
+    let leaves_private_key_jwt = read.uses_private_key_jwt() && !client.uses_private_key_jwt();
+    if leaves_private_key_jwt && client.is_confidential() && plan == SecretPlan::Keep {
+        // Back to a secret: a NEW one (shown once, needs update:client_keys),
+        // never the secret private_key_jwt replaced.
+        plan = SecretPlan::Generate;
+    }
     if plan.touches_credentials() && !keys {
         // A client without a secret turned confidential: making its first
         // secret creates a credential.
@@ -306,13 +327,16 @@ async fn update(
     };
     if !state
         .store
-        .update_client(&client, change, state.clock.now())
-        .await?
+        .update_client_if_unchanged(&read, &client, change, state.clock.now())
+        .await
+        .map_err(changed_meanwhile)?
     {
         return Err(not_found());
     }
-    if matches!(plan, SecretPlan::Set(_)) && stored.is_some() {
-        // A replaced secret: what the old one obtained goes, as on rotation.
+    let enables_private_key_jwt = !read.uses_private_key_jwt() && client.uses_private_key_jwt();
+    if (plan.touches_credentials() && stored.is_some()) || enables_private_key_jwt {
+        // A replaced secret, or private_key_jwt replacing it: what the old
+        // secret obtained goes, as on rotation.
         revoke_client_tokens(&state, &client.client_id, None).await?;
     }
     let secret = match generated {
@@ -368,8 +392,14 @@ async fn rotate_secret(
         clients::generate_secret(&state.master, &client.client_id).map_err(internal)?;
     if !state
         .store
-        .update_client(&client, SecretChange::Set(&sealed), state.clock.now())
-        .await?
+        .update_client_if_unchanged(
+            &client,
+            &client,
+            SecretChange::Set(&sealed),
+            state.clock.now(),
+        )
+        .await
+        .map_err(changed_meanwhile)?
     {
         return Err(not_found());
     }

@@ -14,6 +14,18 @@ fn refused(r: &Reply, reason: Reason) {
     assert_oauth_error(r, 401, "invalid_client", reason);
 }
 
+/// A failure before the signature verifies: its own reason, but on the wire
+/// the one description every such failure has (the unknown client's), so it
+/// tells nothing of the client, its keys or their algorithms.
+fn refused_alike(r: &Reply, reason: Reason) {
+    refused(r, reason);
+    assert_eq!(
+        r.body["error_description"],
+        tessera_core::client_auth::WRONG_CLIENT,
+        "{r:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_algorithm_authenticates_from_pem_and_jwk() {
     let s = start().await;
@@ -31,9 +43,9 @@ async fn each_algorithm_authenticates_from_pem_and_jwk() {
         let token = r.body["access_token"].as_str().unwrap();
         let got = s.api(Method::GET, "api/v2/clients", token, None).await;
         assert_eq!(got.status, 200, "{got:?}");
-        // aud may be the token endpoint, in an array; client_id may be sent.
+        // aud may be the token endpoint, alone in an array; client_id may be sent.
         let mut c = claims(&s, &id);
-        c["aud"] = json!(["https://elsewhere.example/", s.url("oauth/token")]);
+        c["aud"] = json!([s.url("oauth/token")]);
         let r = token_with(&s, &key.sign(&c), &[("client_id", &id)]).await;
         assert_eq!(r.status, 200, "{}: {r:?}", key.alg);
     }
@@ -66,7 +78,24 @@ async fn bad_claims_are_refused_each_with_its_reason() {
             json!([s.url("api/v2/")]),
             Reason::ClientAssertionWrongAudience,
         ),
+        (
+            "aud",
+            json!([s.base, "https://elsewhere.example/"]),
+            Reason::ClientAssertionWrongAudience,
+        ),
+        (
+            "aud",
+            json!([s.base, s.url("oauth/token")]),
+            Reason::ClientAssertionWrongAudience,
+        ),
         ("exp", json!(t - 120), Reason::ClientAssertionExpired),
+        // The boundary: refused from exp + LEEWAY on (the server's clock is
+        // at or past the test's `t`).
+        (
+            "exp",
+            json!(t - tessera_core::client_assertion::LEEWAY),
+            Reason::ClientAssertionExpired,
+        ),
         (
             "exp",
             json!(t + 3600),
@@ -98,10 +127,10 @@ async fn bad_claims_are_refused_each_with_its_reason() {
     }
     // client_id naming another client than the assertion.
     let r = token_with(&s, &key.sign(&claims(&s, &id)), &[("client_id", ADMIN_ID)]).await;
-    refused(&r, Reason::ClientAssertionSubjectMismatch);
+    refused_alike(&r, Reason::ClientAssertionSubjectMismatch);
     // An assertion naming a client that does not exist.
     let r = token_with(&s, &key.sign(&claims(&s, "ghost")), &[]).await;
-    refused(&r, Reason::ClientCredentialsInvalid);
+    refused_alike(&r, Reason::ClientCredentialsInvalid);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,26 +143,26 @@ async fn only_the_clients_own_key_and_algorithm_sign() {
 
     // alg none, with and without a signature.
     let none = key.sign_as("RS256", &json!({"alg": "none"}), &c());
-    refused(
+    refused_alike(
         &token_with(&s, &none, &[]).await,
         Reason::ClientAssertionAlgorithm,
     );
     let unsigned = format!("{}.", none.rsplit_once('.').unwrap().0);
-    refused(
+    refused_alike(
         &token_with(&s, &unsigned, &[]).await,
         Reason::ClientAssertionAlgorithm,
     );
     // HS256 keyed with the public key: its PEM bytes, its JWK's bytes.
     for secret in [key.pem.clone(), key.jwk.to_string()] {
         let forged = hs256(secret.as_bytes(), &c());
-        refused(
+        refused_alike(
             &token_with(&s, &forged, &[]).await,
             Reason::ClientAssertionAlgorithm,
         );
     }
     // The right key, another algorithm than the credential's.
     let ps = key.sign_as("PS256", &json!({"alg": "PS256"}), &c());
-    refused(
+    refused_alike(
         &token_with(&s, &ps, &[]).await,
         Reason::ClientAssertionAlgorithm,
     );
@@ -154,37 +183,37 @@ async fn only_the_clients_own_key_and_algorithm_sign() {
         &json!({"alg": "RS256", "kid": "not-this-clients-kid"}),
         &c(),
     );
-    refused(
+    refused_alike(
         &token_with(&s, &with_kid, &[]).await,
         Reason::ClientAssertionUnknownKey,
     );
-    refused(
+    refused_alike(
         &token_with(&s, &other.sign(&c()), &[]).await,
         Reason::ClientAssertionBadSignature,
     );
     let _ = other_cred;
     // Garbage, a truncated signature, an oversized assertion, crit.
-    refused(
+    refused_alike(
         &token_with(&s, "not.a.jwt", &[]).await,
         Reason::ClientAssertionMalformed,
     );
-    refused(
+    refused_alike(
         &token_with(&s, "garbage", &[]).await,
         Reason::ClientAssertionMalformed,
     );
     let good = key.sign(&c());
     let truncated = &good[..good.len() - 10];
-    refused(
+    refused_alike(
         &token_with(&s, truncated, &[]).await,
         Reason::ClientAssertionBadSignature,
     );
     let huge = format!("{}{}", good, "A".repeat(9000));
-    refused(
+    refused_alike(
         &token_with(&s, &huge, &[]).await,
         Reason::ClientAssertionTooLarge,
     );
     let crit = key.sign_as("RS256", &json!({"alg": "RS256", "crit": ["exp"]}), &c());
-    refused(
+    refused_alike(
         &token_with(&s, &crit, &[]).await,
         Reason::ClientAssertionMalformed,
     );
@@ -211,7 +240,7 @@ async fn only_the_clients_own_key_and_algorithm_sign() {
         .unwrap();
     stored.expires_at = Some(now() - 1);
     assert!(s.store.update_client_credential(&stored).await.unwrap());
-    refused(
+    refused_alike(
         &token_with(&s, &key.sign(&c()), &[]).await,
         Reason::ClientAssertionUnknownKey,
     );
@@ -228,7 +257,7 @@ async fn only_the_clients_own_key_and_algorithm_sign() {
         )
         .await;
     assert_eq!(r.status, 204, "{r:?}");
-    refused(
+    refused_alike(
         &token_with(&s, &key.sign(&c()), &[]).await,
         Reason::ClientAssertionUnknownKey,
     );
@@ -252,7 +281,7 @@ async fn one_method_at_a_time_and_only_where_configured() {
 
     // With a secret in the body, or Basic.
     let r = token_with(&s, &assertion, &[("client_secret", "whatever-secret")]).await;
-    refused(&r, Reason::ClientAssertionWithSecret);
+    refused_alike(&r, Reason::ClientAssertionWithSecret);
     let aud = s.management_audience();
     let res = http()
         .post(s.url("oauth/token"))
@@ -266,7 +295,7 @@ async fn one_method_at_a_time_and_only_where_configured() {
         .send()
         .await
         .unwrap();
-    refused(&reply(res).await, Reason::ClientAssertionWithSecret);
+    refused_alike(&reply(res).await, Reason::ClientAssertionWithSecret);
     // Another assertion type, or the type without an assertion.
     let aud = s.management_audience();
     for form in [
@@ -282,7 +311,7 @@ async fn one_method_at_a_time_and_only_where_configured() {
             ("audience", aud.as_str()),
         ];
         f.extend(form);
-        refused(
+        refused_alike(
             &s.token_request(&f).await,
             Reason::ClientAssertionTypeUnsupported,
         );
@@ -299,7 +328,7 @@ async fn one_method_at_a_time_and_only_where_configured() {
             ("client_id", id.as_str()),
         ];
         form.extend(secret.map(|v| ("client_secret", v)));
-        refused(
+        refused_alike(
             &s.token_request(&form).await,
             Reason::ClientAssertionRequired,
         );
@@ -314,13 +343,13 @@ async fn one_method_at_a_time_and_only_where_configured() {
         .send()
         .await
         .unwrap();
-    refused(&reply(res).await, Reason::ClientAssertionRequired);
+    refused_alike(&reply(res).await, Reason::ClientAssertionRequired);
 
     // A client with a credential it did not enable, and a client with none.
     let cred_body = add_credential(&s, &admin, &plain, &key, false).await;
     assert!(cred_body["id"].is_string());
     let r = token_with(&s, &key.sign(&claims(&s, &plain)), &[]).await;
-    refused(&r, Reason::ClientAssertionNotAllowed);
+    refused_alike(&r, Reason::ClientAssertionNotAllowed);
     // Its secret still works.
     let r = s
         .token_request(&[
@@ -336,6 +365,6 @@ async fn one_method_at_a_time_and_only_where_configured() {
         crate::clients::create_client(&s, &admin, json!({"name": "spa", "app_type": "spa"})).await;
     let spa_id = spa["client_id"].as_str().unwrap();
     let r = token_with(&s, &key.sign(&claims(&s, spa_id)), &[]).await;
-    refused(&r, Reason::ClientAssertionNotAllowed);
+    refused_alike(&r, Reason::ClientAssertionNotAllowed);
     let _ = cred;
 }

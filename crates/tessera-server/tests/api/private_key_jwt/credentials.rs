@@ -2,6 +2,7 @@
 //! scopes, who must not get in, and what keys are refused.
 
 use serde_json::json;
+use tessera_core::error::Reason;
 use tessera_core::jwt;
 use tessera_core::store::CredentialStore;
 
@@ -228,6 +229,13 @@ async fn private_weak_mismatched_and_malformed_keys_are_refused() {
             with(json!({"jwk": {"kty": "RSA", "n": weak_n, "e": "AQAB"}})),
             "jwk",
         ),
+        // A public exponent of 34 bits (2^33 + 1): at most 33 are accepted.
+        (
+            with(
+                json!({"jwk": {"kty": "RSA", "n": rsa.jwk["n"], "e": URL_SAFE_NO_PAD.encode([2u8, 0, 0, 0, 1])}}),
+            ),
+            "jwk",
+        ),
         (
             with(
                 json!({"pem": "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n"}),
@@ -335,7 +343,7 @@ async fn enabling_credentials_needs_update_client_credentials() {
     let s = start().await;
     let admin = s.admin_token().await;
     let key = TestKey::rsa("RS256");
-    let (id, _) = s
+    let (id, old_secret) = s
         .m2m_client(&s.management_audience(), &["read:clients"])
         .await;
     let (other, _) = s.m2m_client(&s.management_audience(), &[]).await;
@@ -416,24 +424,35 @@ async fn enabling_credentials_needs_update_client_credentials() {
         .await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["token_endpoint_auth_method"], Value::Null);
-    // With the scope, a method switches back to the secret.
+    // Back to a secret makes a NEW one: that needs update:client_keys too
+    // (the secret private_key_jwt replaced never comes back).
     let creds = s
         .token_with_scopes(&["update:clients", "update:client_credentials"])
         .await;
+    let back = json!({"token_endpoint_auth_method": "client_secret_basic"});
     let r = s
-        .api(
-            Method::PATCH,
-            &client,
-            &creds,
-            Some(json!({"token_endpoint_auth_method": "client_secret_basic"})),
-        )
+        .api(Method::PATCH, &client, &creds, Some(back.clone()))
         .await;
+    assert_mgmt_error(&r, 403, "insufficient_scope");
+    let creds = s
+        .token_with_scopes(&[
+            "update:clients",
+            "update:client_credentials",
+            "update:client_keys",
+        ])
+        .await;
+    let r = s.api(Method::PATCH, &client, &creds, Some(back)).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert!(
         r.body.get("client_authentication_methods").is_none(),
         "{r:?}"
     );
     assert_eq!(r.body["token_endpoint_auth_method"], "client_secret_basic");
+    let new_secret = r.body["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(new_secret, old_secret);
+    let r = basic_token(&s, &id, &old_secret).await;
+    crate::token::assert_oauth_error(&r, 401, "invalid_client", Reason::ClientCredentialsInvalid);
+    assert_eq!(basic_token(&s, &id, &new_secret).await.status, 200);
     // A public client cannot use private_key_jwt.
     let spa =
         crate::clients::create_client(&s, &admin, json!({"name": "spa", "app_type": "spa"})).await;

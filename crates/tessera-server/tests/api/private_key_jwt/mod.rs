@@ -220,3 +220,19 @@ pub async fn token_with(s: &TestServer, assertion: &str, extra: &[(&str, &str)])
     form.extend_from_slice(extra);
     s.token_request(&form).await
 }
+
+/// `client_credentials` for the Management API with Basic `id`:`secret`.
+pub async fn basic_token(s: &TestServer, id: &str, secret: &str) -> Reply {
+    let aud = s.management_audience();
+    let res = http()
+        .post(s.url("oauth/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("audience", aud.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    reply(res).await
+}
