@@ -145,6 +145,10 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
             header_read_timeout: Duration::from_secs(settings.header_read_timeout),
             max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
             default_directory: settings.default_directory.clone(),
+            jobs: tessera_server::jobs::JobsConfig {
+                import_limit: settings.import_limit,
+                ..Default::default()
+            },
             ..ServerConfig::new(settings.issuer.clone())
         }),
         store: opened.store.clone(),

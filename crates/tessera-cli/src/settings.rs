@@ -78,6 +78,10 @@ const SPECS: &[Spec] = &[
         key: "body_limit",
     },
     Spec {
+        env: "TESSERA_IMPORT_LIMIT",
+        key: "import_limit",
+    },
+    Spec {
         env: "TESSERA_REQUEST_TIMEOUT",
         key: "request_timeout",
     },
@@ -195,6 +199,8 @@ pub struct Settings {
     pub log: String,
     pub log_format: LogFormat,
     pub body_limit: usize,
+    /// The largest user import file, bytes.
+    pub import_limit: usize,
     pub request_timeout: u64,
     pub shutdown_grace: u64,
     /// Shown on the hosted pages.
@@ -510,6 +516,12 @@ impl Settings {
             log,
             log_format,
             body_limit: raw.number("TESSERA_BODY_LIMIT", 65_536, 1024, 10 * 1024 * 1024)? as usize,
+            import_limit: raw.number(
+                "TESSERA_IMPORT_LIMIT",
+                100 * 1024 * 1024,
+                1024,
+                4 * 1024 * 1024 * 1024,
+            )? as usize,
             request_timeout: raw.number("TESSERA_REQUEST_TIMEOUT", 30, 1, 600)?,
             shutdown_grace: raw.number("TESSERA_SHUTDOWN_GRACE", 30, 0, 3600)?,
             tenant_name,

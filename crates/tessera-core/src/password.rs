@@ -27,8 +27,23 @@ pub fn hash(password: &Secret<String>) -> Result<String, HashError> {
         .map_err(|e| HashError(e.to_string()))
 }
 
-/// Constant-time check of `password` against a stored PHC string.
+/// The parameters of every hash Tessera makes: a stored hash that lacks them
+/// (an imported one, see [`crate::password_import`]) is replaced at the next
+/// successful login.
+const CURRENT: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+
+/// Is `stored` other than Tessera's own argon2id hash (imported, or of older
+/// parameters), so that a successful login should replace it?
+pub fn needs_rehash(stored: &str) -> bool {
+    !stored.starts_with(CURRENT)
+}
+
+/// Constant-time check of `password` against a stored hash: an argon2 PHC
+/// string (Tessera's, or imported), or an imported hash of another algorithm.
 pub fn verify(password: &Secret<String>, phc: &str) -> bool {
+    if !phc.starts_with("$argon2") {
+        return crate::password_import::verify(password, phc);
+    }
     match PasswordHash::new(phc) {
         Ok(parsed) => argon2()
             .verify_password(password.expose().as_bytes(), &parsed)

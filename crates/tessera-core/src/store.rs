@@ -13,6 +13,7 @@ use crate::flow::{
     AuthCode, AuthorizeTx, CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken,
     RefreshFamily, RefreshUse, Session,
 };
+use crate::jobs::{FailedRow, ImportUser, Job, JobSummary};
 use crate::model::{AppType, Client, ClientGrant, ClientSecret, Connection, ResourceServer, User};
 use crate::passwordless::NewOtp;
 use crate::ticket::{Ticket, TicketKind};
@@ -697,6 +698,81 @@ pub trait ConnectionClientsStore: Send + Sync + 'static {
     /// `enabled_clients` is empty, which before issue 13 meant "every client",
     /// lists every client that exists. True when this call did it.
     async fn open_connections_upgrade(&self, now: UnixTime) -> Result<bool, StoreError>;
+/// Background jobs (user imports and exports, `jobs/`): the job rows, their
+/// data as chunk rows (an import's file, an export's result), an import's
+/// per-row errors. A job is run by whoever holds its lease: `claim_job` gives
+/// it to one caller, and every write of progress is conditional on the lease,
+/// in the same transaction as the users it writes, so a resumed job never
+/// writes a row twice.
+#[async_trait]
+pub trait JobStore: Send + Sync + 'static {
+    async fn create_job(&self, job: &Job) -> Result<(), StoreError>;
+    /// The job (its status as stored).
+    async fn get_job(&self, id: &str) -> Result<Option<Job>, StoreError>;
+    /// Stores chunk `seq` of the job's data (replacing one of that number).
+    async fn put_job_chunk(&self, job_id: &str, seq: i64, data: &[u8]) -> Result<(), StoreError>;
+    async fn get_job_chunk(&self, job_id: &str, seq: i64) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Drops the job's data.
+    async fn clear_job_chunks(&self, job_id: &str) -> Result<(), StoreError>;
+    /// Replaces the document and status of a job still `uploading` (its file
+    /// is stored: `pending`; or `failed`). False when it is not uploading.
+    async fn finish_upload(&self, job: &Job) -> Result<bool, StoreError>;
+    /// Gives `owner`, until `lease_until`, the oldest pending job or a
+    /// processing one whose lease ended before `now` (its node died): of
+    /// concurrent callers, on any node, one gets each job.
+    async fn claim_job(
+        &self,
+        owner: &str,
+        now: UnixTime,
+        lease_until: UnixTime,
+    ) -> Result<Option<Job>, StoreError>;
+    /// Extends `owner`'s lease; false when it was lost.
+    async fn renew_job_lease(
+        &self,
+        job_id: &str,
+        owner: &str,
+        lease_until: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// One batch of an import, in one transaction, while `owner` holds the
+    /// lease: each user inserted (or, with `upsert`, an existing user of that
+    /// email updated; otherwise a `DUPLICATED_USER` error), the failed rows
+    /// recorded, the counts added to the summary, `rows_done` set and the
+    /// lease extended. `None` (nothing written) when the lease was lost.
+    #[allow(clippy::too_many_arguments)]
+    async fn import_batch(
+        &self,
+        job_id: &str,
+        owner: &str,
+        lease_until: UnixTime,
+        rows: &[(i64, ImportUser)],
+        failed: &[(i64, FailedRow)],
+        rows_done: i64,
+        now: UnixTime,
+    ) -> Result<Option<JobSummary>, StoreError>;
+    /// The import's failed rows, in file order (at most `limit`).
+    async fn job_errors(&self, job_id: &str, limit: i64) -> Result<Vec<FailedRow>, StoreError>;
+    /// Ends `owner`'s job with its final document (`completed` or `failed`);
+    /// an export's download link is stored as the hash of its token. An
+    /// import's file is dropped. False when the lease was lost.
+    async fn finish_job(
+        &self,
+        job: &Job,
+        owner: &str,
+        download_hash: Option<&[u8]>,
+    ) -> Result<bool, StoreError>;
+    /// The completed export whose download token hashes to `hash`, while its
+    /// link lives.
+    async fn find_export(&self, hash: &[u8], now: UnixTime) -> Result<Option<Job>, StoreError>;
+    /// Users of `connection` with ids after `after`, in id order (exports).
+    async fn users_after(
+        &self,
+        connection: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<User>, StoreError>;
+    /// Drops the data of exports whose link expired, and jobs ended (or
+    /// uploads abandoned) before `ended_before`; how many rows.
+    async fn sweep_jobs(&self, now: UnixTime, ended_before: UnixTime) -> Result<u64, StoreError>;
 }
 
 /// Everything the server needs from a database.
@@ -713,6 +789,7 @@ pub trait Store:
     + TicketStore
     + TenantSettingsStore
     + ConnectionClientsStore
+    + JobStore
     + LogStore
 {
     /// Is the database reachable? (readiness)

@@ -9,8 +9,8 @@ use axum::http::{HeaderName, HeaderValue, Response, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
 use tessera_core::error::ErrorCode;
+use tower::{Layer, ServiceExt};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -145,6 +145,46 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> 
     )
 }
 
+/// The body limit: `body_limit` for every request but user imports
+/// (`jobs.import_limit`, answered in the Management API's shape). A declared
+/// length over it is refused before the body is read; a body that grows past
+/// it fails when read (as `RequestBodyLimitLayer` does), and extractors see the
+/// same limit (`DefaultBodyLimit`).
+async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> Response<Body> {
+    let config = &state.config;
+    let import = req.method() == axum::http::Method::POST
+        && req
+            .uri()
+            .path()
+            .ends_with(crate::management::user_jobs::IMPORT_PATH);
+    let limit = if import {
+        config.jobs.import_limit
+    } else {
+        config.body_limit
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        if import {
+            return crate::management::error::MgmtError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "The users file is larger than this server accepts (jobs.import_limit).",
+            )
+            .into_response();
+        }
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let req = req.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+    match DefaultBodyLimit::max(limit).layer(next).oneshot(req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    }
+}
+
 /// Wraps the application in the shared layers, outermost first: request id,
 /// tracing, panic catcher, JSON errors, security headers, timeout, body limit.
 pub fn layers(app: Router<AppState>, state: AppState) -> Router {
@@ -169,8 +209,7 @@ pub fn layers(app: Router<AppState>, state: AppState) -> Router {
         record_metrics,
     ));
     // Router::layer wraps what is already there: the last added is the outermost.
-    app.layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
+    app.layer(middleware::from_fn_with_state(state.clone(), limit_body))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,

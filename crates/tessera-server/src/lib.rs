@@ -9,6 +9,7 @@ pub mod email;
 pub mod error;
 pub mod http;
 pub mod interactive;
+pub mod jobs;
 mod listener;
 pub mod log_writer;
 pub mod management;

@@ -105,6 +105,10 @@ async fn run(
         .max_concurrent_streams(HTTP2_MAX_STREAMS)
         .max_pending_accept_reset_streams(HTTP2_MAX_STREAMS as usize);
     let (closing_tx, closing_rx) = watch::channel(false);
+    // This node's job worker (user imports and exports), stopped with the server.
+    if state.config.jobs.run_worker {
+        crate::jobs::worker::spawn(state.clone(), closing_rx.clone());
+    }
     let shared = Arc::new(Shared {
         app: router(state),
         http1,

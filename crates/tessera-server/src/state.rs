@@ -48,6 +48,8 @@ pub struct ServerConfig {
     /// How old a node's snapshot of the tenant settings may grow before it is
     /// read again (see `tenant_settings`).
     pub tenant_settings_refresh: Duration,
+    /// User import and export jobs: limits, lease, the worker.
+    pub jobs: crate::jobs::JobsConfig,
 }
 
 impl ServerConfig {
@@ -72,6 +74,7 @@ impl ServerConfig {
             cors_origins_refresh: Duration::from_secs(30),
             default_directory: crate::interactive::DEFAULT_CONNECTION.into(),
             tenant_settings_refresh: Duration::from_secs(5),
+            jobs: crate::jobs::JobsConfig::default(),
         }
     }
 }

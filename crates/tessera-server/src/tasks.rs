@@ -98,7 +98,10 @@ pub fn spawn_flow_sweeper(
             let deleted = store.sweep_flow(now).await?
                 + store.sweep_refresh(now).await?
                 + store.purge_revocations(now).await?
-                + store.sweep_tickets(now).await?;
+                + store.sweep_tickets(now).await?
+                + store
+                    .sweep_jobs(now, now - crate::jobs::KEEP_ENDED_JOBS)
+                    .await?;
             if deleted > 0 {
                 tracing::debug!(deleted, "swept expired login state");
             }

@@ -258,6 +258,16 @@ impl TestServer {
     /// Another node of the same deployment: same database, master key and issuer,
     /// its own in-memory key ring and revocation view, refreshed every `refresh`.
     pub async fn second_node(&self, refresh: Duration) -> TestServer {
+        self.second_node_with(refresh, |_| {}).await
+    }
+
+    /// [`Self::second_node`] with its own last changes to the settings (e.g.
+    /// running the job worker that the first node does not run).
+    pub async fn second_node_with(
+        &self,
+        refresh: Duration,
+        configure: fn(&mut ServerConfig),
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let clock = self.state.clock.clone();
@@ -277,7 +287,10 @@ impl TestServer {
                 .await
                 .unwrap(),
         );
+        let mut config = (*self.state.config).clone();
+        configure(&mut config);
         let state = AppState {
+            config: Arc::new(config),
             keys,
             revocations: revocations.clone(),
             metrics: Arc::new(Metrics::new()),

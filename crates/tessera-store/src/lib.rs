@@ -8,6 +8,7 @@
 
 mod connection_clients;
 mod flow;
+mod jobs;
 mod keys;
 mod logs;
 mod meta;

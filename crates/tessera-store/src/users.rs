@@ -6,9 +6,9 @@ use tessera_core::store::{Page, StoreError, UserField, UserQuery, UserStore};
 
 use crate::{SqlStore, from_json, json_text, map_err};
 
-const COLUMNS: &str = "doc, created_at, updated_at, last_login, logins_count";
+pub(crate) const COLUMNS: &str = "doc, created_at, updated_at, last_login, logins_count";
 
-fn decode(row: &AnyRow) -> Result<User, StoreError> {
+pub(crate) fn decode(row: &AnyRow) -> Result<User, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
     let mut user: User = from_json(&row.try_get::<String, _>("doc").map_err(get)?)?;
     // Columns that change without a rewrite of the document win.
@@ -17,6 +17,30 @@ fn decode(row: &AnyRow) -> Result<User, StoreError> {
     user.last_login = row.try_get("last_login").map_err(get)?;
     user.logins_count = row.try_get("logins_count").map_err(get)?;
     Ok(user)
+}
+
+/// A user's row (binds: [`bind_new_user`]).
+pub(crate) const INSERT_USER: &str = "INSERT INTO users (user_id, connection, email, name, given_name, family_name, nickname, doc, password_hash, \
+     created_at, updated_at, last_login, logins_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+pub(crate) fn bind_new_user<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    user: &'q User,
+    password_hash: Option<&'q str>,
+) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>, StoreError> {
+    Ok(q.bind(&user.user_id)
+        .bind(&user.connection)
+        .bind(lower(&user.email))
+        .bind(&user.name)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(&user.nickname)
+        .bind(json_text(user)?)
+        .bind(password_hash)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .bind(user.last_login)
+        .bind(user.logins_count))
 }
 
 fn lower(s: &Option<String>) -> Option<String> {
@@ -95,26 +119,10 @@ impl UserStore for SqlStore {
         user: &User,
         password_hash: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO users (user_id, connection, email, name, given_name, family_name, nickname, doc, password_hash, \
-             created_at, updated_at, last_login, logins_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&user.user_id)
-        .bind(&user.connection)
-        .bind(lower(&user.email))
-        .bind(&user.name)
-        .bind(&user.given_name)
-        .bind(&user.family_name)
-        .bind(&user.nickname)
-        .bind(json_text(user)?)
-        .bind(password_hash)
-        .bind(user.created_at)
-        .bind(user.updated_at)
-        .bind(user.last_login)
-        .bind(user.logins_count)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        bind_new_user(sqlx::query(INSERT_USER), user, password_hash)?
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 

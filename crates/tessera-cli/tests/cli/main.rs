@@ -4,6 +4,7 @@
 //! its own port and is stopped (SIGTERM, then SIGKILL) when its guard drops.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit_log;
 mod browser;
 mod browser_kit;
 mod common;

@@ -141,6 +141,9 @@ async fn check(
         _ => (None, DUMMY_HASH.to_owned()),
     };
     state.metrics.password_checked();
+    // Kept for a rehash of an imported hash (below) only.
+    let rehash_with =
+        (user.is_some() && password::needs_rehash(&hash)).then(|| password_given.clone());
     let checked = hash.clone();
     let matches = admission
         .run(move || password::verify(&password_given, &checked))
@@ -164,10 +167,47 @@ async fn check(
         });
     }
     state.store.clear_login_failures(&key).await?;
+    let hash = match rehash_with {
+        Some(password) => rehash(state, &user.user_id, hash, password).await?,
+        None => hash,
+    };
     Ok(PasswordVerdict::Valid {
         user: Box::new(user),
         hash,
     })
+}
+
+/// After a successful login with an imported hash (bcrypt, PBKDF2, …, see
+/// `tessera_core::password_import`): Tessera's argon2id hash replaces it, only
+/// while the stored hash is still the one checked (a password changed
+/// meanwhile wins). Returns the hash now stored, which the login compares
+/// again once its session or tokens exist. A full gate or a failed hash
+/// leaves the imported hash for a later login.
+async fn rehash(
+    state: &AppState,
+    user_id: &str,
+    old: String,
+    password: Secret<String>,
+) -> Result<String, CheckError> {
+    let new = match super::gate::hash_password(state, password).await {
+        Ok(new) => new,
+        Err(e) => {
+            tracing::warn!(error = %e, "an imported password hash was not replaced; the next login tries again");
+            return Ok(old);
+        }
+    };
+    let fingerprint = tessera_core::ticket::password_fingerprint(&old);
+    let now = state.clock.now();
+    if state
+        .store
+        .replace_password(user_id, &fingerprint, &new, now)
+        .await?
+    {
+        tracing::info!(%user_id, "an imported password hash was replaced by argon2id");
+        Ok(new)
+    } else {
+        Ok(old)
+    }
 }
 
 #[async_trait]

@@ -101,6 +101,7 @@ impl From<LogEvent> for LogDto {
 
 list_query! {
     #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
     #[serde(deny_unknown_fields)]
     pub struct ListQuery {
         ..paging,
@@ -123,6 +124,7 @@ list_query! {
 
 list_query! {
     #[derive(Debug, Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
     #[serde(deny_unknown_fields)]
     pub struct UserLogsQuery {
         ..paging,

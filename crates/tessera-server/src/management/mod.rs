@@ -18,6 +18,7 @@ mod resource_servers;
 mod signing_keys;
 mod tenant_settings;
 mod tickets;
+pub mod user_jobs;
 mod users;
 
 use std::sync::Arc;
@@ -75,6 +76,7 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = jobs::routes(api);
     let api = tenant_settings::routes(api);
     let api = actions::routes(api);
+    let api = user_jobs::routes(api);
     let api = logs::routes(api);
     let (router, mut doc) = api.split_for_parts();
     // Paths start with /api/v2; the server is the issuer (which may have a path).

@@ -69,6 +69,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/.well-known/jwks.json",
             get(jwks::jwks).layer(from_fn(cors::public)),
         )
+        .route(
+            crate::jobs::download::ROUTE,
+            get(crate::jobs::download::download),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

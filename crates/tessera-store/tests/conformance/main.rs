@@ -9,6 +9,7 @@ use tessera_store::{SqlStore, testing};
 
 mod clients;
 mod flow;
+mod jobs;
 mod keys;
 mod log_events;
 mod login_attempts;
@@ -23,6 +24,7 @@ mod users;
 
 pub use clients::*;
 pub use flow::*;
+pub use jobs::*;
 pub use keys::*;
 pub use log_events::*;
 pub use login_attempts::*;
@@ -112,5 +114,9 @@ suite!(
     tenant_settings_patches_merge_atomically,
     new_clients_join_every_connection_while_the_flag_is_on,
     empty_client_lists_are_opened_once,
+    jobs_are_leased_resumed_and_never_write_a_row_twice,
+    an_upsert_updates_the_profile_and_keeps_the_hash,
+    one_of_concurrent_claimers_gets_a_job,
+    exports_are_chunked_found_by_their_link_until_it_expires,
     log_events_filter_page_and_sweep,
 );

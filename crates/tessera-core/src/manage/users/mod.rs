@@ -8,11 +8,13 @@ use super::Invalid;
 use crate::model::User;
 
 mod create;
+mod import;
 mod search;
 mod update;
 mod validate;
 
 pub use create::{CreateError, CreateUser, NewDatabaseUser, create, new_database_user_id};
+pub use import::{RowRefused, parse_row, without_hashes};
 pub use search::{MAX_SEARCH_TERMS, MAX_SEARCH_VALUE_LEN, parse_search, parse_sort};
 pub use update::{UpdateUser, apply_changes, merge_metadata};
 pub use validate::{
