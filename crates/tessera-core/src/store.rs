@@ -199,9 +199,15 @@ pub trait TenantStore: Send + Sync + 'static {
         filter: &ConnectionFilter,
         page: Page,
     ) -> Result<(Vec<Connection>, i64), StoreError>;
+    /// Replaces the document of the connection of that id and name (false
+    /// when none), in one transaction with the row locked first. With
+    /// `keep_clients` the stored `enabled_clients` are kept (not the
+    /// caller's copy); otherwise the given list is stored minus the ids of
+    /// clients that no longer exist.
     async fn update_connection(
         &self,
         connection: &Connection,
+        keep_clients: bool,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
     /// In one transaction: deletes it and every user of it (as Auth0 does); the
@@ -698,6 +704,8 @@ pub trait ConnectionClientsStore: Send + Sync + 'static {
     /// `enabled_clients` is empty, which before issue 13 meant "every client",
     /// lists every client that exists. True when this call did it.
     async fn open_connections_upgrade(&self, now: UnixTime) -> Result<bool, StoreError>;
+}
+
 /// Background jobs (user imports and exports, `jobs/`): the job rows, their
 /// data as chunk rows (an import's file, an export's result), an import's
 /// per-row errors. A job is run by whoever holds its lease: `claim_job` gives

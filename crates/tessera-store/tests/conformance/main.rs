@@ -114,6 +114,7 @@ suite!(
     tenant_settings_patches_merge_atomically,
     new_clients_join_every_connection_while_the_flag_is_on,
     empty_client_lists_are_opened_once,
+    connection_updates_never_undo_client_changes,
     jobs_are_leased_resumed_and_never_write_a_row_twice,
     an_upsert_updates_the_profile_and_keeps_the_hash,
     one_of_concurrent_claimers_gets_a_job,
