@@ -240,6 +240,9 @@ reasons! {
     UserUnavailable = "user_unavailable" => InvalidGrant,
     /// A refresh for a blocked user (Auth0: "user is blocked").
     UserBlocked = "user_blocked" => InvalidGrant,
+    /// The user's connection is no longer enabled for the client (or no
+    /// longer logs users in): codes and refresh tokens stop working.
+    ConnectionNotEnabled = "connection_not_enabled" => InvalidGrant,
     /// A passwordless code that does not match (a try is used up).
     OtpWrong = "otp_wrong" => InvalidGrant,
     /// No live passwordless code for the email: none sent, expired, used, or

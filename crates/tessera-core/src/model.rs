@@ -108,6 +108,22 @@ impl Connection {
         self.enabled_clients.iter().any(|c| c == client_id)
     }
 
+    /// Whether the connection logs users in at all: Auth0's
+    /// `authentication.active` (absent means on).
+    pub fn login_active(&self) -> bool {
+        self.authentication
+            .as_ref()
+            .and_then(|a| a.get("active"))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true)
+    }
+
+    /// Whether `client_id` may log users in through this connection now: it
+    /// is enabled for the client and its authentication is active.
+    pub fn usable_by(&self, client_id: &str) -> bool {
+        self.login_active() && self.enabled_for(client_id)
+    }
+
     /// A database connection (strategy `auth0`): users with passwords.
     pub fn is_database(&self) -> bool {
         self.strategy == DATABASE_STRATEGY

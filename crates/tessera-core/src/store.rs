@@ -201,9 +201,15 @@ pub trait TenantStore: Send + Sync + 'static {
         filter: &ConnectionFilter,
         page: Page,
     ) -> Result<(Vec<Connection>, i64), StoreError>;
+    /// Replaces the document of the connection of that id and name (false
+    /// when none), in one transaction with the row locked first. With
+    /// `keep_clients` the stored `enabled_clients` are kept (not the
+    /// caller's copy); otherwise the given list is stored minus the ids of
+    /// clients that no longer exist.
     async fn update_connection(
         &self,
         connection: &Connection,
+        keep_clients: bool,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
     /// In one transaction: deletes it and every user of it (as Auth0 does); the

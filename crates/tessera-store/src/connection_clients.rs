@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use tessera_core::clock::UnixTime;
+use tessera_core::manage::connections::MAX_ENABLED_CLIENTS;
 use tessera_core::manage::tenant_settings::client_connections_enabled;
 use tessera_core::model::Connection;
 use tessera_core::store::{ConnectionClientsStore, StoreError};
@@ -56,8 +57,37 @@ async fn all_connections(conn: &mut sqlx::AnyConnection) -> Result<Vec<Connectio
         .collect()
 }
 
+/// Locks every connection row (PostgreSQL: a row lock until the transaction
+/// ends; SQLite: the write lock) before the caller reads them, so concurrent
+/// read-modify-writes of `enabled_clients` apply one after the other.
+async fn lock_all(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE connections SET doc = doc")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Of `ids`, those that are clients now (read in the caller's transaction).
+async fn existing_clients(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let found = sqlx::query("SELECT 1 FROM clients WHERE client_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if found.is_some() {
+            out.push(id.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// Called by `create_client` in its transaction: with the tenant flag on,
-/// the new client is enabled on every connection.
+/// the new client is enabled on every connection (below
+/// [`MAX_ENABLED_CLIENTS`]).
 pub(crate) async fn enable_new_client(
     conn: &mut sqlx::AnyConnection,
     client_id: &str,
@@ -66,13 +96,75 @@ pub(crate) async fn enable_new_client(
     if !client_connections_enabled(&settings) {
         return Ok(());
     }
+    lock_all(conn).await?;
     for mut connection in all_connections(conn).await? {
-        if !connection.enabled_clients.iter().any(|c| c == client_id) {
+        if !connection.enabled_clients.iter().any(|c| c == client_id)
+            && connection.enabled_clients.len() < MAX_ENABLED_CLIENTS
+        {
             connection.enabled_clients.push(client_id.to_owned());
             save(conn, &connection, None).await?;
         }
     }
     Ok(())
+}
+
+/// Called by `delete_client` in its transaction, after the client row is
+/// gone: the client leaves every connection's list.
+pub(crate) async fn forget_client(
+    conn: &mut sqlx::AnyConnection,
+    client_id: &str,
+) -> Result<(), sqlx::Error> {
+    lock_all(conn).await?;
+    for mut connection in all_connections(conn).await? {
+        if connection.enabled_clients.iter().any(|c| c == client_id) {
+            connection.enabled_clients.retain(|c| c != client_id);
+            save(conn, &connection, None).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `TenantStore::update_connection`: in one transaction, the row locked
+/// first; with `keep_clients` the stored `enabled_clients` stay (a PATCH that
+/// does not name them never undoes a concurrent change), else the given list
+/// is stored with the ids of clients that no longer exist dropped.
+pub(crate) async fn update_connection(
+    store: &SqlStore,
+    c: &Connection,
+    keep_clients: bool,
+    now: UnixTime,
+) -> Result<bool, StoreError> {
+    let c = c.clone();
+    in_tx(&store.pool, move |conn| {
+        let mut c = c.clone();
+        Box::pin(async move {
+            let locked = sqlx::query(
+                "UPDATE connections SET updated_at = $2 WHERE id = $1 AND name = $3",
+            )
+            .bind(&c.id)
+            .bind(now)
+            .bind(&c.name)
+            .execute(&mut *conn)
+            .await?;
+            if locked.rows_affected() != 1 {
+                return Ok(false);
+            }
+            if keep_clients {
+                let row = sqlx::query("SELECT doc FROM connections WHERE id = $1")
+                    .bind(&c.id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let doc: String = row.try_get("doc")?;
+                let stored: Connection = from_json(&doc).map_err(decode)?;
+                c.enabled_clients = stored.enabled_clients;
+            } else {
+                c.enabled_clients = existing_clients(conn, &c.enabled_clients).await?;
+            }
+            save(conn, &c, Some(now)).await?;
+            Ok(true)
+        })
+    })
+    .await
 }
 
 #[async_trait]
@@ -105,9 +197,19 @@ impl ConnectionClientsStore for SqlStore {
                     .await?;
                 let doc: String = row.try_get("doc")?;
                 let mut connection: Connection = from_json(&doc).map_err(decode)?;
+                let enabling: Vec<String> = changes
+                    .iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(c, _)| c.clone())
+                    .collect();
+                let exist = existing_clients(conn, &enabling).await?;
                 for (client_id, enabled) in &changes {
                     let listed = connection.enabled_clients.iter().any(|c| c == client_id);
-                    if *enabled && !listed {
+                    if *enabled
+                        && !listed
+                        && exist.contains(client_id)
+                        && connection.enabled_clients.len() < MAX_ENABLED_CLIENTS
+                    {
                         connection.enabled_clients.push(client_id.clone());
                     } else if !*enabled && listed {
                         connection.enabled_clients.retain(|c| c != client_id);

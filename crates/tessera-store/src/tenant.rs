@@ -378,23 +378,8 @@ impl TenantStore for SqlStore {
                 if done.rows_affected() != 1 {
                     return Ok(false);
                 }
-                // Connections list their clients in their documents: few rows.
-                let rows = sqlx::query("SELECT doc FROM connections")
-                    .fetch_all(&mut *conn)
-                    .await?;
-                for row in rows {
-                    let doc: String = row.try_get("doc")?;
-                    let mut connection: Connection = from_json(&doc).map_err(decode_err)?;
-                    if !connection.enabled_clients.contains(&client_id) {
-                        continue;
-                    }
-                    connection.enabled_clients.retain(|c| c != &client_id);
-                    sqlx::query("UPDATE connections SET doc = $2 WHERE id = $1")
-                        .bind(&connection.id)
-                        .bind(json_text(&connection).map_err(decode_err)?)
-                        .execute(&mut *conn)
-                        .await?;
-                }
+                // Connections list their clients in their documents.
+                crate::connection_clients::forget_client(conn, &client_id).await?;
                 Ok(true)
             })
         })
@@ -524,18 +509,13 @@ impl TenantStore for SqlStore {
         Ok((docs(&rows)?, total))
     }
 
-    async fn update_connection(&self, c: &Connection, now: UnixTime) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE connections SET doc = $2, updated_at = $3 WHERE id = $1 AND name = $4",
-        )
-        .bind(&c.id)
-        .bind(json_text(c)?)
-        .bind(now)
-        .bind(&c.name)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+    async fn update_connection(
+        &self,
+        c: &Connection,
+        keep_clients: bool,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        crate::connection_clients::update_connection(self, c, keep_clients, now).await
     }
 
     async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {

@@ -107,6 +107,7 @@ pub async fn exchange(
             ));
         }
     };
+    super::common::check_user_connection(ctx, &user, &code.client_id).await?;
     let api = match &code.audience {
         Some(aud) => Some(
             ctx.store

@@ -349,3 +349,22 @@ pub async fn issue_login_tokens(
         family,
     })
 }
+
+/// Refuses a code or refresh token whose user's connection no longer lets the
+/// client in (its `enabled_clients` no longer lists it, or its
+/// `authentication.active` is off): `invalid_grant`, typed
+/// `connection_not_enabled`.
+pub async fn check_user_connection(
+    ctx: &Ctx<'_>,
+    user: &User,
+    client_id: &str,
+) -> Result<(), GrantError> {
+    match ctx.store.get_connection_by_name(&user.connection).await? {
+        Some(c) if c.usable_by(client_id) => Ok(()),
+        _ => Err(OAuthError::new(
+            Reason::ConnectionNotEnabled,
+            "the user's connection is not enabled for this client",
+        )
+        .into()),
+    }
+}

@@ -96,7 +96,7 @@ pub async fn exchange(
         .into());
     }
     let connection = match ctx.store.get_connection_by_name(&req.realm).await? {
-        Some(c) if c.strategy == EMAIL_STRATEGY && c.enabled_for(&client.client_id) => c,
+        Some(c) if c.strategy == EMAIL_STRATEGY && c.usable_by(&client.client_id) => c,
         _ => {
             return Err(OAuthError::new(
                 Reason::ConnectionUnusable,

@@ -83,6 +83,15 @@ pub async fn exchange(
     }
     let rotate = client.refresh_token.rotates();
     let hash = token_hash(&req.refresh_token);
+    // The user's connection must still let this client in: checked before the
+    // token is presented (and rotated), so a refused token works again once
+    // the client is enabled again. Checked again below for a retired token.
+    if let Some(family) = ctx.store.live_refresh_family(&hash, ctx.now).await?
+        && family.client_id == client.client_id
+        && let Some(user) = ctx.store.get_user(&family.user_id).await?
+    {
+        super::common::check_user_connection(ctx, &user, &client.client_id).await?;
+    }
     // A refresh may narrow the grant, never widen it. Checked before the token
     // is presented (and rotated), so a refused request leaves it usable: nothing
     // was issued (RFC 6749 §6). A retired token is checked after, below.

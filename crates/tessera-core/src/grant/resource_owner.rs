@@ -185,13 +185,24 @@ pub async fn exchange(
             .into());
         }
     };
-    if !connection.enabled_for(&client.client_id) {
+    if !connection.usable_by(&client.client_id) {
         return Err(refused(
             Reason::RealmNotEnabled,
             "the connection is not enabled for this client",
         ));
     }
-    let audience = creds.audience.as_deref().or(ctx.default_audience);
+    let audience = match (creds.audience.as_deref(), ctx.default_audience) {
+        (Some(asked), _) => Some(asked),
+        // The tenant's default API, unless it was deleted since (then none).
+        (None, Some(default)) => match ctx.store.get_resource_server_by_identifier(default).await? {
+            Some(_) => Some(default),
+            None => {
+                tracing::warn!("the tenant's default_audience names no API; none used");
+                None
+            }
+        },
+        (None, None) => None,
+    };
     let api = login_api(ctx, &client, audience).await?;
     // The address the lockout counts: the TCP peer, or Auth0's
     // `auth0-forwarded-for` from a confidential client the operator trusts

@@ -180,6 +180,15 @@ pub fn validate_options(strategy: &str, options: &Value) -> Result<(), Invalid> 
         match (strategy, key.as_str()) {
             (DATABASE_STRATEGY, "passwordPolicy") => check_policy(value)?,
             (DATABASE_STRATEGY, "password_complexity_options") => check_complexity(value)?,
+            (
+                DATABASE_STRATEGY,
+                "password_history" | "password_no_personal_info" | "password_dictionary",
+            ) if value.get("enable").and_then(Value::as_bool) == Some(true) => {
+                return Err(Invalid::new(
+                    format!("options.{key}.enable"),
+                    "is not enforced by Tessera; only false is accepted",
+                ));
+            }
             (EMAIL_STRATEGY, "totp") => check_totp(value)?,
             (EMAIL_STRATEGY, "email") => check_email(value)?,
             (EMAIL_STRATEGY, "name") if !(value.is_string() || value.is_null()) => {
@@ -325,8 +334,8 @@ mod tests {
     fn auth0s_documented_options_are_accepted_with_their_types() {
         let full = json!({
             "passwordPolicy": "good", "password_complexity_options": {"min_length": 10},
-            "password_history": {"enable": true, "size": 5}, "password_no_personal_info": {"enable": true},
-            "password_dictionary": {"enable": true, "dictionary": ["acme"]},
+            "password_history": {"enable": false, "size": 5}, "password_no_personal_info": {"enable": false},
+            "password_dictionary": {"enable": false, "dictionary": ["acme"]},
             "brute_force_protection": true, "disable_signup": false, "requires_username": false,
             "validation": {"username": {"min": 1, "max": 15}}, "import_mode": false,
             "enabledDatabaseCustomization": false, "customScripts": {"login": "function login() {}"},

@@ -413,6 +413,34 @@ pub fn validate(s: &TenantSettings) -> Result<(), Invalid> {
         s.dynamic_client_registration_security_mode.as_ref(),
         64,
     )?;
+    not_enforced(s)
+}
+
+/// Settings that would make the tenant stricter than Tessera is: refused
+/// rather than stored and ignored (docs/security.md, "Settings Tessera does
+/// not enforce"). Their permissive values are accepted.
+fn not_enforced(s: &TenantSettings) -> Result<(), Invalid> {
+    const REFUSED: &str = "is not enforced by Tessera; only false is accepted";
+    if let Some(flags) = &s.flags {
+        if flags.enforce_client_authentication_on_passwordless_start == Some(true) {
+            return Err(Invalid::new(
+                "flags.enforce_client_authentication_on_passwordless_start",
+                REFUSED,
+            ));
+        }
+        if flags.revoke_refresh_token_grant == Some(true) {
+            return Err(Invalid::new("flags.revoke_refresh_token_grant", REFUSED));
+        }
+    }
+    if s.session_cookie
+        .as_ref()
+        .is_some_and(|c| c.mode.as_deref() == Some("non-persistent"))
+    {
+        return Err(Invalid::new(
+            "session_cookie.mode",
+            "non-persistent is not enforced by Tessera; only persistent is accepted",
+        ));
+    }
     Ok(())
 }
 

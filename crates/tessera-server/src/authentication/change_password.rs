@@ -64,6 +64,18 @@ async fn run(
         DATABASE_STRATEGY,
     )
     .await?;
+    if connection
+        .options
+        .get("disable_self_service_change_password")
+        .and_then(|v| v.as_bool())
+        == Some(true)
+    {
+        return Err(AuthApiError::new(
+            SHAPE,
+            Failure::ChangePasswordDisabled,
+            "Self-service password change is disabled for this connection.",
+        ));
+    }
     let email = body
         .text("email")?
         .map(|e| e.trim().to_lowercase())

@@ -35,6 +35,9 @@ pub enum Failure {
     ConnectionUnusable,
     /// The connection's `disable_signup` is on.
     SignupDisabled,
+    /// The connection's `disable_self_service_change_password` is on:
+    /// `/dbconnections/change_password` sends nothing.
+    ChangePasswordDisabled,
     /// A property of the new user is missing or invalid.
     SignupInvalid,
     /// The password does not meet the connection's policy.
@@ -75,6 +78,7 @@ impl Failure {
             (Self::ConnectionUnusable, _) => "bad.connection",
             (Self::SignupDisabled, Shape::Database) => "operation_not_supported",
             (Self::SignupDisabled, Shape::Passwordless) => "bad.connection",
+            (Self::ChangePasswordDisabled, _) => "operation_not_supported",
             (Self::SignupInvalid, _) => "invalid_signup",
             (Self::PasswordWeak, _) => "invalid_password",
             (Self::UserExists, _) => "user_exists",

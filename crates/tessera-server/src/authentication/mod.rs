@@ -189,7 +189,7 @@ pub async fn client_and_connection(
     };
     let name = connection.ok_or_else(unusable)?;
     match state.store.get_connection_by_name(name).await {
-        Ok(Some(c)) if c.strategy == strategy && c.enabled_for(&found.0.client_id) => {
+        Ok(Some(c)) if c.strategy == strategy && c.usable_by(&found.0.client_id) => {
             Ok((found, c))
         }
         Ok(_) => Err(unusable()),

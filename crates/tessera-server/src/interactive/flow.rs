@@ -168,9 +168,12 @@ pub async fn current_session(
         state.store.delete_session(&session.sid).await?;
         return Ok(None);
     }
-    // One write a minute at most per session.
-    if now - session.last_seen >= SESSION_TOUCH_INTERVAL {
-        state.store.touch_session(&session.sid, now).await?;
+    // One write a minute at most per session; best effort (a failed touch
+    // only shortens the idle lifetime, it does not refuse the request).
+    if now - session.last_seen >= SESSION_TOUCH_INTERVAL
+        && let Err(e) = state.store.touch_session(&session.sid, now).await
+    {
+        tracing::warn!(error = %e, "could not record a session's use");
     }
     match state.store.get_user(&session.user_id).await? {
         Some(user) if !user.blocked => Ok(Some((session, user))),
@@ -198,7 +201,12 @@ pub async fn authorize(
         .any(|(k, _)| k == "audience" || k == "resource")
         && let Some(audience) = state.settings().await.default_audience
     {
-        pairs.push(("audience".into(), audience));
+        // Unless it was deleted since (then none).
+        match state.store.get_resource_server_by_identifier(&audience).await {
+            Ok(Some(_)) => pairs.push(("audience".into(), audience)),
+            Ok(None) => tracing::warn!("the tenant's default_audience names no API; none used"),
+            Err(e) => return super::unavailable(&state, &e),
+        }
     }
     let params = match Params::from_pairs(pairs) {
         Ok(p) => p,
@@ -338,6 +346,20 @@ async fn next_step(
             Err(e) => return Step::Pending(super::unavailable(state, &e)),
         },
     };
+    // A session from an earlier login counts only where its user's connection
+    // may be used by this client (enabled for it, and the one `connection=`
+    // names, if any); otherwise the user logs in again (or `prompt=none`
+    // gets `login_required`).
+    let session = match session {
+        Some(found) if !fresh_login => {
+            match session_usable_here(state, tx, &found.1).await {
+                Ok(true) => Some(found),
+                Ok(false) => None,
+                Err(e) => return Step::Pending(super::unavailable(state, &e)),
+            }
+        }
+        other => other,
+    };
     let consented = match (session, &client) {
         (Some((_, user)), Some(client)) if authorize::asks_consent(client) => {
             let audience = tx.audience.as_deref().unwrap_or_default();
@@ -395,6 +417,24 @@ async fn next_step(
             (None, _) => login_page(),
         },
     }
+}
+
+/// May the user of an existing session be signed in to `tx`'s client without
+/// logging in again: the user's connection exists and is enabled for the
+/// client, and is the one `tx` names (`connection=`), if it names one.
+async fn session_usable_here(
+    state: &AppState,
+    tx: &AuthorizeTx,
+    user: &User,
+) -> Result<bool, StoreError> {
+    if tx.connection.as_deref().is_some_and(|c| c != user.connection) {
+        return Ok(false);
+    }
+    Ok(state
+        .store
+        .get_connection_by_name(&user.connection)
+        .await?
+        .is_some_and(|c| c.usable_by(&tx.client_id)))
 }
 
 /// Answers the request: stores its code and/or signs its ID token (as its

@@ -288,7 +288,7 @@ pub(crate) async fn connection_for(
     match state.store.get_connection_by_name(name).await {
         Ok(Some(c))
             if c.strategy == tessera_core::manage::connections::DATABASE_STRATEGY
-                && c.enabled_for(&tx.client_id) =>
+                && c.usable_by(&tx.client_id) =>
         {
             Ok(c)
         }

@@ -318,7 +318,7 @@ async fn update(
     }
     if !state
         .store
-        .update_connection(&connection, state.clock.now())
+        .update_connection(&connection, !check_enabled, state.clock.now())
         .await?
     {
         return Err(not_found());

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Caller;
-use super::error::{ErrorBody, MgmtResult};
+use super::error::{ErrorBody, MgmtError, MgmtResult};
 use super::extract::{FieldsQuery, Payload, QueryOf, parse_json, select_fields};
 use crate::state::AppState;
 
@@ -57,6 +57,7 @@ async fn update_settings(
     // Typed once for Auth0's types and unknown properties, then checked.
     let typed: TenantSettings = parse_json(patch.to_string().as_bytes())?;
     tenant_settings::validate(&typed)?;
+    check_defaults(&state, &typed).await?;
     let stored = state
         .store
         .patch_tenant_settings(&patch, state.clock.now())
@@ -64,4 +65,33 @@ async fn update_settings(
     state.tenant_settings.replace(stored.clone());
     tracing::info!(by = %caller.claims.client_id, "tenant settings changed");
     Ok(answer(&state, &stored, &FieldsQuery::default()))
+}
+
+/// `default_audience` must name an existing API other than the Management
+/// API, and `default_directory` an existing database connection (empty
+/// clears either). A later deletion is survived: see docs/operations.md.
+async fn check_defaults(state: &AppState, s: &TenantSettings) -> MgmtResult<()> {
+    if let Some(audience) = s.default_audience.as_deref().filter(|a| !a.is_empty()) {
+        match state.store.get_resource_server_by_identifier(audience).await? {
+            Some(api) if !api.is_system => {}
+            _ => {
+                return Err(MgmtError::invalid_body(
+                    "default_audience",
+                    "must be the identifier of an existing API (not the Management API)",
+                ));
+            }
+        }
+    }
+    if let Some(name) = s.default_directory.as_deref().filter(|d| !d.is_empty()) {
+        match state.store.get_connection_by_name(name).await? {
+            Some(c) if c.is_database() => {}
+            _ => {
+                return Err(MgmtError::invalid_body(
+                    "default_directory",
+                    "must be the name of an existing database connection",
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ fn clients_path(id: &str) -> String {
     format!("api/v2/connections/{id}/clients")
 }
 
-async fn set_enabled(s: &TestServer, connection_id: &str, client_id: &str, on: bool) {
+pub(crate) async fn set_enabled(s: &TestServer, connection_id: &str, client_id: &str, on: bool) {
     let admin = s.admin_token().await;
     let r = s
         .api(

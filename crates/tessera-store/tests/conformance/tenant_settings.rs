@@ -110,6 +110,12 @@ pub async fn new_clients_join_every_connection_while_the_flag_is_on(db: Db) {
             .is_none()
     );
     // Concurrent changes of different clients: none is lost.
+    for i in 0..8 {
+        db.store
+            .create_client(&client(&format!("n{i}")), None, T0)
+            .await
+            .unwrap();
+    }
     let mut tasks = Vec::new();
     for i in 0..8 {
         let store = db.store.clone();
@@ -172,4 +178,52 @@ pub async fn empty_client_lists_are_opened_once(db: Db) {
     assert!(!db.store.open_connections_upgrade(T0 + 5).await.unwrap());
     let later = db.store.get_connection("con_later").await.unwrap().unwrap();
     assert!(later.enabled_clients.is_empty());
+}
+
+pub async fn connection_updates_never_undo_client_changes(db: Db) {
+    for id in ["c1", "c2"] {
+        db.store.create_client(&client(id), None, T0).await.unwrap();
+    }
+    db.store
+        .create_connection(&connection("con_k", "K", &["c1", "c2"]), T0)
+        .await
+        .unwrap();
+    // A PATCH read the connection, then c2 was disabled, then the PATCH
+    // (which does not name enabled_clients) writes: c2 stays disabled.
+    let mut stale = db.store.get_connection("con_k").await.unwrap().unwrap();
+    db.store
+        .change_connection_clients("con_k", &[("c2".into(), false)], T0 + 1)
+        .await
+        .unwrap();
+    stale.options = json!({"disable_signup": true});
+    assert!(db.store.update_connection(&stale, true, T0 + 2).await.unwrap());
+    let got = db.store.get_connection("con_k").await.unwrap().unwrap();
+    assert_eq!(got.enabled_clients, ["c1"]);
+    assert_eq!(got.options, json!({"disable_signup": true}));
+    // A list that names clients: replaced, minus clients that do not exist.
+    let named = connection("con_k", "K", &["c1", "gone", "c2"]);
+    assert!(db.store.update_connection(&named, false, T0 + 3).await.unwrap());
+    let got = db.store.get_connection("con_k").await.unwrap().unwrap();
+    assert_eq!(got.enabled_clients, ["c1", "c2"]);
+    // Enabling a client that does not exist changes nothing.
+    let got = db
+        .store
+        .change_connection_clients("con_k", &[("gone".into(), true)], T0 + 4)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.enabled_clients, ["c1", "c2"]);
+    // A client deleted while a list naming it is written never stays listed.
+    for i in 0..4 {
+        let id = format!("d{i}");
+        db.store.create_client(&client(&id), None, T0).await.unwrap();
+        let with = connection("con_k", "K", &["c1", &id]);
+        let (deleted, updated) = tokio::join!(
+            db.store.delete_client(&id),
+            db.store.update_connection(&with, false, T0 + 5)
+        );
+        assert!(deleted.unwrap() && updated.unwrap());
+        let got = db.store.get_connection("con_k").await.unwrap().unwrap();
+        assert_eq!(got.enabled_clients, ["c1"], "{id}");
+    }
 }
