@@ -255,10 +255,7 @@ pub fn authenticate(
 }
 
 fn assertion_required() -> OAuthError {
-    invalid_client(
-        Reason::ClientAssertionRequired,
-        WRONG_CLIENT,
-    )
+    invalid_client(Reason::ClientAssertionRequired, WRONG_CLIENT)
 }
 
 #[cfg(test)]

@@ -138,14 +138,13 @@ pub(crate) async fn update_connection(
     in_tx(&store.pool, move |conn| {
         let mut c = c.clone();
         Box::pin(async move {
-            let locked = sqlx::query(
-                "UPDATE connections SET updated_at = $2 WHERE id = $1 AND name = $3",
-            )
-            .bind(&c.id)
-            .bind(now)
-            .bind(&c.name)
-            .execute(&mut *conn)
-            .await?;
+            let locked =
+                sqlx::query("UPDATE connections SET updated_at = $2 WHERE id = $1 AND name = $3")
+                    .bind(&c.id)
+                    .bind(now)
+                    .bind(&c.name)
+                    .execute(&mut *conn)
+                    .await?;
             if locked.rows_affected() != 1 {
                 return Ok(false);
             }

@@ -29,18 +29,14 @@ pub async fn authenticate(
         return Ok(client_auth::authenticate(ctx.master, presented, found)?);
     };
     let Some((client, _)) = found else {
-        return Err(OAuthError::new(
-            Reason::ClientCredentialsInvalid,
-            client_auth::WRONG_CLIENT,
-        )
-        .into());
+        return Err(
+            OAuthError::new(Reason::ClientCredentialsInvalid, client_auth::WRONG_CLIENT).into(),
+        );
     };
     if !client.uses_private_key_jwt() || client.is_public() {
-        return Err(OAuthError::new(
-            Reason::ClientAssertionNotAllowed,
-            client_auth::WRONG_CLIENT,
-        )
-        .into());
+        return Err(
+            OAuthError::new(Reason::ClientAssertionNotAllowed, client_auth::WRONG_CLIENT).into(),
+        );
     }
     let credentials = ctx.store.list_client_credentials(&client.client_id).await?;
     let accepted = client_assertion::verify(

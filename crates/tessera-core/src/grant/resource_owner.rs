@@ -194,13 +194,15 @@ pub async fn exchange(
     let audience = match (creds.audience.as_deref(), ctx.default_audience) {
         (Some(asked), _) => Some(asked),
         // The tenant's default API, unless it was deleted since (then none).
-        (None, Some(default)) => match ctx.store.get_resource_server_by_identifier(default).await? {
-            Some(_) => Some(default),
-            None => {
-                tracing::warn!("the tenant's default_audience names no API; none used");
-                None
+        (None, Some(default)) => {
+            match ctx.store.get_resource_server_by_identifier(default).await? {
+                Some(_) => Some(default),
+                None => {
+                    tracing::warn!("the tenant's default_audience names no API; none used");
+                    None
+                }
             }
-        },
+        }
         (None, None) => None,
     };
     let api = login_api(ctx, &client, audience).await?;

@@ -189,9 +189,7 @@ pub async fn client_and_connection(
     };
     let name = connection.ok_or_else(unusable)?;
     match state.store.get_connection_by_name(name).await {
-        Ok(Some(c)) if c.strategy == strategy && c.usable_by(&found.0.client_id) => {
-            Ok((found, c))
-        }
+        Ok(Some(c)) if c.strategy == strategy && c.usable_by(&found.0.client_id) => Ok((found, c)),
         Ok(_) => Err(unusable()),
         Err(e) => Err(AuthApiError::unavailable(shape, &e)),
     }

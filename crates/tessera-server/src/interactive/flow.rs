@@ -202,7 +202,11 @@ pub async fn authorize(
         && let Some(audience) = state.settings().await.default_audience
     {
         // Unless it was deleted since (then none).
-        match state.store.get_resource_server_by_identifier(&audience).await {
+        match state
+            .store
+            .get_resource_server_by_identifier(&audience)
+            .await
+        {
             Ok(Some(_)) => pairs.push(("audience".into(), audience)),
             Ok(None) => tracing::warn!("the tenant's default_audience names no API; none used"),
             Err(e) => return super::unavailable(&state, &e),
@@ -351,13 +355,11 @@ async fn next_step(
     // names, if any); otherwise the user logs in again (or `prompt=none`
     // gets `login_required`).
     let session = match session {
-        Some(found) if !fresh_login => {
-            match session_usable_here(state, tx, &found.1).await {
-                Ok(true) => Some(found),
-                Ok(false) => None,
-                Err(e) => return Step::Pending(super::unavailable(state, &e)),
-            }
-        }
+        Some(found) if !fresh_login => match session_usable_here(state, tx, &found.1).await {
+            Ok(true) => Some(found),
+            Ok(false) => None,
+            Err(e) => return Step::Pending(super::unavailable(state, &e)),
+        },
         other => other,
     };
     let consented = match (session, &client) {
@@ -427,7 +429,11 @@ async fn session_usable_here(
     tx: &AuthorizeTx,
     user: &User,
 ) -> Result<bool, StoreError> {
-    if tx.connection.as_deref().is_some_and(|c| c != user.connection) {
+    if tx
+        .connection
+        .as_deref()
+        .is_some_and(|c| c != user.connection)
+    {
         return Ok(false);
     }
     Ok(state

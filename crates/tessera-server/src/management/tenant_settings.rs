@@ -72,7 +72,11 @@ async fn update_settings(
 /// clears either). A later deletion is survived: see docs/operations.md.
 async fn check_defaults(state: &AppState, s: &TenantSettings) -> MgmtResult<()> {
     if let Some(audience) = s.default_audience.as_deref().filter(|a| !a.is_empty()) {
-        match state.store.get_resource_server_by_identifier(audience).await? {
+        match state
+            .store
+            .get_resource_server_by_identifier(audience)
+            .await?
+        {
             Some(api) if !api.is_system => {}
             _ => {
                 return Err(MgmtError::invalid_body(

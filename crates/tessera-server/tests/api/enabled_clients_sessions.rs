@@ -56,7 +56,11 @@ async fn a_session_does_not_open_a_client_its_connection_is_not_enabled_for() {
     let to = sso(&s, &b, &second.id, &[("prompt", "none")]).await;
     assert!(to.starts_with(CALLBACK), "{to}");
     let q = query_of(&to);
-    assert_eq!(q.get("error").map(String::as_str), Some("login_required"), "{to}");
+    assert_eq!(
+        q.get("error").map(String::as_str),
+        Some("login_required"),
+        "{to}"
+    );
     assert!(!q.contains_key("code"), "{to}");
     // Without prompt: back to a login page (which refuses the client), never a code.
     let to = sso(&s, &b, &second.id, &[]).await;
@@ -65,9 +69,19 @@ async fn a_session_does_not_open_a_client_its_connection_is_not_enabled_for() {
     let to = sso(&s, &b, &first.id, &[("prompt", "none")]).await;
     assert!(query_of(&to).contains_key("code"), "{to}");
     // connection= naming another connection than the session's user came from.
-    let to = sso(&s, &b, &first.id, &[("prompt", "none"), ("connection", "email")]).await;
+    let to = sso(
+        &s,
+        &b,
+        &first.id,
+        &[("prompt", "none"), ("connection", "email")],
+    )
+    .await;
     let q = query_of(&to);
-    assert_eq!(q.get("error").map(String::as_str), Some("login_required"), "{to}");
+    assert_eq!(
+        q.get("error").map(String::as_str),
+        Some("login_required"),
+        "{to}"
+    );
     assert!(!q.contains_key("code"), "{to}");
     let to = sso(&s, &b, &first.id, &[("prompt", "none"), ("connection", DB)]).await;
     assert!(query_of(&to).contains_key("code"), "{to}");

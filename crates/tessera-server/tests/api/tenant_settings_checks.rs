@@ -45,7 +45,12 @@ async fn default_audience_and_directory_must_exist() {
         let after = s.api(Method::GET, PATH, &admin, None).await.body;
         assert_eq!(after, before, "{bad}: nothing changes");
     }
-    let r = patch(&s, &admin, json!({"default_audience": API, "default_directory": DB})).await;
+    let r = patch(
+        &s,
+        &admin,
+        json!({"default_audience": API, "default_directory": DB}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{r:?}");
     // Emptied: none.
     let r = patch(&s, &admin, json!({"default_audience": ""})).await;
@@ -67,8 +72,17 @@ async fn a_deleted_default_api_is_no_longer_used() {
         .await;
     assert_eq!(r.status, 201, "{r:?}");
     let api_id = r.body["id"].as_str().unwrap().to_owned();
-    let web = app(&s, json!({"app_type": "regular_web", "grant_types": ["password"]})).await;
-    let r = patch(&s, &admin, json!({"default_audience": "https://gone.example/"})).await;
+    let web = app(
+        &s,
+        json!({"app_type": "regular_web", "grant_types": ["password"]}),
+    )
+    .await;
+    let r = patch(
+        &s,
+        &admin,
+        json!({"default_audience": "https://gone.example/"}),
+    )
+    .await;
     assert_eq!(r.status, 200, "{r:?}");
     let mut form = vec![
         ("grant_type", "password"),
@@ -82,7 +96,12 @@ async fn a_deleted_default_api_is_no_longer_used() {
     let access = claims(r.body["access_token"].as_str().unwrap());
     assert_eq!(access["aud"][0], "https://gone.example/", "{access}");
     let r = s
-        .api(Method::DELETE, &format!("api/v2/resource-servers/{api_id}"), &admin, None)
+        .api(
+            Method::DELETE,
+            &format!("api/v2/resource-servers/{api_id}"),
+            &admin,
+            None,
+        )
         .await;
     assert_eq!(r.status, 204, "{r:?}");
     // The password grant still works, without the deleted API.
@@ -104,7 +123,11 @@ async fn settings_tessera_does_not_enforce_are_refused_when_strict() {
     ] {
         let r = patch(&s, &admin, strict.clone()).await;
         assert_mgmt_error(&r, 400, "invalid_body");
-        assert_eq!(s.api(Method::GET, PATH, &admin, None).await.body, before, "{strict}");
+        assert_eq!(
+            s.api(Method::GET, PATH, &admin, None).await.body,
+            before,
+            "{strict}"
+        );
     }
     // Their permissive values are accepted.
     let r = patch(
@@ -118,7 +141,11 @@ async fn settings_tessera_does_not_enforce_are_refused_when_strict() {
 
     let db = connection(&s, DB).await;
     let path = format!("api/v2/connections/{}", db["id"].as_str().unwrap());
-    for option in ["password_history", "password_no_personal_info", "password_dictionary"] {
+    for option in [
+        "password_history",
+        "password_no_personal_info",
+        "password_dictionary",
+    ] {
         let r = s
             .api(
                 Method::PATCH,

@@ -395,13 +395,23 @@ pub async fn connections_filter_update_and_delete_their_users(db: Db) {
     // The name never changes through an update.
     let mut staff = connection("con_a", "Staff", &["c1"]);
     staff.options = serde_json::json!({"password_complexity_options": {"min_length": 12}});
-    assert!(db.store.update_connection(&staff, false, T0 + 5).await.unwrap());
+    assert!(
+        db.store
+            .update_connection(&staff, false, T0 + 5)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         db.store.get_connection("con_a").await.unwrap().unwrap(),
         staff
     );
     let renamed = connection("con_a", "Renamed", &[]);
-    assert!(!db.store.update_connection(&renamed, false, T0 + 6).await.unwrap());
+    assert!(
+        !db.store
+            .update_connection(&renamed, false, T0 + 6)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         db.store.get_connection("con_a").await.unwrap().unwrap(),
         staff

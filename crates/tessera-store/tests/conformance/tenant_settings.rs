@@ -196,13 +196,23 @@ pub async fn connection_updates_never_undo_client_changes(db: Db) {
         .await
         .unwrap();
     stale.options = json!({"disable_signup": true});
-    assert!(db.store.update_connection(&stale, true, T0 + 2).await.unwrap());
+    assert!(
+        db.store
+            .update_connection(&stale, true, T0 + 2)
+            .await
+            .unwrap()
+    );
     let got = db.store.get_connection("con_k").await.unwrap().unwrap();
     assert_eq!(got.enabled_clients, ["c1"]);
     assert_eq!(got.options, json!({"disable_signup": true}));
     // A list that names clients: replaced, minus clients that do not exist.
     let named = connection("con_k", "K", &["c1", "gone", "c2"]);
-    assert!(db.store.update_connection(&named, false, T0 + 3).await.unwrap());
+    assert!(
+        db.store
+            .update_connection(&named, false, T0 + 3)
+            .await
+            .unwrap()
+    );
     let got = db.store.get_connection("con_k").await.unwrap().unwrap();
     assert_eq!(got.enabled_clients, ["c1", "c2"]);
     // Enabling a client that does not exist changes nothing.
@@ -216,7 +226,10 @@ pub async fn connection_updates_never_undo_client_changes(db: Db) {
     // A client deleted while a list naming it is written never stays listed.
     for i in 0..4 {
         let id = format!("d{i}");
-        db.store.create_client(&client(&id), None, T0).await.unwrap();
+        db.store
+            .create_client(&client(&id), None, T0)
+            .await
+            .unwrap();
         let with = connection("con_k", "K", &["c1", &id]);
         let (deleted, updated) = tokio::join!(
             db.store.delete_client(&id),
