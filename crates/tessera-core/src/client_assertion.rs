@@ -42,7 +42,7 @@ fn refused(reason: Reason, description: &str) -> OAuthError {
 /// (what differs is only the typed reason), so the answer tells nothing of
 /// the client, its keys or their algorithms.
 fn unverified(reason: Reason) -> OAuthError {
-    OAuthError::new(reason, crate::client_auth::WRONG_CLIENT)
+    OAuthError::new(reason, crate::error::WRONG_CLIENT)
 }
 
 fn malformed() -> OAuthError {

@@ -56,12 +56,7 @@ fn form_decode(s: &str) -> Option<String> {
         .or_else(|| Some(String::new()))
 }
 
-/// The one `error_description` of every client authentication failure that
-/// could tell a caller something (the client exists, how it authenticates,
-/// which of its keys exists or with which algorithm, a leaked secret still
-/// right): before an assertion's signature verifies, every failure reads the
-/// same. The typed reason (`Tessera-Error-Reason`, logs) stays distinct.
-pub const WRONG_CLIENT: &str = "unknown client or wrong client credentials";
+pub use crate::error::WRONG_CLIENT;
 
 fn invalid_client(reason: Reason, description: &str) -> OAuthError {
     OAuthError::new(reason, description)

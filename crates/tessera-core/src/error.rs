@@ -425,6 +425,13 @@ impl fmt::Display for Reason {
     }
 }
 
+/// The one `error_description` of every client authentication failure that
+/// could tell a caller something (the client exists, how it authenticates,
+/// which of its keys exists or with which algorithm, a leaked secret still
+/// right): before an assertion's signature verifies, every failure reads the
+/// same. The typed reason (`Tessera-Error-Reason`, logs) stays distinct.
+pub const WRONG_CLIENT: &str = "unknown client or wrong client credentials";
+
 /// An error to show a client: why, and a description safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}: {description}")]

@@ -30,6 +30,7 @@ pub struct ActionList {
 
 /// Auth0's query parameters of the listing.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only actions bound to this trigger.

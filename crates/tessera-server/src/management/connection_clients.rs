@@ -28,6 +28,7 @@ pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 
 /// Checkpoint paging only, as Auth0.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClientsQuery {
     /// The `next` of the previous page.

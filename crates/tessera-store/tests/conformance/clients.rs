@@ -326,6 +326,11 @@ pub async fn client_grants_filter_update_and_delete(db: Db) {
 
 pub async fn connections_filter_update_and_delete_their_users(db: Db) {
     use tessera_core::store::{ConnectionFilter, Page, UserStore};
+    // The client the connections name (an update keeps only existing ones).
+    db.store
+        .create_client(&app("c1", AppType::RegularWeb, true), None, T0)
+        .await
+        .unwrap();
     db.store
         .create_connection(&connection("con_a", "Staff", &[]), T0)
         .await

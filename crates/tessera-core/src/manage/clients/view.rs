@@ -38,6 +38,11 @@ impl Serialize for ClientView {
             if self.client.uses_private_key_jwt() {
                 object.insert("token_endpoint_auth_method".into(), serde_json::Value::Null);
             }
+            object.insert("global".into(), self.global.into());
+            object.insert(
+                "callback_url_template".into(),
+                self.callback_url_template.into(),
+            );
             if let Some(secret) = &self.client_secret {
                 object.insert("client_secret".into(), secret.clone().into());
             }
@@ -52,6 +57,11 @@ impl Serialize for ClientView {
 struct ClientDto {
     #[serde(flatten)]
     client: Client,
+    /// Auth0's read-only marker of its tenant-wide "All Applications" client:
+    /// always false.
+    global: bool,
+    /// Auth0's read-only `callback_url_template`: always false.
+    callback_url_template: bool,
     /// Present when just made, or for callers holding `read:client_keys`.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,

@@ -469,3 +469,46 @@ async fn enabling_credentials_needs_update_client_credentials() {
         .await;
     assert_mgmt_error(&r, 400, "invalid_body");
 }
+
+/// What the client's secret obtained goes when `private_key_jwt` replaces it,
+/// and what a credential obtained goes when that enabled credential is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_or_deleting_a_credential_revokes_what_it_obtained() {
+    let s = start().await;
+    let admin = s.admin_token().await;
+    let (id, secret) = s
+        .m2m_client(&s.management_audience(), &["read:clients"])
+        .await;
+    let by_secret = basic_token(&s, &id, &secret).await;
+    let by_secret = by_secret.body["access_token"].as_str().unwrap().to_owned();
+    let works = |token: String| {
+        let s = &s;
+        async move { s.api(Method::GET, "api/v2/clients", &token, None).await }
+    };
+    assert_eq!(works(by_secret.clone()).await.status, 200);
+
+    let key = TestKey::rsa("RS256");
+    let cred = add_credential(&s, &admin, &id, &key, false).await;
+    let cred_id = cred["id"].as_str().unwrap().to_owned();
+    assert_eq!(enable(&s, &admin, &id, &[&cred_id]).await.status, 200);
+    assert_mgmt_error(&works(by_secret).await, 401, "invalid_token");
+
+    crate::clients::next_second().await;
+    let r = token_with(&s, &key.sign(&claims(&s, &id)), &[]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let by_key = r.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(works(by_key.clone()).await.status, 200);
+    let r = s
+        .api(
+            Method::DELETE,
+            &format!("{}/{cred_id}", path(&id)),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_mgmt_error(&works(by_key).await, 401, "invalid_token");
+    // And the deleted key signs nothing any more.
+    let r = token_with(&s, &key.sign(&claims(&s, &id)), &[]).await;
+    assert_eq!(r.status, 401, "{r:?}");
+}

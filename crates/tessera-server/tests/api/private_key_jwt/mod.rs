@@ -204,6 +204,8 @@ pub async fn pkj_client(
     let cred_id = cred["id"].as_str().unwrap().to_owned();
     let r = enable(s, admin, &id, &[&cred_id]).await;
     assert_eq!(r.status, 200, "{r:?}");
+    // Enabling revoked what the client had obtained, up to this second.
+    crate::clients::next_second().await;
     (id, cred_id, secret)
 }
 
