@@ -65,7 +65,6 @@ fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "written, not yet run green: run with --ignored (issue 13)"]
 async fn auth0_deploy_cli_exports_imports_and_reimports_idempotently() {
     let modules = tokio::task::spawn_blocking(|| node_modules(&[DEPLOY_CLI]))
         .await
