@@ -339,7 +339,7 @@ enum Job {
     },
     ClientsCreate(Box<NewClient>, bool),
     ClientsList(bool),
-    UsersCreate(CreateUser, bool),
+    UsersCreate(Box<CreateUser>, bool),
     UsersList {
         email: Option<String>,
         page: Page,
@@ -456,7 +456,7 @@ fn main() -> ExitCode {
                     Err(problem) => usage_error(["users", "create"], "--password-stdin", &problem),
                 };
                 Job::UsersCreate(
-                    CreateUser {
+                    Box::new(CreateUser {
                         connection: Some(connection),
                         email: Some(email),
                         password: Some(password),
@@ -465,7 +465,7 @@ fn main() -> ExitCode {
                         family_name,
                         email_verified: Some(email_verified),
                         ..CreateUser::default()
-                    },
+                    }),
                     json,
                 )
             }
@@ -507,7 +507,7 @@ fn main() -> ExitCode {
             } => grants_cmd::create(settings, client_id, audience, scopes, json).await,
             Job::ClientsCreate(input, json) => clients_cmd::create(settings, *input, json).await,
             Job::ClientsList(json) => clients_cmd::list(settings, json).await,
-            Job::UsersCreate(input, json) => users_cmd::create(settings, input, json).await,
+            Job::UsersCreate(input, json) => users_cmd::create(settings, *input, json).await,
             Job::UsersList { email, page, json } => {
                 users_cmd::list(settings, email, page, json).await
             }

@@ -9,7 +9,8 @@ use std::io::{IsTerminal, Read};
 
 use tessera_core::manage::Invalid;
 use tessera_core::manage::users::{
-    self, CreateError, CreateUser, MAX_SEARCH_VALUE_LEN, NewDatabaseUser, normalize_email,
+    self, CreateError, CreateUser, MAX_SEARCH_VALUE_LEN, NewDatabaseUser, UsernameRefused,
+    normalize_email,
 };
 use tessera_core::model::User;
 use tessera_core::password;
@@ -152,6 +153,10 @@ async fn create_in(opened: &Opened, input: CreateUser) -> Result<User, Fail> {
     let NewDatabaseUser { user, password } =
         users::create(input, found.as_ref(), SystemClock.now()).map_err(|e| match e {
             CreateError::Invalid(e) => invalid_user(&e, &connection),
+            CreateError::Username(UsernameRefused::Invalid(e)) => invalid_user(&e, &connection),
+            CreateError::Username(e) => {
+                Fail::Runtime(format!("invalid user: {e}; nothing was created"))
+            }
             CreateError::Rng(e) => Fail::Runtime(e.to_string()),
         })?;
     let Some(email) = user.email.clone() else {
@@ -296,12 +301,17 @@ fn to_json(user: &User) -> serde_json::Value {
             ("family_name", user.family_name.clone()),
             ("nickname", user.nickname.clone()),
             ("picture", user.picture.clone()),
+            ("username", user.username.clone()),
+            ("phone_number", user.phone_number.clone()),
             ("last_login", user.last_login.map(timestamp)),
         ];
         for (key, v) in optional {
             if let Some(v) = v {
                 object.insert(key.into(), v.into());
             }
+        }
+        if let Some(v) = user.phone_verified {
+            object.insert("phone_verified".into(), v.into());
         }
     }
     value
@@ -368,6 +378,9 @@ mod tests {
             updated_at: 0,
             last_login: None,
             logins_count: 0,
+            username: None,
+            phone_number: None,
+            phone_verified: None,
             identities: vec![],
         };
         let v = to_json(&user);

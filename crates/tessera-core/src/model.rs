@@ -176,6 +176,16 @@ pub struct User {
     pub nickname: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
+    /// Lower-cased; unique in the connection; only in connections with
+    /// `options.requires_username`. Stored and returned: logins use the email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// E.164 (`+` and up to 15 digits). Stored and returned only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// Set (false by default) once the user has a `phone_number`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_verified: Option<bool>,
     #[serde(default)]
     pub user_metadata: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]

@@ -280,6 +280,8 @@ pub enum UserField {
     GivenName,
     FamilyName,
     Nickname,
+    Username,
+    PhoneNumber,
     Connection,
     CreatedAt,
     UpdatedAt,
@@ -296,6 +298,8 @@ impl UserField {
             "given_name" => Self::GivenName,
             "family_name" => Self::FamilyName,
             "nickname" => Self::Nickname,
+            "username" => Self::Username,
+            "phone_number" => Self::PhoneNumber,
             "connection" | "identities.connection" => Self::Connection,
             "created_at" => Self::CreatedAt,
             "updated_at" => Self::UpdatedAt,
@@ -312,6 +316,8 @@ impl UserField {
             Self::GivenName => "given_name",
             Self::FamilyName => "family_name",
             Self::Nickname => "nickname",
+            Self::Username => "username",
+            Self::PhoneNumber => "phone_number",
             Self::Connection => "connection",
             Self::CreatedAt => "created_at",
             Self::UpdatedAt => "updated_at",
@@ -346,7 +352,8 @@ pub struct UserQuery {
 
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
-    /// Conflict when the connection already has a user with this email.
+    /// Conflict when the id is taken, or the connection already has a user
+    /// with this email or username.
     async fn create_user(&self, user: &User, password_hash: Option<&str>)
     -> Result<(), StoreError>;
     async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError>;
@@ -362,8 +369,14 @@ pub trait UserStore: Send + Sync + 'static {
         page: Page,
     ) -> Result<(Vec<User>, i64), StoreError>;
     async fn users_by_email(&self, email: &str) -> Result<Vec<User>, StoreError>;
+    /// The user of `connection` with `username` (compared lower-cased).
+    async fn find_user_by_username(
+        &self,
+        connection: &str,
+        username: &str,
+    ) -> Result<Option<User>, StoreError>;
     /// Replaces the user; `password_hash: Some` changes it. False when absent;
-    /// Conflict when the new email is taken in the connection.
+    /// Conflict when the new email or username is taken in the connection.
     async fn update_user(
         &self,
         user: &User,

@@ -131,6 +131,9 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         updated_at: now,
         last_login: None,
         logins_count: 0,
+        username: None,
+        phone_number: None,
+        phone_verified: None,
         identities: vec![],
     };
     store.create_user(&user, None).await.unwrap();

@@ -63,11 +63,12 @@ fn like_pattern(pattern: &str) -> String {
     out
 }
 
-/// The expression a filter compares: emails are stored lower-cased (so the
-/// index serves), other text is lower-cased here, numbers are compared as text.
+/// The expression a filter compares: emails and usernames are stored
+/// lower-cased (so the index serves), other text is lower-cased here, numbers
+/// are compared as text.
 fn filter_expr(field: UserField) -> String {
     let col = field.column();
-    if field == UserField::Email {
+    if matches!(field, UserField::Email | UserField::Username) {
         col.to_owned()
     } else if field.searchable() {
         format!("LOWER({col})")
@@ -201,6 +202,22 @@ impl UserStore for SqlStore {
         .await
         .map_err(map_err)?;
         rows.iter().map(decode).collect()
+    }
+
+    async fn find_user_by_username(
+        &self,
+        connection: &str,
+        username: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE connection = $1 AND username = $2"
+        ))
+        .bind(connection)
+        .bind(username.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(decode).transpose()
     }
 
     async fn update_user(

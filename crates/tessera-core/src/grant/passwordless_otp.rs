@@ -207,6 +207,9 @@ fn new_user(connection: &Connection, email: &str, now: i64) -> Result<User, Gran
         updated_at: now,
         last_login: None,
         logins_count: 0,
+        username: None,
+        phone_number: None,
+        phone_verified: None,
         identities: vec![Identity {
             connection: connection.name.clone(),
             user_id: hex,

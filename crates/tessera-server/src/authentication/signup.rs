@@ -117,6 +117,8 @@ pub async fn signup(
     } = match users::create(input, Some(&connection), state.clock.now()) {
         Ok(u) => u,
         Err(CreateError::Invalid(e)) => return Err(invalid(e.to_string())),
+        // No username is passed on (see docs/authentication-api.md).
+        Err(CreateError::Username(e)) => return Err(invalid(e.to_string())),
         Err(CreateError::Rng(e)) => return Err(AuthApiError::unavailable(SHAPE, &e)),
     };
     let hash = match gate::hash_password(state, to_hash).await {

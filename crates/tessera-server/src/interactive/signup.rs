@@ -207,6 +207,11 @@ pub async fn submit(
             failed(&problem(&e));
             return again(StatusCode::BAD_REQUEST, &problem(&e));
         }
+        // The page asks for no username.
+        Err(CreateError::Username(e)) => {
+            failed(&e.to_string());
+            return again(StatusCode::BAD_REQUEST, &e.to_string());
+        }
         Err(CreateError::Rng(e)) => return unavailable(&state, &e),
     };
     // argon2 runs through the password gate; past it, 503 with Retry-After.

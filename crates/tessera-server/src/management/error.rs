@@ -180,3 +180,17 @@ impl From<tessera_core::manage::Invalid> for MgmtError {
         }
     }
 }
+
+impl From<tessera_core::manage::users::UsernameRefused> for MgmtError {
+    /// A username for a connection without `requires_username` gets Auth0's
+    /// own message; a malformed one names the property like any other.
+    fn from(e: tessera_core::manage::users::UsernameRefused) -> Self {
+        use tessera_core::manage::users::{USERNAME_NOT_ALLOWED, UsernameRefused};
+        match e {
+            UsernameRefused::NotRequired => {
+                Self::bad_request("invalid_body", e.to_string()).with_reason(USERNAME_NOT_ALLOWED)
+            }
+            UsernameRefused::Invalid(invalid) => invalid.into(),
+        }
+    }
+}

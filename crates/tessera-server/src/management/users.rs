@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use tessera_core::Secret;
 use tessera_core::manage::Invalid;
 use tessera_core::manage::users::{
-    self, CreateError, CreateUser, NewDatabaseUser, UpdateUser, check_password, is_database_user,
-    parse_search, parse_sort,
+    self, CreateError, CreateUser, NewDatabaseUser, UpdateUser, check_password, check_username,
+    is_database_user, parse_search, parse_sort,
 };
 use tessera_core::model::{Identity, User};
 use tessera_core::password::PasswordPolicy;
@@ -111,6 +111,13 @@ pub struct UserDto {
     pub nickname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub picture: Option<String>,
+    /// Lower-cased; users of connections with `requires_username`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_verified: Option<bool>,
     #[schema(value_type = Object)]
     pub user_metadata: Map<String, Value>,
     #[schema(value_type = Object)]
@@ -139,6 +146,9 @@ fn render(user: User, caller: &Caller) -> UserDto {
         family_name: user.family_name,
         nickname: user.nickname,
         picture: user.picture,
+        username: user.username,
+        phone_number: user.phone_number,
+        phone_verified: user.phone_verified,
         user_metadata: user.user_metadata,
         app_metadata: user.app_metadata,
         blocked: user.blocked,
@@ -162,7 +172,8 @@ list_query! {
         ..paging,
         /// Search: `field:value` or `field:"value"` terms joined by spaces or
         /// `AND`; `*` is a wildcard. Fields: `user_id`, `email`, `name`,
-        /// `given_name`, `family_name`, `nickname`, `connection`.
+        /// `given_name`, `family_name`, `nickname`, `username`,
+        /// `phone_number`, `connection`.
         pub q: Option<String>,
         /// `field:1` (ascending) or `field:-1` (descending).
         pub sort: Option<String>,
@@ -192,12 +203,68 @@ fn not_found() -> MgmtError {
     MgmtError::not_found("inexistent_user", "The user does not exist.")
 }
 
-fn user_exists() -> MgmtError {
-    MgmtError::conflict("auth0_idp_error", "The user already exists.")
+/// Auth0's answer to a new user that collides with another one; the reason
+/// header says on what: `user_id_taken`, `email_taken`, `username_taken`.
+fn user_exists(taken: Taken) -> MgmtError {
+    MgmtError::conflict("auth0_idp_error", "The user already exists.").with_reason(taken.reason())
 }
 
 fn email_taken() -> MgmtError {
     MgmtError::conflict("auth0_idp_error", "The specified new email already exists.")
+        .with_reason(Taken::Email.reason())
+}
+
+fn username_taken() -> MgmtError {
+    MgmtError::conflict(
+        "auth0_idp_error",
+        "The specified new username already exists.",
+    )
+    .with_reason(Taken::Username.reason())
+}
+
+/// What another user already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Taken {
+    UserId,
+    Email,
+    Username,
+}
+
+impl Taken {
+    fn reason(self) -> &'static str {
+        match self {
+            Self::UserId => "user_id_taken",
+            Self::Email => "email_taken",
+            Self::Username => "username_taken",
+        }
+    }
+}
+
+/// Which of `user`'s unique properties another user holds, if any: its id,
+/// then its username, then its email (in its connection).
+async fn taken(state: &AppState, user: &User) -> MgmtResult<Option<Taken>> {
+    if state.store.get_user(&user.user_id).await?.is_some() {
+        return Ok(Some(Taken::UserId));
+    }
+    if let Some(username) = &user.username
+        && state
+            .store
+            .find_user_by_username(&user.connection, username)
+            .await?
+            .is_some()
+    {
+        return Ok(Some(Taken::Username));
+    }
+    if let Some(email) = &user.email
+        && state
+            .store
+            .find_user_for_login(&user.connection, email)
+            .await?
+            .is_some()
+    {
+        return Ok(Some(Taken::Email));
+    }
+    Ok(None)
 }
 
 fn query_error(e: Invalid) -> MgmtError {
@@ -296,7 +363,7 @@ async fn list(
 #[utoipa::path(post, path = "/api/v2/users", tag = "users", request_body = CreateUser,
     security(("bearer" = ["create:users"])),
     responses((status = 201, body = UserDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "The connection already has a user with this email")))]
+        (status = 409, body = ErrorBody, description = "The id is taken, or the connection already has a user with this email or username")))]
 async fn create(
     caller: Caller,
     State(state): State<AppState>,
@@ -313,24 +380,22 @@ async fn create(
     let NewDatabaseUser { user, password } = users::create(body, found.as_ref(), state.clock.now())
         .map_err(|e| match e {
             CreateError::Invalid(e) => MgmtError::from(e),
+            CreateError::Username(e) => MgmtError::from(e),
             CreateError::Rng(e) => internal("no randomness for a user id", &e),
         })?;
-    let Some(email) = user.email.as_deref() else {
-        return Err(internal("a new database user", &"lacks an email"));
-    };
-    // Refuse a duplicate before paying for a hash; the unique index decides races.
-    if state
-        .store
-        .find_user_for_login(&user.connection, email)
-        .await?
-        .is_some()
-    {
-        return Err(user_exists());
+    // Refuse a duplicate before paying for a hash; the unique indexes decide
+    // races (and the conflict is then read back to say what was taken).
+    if let Some(what) = taken(&state, &user).await? {
+        return Err(user_exists(what));
     }
     let hash = hash_password(&state, password).await?;
     match state.store.create_user(&user, Some(&hash)).await {
         Ok(()) => {}
-        Err(StoreError::Conflict(_)) => return Err(user_exists()),
+        Err(StoreError::Conflict(_)) => {
+            return Err(user_exists(
+                taken(&state, &user).await?.unwrap_or(Taken::Email),
+            ));
+        }
         Err(e) => return Err(e.into()),
     }
     Ok((StatusCode::CREATED, Json(render(user, &caller))).into_response())
@@ -359,13 +424,13 @@ async fn get_one(
     params(("id" = String, Path, description = "The user's id")),
     security(("bearer" = ["update:users"]), ("bearer" = ["update:users_app_metadata"])),
     responses((status = 200, body = UserDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The new email is taken in the connection")))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The new email or username is taken in the connection")))]
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
     facts: crate::audit::RequestFacts,
     Path(id): Path<String>,
-    Payload(body): Payload<UpdateUser>,
+    Payload(mut body): Payload<UpdateUser>,
 ) -> MgmtResult<Json<UserDto>> {
     let full = caller.has("update:users");
     if !full && !caller.has("update:users_app_metadata") {
@@ -391,23 +456,39 @@ async fn update(
             "must be the user's own connection",
         ));
     }
-    if let Some(p) = &body.password {
+    let needs_connection = body.password.is_some() || body.username.is_some();
+    let conn = if needs_connection {
         if !is_database_user(&user) {
+            let property = if body.password.is_some() {
+                "password"
+            } else {
+                "username"
+            };
             return Err(MgmtError::invalid_body(
-                "password",
-                "only users of a database connection have a password",
+                property,
+                "only users of a database connection have one",
             ));
         }
-        let conn = state
-            .store
-            .get_connection_by_name(&user.connection)
-            .await?
-            .ok_or_else(|| {
-                MgmtError::invalid_body("connection", "the user's connection no longer exists")
-            })?;
+        Some(
+            state
+                .store
+                .get_connection_by_name(&user.connection)
+                .await?
+                .ok_or_else(|| {
+                    MgmtError::invalid_body("connection", "the user's connection no longer exists")
+                })?,
+        )
+    } else {
+        None
+    };
+    if let (Some(p), Some(conn)) = (&body.password, &conn) {
         check_password(&PasswordPolicy::from_options(&conn.options), p)?;
     }
+    if let (Some(u), Some(conn)) = (&body.username, &conn) {
+        body.username = Some(check_username(conn, u)?);
+    }
     let old_email = user.email.clone();
+    let old_username = user.username.clone();
     let ends_sessions = body.ends_sessions();
     let password = users::apply_changes(&mut user, body, state.clock.now())?;
     let hash = match password {
@@ -417,7 +498,24 @@ async fn update(
     match state.store.update_user(&user, hash.as_deref()).await {
         Ok(true) => {}
         Ok(false) => return Err(not_found()),
-        Err(StoreError::Conflict(_)) if user.email != old_email => return Err(email_taken()),
+        Err(StoreError::Conflict(_)) => {
+            // Which one: read back whether another user holds the new username.
+            let username_clash = match &user.username {
+                Some(u) if user.username != old_username => state
+                    .store
+                    .find_user_by_username(&user.connection, u)
+                    .await?
+                    .is_some_and(|other| other.user_id != user.user_id),
+                _ => false,
+            };
+            if username_clash {
+                return Err(username_taken());
+            }
+            if user.email != old_email {
+                return Err(email_taken());
+            }
+            return Err(StoreError::Conflict("user".into()).into());
+        }
         Err(e) => return Err(e.into()),
     }
     if hash.is_some() {

@@ -45,6 +45,9 @@ async fn user(db: &Db, id: &str) {
         updated_at: NOW,
         last_login: None,
         logins_count: 0,
+        username: None,
+        phone_number: None,
+        phone_verified: None,
         identities: vec![Identity {
             connection: "Username-Password-Authentication".into(),
             user_id: id.into(),

@@ -91,6 +91,8 @@ suite!(
     users_create_and_refuse_duplicates,
     users_list_filters_sorts_and_pages,
     users_update_and_delete,
+    usernames_are_unique_per_connection_and_searchable,
+    concurrent_creates_of_one_username_have_one_winner,
     clients_filter_update_secrets_and_delete,
     client_grants_filter_update_and_delete,
     connections_filter_update_and_delete_their_users,

@@ -38,6 +38,9 @@ async fn setup(db: &Db) -> RefreshFamily {
         updated_at: NOW,
         last_login: None,
         logins_count: 0,
+        username: None,
+        phone_number: None,
+        phone_verified: None,
         identities: vec![],
     };
     db.store.create_user(&user, None).await.unwrap();

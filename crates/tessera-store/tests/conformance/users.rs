@@ -31,6 +31,9 @@ pub fn db_user(
         updated_at: created_at,
         last_login: None,
         logins_count: 0,
+        username: None,
+        phone_number: None,
+        phone_verified: None,
         identities: vec![tessera_core::model::Identity {
             connection: connection.into(),
             user_id: hex.into(),
@@ -400,3 +403,119 @@ pub async fn users_update_and_delete(db: Db) {
 
 // ---------------------------------------------------------------------------
 // Clients, client grants and connections (Management API storage)
+
+/// A user of `DB_CONN` with a username (stored lower-cased, as the core does)
+/// and a phone number.
+fn named(hex: &str, username: &str, created_at: i64) -> tessera_core::model::User {
+    let mut u = db_user(
+        hex,
+        DB_CONN,
+        Some(&format!("{hex}@example.com")),
+        None,
+        created_at,
+    );
+    u.username = Some(username.to_owned());
+    u.phone_number = Some("+15551234567".into());
+    u.phone_verified = Some(false);
+    u
+}
+
+pub async fn usernames_are_unique_per_connection_and_searchable(db: Db) {
+    use tessera_core::store::{UserField, UserStore};
+    let s = &db.store;
+    let jane = named("n1", "jane", T0);
+    s.create_user(&jane, None).await.unwrap();
+    assert_eq!(s.get_user("auth0|n1").await.unwrap().unwrap(), jane);
+    assert_eq!(
+        s.find_user_by_username(DB_CONN, "JANE").await.unwrap(),
+        Some(jane.clone())
+    );
+    assert!(
+        s.find_user_by_username("other-db", "jane")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The same username in the same connection is a conflict, and nothing is
+    // written; another connection may have it; users without one never clash.
+    assert!(matches!(
+        s.create_user(&named("n2", "jane", T0 + 1), None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s.get_user("auth0|n2").await.unwrap().is_none());
+    let mut elsewhere = named("n3", "jane", T0 + 2);
+    elsewhere.connection = "other-db".into();
+    s.create_user(&elsewhere, None).await.unwrap();
+    for hex in ["n4", "n5"] {
+        s.create_user(
+            &db_user(hex, DB_CONN, Some(&format!("{hex}@x.com")), None, T0 + 3),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    // An update to a taken username is a conflict and changes nothing; to a
+    // free one it moves the username.
+    let mut bob = named("n6", "bob", T0 + 4);
+    s.create_user(&bob, None).await.unwrap();
+    bob.username = Some("jane".into());
+    assert!(matches!(
+        s.update_user(&bob, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.find_user_by_username(DB_CONN, "bob")
+            .await
+            .unwrap()
+            .map(|u| u.user_id),
+        Some("auth0|n6".into())
+    );
+    bob.username = Some("robert".into());
+    assert!(s.update_user(&bob, None).await.unwrap());
+    assert!(
+        s.find_user_by_username(DB_CONN, "bob")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Searchable by username and phone number.
+    let (found, _) = s
+        .list_users(&search(&[(UserField::Username, "JAN*")]), ALL)
+        .await
+        .unwrap();
+    assert_eq!(user_ids(&found), ["auth0|n1", "auth0|n3"]);
+    let (found, total) = s
+        .list_users(
+            &search(&[
+                (UserField::PhoneNumber, "+1555*"),
+                (UserField::Connection, DB_CONN),
+            ]),
+            ALL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(user_ids(&found), ["auth0|n1", "auth0|n6"]);
+    assert_eq!(total, 2);
+}
+
+pub async fn concurrent_creates_of_one_username_have_one_winner(db: Db) {
+    use tessera_core::store::UserStore;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = db.store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .create_user(&named(&format!("r{i}"), "racer", T0 + i), None)
+                .await
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => winners += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(winners, 1);
+}

@@ -4,7 +4,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::validate::{check_database_connection, check_password, check_profile, normalize_email};
+use super::validate::{
+    UsernameRefused, check_database_connection, check_password, check_phone_number, check_profile,
+    check_user_id, check_username, normalize_email,
+};
 use super::{DATABASE_STRATEGY, Invalid};
 use crate::clock::UnixTime;
 use crate::ids::{self, RngError};
@@ -57,6 +60,17 @@ pub struct CreateUser {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub app_metadata: Option<Map<String, Value>>,
     pub blocked: Option<bool>,
+    /// The id in the connection: the user's id becomes `auth0|{user_id}`.
+    /// 1 to 240 characters, without `|`, `/`, `\`, `?`, `#`, `%` or white
+    /// space. Default: 24 random hex characters.
+    pub user_id: Option<String>,
+    /// Only for a connection with `options.requires_username`; stored
+    /// lower-cased, unique in the connection (Auth0's characters and lengths).
+    pub username: Option<String>,
+    /// E.164: `+` and up to 15 digits. Stored and returned only.
+    pub phone_number: Option<String>,
+    /// Stored and returned only (default false when a phone number is given).
+    pub phone_verified: Option<bool>,
 }
 
 /// Why a user could not be built.
@@ -64,6 +78,8 @@ pub struct CreateUser {
 pub enum CreateError {
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    #[error(transparent)]
+    Username(#[from] UsernameRefused),
     #[error(transparent)]
     Rng(#[from] RngError),
 }
@@ -79,7 +95,8 @@ pub struct NewDatabaseUser {
 /// A new user of the database connection `input.connection` (`found` is what
 /// the store holds under that name), created at `now`, with a fresh id and
 /// Auth0's defaults. The first bad property is reported: the connection, the
-/// email, the password (against the connection's policy), then the profile.
+/// email, the password (against the connection's policy), the profile, then
+/// `user_id`, `username` and `phone_number`.
 pub fn create(
     input: CreateUser,
     found: Option<&Connection>,
@@ -100,6 +117,10 @@ pub fn create(
         user_metadata,
         app_metadata,
         blocked,
+        user_id: given_id,
+        username,
+        phone_number,
+        phone_verified,
     } = input;
     let connection = check_database_connection(connection.as_deref(), found)?;
     let email = normalize_email(
@@ -121,7 +142,25 @@ pub fn create(
         user_metadata.as_ref(),
         app_metadata.as_ref(),
     )?;
-    let (user_id, hex) = new_database_user_id()?;
+    if let Some(id) = &given_id {
+        check_user_id(id)?;
+    }
+    let username = username
+        .as_deref()
+        .map(|u| check_username(connection, u))
+        .transpose()?;
+    if let Some(phone) = &phone_number {
+        check_phone_number(phone)?;
+    }
+    let phone_verified = match (&phone_number, phone_verified) {
+        (_, Some(v)) => Some(v),
+        (Some(_), None) => Some(false),
+        (None, None) => None,
+    };
+    let (user_id, hex) = match given_id {
+        Some(id) => (format!("{DATABASE_STRATEGY}|{id}"), id),
+        None => new_database_user_id()?,
+    };
     let local = email.split('@').next().unwrap_or(&email).to_owned();
     let user = User {
         user_id,
@@ -133,6 +172,9 @@ pub fn create(
         given_name,
         family_name,
         picture,
+        username,
+        phone_number,
+        phone_verified,
         user_metadata: user_metadata.unwrap_or_default(),
         app_metadata: app_metadata.unwrap_or_default(),
         blocked: blocked.unwrap_or(false),
@@ -321,6 +363,60 @@ mod tests {
         };
         match create(new_user(), Some(&social), 1) {
             Err(CreateError::Invalid(e)) => assert_eq!(e.property, "connection"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_takes_the_id_username_and_phone() {
+        let mut conn = db_connection();
+        conn.options["requires_username"] = json!(true);
+        let NewDatabaseUser { user, .. } = create(
+            CreateUser {
+                user_id: Some("legacy-42".into()),
+                username: Some("Jane_D".into()),
+                phone_number: Some("+15551234567".into()),
+                ..new_user()
+            },
+            Some(&conn),
+            1,
+        )
+        .unwrap();
+        assert_eq!(user.user_id, "auth0|legacy-42");
+        assert_eq!(user.identities[0].user_id, "legacy-42");
+        assert_eq!(user.username.as_deref(), Some("jane_d"));
+        assert_eq!(user.phone_number.as_deref(), Some("+15551234567"));
+        assert_eq!(user.phone_verified, Some(false), "defaults with a number");
+        let plain = create(new_user(), Some(&conn), 1).unwrap().user;
+        assert_eq!(
+            (plain.username, plain.phone_number, plain.phone_verified),
+            (None, None, None)
+        );
+        // Refusals, each naming its property.
+        let bad = |input: CreateUser, conn: &Connection| match create(input, Some(conn), 1) {
+            Err(CreateError::Invalid(e)) => e.property,
+            Err(CreateError::Username(UsernameRefused::Invalid(e))) => e.property,
+            other => panic!("{other:?}"),
+        };
+        let with_id = |id: &str| CreateUser {
+            user_id: Some(id.into()),
+            ..new_user()
+        };
+        assert_eq!(bad(with_id("a|b"), &conn), "user_id");
+        assert_eq!(bad(with_id("a/b"), &conn), "user_id");
+        assert_eq!(bad(with_id(&"x".repeat(241)), &conn), "user_id");
+        let with_phone = CreateUser {
+            phone_number: Some("555-1234".into()),
+            ..new_user()
+        };
+        assert_eq!(bad(with_phone, &conn), "phone_number");
+        let with_name = |u: &str| CreateUser {
+            username: Some(u.into()),
+            ..new_user()
+        };
+        assert_eq!(bad(with_name("no spaces"), &conn), "username");
+        match create(with_name("jane"), Some(&db_connection()), 1) {
+            Err(CreateError::Username(UsernameRefused::NotRequired)) => {}
             other => panic!("{other:?}"),
         }
     }

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::DATABASE_STRATEGY;
-use super::validate::{check_profile, normalize_email};
+use super::validate::{check_profile, check_user_id, normalize_email};
 use crate::clock::UnixTime;
 use crate::ids::RngError;
 use crate::jobs::{FailedRow, ImportUser, RowError, UpsertPatch};
@@ -33,10 +33,6 @@ const KNOWN: &[&str] = &[
     "user_metadata",
     "mfa_factors",
 ];
-
-/// The longest `user_id` a row may give (Auth0's identity ids are at most 255
-/// characters with their prefix).
-const MAX_USER_ID_LEN: usize = 240;
 
 /// The properties of a row a job's errors may show (never hashes, MFA
 /// secrets or metadata), strings cut to `MAX_SHOWN_LEN` characters: a failed
@@ -209,16 +205,11 @@ pub fn parse_row(bytes: &[u8], connection: &str, now: UnixTime) -> Result<Import
     // Accepted, not kept: Tessera's database users sign in by email.
     let _username = text(row, "username", &mut errors);
     let given_id = text(row, "user_id", &mut errors);
-    if let Some(id) = &given_id
-        && (id.is_empty()
-            || id.len() > MAX_USER_ID_LEN
-            || id
-                .chars()
-                .any(|c| c == '|' || c.is_control() || c.is_whitespace()))
-    {
+    // The rule of `POST /api/v2/users`: the id must read the same in a path.
+    if let Some(Err(invalid)) = given_id.as_deref().map(check_user_id) {
         errors.push(RowError::new(
             "INVALID_FORMAT",
-            "user_id must be 1 to 240 characters without '|' or white space",
+            format!("user_id {}", invalid.problem),
             "#/user_id",
         ));
     }
@@ -272,6 +263,9 @@ pub fn parse_row(bytes: &[u8], connection: &str, now: UnixTime) -> Result<Import
         updated_at: now,
         last_login: None,
         logins_count: 0,
+        username: None,
+        phone_number: None,
+        phone_verified: None,
         identities: vec![Identity {
             connection: connection.to_owned(),
             user_id: hex,

@@ -18,9 +18,11 @@ pub use import::{RowRefused, parse_row, without_hashes};
 pub use search::{MAX_SEARCH_TERMS, MAX_SEARCH_VALUE_LEN, parse_search, parse_sort};
 pub use update::{UpdateUser, apply_changes, merge_metadata};
 pub use validate::{
-    MAX_EMAIL_LEN, MAX_EMAIL_LOCAL_LEN, MAX_FAMILY_NAME_LEN, MAX_GIVEN_NAME_LEN, MAX_NAME_LEN,
-    MAX_NICKNAME_LEN, MAX_PICTURE_LEN, check_database_connection, check_metadata, check_password,
-    check_picture, check_signup_metadata, normalize_email,
+    DEFAULT_USERNAME_MAX, DEFAULT_USERNAME_MIN, MAX_EMAIL_LEN, MAX_EMAIL_LOCAL_LEN,
+    MAX_FAMILY_NAME_LEN, MAX_GIVEN_NAME_LEN, MAX_NAME_LEN, MAX_NICKNAME_LEN, MAX_PHONE_DIGITS,
+    MAX_PICTURE_LEN, MAX_USER_ID_LEN, MAX_USERNAME_LEN, USERNAME_NOT_ALLOWED, UsernameRefused,
+    check_database_connection, check_metadata, check_password, check_phone_number, check_picture,
+    check_signup_metadata, check_user_id, check_username, normalize_email, requires_username,
 };
 
 /// The strategy (and identity provider) of database connections.

@@ -79,12 +79,12 @@ pub fn parse_search(q: &str) -> Result<Vec<UserFilter>, Invalid> {
         }
         let field = UserField::parse(&word).ok_or_else(|| {
             bad_query(format!(
-                "field '{word}' is not supported; search by user_id, email, name, given_name, family_name, nickname or connection"
+                "field '{word}' is not supported; search by user_id, email, name, given_name, family_name, nickname, username, phone_number or connection"
             ))
         })?;
         if !field.searchable() {
             return Err(bad_query(format!(
-                "field '{word}' cannot be searched (only sorted by); search by user_id, email, name, given_name, family_name, nickname or connection"
+                "field '{word}' cannot be searched (only sorted by); search by user_id, email, name, given_name, family_name, nickname, username, phone_number or connection"
             )));
         }
         i += 1; // the ':'
@@ -268,6 +268,13 @@ mod tests {
             vec![
                 filter(UserField::Connection, "Username-Password-Authentication"),
                 filter(UserField::UserId, "auth0|abc"),
+            ]
+        );
+        assert_eq!(
+            parse_search("username:jane_d AND phone_number:\"+15551234567\"").unwrap(),
+            vec![
+                filter(UserField::Username, "jane_d"),
+                filter(UserField::PhoneNumber, "+15551234567"),
             ]
         );
         assert_eq!(

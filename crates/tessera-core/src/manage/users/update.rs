@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Invalid;
-use super::validate::{check_profile, normalize_email};
+use super::validate::{check_phone_number, check_profile, normalize_email};
 use crate::clock::UnixTime;
 use crate::model::User;
 use crate::types::Secret;
@@ -57,6 +57,18 @@ pub struct UpdateUser {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub app_metadata: Option<Map<String, Value>>,
     pub blocked: Option<bool>,
+    /// Only for a connection with `options.requires_username`; stored
+    /// lower-cased, unique in the connection.
+    pub username: Option<String>,
+    /// E.164: `+` and up to 15 digits. A new number clears `phone_verified`
+    /// unless it is given too. Stored and returned only.
+    pub phone_number: Option<String>,
+    pub phone_verified: Option<bool>,
+    /// Accepted and ignored: Tessera sends no SMS.
+    pub verify_phone_number: Option<bool>,
+    /// Auth0: the client whose email templates a changed email uses. Accepted
+    /// and ignored: Tessera sends no email on a change.
+    pub client_id: Option<String>,
 }
 
 impl UpdateUser {
@@ -82,6 +94,11 @@ impl UpdateUser {
             user_metadata,
             app_metadata: _,
             blocked,
+            username,
+            phone_number,
+            phone_verified,
+            verify_phone_number,
+            client_id,
         } = self;
         connection.is_some()
             || email.is_some()
@@ -95,6 +112,11 @@ impl UpdateUser {
             || picture.is_some()
             || user_metadata.is_some()
             || blocked.is_some()
+            || username.is_some()
+            || phone_number.is_some()
+            || phone_verified.is_some()
+            || verify_phone_number.is_some()
+            || client_id.is_some()
     }
 
     /// Does this change end the user's sessions? A new password or a block
@@ -107,11 +129,14 @@ impl UpdateUser {
 
 /// Applies `changes` to `user` at `now`, or leaves it untouched and names the
 /// first bad property. A new email clears `email_verified` unless the change
-/// sets it too (as Auth0 does). Whether the new email is free is the store's
-/// rule. What the user does not hold is the caller's, checked before: that
-/// `connection` is the user's own, and the new password (only database users
-/// have one; [`super::check_password`] against their connection's policy),
-/// which is returned, to be hashed and stored with the user.
+/// sets it too (as Auth0 does); so does a new phone number `phone_verified`.
+/// Whether the new email or username is free is the store's rule. What the
+/// user does not hold is the caller's, checked before: that `connection` is
+/// the user's own, the username ([`super::check_username`] against the
+/// connection, whose lower-cased result `changes` carries), and the new
+/// password (only database users have one; [`super::check_password`] against
+/// their connection's policy), which is returned, to be hashed and stored with
+/// the user.
 pub fn apply_changes(
     user: &mut User,
     changes: UpdateUser,
@@ -132,8 +157,17 @@ pub fn apply_changes(
         user_metadata,
         app_metadata,
         blocked,
+        username,
+        phone_number,
+        phone_verified,
+        // Tessera sends no SMS, and no email on a change.
+        verify_phone_number: _,
+        client_id: _,
     } = changes;
     let email = email.as_deref().map(normalize_email).transpose()?;
+    if let Some(phone) = &phone_number {
+        check_phone_number(phone)?;
+    }
     check_profile(
         name.as_deref(),
         given_name.as_deref(),
@@ -175,6 +209,18 @@ pub fn apply_changes(
     }
     if let Some(v) = blocked {
         user.blocked = v;
+    }
+    if let Some(v) = username {
+        user.username = Some(v);
+    }
+    if let Some(phone) = phone_number
+        && user.phone_number.as_deref() != Some(phone.as_str())
+    {
+        user.phone_number = Some(phone);
+        user.phone_verified = Some(false);
+    }
+    if let Some(v) = phone_verified {
+        user.phone_verified = Some(v);
     }
     user.updated_at = now;
     Ok(password)
@@ -298,6 +344,60 @@ mod tests {
             UpdateUser {
                 password: Some(Secret::new("pw".into())),
                 ..only.clone()
+            },
+        ] {
+            assert!(more.touches_more_than_app_metadata(), "{more:?}");
+        }
+    }
+
+    #[test]
+    fn phone_changes_reset_verification() {
+        let mut user = create(new_user(), Some(&db_connection()), 1).unwrap().user;
+        let change = |phone: Option<&str>, verified: Option<bool>| UpdateUser {
+            phone_number: phone.map(Into::into),
+            phone_verified: verified,
+            ..Default::default()
+        };
+        apply_changes(&mut user, change(Some("+15551234567"), Some(true)), 2).unwrap();
+        assert_eq!(user.phone_number.as_deref(), Some("+15551234567"));
+        assert_eq!(user.phone_verified, Some(true));
+        // The same number keeps its verification; a new one loses it.
+        apply_changes(&mut user, change(Some("+15551234567"), None), 3).unwrap();
+        assert_eq!(user.phone_verified, Some(true));
+        apply_changes(&mut user, change(Some("+15559876543"), None), 4).unwrap();
+        assert_eq!(user.phone_verified, Some(false));
+        let e = apply_changes(&mut user, change(Some("5551234"), None), 5).unwrap_err();
+        assert_eq!(e.property, "phone_number");
+        assert_eq!(
+            user.phone_number.as_deref(),
+            Some("+15559876543"),
+            "untouched"
+        );
+        // Checked by the caller, the username is taken as given.
+        apply_changes(
+            &mut user,
+            UpdateUser {
+                username: Some("jane".into()),
+                verify_phone_number: Some(true),
+                client_id: Some("abc".into()),
+                ..Default::default()
+            },
+            6,
+        )
+        .unwrap();
+        assert_eq!(user.username.as_deref(), Some("jane"));
+        for more in [
+            UpdateUser {
+                username: Some("x".into()),
+                ..Default::default()
+            },
+            UpdateUser {
+                verify_phone_number: Some(false),
+                ..Default::default()
+            },
+            UpdateUser {
+                client_id: Some("c".into()),
+                ..Default::default()
             },
         ] {
             assert!(more.touches_more_than_app_metadata(), "{more:?}");

@@ -225,6 +225,135 @@ pub fn check_database_connection<'a>(
     }
 }
 
+/// The longest id a database user may be given (the part after `auth0|`):
+/// the whole id then stays within Auth0's 255 characters.
+pub const MAX_USER_ID_LEN: usize = 240;
+
+/// A `user_id` given for a new database user (the part after `auth0|`): 1 to
+/// [`MAX_USER_ID_LEN`] characters, none of which would change how the id
+/// reads in a URL path or in `{provider}|{id}`: no `|`, `/`, `\`, `?`, `#`,
+/// `%`, white space or control characters.
+pub fn check_user_id(id: &str) -> Result<(), Invalid> {
+    if id.is_empty() || id.chars().count() > MAX_USER_ID_LEN {
+        return Err(Invalid::new(
+            "user_id",
+            format!("must be 1 to {MAX_USER_ID_LEN} characters"),
+        ));
+    }
+    if id.chars().any(|c| {
+        c.is_whitespace() || c.is_control() || matches!(c, '|' | '/' | '\\' | '?' | '#' | '%')
+    }) {
+        return Err(Invalid::new(
+            "user_id",
+            "must not contain '|', '/', '\\', '?', '#', '%', white space or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Auth0's default bounds on a username's length, and the largest maximum a
+/// connection may set (`options.validation.username.max`).
+pub const DEFAULT_USERNAME_MIN: usize = 1;
+pub const DEFAULT_USERNAME_MAX: usize = 15;
+pub const MAX_USERNAME_LEN: usize = 128;
+
+/// `Tessera-Error-Reason` of a username sent for a connection without
+/// `options.requires_username`.
+pub const USERNAME_NOT_ALLOWED: &str = "username_not_allowed";
+
+/// Why a username was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameRefused {
+    /// Auth0's answer, word for word.
+    #[error("Cannot set username for connection without requires_username")]
+    NotRequired,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+}
+
+/// Does the connection take usernames (`options.requires_username: true`)?
+pub fn requires_username(connection: &Connection) -> bool {
+    connection
+        .options
+        .get("requires_username")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// The connection's bounds on a username's length:
+/// `options.validation.username.{min,max}`, Auth0's 1 to 15 by default, never
+/// beyond 1 to 128.
+fn username_bounds(connection: &Connection) -> (usize, usize) {
+    let bounds = connection
+        .options
+        .get("validation")
+        .and_then(|v| v.get("username"));
+    let bound = |key: &str, default: usize| {
+        bounds
+            .and_then(|b| b.get(key))
+            .and_then(Value::as_u64)
+            .and_then(|n| usize::try_from(n).ok())
+            .map_or(default, |n| n.clamp(1, MAX_USERNAME_LEN))
+    };
+    let min = bound("min", DEFAULT_USERNAME_MIN);
+    let max = bound("max", DEFAULT_USERNAME_MAX);
+    (min, max.max(min))
+}
+
+/// A username for a user of `connection`, lower-cased (Auth0 compares
+/// usernames without case). Auth0's rules: the connection must require
+/// usernames; its length within the connection's bounds; ASCII letters and
+/// digits and `@ ^ $ . ! ` - # + ' ~ _` only; not an email address (so a
+/// username never reads as another user's email).
+pub fn check_username(connection: &Connection, username: &str) -> Result<String, UsernameRefused> {
+    if !requires_username(connection) {
+        return Err(UsernameRefused::NotRequired);
+    }
+    let (min, max) = username_bounds(connection);
+    let len = username.chars().count();
+    if len < min || len > max {
+        return Err(Invalid::new("username", format!("must be {min} to {max} characters")).into());
+    }
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                '@' | '^' | '$' | '.' | '!' | '`' | '-' | '#' | '+' | '\'' | '~' | '_'
+            )
+    };
+    if !username.chars().all(allowed) {
+        return Err(Invalid::new(
+            "username",
+            "may contain only letters, digits and @ ^ $ . ! ` - # + ' ~ _",
+        )
+        .into());
+    }
+    if normalize_email(username).is_ok() {
+        return Err(Invalid::new("username", "must not be an email address").into());
+    }
+    Ok(username.to_ascii_lowercase())
+}
+
+/// The longest phone number E.164 allows: `+` and 15 digits.
+pub const MAX_PHONE_DIGITS: usize = 15;
+
+/// A phone number in E.164 form, as Auth0 asks: `+`, then a country code not
+/// starting with 0, 2 to 15 digits in all.
+pub fn check_phone_number(phone: &str) -> Result<(), Invalid> {
+    let digits = phone.strip_prefix('+').unwrap_or("");
+    let ok = (2..=MAX_PHONE_DIGITS).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "phone_number",
+            "must be an E.164 number: '+' and 2 to 15 digits",
+        ))
+    }
+}
+
 /// Checks the profile fields shared by creation and update.
 pub(super) fn check_profile(
     name: Option<&str>,
@@ -314,6 +443,114 @@ mod tests {
         let long_name = map(serde_json::json!({ "x".repeat(101): "v" }));
         assert!(check_signup_metadata(&long_name).is_err());
         assert!(check_signup_metadata(&map(serde_json::json!({"a.b": "v"}))).is_err());
+    }
+
+    #[test]
+    fn user_ids_read_the_same_in_a_path() {
+        for ok in [
+            "abc",
+            "0123-4567_89.ab",
+            "a@b",
+            &"x".repeat(MAX_USER_ID_LEN),
+        ] {
+            assert!(check_user_id(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            String::new(),
+            "x".repeat(MAX_USER_ID_LEN + 1),
+            "a|b".into(),
+            "a/b".into(),
+            "a\\b".into(),
+            "a?b".into(),
+            "a#b".into(),
+            "a%2Fb".into(),
+            "a b".into(),
+            "a\u{0}b".into(),
+            "a\nb".into(),
+        ] {
+            assert_eq!(
+                check_user_id(&bad).unwrap_err().property,
+                "user_id",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn usernames_follow_auth0s_rules() {
+        let plain = db_connection();
+        assert_eq!(
+            check_username(&plain, "jane"),
+            Err(UsernameRefused::NotRequired)
+        );
+        let mut c = db_connection();
+        c.options["requires_username"] = serde_json::json!(true);
+        assert_eq!(check_username(&c, "Jane_Doe").unwrap(), "jane_doe");
+        assert_eq!(
+            check_username(&c, "a.b-c+d~'`!#$^_").unwrap(),
+            "a.b-c+d~'`!#$^_"
+        );
+        assert_eq!(
+            check_username(&c, "x".repeat(15).as_str()).unwrap().len(),
+            15
+        );
+        let invalid_in = |c: &Connection, u: &str| match check_username(c, u) {
+            Err(UsernameRefused::Invalid(e)) => e.property,
+            other => panic!("{u:?}: {other:?}"),
+        };
+        for bad in [
+            "",
+            &"x".repeat(16),
+            "jane doe",
+            "jané",
+            "a/b",
+            "a|b",
+            "a\u{7}",
+            "jane@example.com",
+            "a@b",
+        ] {
+            assert_eq!(invalid_in(&c, bad), "username", "{bad:?}");
+        }
+        // `@` alone is allowed when the whole is no email.
+        assert!(check_username(&c, "jane@").is_ok());
+        // The connection's bounds, within 1 to 128.
+        c.options["validation"] = serde_json::json!({"username": {"min": 3, "max": 200}});
+        assert_eq!(invalid_in(&c, "ab"), "username");
+        assert!(check_username(&c, &"x".repeat(MAX_USERNAME_LEN)).is_ok());
+        assert_eq!(
+            invalid_in(&c, &"x".repeat(MAX_USERNAME_LEN + 1)),
+            "username"
+        );
+    }
+
+    #[test]
+    fn phone_numbers_are_e164() {
+        for ok in [
+            "+15551234567",
+            "+33612345678",
+            "+12",
+            &format!("+1{}", "2".repeat(14)),
+        ] {
+            assert!(check_phone_number(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "+",
+            "+1",
+            "15551234567",
+            "+0123456",
+            "+1 555 123",
+            "+1-555-123",
+            "+1555abc",
+            "++15551234",
+            &format!("+1{}", "2".repeat(15)),
+        ] {
+            assert_eq!(
+                check_phone_number(bad).unwrap_err().property,
+                "phone_number",
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

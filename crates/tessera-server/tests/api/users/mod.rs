@@ -1,8 +1,10 @@
 //! `/api/v2/users` and `/api/v2/users-by-email`, by theme: creating, reading,
 //! changing and deleting users ([`crud`]), listing and searching them
-//! ([`search`]), and the scopes and documentation of the endpoints ([`scopes`]).
+//! ([`search`]), the scopes and documentation of the endpoints ([`scopes`]),
+//! and usernames, phone numbers and given ids ([`profile`]).
 
 mod crud;
+mod profile;
 mod scopes;
 mod search;
 

@@ -165,6 +165,13 @@ async fn openapi_documents_the_users_endpoints() {
         schemas["UserDto"]
     );
     assert!(schemas["UserDto"]["properties"].get("password").is_none());
+    for p in ["username", "phone_number", "phone_verified"] {
+        assert!(
+            schemas["UserDto"]["properties"][p].is_object(),
+            "{p}: {}",
+            schemas["UserDto"]
+        );
+    }
     let required = schemas["CreateUser"]["required"].as_array().unwrap();
     for p in ["connection", "email", "password"] {
         assert!(required.contains(&json!(p)), "{required:?}");
@@ -172,7 +179,7 @@ async fn openapi_documents_the_users_endpoints() {
     // The bodies (core's, under its `openapi` feature) are documented as they
     // are read: every property Auth0 has, a password a string of format
     // password, nothing else accepted, nothing required in an update.
-    for (schema, properties) in [("CreateUser", 13), ("UpdateUser", 13)] {
+    for (schema, properties) in [("CreateUser", 17), ("UpdateUser", 18)] {
         let body = &schemas[schema];
         assert_eq!(body["additionalProperties"], json!(false), "{body}");
         assert_eq!(
