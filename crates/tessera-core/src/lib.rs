@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod error;
 pub mod flow;
 pub mod grant;
+pub mod idp_vault;
 pub mod ids;
 pub mod jobs;
 pub mod jwt;
