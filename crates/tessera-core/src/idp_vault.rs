@@ -114,7 +114,7 @@ mod tests {
         let sealed = tokens.seal(&master, "oidc|c|1", "c", 5).unwrap();
         let opened = sealed.open(&master).unwrap();
         assert_eq!(opened.access_token.expose(), "at-1");
-        assert_eq!(opened.refresh_token.unwrap().expose(), "rt-1");
+        assert_eq!(opened.refresh_token.as_ref().unwrap().expose(), "rt-1");
         assert!(opened.id_token.is_none());
         let moved = SealedIdpTokens {
             user_id: "oidc|c|2".into(),

@@ -31,6 +31,7 @@ pub mod store;
 pub mod ticket;
 pub mod token;
 pub mod types;
+pub mod upstream;
 
 pub use clock::{Clock, SystemClock};
 pub use types::{Issuer, Secret};

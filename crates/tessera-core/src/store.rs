@@ -20,6 +20,7 @@ use crate::model::{
 };
 use crate::passwordless::NewOtp;
 use crate::ticket::{Ticket, TicketKind};
+use crate::upstream::UpstreamLogin;
 
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
@@ -395,6 +396,25 @@ pub trait IdpTokenStore: Send + Sync + 'static {
         tokens: &SealedIdpTokens,
         expected_refresh: &[u8],
     ) -> Result<bool, StoreError>;
+}
+
+/// Logins sent to an upstream provider, under the SHA-256 of their `state`.
+#[async_trait]
+pub trait UpstreamLoginStore: Send + Sync + 'static {
+    /// Stores the login (and drops expired ones).
+    async fn put_upstream_login(
+        &self,
+        state_hash: &[u8],
+        login: &UpstreamLogin,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Takes the live login under `state_hash`: of concurrent callers,
+    /// exactly one gets it; a second take finds nothing.
+    async fn take_upstream_login(
+        &self,
+        state_hash: &[u8],
+        now: UnixTime,
+    ) -> Result<Option<UpstreamLogin>, StoreError>;
 }
 
 /// A revocation of access tokens before they expire.
@@ -884,6 +904,7 @@ pub trait Store:
     + TenantStore
     + UserStore
     + IdpTokenStore
+    + UpstreamLoginStore
     + RevocationStore
     + FlowStore
     + RefreshStore

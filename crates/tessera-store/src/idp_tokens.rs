@@ -7,8 +7,10 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tessera_core::clock::UnixTime;
 use tessera_core::idp_vault::SealedIdpTokens;
-use tessera_core::store::{IdpTokenStore, StoreError};
+use tessera_core::store::{IdpTokenStore, StoreError, UpstreamLoginStore};
+use tessera_core::upstream::UpstreamLogin;
 
 use crate::{SqlStore, map_err};
 
@@ -99,5 +101,61 @@ impl IdpTokenStore for SqlStore {
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl UpstreamLoginStore for SqlStore {
+    async fn put_upstream_login(
+        &self,
+        state_hash: &[u8],
+        login: &UpstreamLogin,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM upstream_logins WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO upstream_logins (state_hash, tx_id, connection, nonce, verifier_sealed, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(state_hash)
+        .bind(&login.tx_id)
+        .bind(&login.connection)
+        .bind(&login.nonce)
+        .bind(&login.verifier_sealed)
+        .bind(login.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn take_upstream_login(
+        &self,
+        state_hash: &[u8],
+        now: UnixTime,
+    ) -> Result<Option<UpstreamLogin>, StoreError> {
+        // One DELETE ... RETURNING: the row goes to exactly one caller.
+        let row = sqlx::query(
+            "DELETE FROM upstream_logins WHERE state_hash = $1 \
+             RETURNING tx_id, connection, nonce, verifier_sealed, expires_at",
+        )
+        .bind(state_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+        let login = UpstreamLogin {
+            tx_id: row.try_get("tx_id").map_err(get)?,
+            connection: row.try_get("connection").map_err(get)?,
+            nonce: row.try_get("nonce").map_err(get)?,
+            verifier_sealed: row.try_get("verifier_sealed").map_err(get)?,
+            expires_at: row.try_get("expires_at").map_err(get)?,
+        };
+        Ok((login.expires_at > now).then_some(login))
     }
 }

@@ -154,7 +154,7 @@ fn check_kind(key: &str, kind: Kind, value: &Value) -> Result<(), Invalid> {
         Kind::StringMap => {
             format!("must be an object of strings of at most {MAX_OPTION_TEXT} bytes")
         }
-        Kind::Strings(allowed) if allowed.is_empty() => "must be an array of strings".to_owned(),
+        Kind::Strings([]) => "must be an array of strings".to_owned(),
         Kind::Strings(allowed) => format!("must be an array of {}", allowed.join(", ")),
         Kind::Own => "is invalid".to_owned(),
     };

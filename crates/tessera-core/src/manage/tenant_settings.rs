@@ -300,11 +300,13 @@ fn list(
     items.iter().try_for_each(|item| each(property, item))
 }
 
+#[allow(clippy::ptr_arg)] // passed where a `fn(&str, &String)` is expected
 fn logout_url(property: &str, item: &String) -> Result<(), Invalid> {
     // Auth0 allows a `*` wildcard in the host; check the rest as a URL.
     url(property, Some(&item.replacen("*.", "x.", 1)))
 }
 
+#[allow(clippy::ptr_arg)] // passed where a `fn(&str, &String)` is expected
 fn locale(property: &str, item: &String) -> Result<(), Invalid> {
     if (2..=10).contains(&item.len()) && item.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
     {

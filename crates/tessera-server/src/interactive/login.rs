@@ -39,6 +39,8 @@ struct Form<'a> {
     error: Option<&'a str>,
     signup: bool,
     client_name: &'a str,
+    /// Upstream connections enabled for the client: (name, label).
+    upstream: &'a [(String, String)],
 }
 
 fn render(state: &AppState, status: StatusCode, f: &Form<'_>) -> Response {
@@ -58,8 +60,19 @@ fn render(state: &AppState, status: StatusCode, f: &Form<'_>) -> Response {
     } else {
         String::new()
     };
+    let buttons: String = f
+        .upstream
+        .iter()
+        .map(|(name, label)| {
+            format!(
+                "<p><a class=\"button\" href=\"{}\">Continue with {}</a></p>",
+                escape(&crate::upstream::start_url(state, f.tx, name)),
+                escape(label)
+            )
+        })
+        .collect();
     let content = format!(
-        "<p>Log in to {tenant} to continue to {client}.</p>{error}\
+        "<p>Log in to {tenant} to continue to {client}.</p>{error}{buttons}\
 <form method=\"post\" action=\"{action}\">\
 <input type=\"hidden\" name=\"state\" value=\"{state_id}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
@@ -100,6 +113,10 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
         Ok(n) => n,
         Err(res) => return res,
     };
+    let upstream = match upstream_buttons(&state, &tx).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
     render(
         &state,
         StatusCode::OK,
@@ -110,8 +127,41 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
             error: None,
             signup: !signup_disabled(&connection),
             client_name: &client_name,
+            upstream: &upstream,
         },
     )
+}
+
+/// The upstream connections enabled for `tx`'s client (a button each).
+async fn upstream_buttons(
+    state: &AppState,
+    tx: &AuthorizeTx,
+) -> Result<Vec<(String, String)>, Response> {
+    use tessera_core::manage::upstream_options::{OAUTH2_STRATEGY, OIDC_STRATEGY};
+    use tessera_core::store::{ConnectionFilter, Page};
+    let filter = ConnectionFilter {
+        strategies: vec![OIDC_STRATEGY.into(), OAUTH2_STRATEGY.into()],
+        name: None,
+    };
+    let (found, _) = state
+        .store
+        .list_connections(
+            &filter,
+            Page {
+                page: 0,
+                per_page: 100,
+            },
+        )
+        .await
+        .map_err(|e| unavailable(state, &e))?;
+    Ok(found
+        .into_iter()
+        .filter(|c| c.usable_by(&tx.client_id))
+        .map(|c| {
+            let label = c.display_name.clone().unwrap_or_else(|| c.name.clone());
+            (c.name, label)
+        })
+        .collect())
 }
 
 /// `POST u/login`.
@@ -160,6 +210,7 @@ pub async fn submit(
                 error: Some(error),
                 signup: !signup_disabled(&connection),
                 client_name: &client_name,
+                upstream: &[],
             },
         )
     };

@@ -52,6 +52,7 @@ mod tenant_settings_checks;
 mod token;
 mod unknown_routes;
 mod upstream_connections;
+mod upstream_login;
 mod user_revocation;
 mod user_tickets;
 mod users;

@@ -72,3 +72,41 @@ pub async fn idp_tokens_are_replaced_conditionally_and_go_with_their_user(db: Db
     assert!(s.delete_user(id).await.unwrap());
     assert!(s.get_idp_tokens(id, "Upstream").await.unwrap().is_none());
 }
+
+pub async fn upstream_logins_are_taken_once_and_expire(db: Db) {
+    use tessera_core::upstream::UpstreamLogin;
+    let s = &db.store;
+    let login = |expires_at| UpstreamLogin {
+        tx_id: "tx1".into(),
+        connection: "Upstream".into(),
+        nonce: "n".into(),
+        verifier_sealed: vec![1, 2, 3],
+        expires_at,
+    };
+    s.put_upstream_login(b"h1", &login(T0 + 600), T0)
+        .await
+        .unwrap();
+    s.put_upstream_login(b"h2", &login(T0 + 10), T0)
+        .await
+        .unwrap();
+    let store = Arc::clone(s);
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store.take_upstream_login(b"h1", T0 + 1).await.unwrap()
+        }));
+    }
+    let mut taken = Vec::new();
+    for t in tasks {
+        taken.extend(t.await.unwrap());
+    }
+    assert_eq!(taken, vec![login(T0 + 600)]);
+    assert!(
+        s.take_upstream_login(b"h2", T0 + 10)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.take_upstream_login(b"nope", T0).await.unwrap().is_none());
+}
