@@ -598,3 +598,127 @@ async fn forged_upstream_id_tokens_create_no_user() {
         }
     }
 }
+
+/// A GitHub-like OAuth 2.0 provider: a token endpoint that wants the secret
+/// and a PKCE verifier in the body, and a userinfo URL that wants the token.
+async fn fake_oauth2_provider() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!(
+        "http://127.0.0.1:{}/",
+        listener.local_addr().unwrap().port()
+    );
+    let app = axum::Router::new()
+        .route(
+            "/token",
+            axum::routing::post(|body: String| async move {
+                let form: BTreeMap<String, String> = serde_urlencoded::from_str(&body).unwrap();
+                let ok = form.get("client_secret").map(String::as_str) == Some("gh-secret")
+                    && form.get("code_verifier").is_some_and(|v| v.len() >= 43);
+                if ok {
+                    (
+                        axum::http::StatusCode::OK,
+                        axum::Json(json!({"access_token": "gh-token", "token_type": "bearer"})),
+                    )
+                } else {
+                    (
+                        axum::http::StatusCode::UNAUTHORIZED,
+                        axum::Json(json!({"error": "invalid_client"})),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/user",
+            axum::routing::get(|headers: axum::http::HeaderMap| async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                if auth == "Bearer gh-token" {
+                    (
+                        axum::http::StatusCode::OK,
+                        axum::Json(json!({"id": 42, "login": "octo", "name": "Octo Cat",
+                            "email": "octo@example.com", "email_verified": false})),
+                    )
+                } else {
+                    (axum::http::StatusCode::UNAUTHORIZED, axum::Json(json!({})))
+                }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oauth2_connection_maps_the_userinfo_answer_through_the_login_page_button() {
+    let base = fake_oauth2_provider().await;
+    let down = downstream().await;
+    let app = flows::app(&down, json!({"app_type": "regular_web"})).await;
+    let admin = down.admin_token().await;
+    let r = down
+        .api(
+            Method::POST,
+            "api/v2/connections",
+            &admin,
+            Some(
+                json!({"name": "gh", "strategy": "oauth2", "display_name": "GitHub-like",
+                "enabled_clients": [app.id], "options": {
+                "authorizationURL": format!("{base}authorize"), "tokenURL": format!("{base}token"),
+                "userinfo_url": format!("{base}user"), "client_id": "gh-client",
+                "client_secret": "gh-secret", "scope": ["read:user", "user:email"],
+                "attribute_map": {"attributes": {"user_id": "id", "nickname": "login"}}}}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let b = flows::browser();
+    let (_, challenge) = pkce();
+    let url = format!(
+        "{}?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=st&code_challenge={challenge}&code_challenge_method=S256",
+        down.url("authorize"),
+        app.id,
+        enc(CALLBACK),
+    );
+    let login_page = location(&get(&b, &url).await);
+    assert!(login_page.starts_with(&down.url("u/login")), "{login_page}");
+    let html = get(&b, &login_page).await.text().await.unwrap();
+    assert!(html.contains("Continue with GitHub-like"), "{html}");
+    let marker = "href=\"";
+    let start = html.find(&down.url("u/login/upstream")).unwrap();
+    assert!(html[..start].ends_with(marker));
+    let end = start + html[start..].find('"').unwrap();
+    let button = html[start..end].replace("&amp;", "&");
+    let res = get(&b, &button).await;
+    let to = location(&res);
+    assert!(to.starts_with(&format!("{base}authorize")), "{to}");
+    let q = query_of(&to);
+    assert_eq!(q["scope"], "read:user user:email");
+    assert_eq!(q["client_id"], "gh-client");
+    assert!(!q.contains_key("nonce"));
+    let res = get(
+        &b,
+        &format!(
+            "{}?code=c&state={}",
+            down.url("login/callback"),
+            enc(&q["state"])
+        ),
+    )
+    .await;
+    let q = query_of(&location(&res));
+    assert!(q.contains_key("code"), "{q:?}");
+    let user = down
+        .api(
+            Method::GET,
+            &format!("api/v2/users/{}", enc("oauth2|gh|42")),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(user.status, 200, "{user:?}");
+    assert_eq!(user.body["nickname"], "octo");
+    assert_eq!(user.body["name"], "Octo Cat");
+    assert_eq!(user.body["email_verified"], false);
+    assert_eq!(user.body["identities"][0]["provider"], "oauth2");
+    assert_eq!(user.body["identities"][0]["access_token"], "gh-token");
+}
