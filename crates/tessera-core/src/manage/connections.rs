@@ -274,8 +274,17 @@ pub fn apply_changes(
         .enabled_clients
         .map(normalize_enabled_clients)
         .transpose()?;
-    if let Some(mut options) = changes.options {
+    let options = changes.options.map(|mut options| {
         super::connection_options::keep_secrets(&connection.options, &mut options);
+        options
+    });
+    // An upstream connection keeps what a login needs (the kept secret counts).
+    if let Some(options) = &options
+        && super::upstream_options::is_upstream(&connection.strategy)
+    {
+        super::upstream_options::check_required(&connection.strategy, options)?;
+    }
+    if let Some(options) = options {
         connection.options = options;
     }
     if let Some(enabled) = enabled {

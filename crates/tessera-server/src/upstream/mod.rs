@@ -72,7 +72,13 @@ fn verifier_aad(state_hash: &[u8]) -> String {
 }
 
 /// `GET u/login/upstream?state=TX&connection=NAME`.
-pub async fn start(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn start(
+    State(state): State<AppState>,
+    ip: PeerIp,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let facts = RequestFacts::new(ip, &headers);
     let query = query_pairs(uri.query());
     let tx = match pending(&state, param(&query, "state")).await {
         Ok(tx) => tx,
@@ -96,7 +102,7 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     let timeout = state.config.upstream_timeout;
     let endpoints = match state.upstream.endpoints(&connection, timeout).await {
         Ok(e) => e,
-        Err(e) => return upstream_failed(&state, &tx, &connection, e).await,
+        Err(e) => return upstream_failed(&state, &facts, &tx, &connection, e).await,
     };
     let (Ok(state_value), Ok(nonce), Ok(verifier)) =
         (new_secret_value(), new_secret_value(), new_secret_value())
@@ -180,6 +186,7 @@ fn unknown_state(state: &AppState) -> Response {
 /// A failed upstream login: logged (`f`), answered to the client.
 async fn upstream_failed(
     state: &AppState,
+    facts: &RequestFacts,
     tx: &AuthorizeTx,
     connection: &Connection,
     e: UpstreamError,
@@ -194,11 +201,21 @@ async fn upstream_failed(
             "the identity provider's answer was refused",
         ),
     };
-    deny(state, tx, connection, reason, description, &e.to_string()).await
+    deny(
+        state,
+        facts,
+        tx,
+        connection,
+        reason,
+        description,
+        &e.to_string(),
+    )
+    .await
 }
 
 async fn deny(
     state: &AppState,
+    facts: &RequestFacts,
     tx: &AuthorizeTx,
     connection: &Connection,
     reason: Reason,
@@ -209,7 +226,7 @@ async fn deny(
     let mut event = login_event(
         state,
         LogType::FailedLogin,
-        &RequestFacts::default(),
+        facts,
         &tx.client_id,
         connection,
     );
@@ -233,6 +250,7 @@ pub async fn callback(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
+    let facts = RequestFacts::new(ip, &headers);
     let query = query_pairs(uri.query());
     let Some(state_value) = param(&query, "state").filter(|s| s.len() <= 256) else {
         return unknown_state(&state);
@@ -271,6 +289,7 @@ pub async fn callback(
             .collect();
         return deny(
             &state,
+            &facts,
             &tx,
             &connection,
             Reason::UpstreamDenied,
@@ -282,6 +301,7 @@ pub async fn callback(
     let Some(code) = param(&query, "code") else {
         return upstream_failed(
             &state,
+            &facts,
             &tx,
             &connection,
             UpstreamError::Invalid("no code".into()),
@@ -297,6 +317,7 @@ pub async fn callback(
     let Ok(secret) = open_client_secret(&state.master, &connection.id, &connection.options) else {
         return deny(
             &state,
+            &facts,
             &tx,
             &connection,
             Reason::UpstreamMisconfigured,
@@ -310,16 +331,16 @@ pub async fn callback(
     let work = authenticate(&state, &connection, code, &verifier, &secret, &login.nonce);
     let (profile, tokens) = match tokio::time::timeout(budget, work).await {
         Ok(Ok(found)) => found,
-        Ok(Err(e)) => return upstream_failed(&state, &tx, &connection, e).await,
+        Ok(Err(e)) => return upstream_failed(&state, &facts, &tx, &connection, e).await,
         Err(_) => {
             let e = UpstreamError::Unavailable("the deadline passed".into());
-            return upstream_failed(&state, &tx, &connection, e).await;
+            return upstream_failed(&state, &facts, &tx, &connection, e).await;
         }
     };
     let user = match upsert_user(&state, &connection, &profile).await {
         Ok(Ok(user)) => user,
         Ok(Err((reason, description))) => {
-            return deny(&state, &tx, &connection, reason, description, "").await;
+            return deny(&state, &facts, &tx, &connection, reason, description, "").await;
         }
         Err(e) => return unavailable(&state, &e),
     };
@@ -336,7 +357,6 @@ pub async fn callback(
     if let Err(e) = state.store.put_idp_tokens(&sealed).await {
         return unavailable(&state, &e);
     }
-    let facts = RequestFacts::new(ip, &headers);
     crate::interactive::login::log_in(&state, &headers, &facts, &tx, &connection, user).await
 }
 

@@ -74,6 +74,22 @@ async fn upstream_connection_secrets_are_never_returned() {
     assert_eq!(patched.status, 200, "{patched:?}");
     assert_no_secret(&patched.body);
     assert_eq!(patched.body["options"]["scope"], "openid email");
+    // A PATCH must leave what a login needs (the kept secret counts).
+    let gutted = s
+        .api(
+            Method::PATCH,
+            &format!("api/v2/connections/{id}"),
+            &t,
+            Some(json!({"options": {"client_id": "downstream"}})),
+        )
+        .await;
+    assert_eq!(gutted.status, 400, "{gutted:?}");
+    assert!(
+        gutted.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("options.issuer")
+    );
     let stored = tessera_core::store::TenantStore::get_connection(&*s.store, &id)
         .await
         .unwrap()
