@@ -41,6 +41,9 @@ struct Form<'a> {
     client_name: &'a str,
     /// Upstream connections enabled for the client: (name, label).
     upstream: &'a [(String, String)],
+    /// The email and password form (false: the client may use no database
+    /// connection, only the buttons).
+    password_form: bool,
 }
 
 fn render(state: &AppState, status: StatusCode, f: &Form<'_>) -> Response {
@@ -71,16 +74,23 @@ fn render(state: &AppState, status: StatusCode, f: &Form<'_>) -> Response {
             )
         })
         .collect();
+    let intro = format!(
+        "<p>Log in to {} to continue to {}.</p>{error}{buttons}",
+        escape(&state.branding().tenant_name),
+        escape(f.client_name)
+    );
+    if !f.password_form {
+        let body = html::page(&state.branding(), "Log in", &intro);
+        return html::respond(status, body, &html::form_csp(&f.tx.redirect_uri));
+    }
     let content = format!(
-        "<p>Log in to {tenant} to continue to {client}.</p>{error}{buttons}\
+        "{intro}\
 <form method=\"post\" action=\"{action}\">\
 <input type=\"hidden\" name=\"state\" value=\"{state_id}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
 <label for=\"email\">Email address</label><input type=\"email\" id=\"email\" name=\"email\" autocomplete=\"username\" required{value}>\
 <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
 <button type=\"submit\">Continue</button></form>{signup}",
-        tenant = escape(&state.branding().tenant_name),
-        client = escape(f.client_name),
         action = escape(&state.config.issuer.join("u/login")),
         state_id = escape(&f.tx.id),
         csrf = escape(f.csrf),
@@ -105,16 +115,44 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
     let Some(csrf) = browser_secret(&state, &headers, &tx) else {
         return forbidden(&state);
     };
-    let connection = match connection_for(&state, &tx).await {
-        Ok(c) => c,
+    let upstream = match upstream_buttons(&state, &tx).await {
+        Ok(u) => u,
         Err(res) => return res,
     };
     let client_name = match name_of_client(&state, &tx).await {
         Ok(n) => n,
         Err(res) => return res,
     };
-    let upstream = match upstream_buttons(&state, &tx).await {
-        Ok(u) => u,
+    // A client that may use upstream providers but no database connection
+    // gets only their buttons.
+    if tx.connection.is_none() && !upstream.is_empty() {
+        match state
+            .store
+            .get_connection_by_name(super::DEFAULT_CONNECTION)
+            .await
+        {
+            Ok(Some(c)) if c.is_database() && c.usable_by(&tx.client_id) => {}
+            Ok(_) => {
+                return render(
+                    &state,
+                    StatusCode::OK,
+                    &Form {
+                        tx: &tx,
+                        csrf: &csrf,
+                        email: None,
+                        error: None,
+                        signup: false,
+                        client_name: &client_name,
+                        upstream: &upstream,
+                        password_form: false,
+                    },
+                );
+            }
+            Err(e) => return unavailable(&state, &e),
+        }
+    }
+    let connection = match connection_for(&state, &tx).await {
+        Ok(c) => c,
         Err(res) => return res,
     };
     render(
@@ -128,6 +166,7 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
             signup: !signup_disabled(&connection),
             client_name: &client_name,
             upstream: &upstream,
+            password_form: true,
         },
     )
 }
@@ -211,6 +250,7 @@ pub async fn submit(
                 signup: !signup_disabled(&connection),
                 client_name: &client_name,
                 upstream: &[],
+                password_form: true,
             },
         )
     };

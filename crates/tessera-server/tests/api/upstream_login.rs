@@ -721,4 +721,29 @@ async fn an_oauth2_connection_maps_the_userinfo_answer_through_the_login_page_bu
     assert_eq!(user.body["email_verified"], false);
     assert_eq!(user.body["identities"][0]["provider"], "oauth2");
     assert_eq!(user.body["identities"][0]["access_token"], "gh-token");
+
+    // A client without a database connection gets only the buttons.
+    let db = down
+        .api(
+            Method::GET,
+            "api/v2/connections?name=Username-Password-Authentication",
+            &admin,
+            None,
+        )
+        .await;
+    let db_id = db.body[0]["id"].as_str().unwrap();
+    let r = down
+        .api(
+            Method::PATCH,
+            &format!("api/v2/connections/{db_id}/clients"),
+            &admin,
+            Some(json!([{"client_id": app.id, "status": false}])),
+        )
+        .await;
+    assert!(r.status < 300, "{r:?}");
+    let b = flows::browser();
+    let login_page = location(&get(&b, &url).await);
+    let html = get(&b, &login_page).await.text().await.unwrap();
+    assert!(html.contains("Continue with GitHub-like"), "{html}");
+    assert!(!html.contains("type=\"password\""), "{html}");
 }
