@@ -243,43 +243,49 @@ struct UpstreamTokens {
     expires_in: Option<i64>,
 }
 
-/// `GET login/callback?state&code` (or `&error`).
+/// `GET login/callback?state&code` (or `&error`): every answer that leaves
+/// this issuer goes through [`break_redirect_chain`].
 pub async fn callback(
     State(state): State<AppState>,
     ip: PeerIp,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let facts = RequestFacts::new(ip, &headers);
+    let res = take_callback(&state, ip, &headers, &uri).await;
+    break_redirect_chain(&state, res)
+}
+
+async fn take_callback(state: &AppState, ip: PeerIp, headers: &HeaderMap, uri: &Uri) -> Response {
+    let facts = RequestFacts::new(ip, headers);
     let query = query_pairs(uri.query());
     let Some(state_value) = param(&query, "state").filter(|s| s.len() <= 256) else {
-        return unknown_state(&state);
+        return unknown_state(state);
     };
     let now = state.clock.now();
     let state_hash = ids::sha256(state_value.as_bytes());
     let login = match state.store.take_upstream_login(&state_hash, now).await {
         Ok(Some(l)) => l,
-        Ok(None) => return unknown_state(&state),
-        Err(e) => return unavailable(&state, &e),
+        Ok(None) => return unknown_state(state),
+        Err(e) => return unavailable(state, &e),
     };
-    let tx = match pending(&state, Some(&login.tx_id)).await {
+    let tx = match pending(state, Some(&login.tx_id)).await {
         Ok(tx) => tx,
         Err(res) => return res,
     };
     // Only the browser that started the login may finish it.
-    if browser_secret(&state, &headers, &tx).is_none() {
-        return forbidden(&state);
+    if browser_secret(state, headers, &tx).is_none() {
+        return forbidden(state);
     }
-    let connection = match usable_connection(&state, &tx, &login.connection).await {
+    let connection = match usable_connection(state, &tx, &login.connection).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             let e = OAuthError::new(
                 Reason::ConnectionUnusable,
                 "the connection no longer exists or is no longer enabled for this client",
             );
-            return fail_to_client(&state, &tx, e).await;
+            return fail_to_client(state, &tx, e).await;
         }
-        Err(e) => return unavailable(&state, &e),
+        Err(e) => return unavailable(state, &e),
     };
     if let Some(error) = param(&query, "error") {
         let shown: String = error
@@ -288,7 +294,7 @@ pub async fn callback(
             .take(64)
             .collect();
         return deny(
-            &state,
+            state,
             &facts,
             &tx,
             &connection,
@@ -300,7 +306,7 @@ pub async fn callback(
     }
     let Some(code) = param(&query, "code") else {
         return upstream_failed(
-            &state,
+            state,
             &facts,
             &tx,
             &connection,
@@ -312,11 +318,11 @@ pub async fn callback(
         .master
         .open(&verifier_aad(&state_hash), &login.verifier_sealed)
     else {
-        return unavailable(&state, &"a stored PKCE verifier does not open");
+        return unavailable(state, &"a stored PKCE verifier does not open");
     };
     let Ok(secret) = open_client_secret(&state.master, &connection.id, &connection.options) else {
         return deny(
-            &state,
+            state,
             &facts,
             &tx,
             &connection,
@@ -328,21 +334,21 @@ pub async fn callback(
     };
     let verifier = String::from_utf8_lossy(&verifier).into_owned();
     let budget = state.config.upstream_timeout;
-    let work = authenticate(&state, &connection, code, &verifier, &secret, &login.nonce);
+    let work = authenticate(state, &connection, code, &verifier, &secret, &login.nonce);
     let (profile, tokens) = match tokio::time::timeout(budget, work).await {
         Ok(Ok(found)) => found,
-        Ok(Err(e)) => return upstream_failed(&state, &facts, &tx, &connection, e).await,
+        Ok(Err(e)) => return upstream_failed(state, &facts, &tx, &connection, e).await,
         Err(_) => {
             let e = UpstreamError::Unavailable("the deadline passed".into());
-            return upstream_failed(&state, &facts, &tx, &connection, e).await;
+            return upstream_failed(state, &facts, &tx, &connection, e).await;
         }
     };
-    let user = match upsert_user(&state, &connection, &profile).await {
+    let user = match upsert_user(state, &connection, &profile).await {
         Ok(Ok(user)) => user,
         Ok(Err((reason, description))) => {
-            return deny(&state, &facts, &tx, &connection, reason, description, "").await;
+            return deny(state, &facts, &tx, &connection, reason, description, "").await;
         }
-        Err(e) => return unavailable(&state, &e),
+        Err(e) => return unavailable(state, &e),
     };
     let vault = IdpTokens {
         access_token: Secret::new(tokens.access_token),
@@ -352,12 +358,56 @@ pub async fn callback(
     };
     let sealed = match vault.seal(&state.master, &user.user_id, &connection.name, now) {
         Ok(s) => s,
-        Err(e) => return unavailable(&state, &e),
+        Err(e) => return unavailable(state, &e),
     };
     if let Err(e) = state.store.put_idp_tokens(&sealed).await {
-        return unavailable(&state, &e);
+        return unavailable(state, &e);
     }
-    crate::interactive::login::log_in(&state, &headers, &facts, &tx, &connection, user).await
+    crate::interactive::login::log_in(state, headers, &facts, &tx, &connection, user).await
+}
+
+/// The callback is reached by a redirect that answers the provider's own
+/// login form. Browsers apply that page's CSP `form-action` to every redirect
+/// of the chain (Chromium does), so a redirect from here to the client's
+/// redirect URI — an origin the provider's page never listed — would be
+/// blocked. A redirect off this issuer therefore becomes a page that
+/// continues by `Refresh` (a new navigation, outside the form's chain), with
+/// a link for browsers that do not follow it; cookies are kept.
+fn break_redirect_chain(state: &AppState, res: Response) -> Response {
+    use axum::http::{HeaderValue, header};
+    if !res.status().is_redirection() {
+        return res;
+    }
+    let Some(to) = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return res;
+    };
+    if to.starts_with(state.config.issuer.as_str()) {
+        return res;
+    }
+    let content = format!(
+        "<p>You are signed in.</p><p><a href=\"{}\">Continue to the application</a></p>",
+        html::escape(&to)
+    );
+    let body = html::page(&state.branding(), "Signed in", &content);
+    let mut page = html::respond(StatusCode::OK, body, &html::csp(None, None));
+    for cookie in res.headers().get_all(header::SET_COOKIE) {
+        page.headers_mut()
+            .append(header::SET_COOKIE, cookie.clone());
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("0;url={to}")) {
+        page.headers_mut().insert(header::REFRESH, v);
+    }
+    // The reason header of an error answer travels on.
+    if let Some(reason) = res.headers().get(crate::error::REASON_HEADER) {
+        page.headers_mut()
+            .insert(crate::error::REASON_HEADER, reason.clone());
+    }
+    page
 }
 
 /// The code exchange, the ID token's verification (`oidc`) or the userinfo
