@@ -46,7 +46,10 @@ pub fn id_token_claims(
         keys,
     )
     .set_allowed_algs(ALGS);
-    let token: CoreIdToken = raw.parse().map_err(|e| invalid("the ID token", e))?;
+    // The parser's message could quote the token: never shown.
+    let token: CoreIdToken = raw
+        .parse()
+        .map_err(|_| UpstreamError::Invalid("the ID token is not a JWT".into()))?;
     let claims = token
         .claims(&verifier, &Nonce::new(nonce.to_owned()))
         .map_err(|e| invalid("the ID token", e))?;
