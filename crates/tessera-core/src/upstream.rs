@@ -5,8 +5,11 @@
 use serde_json::{Map, Value};
 
 use crate::clock::UnixTime;
-use crate::manage::upstream_options::OIDC_STRATEGY;
 use crate::model::{Connection, Identity, User};
+
+/// The strategies of upstream providers' connections.
+pub const OIDC_STRATEGY: &str = "oidc";
+pub const OAUTH2_STRATEGY: &str = "oauth2";
 
 /// How long the browser has to come back from the provider.
 pub const UPSTREAM_LOGIN_LIFETIME: i64 = 600;

@@ -14,8 +14,7 @@ use super::Invalid;
 use crate::envelope::{MasterKey, OpenError};
 use crate::ids::RngError;
 
-pub const OIDC_STRATEGY: &str = "oidc";
-pub const OAUTH2_STRATEGY: &str = "oauth2";
+pub use crate::upstream::{OAUTH2_STRATEGY, OIDC_STRATEGY};
 /// How a sealed `client_secret` starts in stored options.
 const SEALED_PREFIX: &str = "sealed:v1:";
 /// Longest URL accepted in options.
