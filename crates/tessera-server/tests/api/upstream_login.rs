@@ -321,6 +321,35 @@ async fn unknown_and_replayed_states_and_upstream_refusals_create_no_user() {
     let cb = to_downstream_callback(&p, &b, &challenge).await;
     let stranger = get(&flows::browser(), &cb).await;
     assert_eq!(stranger.status(), 403);
+
+    // Discovery metadata whose issuer is not the configured one.
+    let admin = p.down.admin_token().await;
+    let listed = p
+        .down
+        .api(
+            Method::GET,
+            &format!("api/v2/connections?name={CONN}"),
+            &admin,
+            None,
+        )
+        .await;
+    let id = listed.body[0]["id"].as_str().unwrap().to_owned();
+    let mut options = listed.body[0]["options"].clone();
+    options["issuer"] = json!("http://127.0.0.1:1/");
+    let r = p
+        .down
+        .api(
+            Method::PATCH,
+            &format!("api/v2/connections/{id}"),
+            &admin,
+            Some(json!({ "options": options })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let (_, challenge) = pkce();
+    let res = get(&b, &authorize_url(&p.down, &p.down_app, &challenge)).await;
+    let res = get(&b, &location(&res)).await;
+    assert_error(&query_of(&location(&res)), "access_denied");
     assert!(users_of(&p.down).await.is_empty());
 }
 
