@@ -159,6 +159,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         clock,
         mailer: mailer(&settings).map_err(|e| Fail::Runtime(format!("email: {e}")))?,
         tenant_settings: Default::default(),
+        upstream: Default::default(),
         logs,
     };
     let (stop_tx, stop_rx) = watch::channel(false);

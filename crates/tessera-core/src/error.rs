@@ -326,6 +326,17 @@ reasons! {
     ClientGone = "client_gone" => UnauthorizedClient,
     /// The named connection does not exist or takes no passwords.
     ConnectionUnusable = "connection_unusable" => InvalidRequest,
+    /// The upstream identity provider answered `error` (e.g. the user
+    /// refused), or its user is blocked here.
+    UpstreamDenied = "upstream_denied" => AccessDenied,
+    /// The upstream provider could not be reached or did not answer in time.
+    UpstreamUnavailable = "upstream_unavailable" => TemporarilyUnavailable,
+    /// The upstream provider's answer failed a check (token exchange refused,
+    /// an ID token with a bad signature, issuer, audience, nonce or expiry, an
+    /// unusable profile).
+    UpstreamInvalid = "upstream_invalid" => AccessDenied,
+    /// The upstream connection is misconfigured (its secret does not open).
+    UpstreamMisconfigured = "upstream_misconfigured" => ServerError,
 
     // Bearer tokens (RFC 6750).
     /// No token was sent (answered with a bare challenge).

@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod error;
 pub mod flow;
 pub mod grant;
+pub mod idp_vault;
 pub mod ids;
 pub mod jobs;
 pub mod jwt;
@@ -30,6 +31,7 @@ pub mod store;
 pub mod ticket;
 pub mod token;
 pub mod types;
+pub mod upstream;
 
 pub use clock::{Clock, SystemClock};
 pub use types::{Issuer, Secret};

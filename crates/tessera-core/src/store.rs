@@ -13,12 +13,14 @@ use crate::flow::{
     AuthCode, AuthorizeTx, CodeIssue, CodeRecorded, CodeUse, IssuedToken, OpaqueToken,
     RefreshFamily, RefreshUse, Session,
 };
+use crate::idp_vault::SealedIdpTokens;
 use crate::jobs::{FailedRow, ImportUser, Job, JobSummary};
 use crate::model::{
     AppType, Client, ClientCredential, ClientGrant, ClientSecret, Connection, ResourceServer, User,
 };
 use crate::passwordless::NewOtp;
 use crate::ticket::{Ticket, TicketKind};
+use crate::upstream::UpstreamLogin;
 
 #[async_trait]
 pub trait MetaStore: Send + Sync + 'static {
@@ -383,6 +385,49 @@ pub trait UserStore: Send + Sync + 'static {
         password_hash: Option<&str>,
     ) -> Result<bool, StoreError>;
     async fn delete_user(&self, user_id: &str) -> Result<bool, StoreError>;
+}
+
+/// The IdP-token vault ([`crate::idp_vault`]): sealed upstream tokens per
+/// identity (user id + connection name). A user's deletion removes them.
+#[async_trait]
+pub trait IdpTokenStore: Send + Sync + 'static {
+    /// Stores the tokens of the identity, replacing any (every login does).
+    async fn put_idp_tokens(&self, tokens: &SealedIdpTokens) -> Result<(), StoreError>;
+    async fn get_idp_tokens(
+        &self,
+        user_id: &str,
+        connection: &str,
+    ) -> Result<Option<SealedIdpTokens>, StoreError>;
+    /// Every identity's tokens of the user, ordered by connection.
+    async fn list_idp_tokens(&self, user_id: &str) -> Result<Vec<SealedIdpTokens>, StoreError>;
+    /// Replaces the identity's tokens only if its stored refresh token is
+    /// still the ciphertext `expected_refresh` (read before): of concurrent
+    /// refreshes of one upstream token, exactly one replaces it. False when
+    /// another write came first (or the row is gone).
+    async fn replace_idp_tokens_if(
+        &self,
+        tokens: &SealedIdpTokens,
+        expected_refresh: &[u8],
+    ) -> Result<bool, StoreError>;
+}
+
+/// Logins sent to an upstream provider, under the SHA-256 of their `state`.
+#[async_trait]
+pub trait UpstreamLoginStore: Send + Sync + 'static {
+    /// Stores the login (and drops expired ones).
+    async fn put_upstream_login(
+        &self,
+        state_hash: &[u8],
+        login: &UpstreamLogin,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Takes the live login under `state_hash`: of concurrent callers,
+    /// exactly one gets it; a second take finds nothing.
+    async fn take_upstream_login(
+        &self,
+        state_hash: &[u8],
+        now: UnixTime,
+    ) -> Result<Option<UpstreamLogin>, StoreError>;
 }
 
 /// A revocation of access tokens before they expire.
@@ -871,6 +916,8 @@ pub trait Store:
     + MetaStore
     + TenantStore
     + UserStore
+    + IdpTokenStore
+    + UpstreamLoginStore
     + RevocationStore
     + FlowStore
     + RefreshStore

@@ -78,6 +78,7 @@ async fn fixture(alg: SigningAlg) -> Fixture {
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
         tenant_settings: Default::default(),
+        upstream: Default::default(),
         logs,
     };
     Fixture { state, _dir: dir }

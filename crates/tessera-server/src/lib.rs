@@ -22,6 +22,7 @@ pub mod tenant_settings;
 pub mod testing;
 pub mod tickets;
 pub mod tls;
+pub mod upstream;
 
 use axum::Router;
 

@@ -50,6 +50,8 @@ pub struct ServerConfig {
     /// How old a node's snapshot of the tenant settings may grow before it is
     /// read again (see `tenant_settings`).
     pub tenant_settings_refresh: Duration,
+    /// The deadline of all upstream identity-provider calls of one login.
+    pub upstream_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -75,6 +77,7 @@ impl ServerConfig {
             default_directory: crate::interactive::DEFAULT_CONNECTION.into(),
             jobs: crate::jobs::JobsConfig::default(),
             tenant_settings_refresh: Duration::from_secs(5),
+            upstream_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct AppState {
     pub tenant_settings: Arc<crate::tenant_settings::TenantSettingsCache>,
     /// The tenant's log (`GET /api/v2/logs`): recording never waits.
     pub logs: crate::log_writer::LogWriter,
+    /// Calls to upstream identity providers and their cached metadata.
+    pub upstream: Arc<crate::upstream::Upstream>,
 }
 
 impl AppState {

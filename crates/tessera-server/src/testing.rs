@@ -237,6 +237,7 @@ pub async fn start_opts(o: Options) -> TestServer {
         clock,
         mailer,
         tenant_settings: Default::default(),
+        upstream: Default::default(),
         logs,
     };
     let (tx, rx) = oneshot::channel::<()>();
@@ -255,6 +256,11 @@ pub async fn start_opts(o: Options) -> TestServer {
 }
 
 impl TestServer {
+    /// The directory of the server's SQLite database (and key files).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Another node of the same deployment: same database, master key and issuer,
     /// its own in-memory key ring and revocation view, refreshed every `refresh`.
     pub async fn second_node(&self, refresh: Duration) -> TestServer {
@@ -296,6 +302,7 @@ impl TestServer {
             metrics: Arc::new(Metrics::new()),
             // Each node keeps its own snapshot of the tenant settings.
             tenant_settings: Default::default(),
+            upstream: Default::default(),
             ..self.state.clone()
         };
         let (tx, rx) = oneshot::channel::<()>();

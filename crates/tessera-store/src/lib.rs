@@ -9,6 +9,7 @@
 mod connection_clients;
 mod credentials;
 mod flow;
+mod idp_tokens;
 mod jobs;
 mod keys;
 mod logs;

@@ -7,6 +7,7 @@
 mod audit_log;
 mod browser;
 mod browser_kit;
+mod browser_upstream;
 mod common;
 mod deploy_cli;
 mod express_oidc;

@@ -24,7 +24,7 @@ pub const PASSWORD_POLICIES: &[&str] = &["none", "low", "fair", "good", "excelle
 pub const MIN_PASSWORD_LENGTH: i64 = 1;
 pub const MAX_PASSWORD_LENGTH: i64 = 128;
 /// Options holding secrets: stored, never returned.
-pub const SECRET_OPTIONS: &[&str] = &["configuration"];
+pub const SECRET_OPTIONS: &[&str] = &["configuration", "client_secret"];
 /// Longest string in options (scripts, email bodies).
 pub const MAX_OPTION_TEXT: usize = 65_536;
 
@@ -115,6 +115,8 @@ pub fn default_options_for(strategy: &str) -> Value {
             "brute_force_protection": true,
             "totp": { "time_step": 300, "length": 6 }
         })
+    } else if super::upstream_options::is_upstream(strategy) {
+        serde_json::json!({})
     } else {
         default_options()
     }
@@ -167,6 +169,9 @@ pub fn validate_options(strategy: &str, options: &Value) -> Result<(), Invalid> 
     let (table, what) = match strategy {
         DATABASE_STRATEGY => (DATABASE_OPTIONS, "database connections"),
         EMAIL_STRATEGY => (EMAIL_OPTIONS, "passwordless email connections"),
+        s if super::upstream_options::is_upstream(s) => {
+            return super::upstream_options::validate_upstream_options(s, options);
+        }
         _ => return Err(Invalid::new("strategy", "is not supported")),
     };
     for (key, value) in map {

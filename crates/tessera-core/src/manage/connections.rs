@@ -1,8 +1,9 @@
 //! Connections (where users come from): validation, defaults, creation and
 //! changes, shared by `/api/v2/connections` and the operator CLI.
 //!
-//! Two strategies: database connections (`auth0`) and Auth0's passwordless
-//! email connection (`email`, always named `email`). Their options are
+//! Four strategies: database connections (`auth0`), Auth0's passwordless
+//! email connection (`email`, always named `email`), and upstream identity
+//! providers (`oidc`, `oauth2`: [`super::upstream_options`]). Their options are
 //! checked in [`super::connection_options`]. Auth0's other properties
 //! (`display_name`, `metadata`, `realms`, `is_domain_connection`,
 //! `show_as_button`, `authentication`, `connected_accounts`) are checked,
@@ -21,7 +22,12 @@ use crate::passwordless::EMAIL_STRATEGY;
 
 /// The database connection's strategy.
 pub use crate::model::DATABASE_STRATEGY;
-pub const STRATEGIES: &[&str] = &[DATABASE_STRATEGY, EMAIL_STRATEGY];
+pub const STRATEGIES: &[&str] = &[
+    DATABASE_STRATEGY,
+    EMAIL_STRATEGY,
+    super::upstream_options::OIDC_STRATEGY,
+    super::upstream_options::OAUTH2_STRATEGY,
+];
 pub const MAX_NAME_LEN: usize = 128;
 /// Most clients a connection may list.
 pub const MAX_ENABLED_CLIENTS: usize = 1000;
@@ -103,7 +109,7 @@ pub fn validate_strategy(strategy: &str) -> Result<(), Invalid> {
     } else {
         Err(Invalid::new(
             "strategy",
-            "only database (auth0) and passwordless email (email) connections are supported",
+            "only database (auth0), passwordless email (email), oidc and oauth2 connections are supported",
         ))
     }
 }
@@ -232,6 +238,9 @@ pub fn build(id: String, input: NewConnection) -> Result<Connection, Invalid> {
         .options
         .unwrap_or_else(|| default_options_for(&strategy));
     validate_options(&strategy, &options)?;
+    if super::upstream_options::is_upstream(&strategy) {
+        super::upstream_options::check_required(&strategy, &options)?;
+    }
     validate_presentation(&input.presentation)?;
     let enabled_clients = normalize_enabled_clients(input.enabled_clients.unwrap_or_default())?;
     let mut connection = Connection {
@@ -265,8 +274,17 @@ pub fn apply_changes(
         .enabled_clients
         .map(normalize_enabled_clients)
         .transpose()?;
-    if let Some(mut options) = changes.options {
+    let options = changes.options.map(|mut options| {
         super::connection_options::keep_secrets(&connection.options, &mut options);
+        options
+    });
+    // An upstream connection keeps what a login needs (the kept secret counts).
+    if let Some(options) = &options
+        && super::upstream_options::is_upstream(&connection.strategy)
+    {
+        super::upstream_options::check_required(&connection.strategy, options)?;
+    }
+    if let Some(options) = options {
         connection.options = options;
     }
     if let Some(enabled) = enabled {

@@ -13,6 +13,7 @@ pub mod resource_servers;
 mod settings_body;
 pub mod settings_limits;
 pub mod tenant_settings;
+pub mod upstream_options;
 pub use settings_body::NULL_REFUSED;
 pub(crate) use settings_body::{not_null, or_default, settings_body};
 pub mod users;

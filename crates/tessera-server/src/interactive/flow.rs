@@ -393,7 +393,17 @@ async fn next_step(
         )))
     };
     match decision {
-        Decision::Login => login_page(),
+        // `connection=` naming an upstream provider: straight to it.
+        Decision::Login => match tx.connection.as_deref() {
+            Some(name) => match crate::upstream::usable_connection(state, tx, name).await {
+                Ok(Some(c)) => {
+                    Step::Pending(to_page(crate::upstream::start_url(state, tx, &c.name)))
+                }
+                Ok(None) => login_page(),
+                Err(e) => Step::Pending(super::unavailable(state, &e)),
+            },
+            None => login_page(),
+        },
         Decision::Consent => Step::Pending(to_page(format!(
             "{}?state={}",
             state.config.issuer.join("u/consent"),

@@ -39,6 +39,11 @@ struct Form<'a> {
     error: Option<&'a str>,
     signup: bool,
     client_name: &'a str,
+    /// Upstream connections enabled for the client: (name, label).
+    upstream: &'a [(String, String)],
+    /// The email and password form (false: the client may use no database
+    /// connection, only the buttons).
+    password_form: bool,
 }
 
 fn render(state: &AppState, status: StatusCode, f: &Form<'_>) -> Response {
@@ -58,16 +63,34 @@ fn render(state: &AppState, status: StatusCode, f: &Form<'_>) -> Response {
     } else {
         String::new()
     };
+    let buttons: String = f
+        .upstream
+        .iter()
+        .map(|(name, label)| {
+            format!(
+                "<p><a class=\"button\" href=\"{}\">Continue with {}</a></p>",
+                escape(&crate::upstream::start_url(state, f.tx, name)),
+                escape(label)
+            )
+        })
+        .collect();
+    let intro = format!(
+        "<p>Log in to {} to continue to {}.</p>{error}{buttons}",
+        escape(&state.branding().tenant_name),
+        escape(f.client_name)
+    );
+    if !f.password_form {
+        let body = html::page(&state.branding(), "Log in", &intro);
+        return html::respond(status, body, &html::form_csp(&f.tx.redirect_uri));
+    }
     let content = format!(
-        "<p>Log in to {tenant} to continue to {client}.</p>{error}\
+        "{intro}\
 <form method=\"post\" action=\"{action}\">\
 <input type=\"hidden\" name=\"state\" value=\"{state_id}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
 <label for=\"email\">Email address</label><input type=\"email\" id=\"email\" name=\"email\" autocomplete=\"username\" required{value}>\
 <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
 <button type=\"submit\">Continue</button></form>{signup}",
-        tenant = escape(&state.branding().tenant_name),
-        client = escape(f.client_name),
         action = escape(&state.config.issuer.join("u/login")),
         state_id = escape(&f.tx.id),
         csrf = escape(f.csrf),
@@ -92,12 +115,44 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
     let Some(csrf) = browser_secret(&state, &headers, &tx) else {
         return forbidden(&state);
     };
-    let connection = match connection_for(&state, &tx).await {
-        Ok(c) => c,
+    let upstream = match upstream_buttons(&state, &tx).await {
+        Ok(u) => u,
         Err(res) => return res,
     };
     let client_name = match name_of_client(&state, &tx).await {
         Ok(n) => n,
+        Err(res) => return res,
+    };
+    // A client that may use upstream providers but no database connection
+    // gets only their buttons.
+    if tx.connection.is_none() && !upstream.is_empty() {
+        match state
+            .store
+            .get_connection_by_name(super::DEFAULT_CONNECTION)
+            .await
+        {
+            Ok(Some(c)) if c.is_database() && c.usable_by(&tx.client_id) => {}
+            Ok(_) => {
+                return render(
+                    &state,
+                    StatusCode::OK,
+                    &Form {
+                        tx: &tx,
+                        csrf: &csrf,
+                        email: None,
+                        error: None,
+                        signup: false,
+                        client_name: &client_name,
+                        upstream: &upstream,
+                        password_form: false,
+                    },
+                );
+            }
+            Err(e) => return unavailable(&state, &e),
+        }
+    }
+    let connection = match connection_for(&state, &tx).await {
+        Ok(c) => c,
         Err(res) => return res,
     };
     render(
@@ -110,8 +165,42 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
             error: None,
             signup: !signup_disabled(&connection),
             client_name: &client_name,
+            upstream: &upstream,
+            password_form: true,
         },
     )
+}
+
+/// The upstream connections enabled for `tx`'s client (a button each).
+async fn upstream_buttons(
+    state: &AppState,
+    tx: &AuthorizeTx,
+) -> Result<Vec<(String, String)>, Response> {
+    use tessera_core::manage::upstream_options::{OAUTH2_STRATEGY, OIDC_STRATEGY};
+    use tessera_core::store::{ConnectionFilter, Page};
+    let filter = ConnectionFilter {
+        strategies: vec![OIDC_STRATEGY.into(), OAUTH2_STRATEGY.into()],
+        name: None,
+    };
+    let (found, _) = state
+        .store
+        .list_connections(
+            &filter,
+            Page {
+                page: 0,
+                per_page: 100,
+            },
+        )
+        .await
+        .map_err(|e| unavailable(state, &e))?;
+    Ok(found
+        .into_iter()
+        .filter(|c| c.usable_by(&tx.client_id))
+        .map(|c| {
+            let label = c.display_name.clone().unwrap_or_else(|| c.name.clone());
+            (c.name, label)
+        })
+        .collect())
 }
 
 /// `POST u/login`.
@@ -160,6 +249,8 @@ pub async fn submit(
                 error: Some(error),
                 signup: !signup_disabled(&connection),
                 client_name: &client_name,
+                upstream: &[],
+                password_form: true,
             },
         )
     };

@@ -43,6 +43,8 @@ pub fn routes(config: &ServerConfig) -> Router<AppState> {
     let pages = Router::new()
         .route("/u/login", get(login::page).post(login::submit))
         .route("/u/signup", get(signup::page).post(signup::submit))
+        .route("/u/login/upstream", get(crate::upstream::start))
+        .route("/login/callback", get(crate::upstream::callback))
         .route(
             "/u/reset-password",
             get(reset_password::page).post(reset_password::submit),

@@ -1,15 +1,17 @@
-//! `/api/v2/connections`: where users come from. Database connections
-//! (strategy `auth0`) only, for now. Deleting a connection deletes its users.
+//! `/api/v2/connections`: where users come from. Database (`auth0`),
+//! passwordless (`email`) and upstream (`oidc`, `oauth2`) connections; an
+//! upstream `client_secret` is sealed before it is stored and never shown.
+//! Deleting a connection deletes its users.
 
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tessera_core::manage::connection_options;
 use tessera_core::manage::connections::{
     self, ConnectionChanges, CreateError, NewConnection, Presentation,
 };
+use tessera_core::manage::{connection_options, upstream_options};
 use tessera_core::model::Connection;
 use tessera_core::store::{ConnectionFilter, StoreError};
 use utoipa::{IntoParams, ToSchema};
@@ -35,7 +37,8 @@ pub struct ConnectionDto {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    /// `auth0` for a database connection, `email` for passwordless email.
+    /// `auth0` for a database connection, `email` for passwordless email,
+    /// `oidc` or `oauth2` for an upstream identity provider.
     pub strategy: String,
     /// The strategy's options (see docs/management-api.md).
     #[schema(value_type = Object)]
@@ -89,7 +92,8 @@ pub struct ConnectionBody {
     /// 1 to 128 characters from `[A-Za-z0-9_-]`; unique.
     #[serde(default)]
     pub name: Option<String>,
-    /// `auth0` (a database connection) or `email` (passwordless, named `email`).
+    /// `auth0` (a database connection), `email` (passwordless, named `email`),
+    /// `oidc` or `oauth2` (an upstream identity provider).
     #[serde(default)]
     pub strategy: Option<String>,
     /// Default `{"passwordPolicy": "fair", "password_complexity_options": {"min_length": 8}}`.
@@ -224,7 +228,7 @@ async fn list(
     Ok(paged_listing("connections", items, total, paging))
 }
 
-/// Create a database connection.
+/// Create a connection.
 #[utoipa::path(post, path = "/api/v2/connections", tag = "connections", request_body = ConnectionBody,
     security(("bearer" = ["create:connections"])),
     responses((status = 201, body = ConnectionDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -235,7 +239,7 @@ async fn create(
 ) -> MgmtResult<Response> {
     caller.require("create:connections")?;
     let presentation = body.presentation();
-    let connection = connections::create(NewConnection {
+    let mut connection = connections::create(NewConnection {
         name: body.name,
         strategy: body.strategy,
         options: body.options,
@@ -243,6 +247,9 @@ async fn create(
         presentation,
     })
     .map_err(create_error)?;
+    // Sealed before anything stores it; the answer never shows it.
+    upstream_options::seal_client_secret(&state.master, &connection.id, &mut connection.options)
+        .map_err(|e| create_error(CreateError::Rng(e)))?;
     check_clients(&state, &connection.enabled_clients).await?;
     match state
         .store
@@ -305,6 +312,10 @@ async fn update(
         .ok_or_else(not_found)?;
     let check_enabled = body.enabled_clients.is_some();
     let presentation = body.presentation();
+    if let Some(options) = body.options.as_mut() {
+        upstream_options::seal_client_secret(&state.master, &connection.id, options)
+            .map_err(|e| create_error(CreateError::Rng(e)))?;
+    }
     connections::apply_changes(
         &mut connection,
         ConnectionChanges {

@@ -134,10 +134,42 @@ pub struct UserDto {
 }
 
 /// The one place users are rendered, for `caller`: identities carry upstream
-/// tokens only when the caller holds `read:user_idp_tokens`.
-fn render(user: User, caller: &Caller) -> UserDto {
+/// tokens (opened from the vault) only when the caller holds
+/// `read:user_idp_tokens`.
+async fn render(state: &AppState, user: User, caller: &Caller) -> MgmtResult<UserDto> {
     let reveal_idp_tokens = caller.has(READ_IDP_TOKENS);
-    UserDto {
+    let vault = if reveal_idp_tokens {
+        state.store.list_idp_tokens(&user.user_id).await?
+    } else {
+        Vec::new()
+    };
+    let now = state.clock.now();
+    let identities = user
+        .identities
+        .into_iter()
+        .map(|i| {
+            let sealed = vault.iter().find(|t| t.connection == i.connection);
+            let mut dto = IdentityDto::from(i);
+            if let Some(sealed) = sealed {
+                match sealed.open(&state.master) {
+                    Ok(tokens) => {
+                        dto.access_token = Some(tokens.access_token.expose().clone());
+                        dto.refresh_token = tokens.refresh_token.map(|t| t.expose().clone());
+                        dto.expires_in = tokens.expires_at.map(|at| (at - now).max(0));
+                    }
+                    // Never the value or the blob: which identity, and why.
+                    Err(e) => tracing::warn!(
+                        user_id = %sealed.user_id,
+                        connection = %sealed.connection,
+                        error = %e,
+                        "an upstream token of the vault does not open"
+                    ),
+                }
+            }
+            dto.gated(reveal_idp_tokens)
+        })
+        .collect();
+    Ok(UserDto {
         user_id: user.user_id,
         email: user.email,
         email_verified: user.email_verified,
@@ -156,12 +188,21 @@ fn render(user: User, caller: &Caller) -> UserDto {
         updated_at: timestamp(user.updated_at),
         last_login: user.last_login.map(timestamp),
         logins_count: user.logins_count,
-        identities: user
-            .identities
-            .into_iter()
-            .map(|i| IdentityDto::from(i).gated(reveal_idp_tokens))
-            .collect(),
+        identities,
+    })
+}
+
+/// [`render`] for each user.
+async fn render_all(
+    state: &AppState,
+    users: Vec<User>,
+    caller: &Caller,
+) -> MgmtResult<Vec<UserDto>> {
+    let mut out = Vec::with_capacity(users.len());
+    for user in users {
+        out.push(render(state, user, caller).await?);
     }
+    Ok(out)
 }
 
 list_query! {
@@ -354,7 +395,7 @@ async fn list(
         .store
         .list_users(&UserQuery { filters, sort }, paging.page())
         .await?;
-    let items: Vec<UserDto> = found.into_iter().map(|u| render(u, &caller)).collect();
+    let items: Vec<UserDto> = render_all(&state, found, &caller).await?;
     let items = project(items, q.fields.as_deref(), q.include_fields);
     Ok(paged_listing("users", items, total, paging))
 }
@@ -398,7 +439,11 @@ async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    Ok((StatusCode::CREATED, Json(render(user, &caller))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(render(&state, user, &caller).await?),
+    )
+        .into_response())
 }
 
 /// Get a user.
@@ -414,7 +459,7 @@ async fn get_one(
 ) -> MgmtResult<Response> {
     caller.require("read:users")?;
     let user = find(&state, &id).await?;
-    Ok(projected(render(user, &caller), &fields))
+    Ok(projected(render(&state, user, &caller).await?, &fields))
 }
 
 /// Update a user. With only `update:users_app_metadata`, only `app_metadata`
@@ -534,7 +579,7 @@ async fn update(
         let (sessions, families) = state.end_user_sessions(&user.user_id).await?;
         tracing::info!(user_id = %user.user_id, sessions, families, by = %caller.claims.client_id, "user sessions ended by a password change or block");
     }
-    Ok(Json(render(user, &caller)))
+    Ok(Json(render(&state, user, &caller).await?))
 }
 
 /// Delete a user.
@@ -584,9 +629,7 @@ async fn by_email(
 ) -> MgmtResult<Json<Vec<UserDto>>> {
     caller.require("read:users")?;
     let found = state.store.users_by_email(&q.email).await?;
-    Ok(Json(
-        found.into_iter().map(|u| render(u, &caller)).collect(),
-    ))
+    Ok(Json(render_all(&state, found, &caller).await?))
 }
 
 #[cfg(test)]

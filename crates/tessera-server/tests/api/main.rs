@@ -51,6 +51,8 @@ mod tenant_settings;
 mod tenant_settings_checks;
 mod token;
 mod unknown_routes;
+mod upstream_connections;
+mod upstream_login;
 mod user_revocation;
 mod user_tickets;
 mod users;

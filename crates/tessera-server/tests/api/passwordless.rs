@@ -20,7 +20,7 @@ use crate::signup_api::{DB, assert_refused, signup};
 const OTP: &str = "http://auth0.com/oauth/grant-type/passwordless/otp";
 
 /// Every log line of this test binary at debug level, from the first call on.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+pub(crate) fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let buf = Arc::new(Mutex::new(Vec::new()));

@@ -10,6 +10,7 @@ use tessera_store::{SqlStore, testing};
 mod client_credentials;
 mod clients;
 mod flow;
+mod idp_tokens;
 mod jobs;
 mod keys;
 mod log_events;
@@ -26,6 +27,7 @@ mod users;
 pub use client_credentials::*;
 pub use clients::*;
 pub use flow::*;
+pub use idp_tokens::*;
 pub use jobs::*;
 pub use keys::*;
 pub use log_events::*;
@@ -130,4 +132,6 @@ suite!(
     a_job_keeps_only_its_first_failed_rows_and_abandoned_uploads_go,
     log_events_filter_page_and_sweep,
     log_sweeps_remove_bounded_batches_oldest_first,
+    idp_tokens_are_replaced_conditionally_and_go_with_their_user,
+    upstream_logins_are_taken_once_and_expire,
 );

@@ -1,0 +1,112 @@
+//! The IdP-token vault: put replaces, a user's deletion removes the tokens,
+//! and the conditional replacement has exactly one winner among concurrent
+//! writers that read the same refresh token.
+
+use std::sync::Arc;
+
+use tessera_core::idp_vault::SealedIdpTokens;
+use tessera_core::store::*;
+
+use crate::users::db_user;
+use crate::*;
+
+fn sealed(user_id: &str, at: &[u8], rt: Option<&[u8]>, now: i64) -> SealedIdpTokens {
+    SealedIdpTokens {
+        user_id: user_id.into(),
+        connection: "Upstream".into(),
+        access_token: at.to_vec(),
+        refresh_token: rt.map(<[u8]>::to_vec),
+        id_token: None,
+        expires_at: Some(now + 3600),
+        updated_at: now,
+    }
+}
+
+pub async fn idp_tokens_are_replaced_conditionally_and_go_with_their_user(db: Db) {
+    let s = &db.store;
+    let user = db_user("aa01", "Upstream", Some("a@example.com"), None, T0);
+    s.create_user(&user, None).await.unwrap();
+    let id = user.user_id.as_str();
+    assert!(s.get_idp_tokens(id, "Upstream").await.unwrap().is_none());
+    s.put_idp_tokens(&sealed(id, b"at1", Some(b"rt1"), T0))
+        .await
+        .unwrap();
+    s.put_idp_tokens(&sealed(id, b"at2", Some(b"rt2"), T0 + 1))
+        .await
+        .unwrap();
+    let got = s.get_idp_tokens(id, "Upstream").await.unwrap().unwrap();
+    assert_eq!(got, sealed(id, b"at2", Some(b"rt2"), T0 + 1));
+    assert_eq!(s.list_idp_tokens(id).await.unwrap(), vec![got.clone()]);
+    // A stale expectation changes nothing.
+    assert!(
+        !s.replace_idp_tokens_if(&sealed(id, b"at3", Some(b"rt3"), T0 + 2), b"rt1")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.get_idp_tokens(id, "Upstream").await.unwrap().unwrap(),
+        got
+    );
+    // Concurrent replacements that read rt2: one wins.
+    let store = Arc::clone(s);
+    let mut tasks = Vec::new();
+    for i in 0..8u8 {
+        let store = Arc::clone(&store);
+        let id = id.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let new = sealed(&id, &[b'a', i], Some(&[b'r', i]), T0 + 3);
+            store.replace_idp_tokens_if(&new, b"rt2").await.unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    let after = s.get_idp_tokens(id, "Upstream").await.unwrap().unwrap();
+    assert_eq!(after.access_token[0], b'a');
+    assert_eq!(
+        after.refresh_token.as_deref().unwrap()[1],
+        after.access_token[1]
+    );
+    assert!(s.delete_user(id).await.unwrap());
+    assert!(s.get_idp_tokens(id, "Upstream").await.unwrap().is_none());
+}
+
+pub async fn upstream_logins_are_taken_once_and_expire(db: Db) {
+    use tessera_core::upstream::UpstreamLogin;
+    let s = &db.store;
+    let login = |expires_at| UpstreamLogin {
+        tx_id: "tx1".into(),
+        connection: "Upstream".into(),
+        nonce: "n".into(),
+        verifier_sealed: vec![1, 2, 3],
+        expires_at,
+    };
+    s.put_upstream_login(b"h1", &login(T0 + 600), T0)
+        .await
+        .unwrap();
+    s.put_upstream_login(b"h2", &login(T0 + 10), T0)
+        .await
+        .unwrap();
+    let store = Arc::clone(s);
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            store.take_upstream_login(b"h1", T0 + 1).await.unwrap()
+        }));
+    }
+    let mut taken = Vec::new();
+    for t in tasks {
+        taken.extend(t.await.unwrap());
+    }
+    assert_eq!(taken, vec![login(T0 + 600)]);
+    assert!(
+        s.take_upstream_login(b"h2", T0 + 10)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.take_upstream_login(b"nope", T0).await.unwrap().is_none());
+}
