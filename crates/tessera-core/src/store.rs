@@ -387,6 +387,72 @@ pub trait UserStore: Send + Sync + 'static {
     async fn delete_user(&self, user_id: &str) -> Result<bool, StoreError>;
 }
 
+/// Why the store refused to link two users (Auth0's account linking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRefusal {
+    /// The primary user does not exist (or is itself linked: it is no user).
+    PrimaryMissing,
+    /// The secondary user does not exist.
+    SecondaryMissing,
+    /// The secondary is linked (to this primary or another) already.
+    SecondaryIsLinked,
+    /// The primary is a secondary of another user.
+    PrimaryIsLinked,
+    /// The secondary already has identities linked to it: it is a primary.
+    SecondaryHasLinks,
+    /// The primary already has an identity of the secondary's connection.
+    SameConnection,
+}
+
+/// A user found through one of its identities (the record the identity's
+/// login reads and updates), and the primary user it is linked to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginIdentity {
+    pub identity: User,
+    pub primary: Option<User>,
+}
+
+impl LoginIdentity {
+    /// Who the login signs in as: the primary of a linked identity.
+    pub fn user(&self) -> &User {
+        self.primary.as_ref().unwrap_or(&self.identity)
+    }
+
+    /// [`LoginIdentity::user`], owned.
+    pub fn into_user(self) -> User {
+        self.primary.unwrap_or(self.identity)
+    }
+}
+
+/// Account linking. A linked (secondary) user keeps its row as the record of
+/// its identity; [`UserStore`]'s reads, lists and deletes skip such rows.
+#[async_trait]
+pub trait IdentityLinkStore: Send + Sync + 'static {
+    /// Links `secondary` to `primary` (distinct ids), checking every rule
+    /// under locks on both rows: of concurrent links touching a user,
+    /// exactly one that conflicts wins.
+    async fn link_user(
+        &self,
+        primary: &str,
+        secondary: &str,
+        now: UnixTime,
+    ) -> Result<Result<(), LinkRefusal>, StoreError>;
+    /// Makes `secondary` a user of its own again; false when it is not
+    /// linked to `primary`.
+    async fn unlink_user(
+        &self,
+        primary: &str,
+        secondary: &str,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// The users linked to `primary`, in linking order.
+    async fn linked_users(&self, primary: &str) -> Result<Vec<User>, StoreError>;
+    /// The user of the identity `user_id`, linked or not, and its primary,
+    /// read in one statement (a concurrent unlink is seen whole or not at all).
+    async fn find_login_identity(&self, user_id: &str)
+    -> Result<Option<LoginIdentity>, StoreError>;
+}
+
 /// The IdP-token vault ([`crate::idp_vault`]): sealed upstream tokens per
 /// identity (user id + connection name). A user's deletion removes them.
 #[async_trait]
@@ -917,6 +983,7 @@ pub trait Store:
     + TenantStore
     + UserStore
     + IdpTokenStore
+    + IdentityLinkStore
     + UpstreamLoginStore
     + RevocationStore
     + FlowStore

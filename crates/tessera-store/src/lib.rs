@@ -9,6 +9,7 @@
 mod connection_clients;
 mod credentials;
 mod flow;
+mod identity_links;
 mod idp_tokens;
 mod jobs;
 mod keys;

@@ -9,15 +9,25 @@ use crate::{SqlStore, from_json, json_text, map_err};
 pub(crate) const COLUMNS: &str = "doc, created_at, updated_at, last_login, logins_count";
 
 pub(crate) fn decode(row: &AnyRow) -> Result<User, StoreError> {
+    decode_prefixed(row, "")
+}
+
+/// [`decode`] of the columns named `{prefix}doc`, ... (a join's aliases).
+pub(crate) fn decode_prefixed(row: &AnyRow, prefix: &str) -> Result<User, StoreError> {
     let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
-    let mut user: User = from_json(&row.try_get::<String, _>("doc").map_err(get)?)?;
+    let col = |name: &str| format!("{prefix}{name}");
+    let mut user: User = from_json(&row.try_get::<String, _>(col("doc").as_str()).map_err(get)?)?;
     // Columns that change without a rewrite of the document win.
-    user.created_at = row.try_get("created_at").map_err(get)?;
-    user.updated_at = row.try_get("updated_at").map_err(get)?;
-    user.last_login = row.try_get("last_login").map_err(get)?;
-    user.logins_count = row.try_get("logins_count").map_err(get)?;
+    user.created_at = row.try_get(col("created_at").as_str()).map_err(get)?;
+    user.updated_at = row.try_get(col("updated_at").as_str()).map_err(get)?;
+    user.last_login = row.try_get(col("last_login").as_str()).map_err(get)?;
+    user.logins_count = row.try_get(col("logins_count").as_str()).map_err(get)?;
     Ok(user)
 }
+
+/// Rows that are users of their own: not identities linked to another user
+/// (`identity_links.rs`).
+const NOT_LINKED: &str = "linked_to IS NULL";
 
 /// A user's row (binds: [`bind_new_user`]).
 pub(crate) const INSERT_USER: &str = "INSERT INTO users (user_id, connection, email, name, given_name, family_name, nickname, doc, password_hash, \
@@ -128,11 +138,13 @@ impl UserStore for SqlStore {
     }
 
     async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE user_id = $1"))
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE user_id = $1 AND {NOT_LINKED}"
+        ))
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
         row.as_ref().map(decode).transpose()
     }
 
@@ -162,6 +174,11 @@ impl UserStore for SqlStore {
         page: Page,
     ) -> Result<(Vec<User>, i64), StoreError> {
         let (filter, binds) = where_clause(query, 1);
+        let filter = if filter.is_empty() {
+            format!(" WHERE {NOT_LINKED}")
+        } else {
+            format!("{filter} AND {NOT_LINKED}")
+        };
         let count_sql = format!("SELECT COUNT(*) FROM users{filter}");
         let mut count = sqlx::query(&count_sql).persistent(false);
         for b in &binds {
@@ -195,7 +212,7 @@ impl UserStore for SqlStore {
 
     async fn users_by_email(&self, email: &str) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM users WHERE email = $1 ORDER BY created_at, user_id"
+            "SELECT {COLUMNS} FROM users WHERE email = $1 AND {NOT_LINKED} ORDER BY created_at, user_id"
         ))
         .bind(email.to_lowercase())
         .fetch_all(&self.pool)
@@ -248,11 +265,13 @@ impl UserStore for SqlStore {
     }
 
     async fn delete_user(&self, user_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM users WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let done = sqlx::query(&format!(
+            "DELETE FROM users WHERE user_id = $1 AND {NOT_LINKED}"
+        ))
+        .bind(user_id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
     }
 }

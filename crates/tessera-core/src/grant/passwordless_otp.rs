@@ -161,10 +161,15 @@ async fn login_user(
         .find_user_for_login(&connection.name, email)
         .await?
     {
-        if user.blocked {
+        // A linked identity signs in as its primary (account linking), read
+        // with the link in one statement.
+        let Some(found) = ctx.store.find_login_identity(&user.user_id).await? else {
+            return Err(wrong(Reason::OtpUnavailable));
+        };
+        if user.blocked || found.user().blocked {
             return Err(OAuthError::new(Reason::UserBlocked, "user is blocked").into());
         }
-        return Ok(user);
+        return Ok(found.into_user());
     }
     if connection.signup_disabled() {
         // No code is sent to an unknown email then; one sent before the

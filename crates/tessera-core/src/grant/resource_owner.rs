@@ -87,8 +87,14 @@ pub struct PasswordAttempt<'a> {
 /// What the password check found.
 #[derive(Debug)]
 pub enum PasswordVerdict {
-    /// The user, and the password hash the password was checked against.
-    Valid { user: Box<User>, hash: String },
+    /// The user who signs in (the primary of a linked identity), the
+    /// identity whose password was checked, and the hash it was checked
+    /// against.
+    Valid {
+        user: Box<User>,
+        identity: Box<User>,
+        hash: String,
+    },
     /// An unknown email (no `user_id`) or a wrong password, after the same
     /// work. (The answer is the same for both; the tenant's log tells them
     /// apart.)
@@ -224,8 +230,12 @@ pub async fn exchange(
             client_id: &client.client_id,
         })
         .await?;
-    let (user, hash) = match verdict {
-        PasswordVerdict::Valid { user, hash } => (user, hash),
+    let (user, identity, hash) = match verdict {
+        PasswordVerdict::Valid {
+            user,
+            identity,
+            hash,
+        } => (user, identity, hash),
         PasswordVerdict::Wrong { .. } => {
             return Err(refused(Reason::PasswordWrong, WRONG_CREDENTIALS));
         }
@@ -245,7 +255,7 @@ pub async fn exchange(
     // A password change or a block revokes the user's families, but this one
     // may have started just after that, from a password checked just before
     // the change: read the credentials again now that the family exists.
-    if !credentials_unchanged(ctx.store, &connection.name, &user, &hash).await? {
+    if !credentials_unchanged(ctx.store, &connection.name, &identity, &hash).await? {
         if let Some(family) = &family {
             revoke_family(ctx.store, ctx.revocations, family, ctx.now).await?;
         }

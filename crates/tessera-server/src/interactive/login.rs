@@ -261,7 +261,11 @@ pub async fn submit(
         );
     };
     match check_password(&state, &connection, ip.0, &email, password, &tx.client_id).await {
-        Ok(PasswordVerdict::Valid { user, hash }) => {
+        Ok(PasswordVerdict::Valid {
+            user,
+            identity,
+            hash,
+        }) => {
             let (session, cookie) = match new_session(&state, &user).await {
                 Ok(s) => s,
                 Err(res) => return res,
@@ -272,7 +276,8 @@ pub async fn submit(
             // again now that the session exists: either the purge saw this
             // session, or this read sees the change. Only then does the new
             // session replace the browser's previous one.
-            match credentials_unchanged(state.store.as_ref(), &connection.name, &user, &hash).await
+            match credentials_unchanged(state.store.as_ref(), &connection.name, &identity, &hash)
+                .await
             {
                 Ok(true) => {
                     if let Err(res) = replace_previous(&state, &headers, &session).await {

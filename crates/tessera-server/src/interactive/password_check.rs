@@ -161,7 +161,15 @@ async fn check(
             });
         }
     };
-    if user.blocked {
+    // A linked identity signs in as its primary (Auth0's account linking):
+    // the link and the primary are read in one statement, so an unlink
+    // racing this login is seen whole or not at all.
+    let Some(found) = state.store.find_login_identity(&user.user_id).await? else {
+        return Ok(PasswordVerdict::Wrong {
+            user_id: Some(user.user_id),
+        });
+    };
+    if user.blocked || found.user().blocked {
         return Ok(PasswordVerdict::Blocked {
             user_id: user.user_id,
         });
@@ -172,7 +180,8 @@ async fn check(
         None => hash,
     };
     Ok(PasswordVerdict::Valid {
-        user: Box::new(user),
+        user: Box::new(found.into_user()),
+        identity: Box::new(user),
         hash,
     })
 }

@@ -19,6 +19,7 @@ mod resource_servers;
 mod signing_keys;
 mod tenant_settings;
 mod tickets;
+mod user_identities;
 pub mod user_jobs;
 mod users;
 
@@ -66,6 +67,7 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = OpenApiRouter::with_openapi(ManagementApi::openapi());
     let api = resource_servers::routes(api);
     let api = users::routes(api);
+    let api = user_identities::routes(api);
     let api = clients::routes(api);
     let api = client_credentials::routes(api);
     let api = client_grants::routes(api);

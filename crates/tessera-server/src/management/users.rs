@@ -56,6 +56,11 @@ pub struct IdentityDto {
     /// Seconds the upstream access token lives; only to `read:user_idp_tokens`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
+    /// A linked identity's profile (Auth0's secondary account); absent on
+    /// the user's own identity.
+    #[serde(rename = "profileData", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub profile_data: Option<Map<String, Value>>,
 }
 
 impl From<Identity> for IdentityDto {
@@ -77,6 +82,7 @@ impl From<Identity> for IdentityDto {
             access_token: None,
             refresh_token: None,
             expires_in: None,
+            profile_data: None,
         }
     }
 }
@@ -137,38 +143,7 @@ pub struct UserDto {
 /// tokens (opened from the vault) only when the caller holds
 /// `read:user_idp_tokens`.
 async fn render(state: &AppState, user: User, caller: &Caller) -> MgmtResult<UserDto> {
-    let reveal_idp_tokens = caller.has(READ_IDP_TOKENS);
-    let vault = if reveal_idp_tokens {
-        state.store.list_idp_tokens(&user.user_id).await?
-    } else {
-        Vec::new()
-    };
-    let now = state.clock.now();
-    let identities = user
-        .identities
-        .into_iter()
-        .map(|i| {
-            let sealed = vault.iter().find(|t| t.connection == i.connection);
-            let mut dto = IdentityDto::from(i);
-            if let Some(sealed) = sealed {
-                match sealed.open(&state.master) {
-                    Ok(tokens) => {
-                        dto.access_token = Some(tokens.access_token.expose().clone());
-                        dto.refresh_token = tokens.refresh_token.map(|t| t.expose().clone());
-                        dto.expires_in = tokens.expires_at.map(|at| (at - now).max(0));
-                    }
-                    // Never the value or the blob: which identity, and why.
-                    Err(e) => tracing::warn!(
-                        user_id = %sealed.user_id,
-                        connection = %sealed.connection,
-                        error = %e,
-                        "an upstream token of the vault does not open"
-                    ),
-                }
-            }
-            dto.gated(reveal_idp_tokens)
-        })
-        .collect();
+    let identities = identities_of(state, &user, caller).await?;
     Ok(UserDto {
         user_id: user.user_id,
         email: user.email,
@@ -190,6 +165,82 @@ async fn render(state: &AppState, user: User, caller: &Caller) -> MgmtResult<Use
         logins_count: user.logins_count,
         identities,
     })
+}
+
+/// The identities of `user` as the API shows them to `caller`: its own, then
+/// those linked to it (Auth0's secondary accounts) with their `profileData`;
+/// upstream tokens (opened from the vault, where each identity's tokens stay
+/// under its own record) only for `read:user_idp_tokens`.
+pub(super) async fn identities_of(
+    state: &AppState,
+    user: &User,
+    caller: &Caller,
+) -> MgmtResult<Vec<IdentityDto>> {
+    let reveal_idp_tokens = caller.has(READ_IDP_TOKENS);
+    let linked = state.store.linked_users(&user.user_id).await?;
+    let mut out = Vec::new();
+    let owners =
+        std::iter::once((user, None)).chain(linked.iter().map(|l| (l, Some(profile_data(l)))));
+    for (owner, profile) in owners {
+        let vault = if reveal_idp_tokens {
+            state.store.list_idp_tokens(&owner.user_id).await?
+        } else {
+            Vec::new()
+        };
+        for identity in owner.identities.iter().cloned() {
+            let mut dto = IdentityDto::from(identity);
+            dto.profile_data = profile.clone();
+            if let Some(sealed) = vault.iter().find(|t| t.connection == dto.connection) {
+                open_into(state, sealed, &mut dto);
+            }
+            out.push(dto.gated(reveal_idp_tokens));
+        }
+    }
+    Ok(out)
+}
+
+/// A linked identity's profile (Auth0's `profileData`): the secondary
+/// user's root attributes when it was linked and since.
+fn profile_data(user: &User) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut put = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            out.insert(k.into(), Value::String(v.clone()));
+        }
+    };
+    put("email", &user.email);
+    put("name", &user.name);
+    put("given_name", &user.given_name);
+    put("family_name", &user.family_name);
+    put("nickname", &user.nickname);
+    put("picture", &user.picture);
+    if user.email.is_some() {
+        out.insert("email_verified".into(), Value::Bool(user.email_verified));
+    }
+    out
+}
+
+/// Opens an identity's sealed upstream tokens into `dto`.
+fn open_into(
+    state: &AppState,
+    sealed: &tessera_core::idp_vault::SealedIdpTokens,
+    dto: &mut IdentityDto,
+) {
+    let now = state.clock.now();
+    match sealed.open(&state.master) {
+        Ok(tokens) => {
+            dto.access_token = Some(tokens.access_token.expose().clone());
+            dto.refresh_token = tokens.refresh_token.map(|t| t.expose().clone());
+            dto.expires_in = tokens.expires_at.map(|at| (at - now).max(0));
+        }
+        // Never the value or the blob: which identity, and why.
+        Err(e) => tracing::warn!(
+            user_id = %sealed.user_id,
+            connection = %sealed.connection,
+            error = %e,
+            "an upstream token of the vault does not open"
+        ),
+    }
 }
 
 /// [`render`] for each user.
@@ -240,7 +291,7 @@ pub struct ByEmailQuery {
     pub email: String,
 }
 
-fn not_found() -> MgmtError {
+pub(super) fn not_found() -> MgmtError {
     MgmtError::not_found("inexistent_user", "The user does not exist.")
 }
 

@@ -343,8 +343,8 @@ async fn take_callback(state: &AppState, ip: PeerIp, headers: &HeaderMap, uri: &
             return upstream_failed(state, &facts, &tx, &connection, e).await;
         }
     };
-    let user = match upsert_user(state, &connection, &profile).await {
-        Ok(Ok(user)) => user,
+    let (identity_id, user) = match upsert_user(state, &connection, &profile).await {
+        Ok(Ok(found)) => found,
         Ok(Err((reason, description))) => {
             return deny(state, &facts, &tx, &connection, reason, description, "").await;
         }
@@ -356,7 +356,7 @@ async fn take_callback(state: &AppState, ip: PeerIp, headers: &HeaderMap, uri: &
         id_token: tokens.id_token.map(Secret::new),
         expires_at: tokens.expires_in.map(|s| now.saturating_add(s)),
     };
-    let sealed = match vault.seal(&state.master, &user.user_id, &connection.name, now) {
+    let sealed = match vault.seal(&state.master, &identity_id, &connection.name, now) {
         Ok(s) => s,
         Err(e) => return unavailable(state, &e),
     };
@@ -507,27 +507,34 @@ type Refusal = (Reason, &'static str);
 /// The user of this upstream identity: created at the first login, updated
 /// (as `set_user_root_attributes` says) at later ones. Never merged with
 /// another user by email: the id is the connection's and the provider's.
+/// Answers the identity's own record id (its IdP tokens stay under it) and
+/// the user who signs in: the primary when the identity is linked (Auth0's
+/// account linking), read with the link in one statement.
 async fn upsert_user(
     state: &AppState,
     connection: &Connection,
     profile: &UpstreamProfile,
-) -> Result<Result<User, Refusal>, StoreError> {
+) -> Result<Result<(String, User), Refusal>, StoreError> {
     let now = state.clock.now();
     let user_id = up::user_id(connection, &profile.id);
-    match state.store.get_user(&user_id).await? {
-        Some(user) if user.blocked => Ok(Err((Reason::UpstreamDenied, "the user is blocked"))),
-        Some(mut user) => {
-            if up::update_user(&mut user, connection, profile, now)
-                && !state.store.update_user(&user, None).await?
+    match state.store.find_login_identity(&user_id).await? {
+        Some(found) if found.identity.blocked || found.user().blocked => {
+            Ok(Err((Reason::UpstreamDenied, "the user is blocked")))
+        }
+        Some(found) => {
+            let mut identity = found.identity;
+            if up::update_user(&mut identity, connection, profile, now)
+                && !state.store.update_user(&identity, None).await?
             {
                 return Ok(Err((Reason::UpstreamInvalid, "the user is gone")));
             }
-            Ok(Ok(user))
+            let id = identity.user_id.clone();
+            Ok(Ok((id, found.primary.unwrap_or(identity))))
         }
         None => {
             let user = up::new_user(connection, profile, now);
             match state.store.create_user(&user, None).await {
-                Ok(()) => Ok(Ok(user)),
+                Ok(()) => Ok(Ok((user.user_id.clone(), user))),
                 // Another user of this connection has the email.
                 Err(StoreError::Conflict(_)) => Ok(Err((
                     Reason::UpstreamInvalid,

@@ -2,6 +2,7 @@
 //! (modules below) keeps link times down.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account_linking;
 mod blacklists;
 mod client_grants;
 mod client_keys;

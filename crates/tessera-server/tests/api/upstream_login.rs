@@ -21,14 +21,14 @@ use serde_json::{Value, json};
 use crate::common::*;
 use crate::flows::{self, App, CALLBACK, claims, enc, fill_in_login, pkce, query_of};
 
-const CONN: &str = "Upstream";
+pub(crate) const CONN: &str = "Upstream";
 
-struct Pair {
-    up: TestServer,
-    down: TestServer,
-    up_app: App,
-    down_app: App,
-    up_user: String,
+pub(crate) struct Pair {
+    pub up: TestServer,
+    pub down: TestServer,
+    pub up_app: App,
+    pub down_app: App,
+    pub up_user: String,
 }
 
 fn quick(config: &mut tessera_server::ServerConfig) {
@@ -56,7 +56,7 @@ async fn connection(down: &TestServer, app: &App, options: Value) -> Reply {
 
 /// Upstream and downstream, wired; `secret` overrides the upstream secret
 /// the connection is given.
-async fn pair(secret: Option<&str>) -> Pair {
+pub(crate) async fn pair(secret: Option<&str>) -> Pair {
     let down = downstream().await;
     let up = start().await;
     let up_user = flows::user(&up).await;
@@ -145,13 +145,21 @@ async fn follow_until(up: &TestServer, b: &reqwest::Client, url: &str, stop: &st
 }
 
 /// The upstream's answer to the downstream (`/login/callback?code&state`).
-async fn to_downstream_callback(p: &Pair, b: &reqwest::Client, challenge: &str) -> String {
+pub(crate) async fn to_downstream_callback(
+    p: &Pair,
+    b: &reqwest::Client,
+    challenge: &str,
+) -> String {
     let start = authorize_url(&p.down, &p.down_app, challenge);
     follow_until(&p.up, b, &start, &p.down.url("login/callback")).await
 }
 
 /// Where the downstream finally sends the browser: the client's callback query.
-async fn finish(p: &Pair, b: &reqwest::Client, callback: &str) -> BTreeMap<String, String> {
+pub(crate) async fn finish(
+    p: &Pair,
+    b: &reqwest::Client,
+    callback: &str,
+) -> BTreeMap<String, String> {
     query_of(&follow_until(&p.up, b, callback, CALLBACK).await)
 }
 

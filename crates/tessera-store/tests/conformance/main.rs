@@ -10,6 +10,7 @@ use tessera_store::{SqlStore, testing};
 mod client_credentials;
 mod clients;
 mod flow;
+mod identity_links;
 mod idp_tokens;
 mod jobs;
 mod keys;
@@ -27,6 +28,7 @@ mod users;
 pub use client_credentials::*;
 pub use clients::*;
 pub use flow::*;
+pub use identity_links::*;
 pub use idp_tokens::*;
 pub use jobs::*;
 pub use keys::*;
@@ -134,4 +136,6 @@ suite!(
     log_sweeps_remove_bounded_batches_oldest_first,
     idp_tokens_are_replaced_conditionally_and_go_with_their_user,
     upstream_logins_are_taken_once_and_expire,
+    links_follow_auth0s_rules_and_unlinks_restore_the_user,
+    of_concurrent_conflicting_links_exactly_one_wins,
 );
