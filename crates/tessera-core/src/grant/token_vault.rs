@@ -43,9 +43,12 @@ pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_tok
 /// An upstream token this close to its expiry is refreshed first: the client
 /// must have time to use it.
 pub const EXPIRY_MARGIN: i64 = 10;
-/// How long a claimed refresh is reserved: the upstream call's deadline and
-/// some slack. After it another node may claim it again.
-pub const LEASE_SECONDS: i64 = 20;
+/// How long a claimed refresh is reserved beyond the upstream call's
+/// deadline ([`UpstreamRefresh::deadline_seconds`]): a lease never ends
+/// while its winner may still be talking to the provider (a second refresh
+/// with the same upstream refresh token could look like a replay there).
+/// After it another node may claim it again.
+pub const LEASE_SLACK_SECONDS: i64 = 10;
 /// How often and how many times a request that lost the claim reads the row
 /// again (at most 10 s in all) before answering `temporarily_unavailable`.
 pub const POLL_MILLIS: u64 = 100;
@@ -122,9 +125,11 @@ pub struct Refreshed {
 /// Why an upstream refresh failed (never carries a token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshFailure {
-    /// The provider refused the refresh token (`invalid_grant` and the like).
+    /// The provider refused the refresh token (`invalid_grant`).
     Refused,
-    /// Unreachable, silent past the deadline, 5xx, or an unusable answer.
+    /// Unreachable, silent past the deadline, 5xx, an unusable answer, or
+    /// another refusal (e.g. `invalid_client`: the connection's credentials,
+    /// not the user's token, are wrong; the token is kept).
     Unavailable,
     /// The connection's client secret does not open.
     Misconfigured,
@@ -142,6 +147,8 @@ pub trait UpstreamRefresh: Send + Sync {
         connection: &Connection,
         refresh_token: &Secret<String>,
     ) -> Result<Refreshed, RefreshFailure>;
+    /// The bound of [`Self::refresh_upstream`], in whole seconds.
+    fn deadline_seconds(&self) -> i64;
     /// Waits [`POLL_MILLIS`].
     async fn pause(&self);
     /// The time now (polls outlive the request's `now`).
@@ -363,7 +370,7 @@ async fn fresh_tokens(
                 &connection.name,
                 &expected,
                 now,
-                now + LEASE_SECONDS,
+                now + ctx.upstream.deadline_seconds() + LEASE_SLACK_SECONDS,
             )
             .await?
         {
@@ -469,6 +476,10 @@ impl UpstreamRefresh for NoUpstream {
         _refresh_token: &Secret<String>,
     ) -> Result<Refreshed, RefreshFailure> {
         Err(RefreshFailure::Unavailable)
+    }
+
+    fn deadline_seconds(&self) -> i64 {
+        0
     }
 
     async fn pause(&self) {}

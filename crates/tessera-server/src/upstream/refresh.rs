@@ -46,6 +46,11 @@ impl UpstreamRefresh for AppState {
         })
     }
 
+    fn deadline_seconds(&self) -> i64 {
+        let d = self.config.upstream_timeout;
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4) + i64::from(d.subsec_nanos() > 0)
+    }
+
     async fn pause(&self) {
         tokio::time::sleep(Duration::from_millis(POLL_MILLIS)).await;
     }
@@ -105,8 +110,10 @@ async fn refresh(
             .take(64)
             .collect();
         let detail = format!("the token endpoint answered {status} {error}");
-        // RFC 6749 §5.2: a refused grant is a 400 (401 for client auth).
-        return Err(if status == 400 || status == 401 {
+        // RFC 6749 §5.2: only `invalid_grant` says the refresh token itself
+        // is dead; `invalid_client` and the rest are the connection's (or the
+        // provider's) problem, and the token is kept.
+        return Err(if error == "invalid_grant" {
             Failed::Refused(detail)
         } else {
             Failed::Unavailable(detail)

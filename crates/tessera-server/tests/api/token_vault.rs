@@ -229,7 +229,7 @@ async fn refresh_and_access_tokens_are_exchanged_for_the_upstream_token_without_
     assert_eq!(rotated.status, 200, "{rotated:?}");
     assert_ne!(flows::field(&rotated, "refresh_token"), l.refresh_token);
 
-    // A JWT access token (for an API) works until it expires.
+    // A JWT access token (for an API) works until it expires ...
     let admin = p.down.admin_token().await;
     let r = p
         .down
@@ -244,6 +244,20 @@ async fn refresh_and_access_tokens_are_exchanged_for_the_upstream_token_without_
         )
         .await;
     assert_eq!(r.status, 201, "{r:?}");
+    // ... and refresh tokens that expire after 2 s, too.
+    let r = p
+        .down
+        .api(
+            Method::PATCH,
+            &format!("api/v2/clients/{}", p.down_app.id),
+            &admin,
+            Some(json!({"refresh_token": {"rotation_type": "rotating",
+                "expiration_type": "expiring", "leeway": 0, "token_lifetime": 2,
+                "infinite_token_lifetime": false, "idle_token_lifetime": 2,
+                "infinite_idle_token_lifetime": false}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
     let jwt = login_for(&p, Some("https://short.example/")).await;
     assert_eq!(jwt.access_token.split('.').count(), 3);
     let started = Instant::now();
@@ -251,8 +265,12 @@ async fn refresh_and_access_tokens_are_exchanged_for_the_upstream_token_without_
     let relogged = stored(&p.down, &jwt.user_id).await;
     let r = exchange_at(&p.down, &p.down_app, &jwt.access_token, AT_TYPE, &[]).await;
     assert_eq!(&assert_vault_token(&r), relogged.access_token.expose());
+    let r = exchange_at(&p.down, &p.down_app, &jwt.refresh_token, RT_TYPE, &[]).await;
+    assert_eq!(&assert_vault_token(&r), relogged.access_token.expose());
     tokio::time::sleep(Duration::from_secs(3).saturating_sub(started.elapsed())).await;
     let r = exchange_at(&p.down, &p.down_app, &jwt.access_token, AT_TYPE, &[]).await;
+    assert_refused(&r, 400, "invalid_grant", Reason::SubjectTokenInvalid);
+    let r = exchange_at(&p.down, &p.down_app, &jwt.refresh_token, RT_TYPE, &[]).await;
     assert_refused(&r, 400, "invalid_grant", Reason::SubjectTokenInvalid);
 
     // Discovery lists the grant.
@@ -536,6 +554,17 @@ async fn who_must_not_get_an_upstream_token() {
     let r = exchange_at(&p.down, &p.down_app, &third.refresh_token, RT_TYPE, &[]).await;
     assert_refused(&r, 400, "invalid_grant", Reason::SubjectTokenInvalid);
     let live = flows::field(&rotated, "refresh_token");
+    // A family revoked for reuse: its live successor is refused too.
+    let fourth = login(&p).await;
+    let next = flows::refresh(&p.down, &p.down_app, &fourth.refresh_token, None).await;
+    assert_eq!(next.status, 200, "{next:?}");
+    let successor = flows::field(&next, "refresh_token");
+    let ok = exchange_at(&p.down, &p.down_app, &successor, RT_TYPE, &[]).await;
+    assert_vault_token(&ok);
+    let reuse = flows::refresh(&p.down, &p.down_app, &fourth.refresh_token, None).await;
+    flows::assert_invalid_grant(&reuse, Reason::RefreshTokenReused);
+    let r = exchange_at(&p.down, &p.down_app, &successor, RT_TYPE, &[]).await;
+    assert_refused(&r, 400, "invalid_grant", Reason::SubjectTokenInvalid);
 
     // The upstream refuses the refresh: invalid_grant, and the stale tokens
     // are marked (the upstream refresh token dropped): invalid_grant at once
