@@ -613,3 +613,82 @@ async fn connection_id(s: &TestServer, admin: &str) -> String {
     let first = list.as_array().map_or(list, |a| &a[0]);
     first["id"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_nodes_lease_ends_and_a_wrong_client_secret_keeps_the_upstream_token() {
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    expire(&p.down, &l.user_id, None).await;
+    // A node claimed the refresh and died: its lease (2 s here) ends, and a
+    // waiting request claims it and refreshes.
+    let sealed = p
+        .down
+        .store
+        .get_idp_tokens(&l.user_id, CONN)
+        .await
+        .unwrap()
+        .unwrap();
+    let expected = sealed.refresh_token.clone().unwrap();
+    let now = p.down.state.clock.now();
+    assert!(
+        p.down
+            .store
+            .claim_idp_refresh(&l.user_id, CONN, &expected, now, now + 2)
+            .await
+            .unwrap()
+    );
+    let before = token_calls(&p.up);
+    let started = Instant::now();
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    let new_at = assert_vault_token(&r);
+    assert!(started.elapsed() >= Duration::from_secs(1), "it waited");
+    assert_eq!(token_calls(&p.up) - before, 1);
+    assert_eq!(
+        stored(&p.down, &l.user_id).await.access_token.expose(),
+        &new_at
+    );
+    assert_eq!(flows::userinfo(&p.up, &new_at).await.status, 200);
+
+    // The provider refuses the connection's credentials (invalid_client):
+    // 503, and the upstream refresh token is kept for a later try.
+    let admin = p.down.admin_token().await;
+    let path = format!(
+        "api/v2/connections/{}",
+        connection_id(&p.down, &admin).await
+    );
+    let options = |secret: &str| {
+        json!({"options": {
+            "type": "back_channel",
+            "discovery_url": p.up.url(".well-known/openid-configuration"),
+            "issuer": p.up.base,
+            "client_id": p.up_app.id,
+            "client_secret": secret,
+            "scope": "openid profile email offline_access",
+        }})
+    };
+    let r = p
+        .down
+        .api(Method::PATCH, &path, &admin, Some(options("wrong")))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    expire(&p.down, &l.user_id, None).await;
+    let kept = stored(&p.down, &l.user_id).await.refresh_token.unwrap();
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_refused(
+        &r,
+        503,
+        "temporarily_unavailable",
+        Reason::UpstreamUnavailable,
+    );
+    let after = stored(&p.down, &l.user_id).await.refresh_token.unwrap();
+    assert_eq!(after.expose(), kept.expose());
+    let right = p.up_app.secret.clone().unwrap();
+    let r = p
+        .down
+        .api(Method::PATCH, &path, &admin, Some(options(&right)))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    let newer = assert_vault_token(&r);
+    assert_ne!(newer, new_at);
+}
