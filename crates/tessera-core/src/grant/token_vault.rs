@@ -349,10 +349,17 @@ async fn fresh_tokens(
     connection: &Connection,
     mut sealed: SealedIdpTokens,
 ) -> Result<(IdpTokens, Option<String>), GrantError> {
+    let first_read = sealed.refresh_token.clone();
     for _ in 0..=MAX_POLLS {
         let now = ctx.upstream.now();
         let tokens = open(ctx, &sealed)?;
-        if is_fresh(&tokens, now) {
+        // Another request's refresh landed meanwhile: its token is taken even
+        // when the provider's lifetimes are shorter than the margin, or every
+        // waiting request would refresh again in turn.
+        let refreshed_meanwhile = sealed.refresh_token.is_some()
+            && sealed.refresh_token != first_read
+            && tokens.expires_at.is_none_or(|e| e > now);
+        if is_fresh(&tokens, now) || refreshed_meanwhile {
             return Ok((tokens, None));
         }
         let (Some(expected), Some(upstream_refresh)) =
