@@ -17,7 +17,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tessera_core::Secret;
 use tessera_core::idp_vault::IdpTokens;
-use tessera_core::store::IdpTokenStore;
+use tessera_core::store::{IdpTokenStore, UserStore};
 use tessera_store::testing;
 
 use crate::common::*;
@@ -468,16 +468,46 @@ async fn who_must_not_get_an_upstream_token() {
 
     // User B (a database user of the same app) has no identity for the
     // connection: Auth0's 401, never user A's token.
-    flows::user(&p.down).await;
+    let b_id = flows::user(&p.down).await;
     let b = flows::login(&p.down, &p.down_app, "openid offline_access", &[]).await;
-    for (token, kind) in [
+    let b_tokens = [
         (flows::field(&b, "refresh_token"), RT_TYPE),
         (flows::field(&b, "access_token"), AT_TYPE),
-    ] {
-        let r = exchange_at(&p.down, &p.down_app, &token, kind, &[]).await;
+    ];
+    for (token, kind) in &b_tokens {
+        let r = exchange_at(&p.down, &p.down_app, token, kind, &[]).await;
         assert_refused(&r, 401, "unauthorized", Reason::FederatedIdentityMissing);
         assert!(!r.body.to_string().contains(&upstream_at));
+        // Not even by naming user A's identity.
+        let hint = format!("{CONN}|{}", p.up_user);
+        let r = exchange_at(&p.down, &p.down_app, token, kind, &[("login_hint", &hint)]).await;
+        assert_refused(&r, 401, "unauthorized", Reason::FederatedIdentityMissing);
     }
+    // Given an identity of the connection with tokens of its own, user B
+    // gets B's upstream token, and user A still A's.
+    let mut user_b = p.down.store.get_user(&b_id).await.unwrap().unwrap();
+    user_b.identities.push(tessera_core::model::Identity {
+        connection: CONN.into(),
+        user_id: format!("{CONN}|b-upstream"),
+        provider: "oidc".into(),
+        is_social: false,
+    });
+    assert!(p.down.store.update_user(&user_b, None).await.unwrap());
+    let b_upstream = IdpTokens {
+        access_token: Secret::new("b-upstream-access-token".into()),
+        refresh_token: None,
+        id_token: None,
+        expires_at: None,
+    };
+    let now = p.down.state.clock.now();
+    let sealed = b_upstream.seal(&p.down.master, &b_id, CONN, now).unwrap();
+    p.down.store.put_idp_tokens(&sealed).await.unwrap();
+    for (token, kind) in &b_tokens {
+        let r = exchange_at(&p.down, &p.down_app, token, kind, &[]).await;
+        assert_eq!(assert_vault_token(&r), "b-upstream-access-token");
+    }
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_eq!(assert_vault_token(&r), upstream_at);
 
     // Tokens that are not a live subject token of this client.
     let id_token = l.id_token.clone();
