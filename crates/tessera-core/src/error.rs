@@ -337,6 +337,28 @@ reasons! {
     UpstreamInvalid = "upstream_invalid" => AccessDenied,
     /// The upstream connection is misconfigured (its secret does not open).
     UpstreamMisconfigured = "upstream_misconfigured" => ServerError,
+    /// Token Vault: `subject_token_type` is neither a refresh nor an access
+    /// token (RFC 8693 §2.2.2).
+    SubjectTokenTypeUnsupported = "subject_token_type_unsupported" => InvalidRequest,
+    /// Token Vault: `requested_token_type` is not Auth0's federated
+    /// connection access token.
+    RequestedTokenTypeUnsupported = "requested_token_type_unsupported" => InvalidRequest,
+    /// Token Vault: the subject token is unknown, expired, revoked, rotated,
+    /// an ID token, a machine token or garbage.
+    SubjectTokenInvalid = "subject_token_invalid" => InvalidGrant,
+    /// Token Vault: the subject token was issued to another client.
+    SubjectTokenClientMismatch = "subject_token_client_mismatch" => InvalidGrant,
+    /// Token Vault: a public client cannot use the exchange.
+    TokenVaultPublicClient = "token_vault_public_client" => UnauthorizedClient,
+    /// Token Vault: the subject token's user has no identity (or no stored
+    /// tokens) for the connection, or none matching `login_hint` (Auth0
+    /// answers 401).
+    FederatedIdentityMissing = "federated_identity_missing" => Unauthorized,
+    /// Token Vault: the upstream access token expired and there is no
+    /// upstream refresh token (or the provider refused it before).
+    UpstreamTokenExpired = "upstream_token_expired" => InvalidGrant,
+    /// Token Vault: the provider refused to refresh the upstream token.
+    UpstreamRefreshRefused = "upstream_refresh_refused" => InvalidGrant,
 
     // Bearer tokens (RFC 6750).
     /// No token was sent (answered with a bare challenge).

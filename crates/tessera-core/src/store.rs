@@ -475,6 +475,28 @@ pub trait IdpTokenStore: Send + Sync + 'static {
         tokens: &SealedIdpTokens,
         expected_refresh: &[u8],
     ) -> Result<bool, StoreError>;
+    /// Claims the upstream refresh of the identity's tokens until `until`
+    /// (the Token Vault exchange's single flight): only while its stored
+    /// refresh token is still the ciphertext `expected_refresh` and no lease
+    /// is live at `now`. Of concurrent claimers exactly one gets true; a
+    /// lease that ended (its node died) can be claimed again. A replace
+    /// ([`Self::replace_idp_tokens_if`], [`Self::put_idp_tokens`]) clears it.
+    async fn claim_idp_refresh(
+        &self,
+        user_id: &str,
+        connection: &str,
+        expected_refresh: &[u8],
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Ends a lease of [`Self::claim_idp_refresh`] without replacing the
+    /// tokens (the provider could not be reached): another request may try.
+    async fn release_idp_refresh(
+        &self,
+        user_id: &str,
+        connection: &str,
+        expected_refresh: &[u8],
+    ) -> Result<(), StoreError>;
 }
 
 /// Logins sent to an upstream provider, under the SHA-256 of their `state`.

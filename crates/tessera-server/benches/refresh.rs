@@ -151,6 +151,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
             default_directory: "Username-Password-Authentication",
             default_audience: None,
             origin: Default::default(),
+            upstream: &tessera_core::grant::token_vault::NoUpstream { now },
         },
         &client,
         &user,

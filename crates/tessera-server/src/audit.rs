@@ -128,6 +128,12 @@ pub fn exchange_types(request: &TokenRequest) -> (LogType, LogType) {
             LogType::SuccessLogin,
             LogType::FailedExchangePasswordlessOtp,
         ),
+        // Auth0 documents no log type of its own for the Token Vault
+        // exchange that we could find; it is a refresh-like exchange.
+        TokenRequest::TokenVault(_) => (
+            LogType::SuccessExchangeRefresh,
+            LogType::FailedExchangeRefresh,
+        ),
     }
 }
 

@@ -117,6 +117,7 @@ impl AppState {
             default_directory: &self.config.default_directory,
             default_audience: None,
             origin: tessera_core::grant::Origin::default(),
+            upstream: self,
         }
     }
 

@@ -37,7 +37,7 @@ impl IdpTokenStore for SqlStore {
             "INSERT INTO idp_tokens (user_id, connection, access_token, refresh_token, id_token, expires_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (user_id, connection) DO UPDATE SET access_token = $3, refresh_token = $4, \
-             id_token = $5, expires_at = $6, updated_at = $7",
+             id_token = $5, expires_at = $6, updated_at = $7, refreshing_until = NULL",
         )
         .bind(&t.user_id)
         .bind(&t.connection)
@@ -86,7 +86,7 @@ impl IdpTokenStore for SqlStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE idp_tokens SET access_token = $3, refresh_token = $4, id_token = $5, \
-             expires_at = $6, updated_at = $7 \
+             expires_at = $6, updated_at = $7, refreshing_until = NULL \
              WHERE user_id = $1 AND connection = $2 AND refresh_token = $8",
         )
         .bind(&t.user_id)
@@ -101,6 +101,52 @@ impl IdpTokenStore for SqlStore {
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_idp_refresh(
+        &self,
+        user_id: &str,
+        connection: &str,
+        expected_refresh: &[u8],
+        now: UnixTime,
+        until: UnixTime,
+    ) -> Result<bool, StoreError> {
+        // One conditional UPDATE: SQLite serialises writers, PostgreSQL
+        // re-evaluates the WHERE on the row's latest version, so of
+        // concurrent claimers exactly one sees no live lease.
+        let done = sqlx::query(
+            "UPDATE idp_tokens SET refreshing_until = $5 \
+             WHERE user_id = $1 AND connection = $2 AND refresh_token = $3 \
+             AND (refreshing_until IS NULL OR refreshing_until <= $4)",
+        )
+        .bind(user_id)
+        .bind(connection)
+        .bind(expected_refresh)
+        .bind(now)
+        .bind(until)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_idp_refresh(
+        &self,
+        user_id: &str,
+        connection: &str,
+        expected_refresh: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idp_tokens SET refreshing_until = NULL \
+             WHERE user_id = $1 AND connection = $2 AND refresh_token = $3",
+        )
+        .bind(user_id)
+        .bind(connection)
+        .bind(expected_refresh)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
     }
 }
 

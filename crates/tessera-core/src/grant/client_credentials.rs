@@ -149,6 +149,7 @@ pub async fn exchange(
             scope: Some(scope),
             id_token: None,
             refresh_token: None,
+            issued_token_type: None,
         },
         kinds: vec![kind],
         user_id: None,

@@ -255,6 +255,7 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
                 scope: Some(scope),
                 id_token,
                 refresh_token: None,
+                issued_token_type: None,
             },
             kinds,
             user_id: Some(g.user.user_id.clone()),

@@ -9,6 +9,7 @@ pub mod password_realm;
 pub mod passwordless_otp;
 pub mod refresh_token;
 pub mod resource_owner;
+pub mod token_vault;
 
 use std::net::IpAddr;
 
@@ -76,6 +77,7 @@ grants! {
     Password = "password" => password,
     PasswordRealm = "http://auth0.com/oauth/grant-type/password-realm" => password_realm,
     PasswordlessOtp = "http://auth0.com/oauth/grant-type/passwordless/otp" => passwordless_otp,
+    TokenVault = "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token" => token_vault,
 }
 
 /// The JSON body of a successful token response (RFC 6749 §5.1).
@@ -90,6 +92,9 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// RFC 8693 §2.2.1 (the Token Vault exchange).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// A response and the kinds of token in it (for metrics), with whom and what
@@ -157,4 +162,6 @@ pub struct Ctx<'a> {
     /// `default_audience`).
     pub default_audience: Option<&'a str>,
     pub origin: Origin,
+    /// The upstream providers (the Token Vault exchange's refresh).
+    pub upstream: &'a dyn token_vault::UpstreamRefresh,
 }

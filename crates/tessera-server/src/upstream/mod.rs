@@ -10,6 +10,7 @@
 //! every failure goes back to the client as an OAuth error, never a 500.
 
 pub mod client;
+mod refresh;
 mod verify;
 
 use axum::extract::State;

@@ -51,6 +51,7 @@ mod smtp;
 mod tenant_settings;
 mod tenant_settings_checks;
 mod token;
+mod token_vault;
 mod unknown_routes;
 mod upstream_connections;
 mod upstream_login;

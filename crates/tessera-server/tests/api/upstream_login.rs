@@ -36,14 +36,20 @@ fn quick(config: &mut tessera_server::ServerConfig) {
 }
 
 async fn downstream() -> TestServer {
+    downstream_on(None).await
+}
+
+/// A downstream on `database_url` (`None`: SQLite in a temp dir).
+async fn downstream_on(database_url: Option<String>) -> TestServer {
     start_opts(Options {
         configure: quick,
+        database_url,
         ..Options::default()
     })
     .await
 }
 
-async fn connection(down: &TestServer, app: &App, options: Value) -> Reply {
+pub(crate) async fn connection(down: &TestServer, app: &App, options: Value) -> Reply {
     let admin = down.admin_token().await;
     down.api(
         Method::POST,
@@ -57,7 +63,17 @@ async fn connection(down: &TestServer, app: &App, options: Value) -> Reply {
 /// Upstream and downstream, wired; `secret` overrides the upstream secret
 /// the connection is given.
 pub(crate) async fn pair(secret: Option<&str>) -> Pair {
-    let down = downstream().await;
+    pair_with(secret, "openid profile email", None).await
+}
+
+/// [`pair`] with the scope the connection asks upstream and the downstream's
+/// database.
+pub(crate) async fn pair_with(
+    secret: Option<&str>,
+    scope: &str,
+    database_url: Option<String>,
+) -> Pair {
+    let down = downstream_on(database_url).await;
     let up = start().await;
     let up_user = flows::user(&up).await;
     let up_app = flows::app(
@@ -75,7 +91,7 @@ pub(crate) async fn pair(secret: Option<&str>) -> Pair {
             "issuer": up.base,
             "client_id": up_app.id,
             "client_secret": secret.unwrap_or(up_app.secret.as_deref().unwrap()),
-            "scope": "openid profile email",
+            "scope": scope,
         }),
     )
     .await;
@@ -122,7 +138,12 @@ async fn get(b: &reqwest::Client, url: &str) -> reqwest::Response {
 
 /// Follows redirects from `url` until one starts with `stop`, filling in
 /// the upstream's login page on the way.
-async fn follow_until(up: &TestServer, b: &reqwest::Client, url: &str, stop: &str) -> String {
+pub(crate) async fn follow_until(
+    up: &TestServer,
+    b: &reqwest::Client,
+    url: &str,
+    stop: &str,
+) -> String {
     let mut url = url.to_owned();
     for _ in 0..12 {
         if url.starts_with(stop) {

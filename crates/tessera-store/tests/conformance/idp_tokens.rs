@@ -110,3 +110,85 @@ pub async fn upstream_logins_are_taken_once_and_expire(db: Db) {
     );
     assert!(s.take_upstream_login(b"nope", T0).await.unwrap().is_none());
 }
+
+/// The Token Vault exchange's single flight: of N concurrent claimers of one
+/// identity's upstream refresh exactly one wins; a stale expectation never
+/// wins; a lease that ended can be claimed again; a replace clears it.
+pub async fn idp_refreshes_are_claimed_by_one_and_leases_end(db: Db) {
+    let s = &db.store;
+    let user = db_user("aa02", "Upstream", Some("b@example.com"), None, T0);
+    s.create_user(&user, None).await.unwrap();
+    let id = user.user_id.as_str();
+    s.put_idp_tokens(&sealed(id, b"at1", Some(b"rt1"), T0))
+        .await
+        .unwrap();
+    assert!(
+        !s.claim_idp_refresh(id, "Upstream", b"rt0", T0, T0 + 15)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.claim_idp_refresh("nobody", "Upstream", b"rt1", T0, T0 + 15)
+            .await
+            .unwrap()
+    );
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = Arc::clone(s);
+        let id = id.to_owned();
+        tasks.push(tokio::spawn(async move {
+            store
+                .claim_idp_refresh(&id, "Upstream", b"rt1", T0, T0 + 15)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    // Live until T0 + 15; claimable again from then on (the winner died).
+    assert!(
+        !s.claim_idp_refresh(id, "Upstream", b"rt1", T0 + 14, T0 + 29)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.claim_idp_refresh(id, "Upstream", b"rt1", T0 + 15, T0 + 30)
+            .await
+            .unwrap()
+    );
+    // Released (the provider was unreachable): claimable at once.
+    s.release_idp_refresh(id, "Upstream", b"rt1").await.unwrap();
+    assert!(
+        s.claim_idp_refresh(id, "Upstream", b"rt1", T0 + 16, T0 + 31)
+            .await
+            .unwrap()
+    );
+    // The winner's replace clears the lease; the old expectation is stale.
+    assert!(
+        s.replace_idp_tokens_if(&sealed(id, b"at2", Some(b"rt2"), T0 + 17), b"rt1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.claim_idp_refresh(id, "Upstream", b"rt1", T0 + 17, T0 + 32)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.claim_idp_refresh(id, "Upstream", b"rt2", T0 + 17, T0 + 32)
+            .await
+            .unwrap()
+    );
+    // A login's put replaces the tokens and clears the lease too.
+    s.put_idp_tokens(&sealed(id, b"at3", Some(b"rt2"), T0 + 18))
+        .await
+        .unwrap();
+    assert!(
+        s.claim_idp_refresh(id, "Upstream", b"rt2", T0 + 18, T0 + 33)
+            .await
+            .unwrap()
+    );
+}

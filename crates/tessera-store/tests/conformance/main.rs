@@ -138,4 +138,5 @@ suite!(
     upstream_logins_are_taken_once_and_expire,
     links_follow_auth0s_rules_and_unlinks_restore_the_user,
     of_concurrent_conflicting_links_exactly_one_wins,
+    idp_refreshes_are_claimed_by_one_and_leases_end,
 );

@@ -1,0 +1,138 @@
+//! The Token Vault exchange's upstream refresh (RFC 6749 §6 at the
+//! connection's token endpoint, with its client credentials), through the
+//! same bounded client as the login: one deadline
+//! ([`crate::ServerConfig::upstream_timeout`]), answers of at most
+//! [`super::client::MAX_BODY`], no redirects. The single flight around it is
+//! the core's (`tessera_core::grant::token_vault`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+use tessera_core::Secret;
+use tessera_core::clock::UnixTime;
+use tessera_core::grant::token_vault::{POLL_MILLIS, RefreshFailure, Refreshed, UpstreamRefresh};
+use tessera_core::manage::upstream_options::open_client_secret;
+use tessera_core::model::Connection;
+
+use super::client::UpstreamError;
+use crate::state::AppState;
+
+#[async_trait]
+impl UpstreamRefresh for AppState {
+    async fn refresh_upstream(
+        &self,
+        connection: &Connection,
+        refresh_token: &Secret<String>,
+    ) -> Result<Refreshed, RefreshFailure> {
+        let Ok(secret) = open_client_secret(&self.master, &connection.id, &connection.options)
+        else {
+            tracing::warn!(connection = %connection.name, "upstream refresh: the client secret does not open");
+            return Err(RefreshFailure::Misconfigured);
+        };
+        let budget = self.config.upstream_timeout;
+        let work = refresh(self, connection, refresh_token.expose(), &secret);
+        let result = match tokio::time::timeout(budget, work).await {
+            Ok(r) => r,
+            Err(_) => Err(Failed::Unavailable("the deadline passed".into())),
+        };
+        result.map_err(|e| {
+            let (failure, detail) = match e {
+                Failed::Refused(d) => (RefreshFailure::Refused, d),
+                Failed::Unavailable(d) => (RefreshFailure::Unavailable, d),
+            };
+            tracing::warn!(connection = %connection.name, detail, "upstream refresh failed");
+            failure
+        })
+    }
+
+    fn deadline_seconds(&self) -> i64 {
+        let d = self.config.upstream_timeout;
+        i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4) + i64::from(d.subsec_nanos() > 0)
+    }
+
+    async fn pause(&self) {
+        tokio::time::sleep(Duration::from_millis(POLL_MILLIS)).await;
+    }
+
+    fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+}
+
+/// Why; the detail never holds a token.
+enum Failed {
+    Refused(String),
+    Unavailable(String),
+}
+
+impl From<UpstreamError> for Failed {
+    fn from(e: UpstreamError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+async fn refresh(
+    state: &AppState,
+    connection: &Connection,
+    refresh_token: &str,
+    secret: &str,
+) -> Result<Refreshed, Failed> {
+    let timeout = state.config.upstream_timeout;
+    let endpoints = state.upstream.endpoints(connection, timeout).await?;
+    let client_id = connection
+        .options
+        .get("client_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    let basic = if endpoints.auth_method == "client_secret_post" {
+        form.push(("client_id", client_id));
+        form.push(("client_secret", secret));
+        None
+    } else {
+        Some((client_id, secret))
+    };
+    let (status, body) = state
+        .upstream
+        .post_form(&endpoints.token, &form, basic, timeout)
+        .await?;
+    if status != 200 {
+        let error: String = body
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .chars()
+            .filter(char::is_ascii_graphic)
+            .take(64)
+            .collect();
+        let detail = format!("the token endpoint answered {status} {error}");
+        // RFC 6749 §5.2: only `invalid_grant` says the refresh token itself
+        // is dead; `invalid_client` and the rest are the connection's (or the
+        // provider's) problem, and the token is kept.
+        return Err(if error == "invalid_grant" {
+            Failed::Refused(detail)
+        } else {
+            Failed::Unavailable(detail)
+        });
+    }
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let access_token = text("access_token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Failed::Unavailable("no access_token".into()))?;
+    Ok(Refreshed {
+        access_token: Secret::new(access_token),
+        refresh_token: text("refresh_token")
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        id_token: text("id_token").map(Secret::new),
+        expires_in: body
+            .get("expires_in")
+            .and_then(Value::as_i64)
+            .filter(|s| *s > 0),
+        scope: text("scope"),
+    })
+}
