@@ -159,7 +159,10 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         clock,
         mailer: mailer(&settings).map_err(|e| Fail::Runtime(format!("email: {e}")))?,
         tenant_settings: Default::default(),
-        upstream: Default::default(),
+        upstream: Arc::new(
+            tessera_server::upstream::Upstream::new(false)
+                .map_err(|e| Fail::Runtime(format!("the upstream HTTP client: {e}")))?,
+        ),
         logs,
     };
     let (stop_tx, stop_rx) = watch::channel(false);

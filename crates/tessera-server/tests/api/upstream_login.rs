@@ -336,6 +336,8 @@ async fn unknown_and_replayed_states_and_upstream_refusals_create_no_user() {
     let id = listed.body[0]["id"].as_str().unwrap().to_owned();
     let mut options = listed.body[0]["options"].clone();
     options["issuer"] = json!("http://127.0.0.1:1/");
+    // Moving the provider needs a new secret (review finding 2).
+    options["client_secret"] = json!("another-secret");
     let r = p
         .down
         .api(
@@ -486,7 +488,7 @@ async fn unreachable_and_silent_providers_end_cleanly_in_time() {
             &admin,
             Some(json!({"options": {
                 "discovery_url": format!("http://127.0.0.1:{closed}/.well-known/openid-configuration"),
-                "client_id": "x", "scope": "openid"}})),
+                "client_id": "x", "client_secret": "x", "scope": "openid"}})),
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
