@@ -171,13 +171,17 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
     )
 }
 
-/// The upstream connections enabled for `tx`'s client (a button each).
+/// The upstream connections enabled for `tx`'s client (a button each);
+/// none when the request names its connection (`connection=`).
 async fn upstream_buttons(
     state: &AppState,
     tx: &AuthorizeTx,
 ) -> Result<Vec<(String, String)>, Response> {
     use tessera_core::manage::upstream_options::{OAUTH2_STRATEGY, OIDC_STRATEGY};
     use tessera_core::store::{ConnectionFilter, Page};
+    if tx.connection.is_some() {
+        return Ok(Vec::new());
+    }
     let filter = ConnectionFilter {
         strategies: vec![OIDC_STRATEGY.into(), OAUTH2_STRATEGY.into()],
         name: None,

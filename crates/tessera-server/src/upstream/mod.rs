@@ -53,12 +53,16 @@ pub fn start_url(state: &AppState, tx: &AuthorizeTx, connection: &str) -> String
     )
 }
 
-/// The upstream connection named `name`, if usable by `tx`'s client.
+/// The upstream connection named `name`, if usable by `tx`'s client and
+/// the one the request names when it names one (`connection=`).
 pub(crate) async fn usable_connection(
     state: &AppState,
     tx: &AuthorizeTx,
     name: &str,
 ) -> Result<Option<Connection>, StoreError> {
+    if tx.connection.as_deref().is_some_and(|named| named != name) {
+        return Ok(None);
+    }
     Ok(state
         .store
         .get_connection_by_name(name)

@@ -795,3 +795,74 @@ async fn an_oauth2_connection_maps_the_userinfo_answer_through_the_login_page_bu
     assert!(html.contains("Continue with GitHub-like"), "{html}");
     assert!(!html.contains("type=\"password\""), "{html}");
 }
+
+/// The `state` (transaction id) of a login page's URL.
+fn tx_of(login_page: &str) -> String {
+    query_of(login_page)["state"].clone()
+}
+
+/// Review finding 4: an authorization request naming its connection
+/// (`connection=`) can only be completed through that connection: the login
+/// page shows no upstream buttons, `u/login/upstream` refuses another
+/// connection, and so does the callback of a login of another connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_the_request_names_cannot_be_swapped_for_an_upstream_one() {
+    let p = pair(None).await;
+    let b = flows::browser();
+    let (_, challenge) = pkce();
+    let db = "Username-Password-Authentication";
+    let url = authorize_url(&p.down, &p.down_app, &challenge)
+        .replace(&format!("connection={CONN}"), &format!("connection={db}"));
+    let login_page = location(&get(&b, &url).await);
+    assert!(
+        login_page.starts_with(&p.down.url("u/login?")),
+        "{login_page}"
+    );
+    let html = get(&b, &login_page).await.text().await.unwrap();
+    assert!(!html.contains("u/login/upstream"), "{html}");
+    let tx = tx_of(&login_page);
+    let res = get(
+        &b,
+        &format!(
+            "{}?state={}&connection={CONN}",
+            p.down.url("u/login/upstream"),
+            enc(&tx)
+        ),
+    )
+    .await;
+    let to = location(&res);
+    assert!(to.starts_with(CALLBACK), "went to {to}");
+    assert_error(&query_of(&to), "invalid_request");
+
+    // A login of another connection stored for a request naming the
+    // database connection is refused at the callback.
+    let login_page = location(&get(&b, &url).await);
+    let tx = tx_of(&login_page);
+    let now = p.down.state.clock.now();
+    let state_value = "swapped-state-value";
+    tessera_core::store::UpstreamLoginStore::put_upstream_login(
+        &*p.down.store,
+        &tessera_core::ids::sha256(state_value.as_bytes()),
+        &tessera_core::upstream::UpstreamLogin {
+            tx_id: tx,
+            connection: CONN.into(),
+            nonce: "n".into(),
+            verifier_sealed: vec![1, 2, 3],
+            expires_at: now + 300,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let res = get(
+        &b,
+        &format!(
+            "{}?code=c&state={state_value}",
+            p.down.url("login/callback")
+        ),
+    )
+    .await;
+    let q = query_of(&location(&res));
+    assert_error(&q, "invalid_request");
+    assert!(users_of(&p.down).await.is_empty());
+}
