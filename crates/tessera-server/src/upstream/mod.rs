@@ -486,7 +486,7 @@ async fn authenticate(
             .ok_or_else(|| UpstreamError::Invalid("no jwks_uri".into()))?;
         let jwks = state.upstream.get_json(jwks_uri, None, timeout).await?;
         let issuer = endpoints.issuer.as_deref().unwrap_or_default();
-        verify::id_token_claims(raw, &jwks, issuer, client_id, secret, nonce)?
+        verify::id_token_claims(raw, &jwks, issuer, client_id, nonce)?
     } else {
         let userinfo = endpoints
             .userinfo
@@ -521,21 +521,29 @@ async fn upsert_user(
     match state.store.get_user(&user_id).await? {
         Some(user) if user.blocked => Ok(Err((Reason::UpstreamDenied, "the user is blocked"))),
         Some(mut user) => {
-            if up::update_user(&mut user, connection, profile, now)
-                && !state.store.update_user(&user, None).await?
-            {
-                return Ok(Err((Reason::UpstreamInvalid, "the user is gone")));
+            if !up::update_user(&mut user, connection, profile, now) {
+                return Ok(Ok(user));
             }
-            Ok(Ok(user))
+            // Upstream users' emails are not unique (the store gives them no
+            // email key); a conflict is still a refusal, never a 503.
+            match state.store.update_user(&user, None).await {
+                Ok(true) => Ok(Ok(user)),
+                Ok(false) => Ok(Err((Reason::UpstreamInvalid, "the user is gone"))),
+                Err(StoreError::Conflict(_)) => Ok(Err((
+                    Reason::UpstreamInvalid,
+                    "the user's profile conflicts with another user",
+                ))),
+                Err(e) => Err(e),
+            }
         }
         None => {
             let user = up::new_user(connection, profile, now);
             match state.store.create_user(&user, None).await {
                 Ok(()) => Ok(Ok(user)),
-                // Another user of this connection has the email.
+                // The same upstream user's first login, concurrently.
                 Err(StoreError::Conflict(_)) => Ok(Err((
                     Reason::UpstreamInvalid,
-                    "another user of this connection has the same email",
+                    "the user was created by a concurrent login",
                 ))),
                 Err(e) => Err(e),
             }

@@ -395,7 +395,7 @@ fn explicit(base: &str) -> Value {
         "authorization_endpoint": format!("{base}authorize"),
         "token_endpoint": format!("{base}token"),
         "jwks_uri": format!("{base}jwks"),
-        "client_id": "downstream", "client_secret": "s3cret",
+        "client_id": "downstream", "client_secret": FAKE_SECRET,
         "scope": "openid profile",
     })
 }
@@ -500,7 +500,7 @@ async fn unreachable_and_silent_providers_end_cleanly_in_time() {
 }
 
 /// What the fake provider's token endpoint signs.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Forgery {
     None,
     OtherKey,
@@ -508,12 +508,41 @@ enum Forgery {
     WrongNonce,
     WrongIssuer,
     Expired,
+    /// `alg: none`, no signature.
+    AlgNone,
+    /// HS256 with the connection's client secret as the key.
+    Hs256WithClientSecret,
+    /// `aud: ["downstream", "someone-else"]`.
+    ExtraAudience,
+    /// `azp` naming another client.
+    WrongAzp,
 }
 
+#[allow(dead_code)] // answer, meta, last_authorize: for the tests below as they come
 struct Fake {
     base: String,
     nonce: Arc<Mutex<String>>,
     mode: Arc<Mutex<Forgery>>,
+    /// Merged into (overriding) the ID token's claims.
+    claims: Arc<Mutex<Value>>,
+    /// Merged into the token endpoint's answer (`Null` members removed).
+    answer: Arc<Mutex<Value>>,
+    /// Merged into the discovery metadata.
+    meta: Arc<Mutex<Value>>,
+    /// The query of the last authorization request Tessera sent here.
+    last_authorize: Arc<Mutex<BTreeMap<String, String>>>,
+}
+
+fn merge(into: &mut Value, from: &Value) {
+    if let (Some(into), Some(from)) = (into.as_object_mut(), from.as_object()) {
+        for (k, v) in from {
+            if v.is_null() {
+                into.remove(k);
+            } else {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
 }
 
 fn ec_key() -> (rcgen::KeyPair, Value) {
@@ -523,6 +552,9 @@ fn ec_key() -> (rcgen::KeyPair, Value) {
         "x": URL_SAFE_NO_PAD.encode(&raw[1..33]), "y": URL_SAFE_NO_PAD.encode(&raw[33..65])});
     (key, jwk)
 }
+
+/// The connection secret `explicit` gives the fake provider's connection.
+const FAKE_SECRET: &str = "s3cret";
 
 /// A tiny OpenID provider: discovery, JWKS (key A), and a token endpoint
 /// answering an ID token forged as `mode` says.
@@ -536,12 +568,17 @@ async fn fake_provider() -> Fake {
     let (other, _) = ec_key();
     let nonce = Arc::new(Mutex::new(String::new()));
     let mode = Arc::new(Mutex::new(Forgery::None));
+    let claims_extra = Arc::new(Mutex::new(json!({})));
+    let answer_extra = Arc::new(Mutex::new(json!({})));
+    let meta_extra = Arc::new(Mutex::new(json!({})));
+    let last_authorize = Arc::new(Mutex::new(BTreeMap::new()));
     let meta = json!({
         "issuer": base, "authorization_endpoint": format!("{base}authorize"),
         "token_endpoint": format!("{base}token"), "jwks_uri": format!("{base}jwks"),
         "token_endpoint_auth_methods_supported": ["client_secret_post"],
     });
     let (n, m, iss) = (nonce.clone(), mode.clone(), base.clone());
+    let (ce, ae) = (claims_extra.clone(), answer_extra.clone());
     let good_der = good.serialize_der();
     let other_der = other.serialize_der();
     let token = move || {
@@ -550,32 +587,67 @@ async fn fake_provider() -> Fake {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let claims = json!({
+        let mut claims = json!({
             "iss": if mode == Forgery::WrongIssuer { "http://127.0.0.1:1/" } else { iss.as_str() },
             "sub": "fake-user", "email": "eve@example.com", "email_verified": true,
-            "aud": if mode == Forgery::WrongAudience { "someone-else" } else { "downstream" },
+            "aud": match mode {
+                Forgery::WrongAudience => json!("someone-else"),
+                Forgery::ExtraAudience => json!(["downstream", "someone-else"]),
+                _ => json!("downstream"),
+            },
             "nonce": if mode == Forgery::WrongNonce { "other".to_owned() } else { n.lock().unwrap().clone() },
             "iat": now - 10,
             "exp": if mode == Forgery::Expired { now - 5 } else { now + 300 },
         });
-        let der = if mode == Forgery::OtherKey {
-            &other_der
-        } else {
-            &good_der
+        if mode == Forgery::WrongAzp {
+            claims["azp"] = json!("another-client");
+        }
+        merge(&mut claims, &ce.lock().unwrap());
+        let id_token = match mode {
+            Forgery::AlgNone => format!(
+                "{}.{}.",
+                URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            ),
+            Forgery::Hs256WithClientSecret => jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(FAKE_SECRET.as_bytes()),
+            )
+            .unwrap(),
+            _ => {
+                let der = if mode == Forgery::OtherKey {
+                    &other_der
+                } else {
+                    &good_der
+                };
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+                header.kid = Some("k1".into());
+                let key = jsonwebtoken::EncodingKey::from_ec_der(der);
+                jsonwebtoken::encode(&header, &claims, &key).unwrap()
+            }
         };
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some("k1".into());
-        let key = jsonwebtoken::EncodingKey::from_ec_der(der);
-        let id_token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-        axum::Json(json!({"access_token": "fake-at", "token_type": "Bearer",
-            "expires_in": 300, "id_token": id_token}))
+        let mut answer = json!({"access_token": "fake-at", "token_type": "Bearer",
+            "expires_in": 300, "id_token": id_token});
+        merge(&mut answer, &ae.lock().unwrap());
+        axum::Json(answer)
     };
+    let me = meta_extra.clone();
+    let la = last_authorize.clone();
     let app = axum::Router::new()
         .route(
             "/.well-known/openid-configuration",
             axum::routing::get(move || {
-                let meta = meta.clone();
+                let mut meta = meta.clone();
+                merge(&mut meta, &me.lock().unwrap());
                 async move { axum::Json(meta) }
+            }),
+        )
+        .route(
+            "/authorize",
+            axum::routing::get(move |uri: axum::http::Uri| {
+                *la.lock().unwrap() = query_of(&format!("http://x/?{}", uri.query().unwrap_or("")));
+                async move { "" }
             }),
         )
         .route(
@@ -593,45 +665,84 @@ async fn fake_provider() -> Fake {
             }),
         );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Fake { base, nonce, mode }
+    Fake {
+        base,
+        nonce,
+        mode,
+        claims: claims_extra,
+        answer: answer_extra,
+        meta: meta_extra,
+        last_authorize,
+    }
+}
+
+/// A downstream with the fake provider as connection `CONN` (explicit
+/// endpoints, or by discovery) for a new app.
+async fn with_fake(discovery: bool) -> (Fake, TestServer, App) {
+    let fake = fake_provider().await;
+    let down = downstream().await;
+    let app = flows::app(&down, json!({"app_type": "regular_web"})).await;
+    let mut options = explicit(&fake.base);
+    if discovery {
+        options["discovery_url"] = json!(format!("{}.well-known/openid-configuration", fake.base));
+    }
+    let r = connection(&down, &app, options).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    (fake, down, app)
+}
+
+/// One login through the fake provider from `authorize` (with `extra`
+/// parameters) to the client's callback; `callback_extra` is added to the
+/// callback's query. The client's callback query.
+async fn fake_login(
+    fake: &Fake,
+    down: &TestServer,
+    app: &App,
+    b: &reqwest::Client,
+    extra: &str,
+    callback_extra: &str,
+) -> BTreeMap<String, String> {
+    let (_, challenge) = pkce();
+    let res = get(
+        b,
+        &format!("{}{extra}", authorize_url(down, app, &challenge)),
+    )
+    .await;
+    let res = get(b, &location(&res)).await;
+    assert_eq!(res.status(), 302);
+    assert!(location(&res).starts_with(&fake.base), "{}", location(&res));
+    let q = query_of(&location(&res));
+    *fake.nonce.lock().unwrap() = q["nonce"].clone();
+    let res = get(
+        b,
+        &format!(
+            "{}?code=c&state={}{callback_extra}",
+            down.url("login/callback"),
+            enc(&q["state"])
+        ),
+    )
+    .await;
+    query_of(&location(&res))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_upstream_id_tokens_create_no_user() {
-    let fake = fake_provider().await;
-    let down = downstream().await;
-    let app = flows::app(&down, json!({"app_type": "regular_web"})).await;
+    let (fake, down, app) = with_fake(true).await;
     let b = flows::browser();
-    let mut options = explicit(&fake.base);
-    options["discovery_url"] = json!(format!("{}.well-known/openid-configuration", fake.base));
-    let r = connection(&down, &app, options).await;
-    assert_eq!(r.status, 201, "{r:?}");
     for mode in [
         Forgery::OtherKey,
         Forgery::WrongAudience,
         Forgery::WrongNonce,
         Forgery::WrongIssuer,
         Forgery::Expired,
+        Forgery::AlgNone,
+        Forgery::Hs256WithClientSecret,
+        Forgery::ExtraAudience,
+        Forgery::WrongAzp,
         Forgery::None,
     ] {
         *fake.mode.lock().unwrap() = mode;
-        let (_, challenge) = pkce();
-        let res = get(&b, &authorize_url(&down, &app, &challenge)).await;
-        let res = get(&b, &location(&res)).await;
-        assert_eq!(res.status(), 302);
-        let q = query_of(&location(&res));
-        assert!(location(&res).starts_with(&fake.base));
-        *fake.nonce.lock().unwrap() = q["nonce"].clone();
-        let res = get(
-            &b,
-            &format!(
-                "{}?code=c&state={}",
-                down.url("login/callback"),
-                enc(&q["state"])
-            ),
-        )
-        .await;
-        let q = query_of(&location(&res));
+        let q = fake_login(&fake, &down, &app, &b, "", "").await;
         if mode == Forgery::None {
             // The control: the same provider, honest, lets the user in.
             assert!(q.contains_key("code"), "{q:?}");
@@ -642,9 +753,49 @@ async fn forged_upstream_id_tokens_create_no_user() {
             assert_eq!(users[0]["email_verified"], true);
         } else {
             assert_error(&q, "access_denied");
-            assert!(users_of(&down).await.is_empty());
+            assert!(users_of(&down).await.is_empty(), "{mode:?}");
         }
     }
+    // azp equal to our client id is fine.
+    *fake.claims.lock().unwrap() = json!({"azp": "downstream", "sub": "other-user"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+}
+
+/// Review finding 3: an upstream user whose (unverified) email is another's
+/// never locks that other out: both log in, as separate users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_email_cannot_squat_another_users_login() {
+    let (fake, down, app) = with_fake(false).await;
+    *fake.claims.lock().unwrap() =
+        json!({"sub": "attacker", "email": "victim@corp.example", "email_verified": false});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    *fake.claims.lock().unwrap() =
+        json!({"sub": "victim", "email": "victim@corp.example", "email_verified": true});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    // A later login whose profile email changes to a taken one still works.
+    *fake.claims.lock().unwrap() = json!({"sub": "third", "email": "third@corp.example"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    *fake.claims.lock().unwrap() = json!({"sub": "third", "email": "victim@corp.example"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    let mut ids: Vec<String> = users_of(&down)
+        .await
+        .iter()
+        .map(|u| u["user_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            format!("oidc|{CONN}|attacker"),
+            format!("oidc|{CONN}|third"),
+            format!("oidc|{CONN}|victim")
+        ]
+    );
 }
 
 /// A GitHub-like OAuth 2.0 provider: a token endpoint that wants the secret

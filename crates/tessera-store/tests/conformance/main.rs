@@ -132,4 +132,5 @@ suite!(
     log_sweeps_remove_bounded_batches_oldest_first,
     idp_tokens_are_replaced_conditionally_and_go_with_their_user,
     upstream_logins_are_taken_once_and_expire,
+    upstream_users_never_conflict_on_email,
 );
