@@ -36,7 +36,8 @@ impl IdpTokenStore for SqlStore {
         sqlx::query(
             "INSERT INTO idp_tokens (user_id, connection, access_token, refresh_token, id_token, expires_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (user_id, connection) DO UPDATE SET access_token = $3, refresh_token = $4, \
+             ON CONFLICT (user_id, connection) DO UPDATE SET access_token = $3, \
+             refresh_token = COALESCE($4, idp_tokens.refresh_token), \
              id_token = $5, expires_at = $6, updated_at = $7",
         )
         .bind(&t.user_id)

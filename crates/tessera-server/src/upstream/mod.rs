@@ -42,6 +42,9 @@ use crate::interactive::{
 };
 use crate::state::AppState;
 
+/// The longest failure detail logged.
+const MAX_DETAIL: usize = 256;
+
 /// The URL of the page that sends `tx`'s browser to `connection`.
 pub fn start_url(state: &AppState, tx: &AuthorizeTx, connection: &str) -> String {
     let enc = crate::interactive::url_encode;
@@ -226,6 +229,7 @@ async fn deny(
     description: &'static str,
     detail: &str,
 ) -> Response {
+    let detail = bounded_detail(detail);
     tracing::warn!(connection = %connection.name, client_id = %tx.client_id, reason = reason.as_str(), detail, "upstream login failed");
     let mut event = login_event(
         state,
@@ -237,6 +241,17 @@ async fn deny(
     event.description = description.into();
     state.logs.record(event);
     fail_to_client(state, tx, OAuthError::new(reason, description)).await
+}
+
+/// The provider chooses much of a failure's detail (the crate's error texts
+/// quote its `iss` and `aud`): no control characters, at most
+/// [`MAX_DETAIL`] characters.
+fn bounded_detail(detail: &str) -> String {
+    detail
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_DETAIL)
+        .collect()
 }
 
 /// What the token endpoint answered.
@@ -501,7 +516,7 @@ async fn authenticate(
             _ => return Err(UpstreamError::Invalid("userinfo is not an object".into())),
         }
     };
-    let profile = up::profile_from_claims(&claims, &connection.options)
+    let profile = up::profile_from_claims(&claims, &connection.strategy, &connection.options)
         .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
     Ok((profile, tokens))
 }
@@ -548,5 +563,17 @@ async fn upsert_user(
                 Err(e) => Err(e),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn failure_details_are_bounded_and_single_line() {
+        let long = format!("iss {}\nforged line", "x".repeat(300 * 1024));
+        let d = super::bounded_detail(&long);
+        assert_eq!(d.chars().count(), super::MAX_DETAIL);
+        assert!(!d.contains('\n'));
+        assert_eq!(super::bounded_detail("a\nb"), "a b");
     }
 }

@@ -1017,3 +1017,25 @@ async fn the_connection_the_request_names_cannot_be_swapped_for_an_upstream_one(
     assert_error(&q, "invalid_request");
     assert!(users_of(&p.down).await.is_empty());
 }
+
+/// Review finding 11: the provider's refresh token survives a later login
+/// whose answer has none (Google sends one only at the first consent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_login_without_a_refresh_token_keeps_the_stored_one() {
+    let (fake, down, app) = with_fake(false).await;
+    *fake.answer.lock().unwrap() = json!({"refresh_token": "first-consent-rt"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    *fake.answer.lock().unwrap() = json!({"access_token": "second-at"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    let reader = down
+        .token_with_scopes(&["read:users", "read:user_idp_tokens"])
+        .await;
+    let path = format!("api/v2/users/{}", enc(&format!("oidc|{CONN}|fake-user")));
+    let user = down.api(Method::GET, &path, &reader, None).await;
+    assert_eq!(user.status, 200, "{user:?}");
+    let identity = &user.body["identities"][0];
+    assert_eq!(identity["access_token"], "second-at", "{user:?}");
+    assert_eq!(identity["refresh_token"], "first-consent-rt", "{user:?}");
+}

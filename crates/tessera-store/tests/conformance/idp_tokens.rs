@@ -73,6 +73,31 @@ pub async fn idp_tokens_are_replaced_conditionally_and_go_with_their_user(db: Db
     assert!(s.get_idp_tokens(id, "Upstream").await.unwrap().is_none());
 }
 
+/// Review of issue 14, finding 11: a login whose answer has no refresh
+/// token (Google sends one only at the first consent) keeps the stored one;
+/// the rest is replaced.
+pub async fn idp_tokens_keep_the_refresh_token_a_later_login_lacks(db: Db) {
+    let s = &db.store;
+    let user = db_user("aa02", "Upstream", Some("b@example.com"), None, T0);
+    s.create_user(&user, None).await.unwrap();
+    let id = user.user_id.as_str();
+    s.put_idp_tokens(&sealed(id, b"at1", Some(b"rt1"), T0))
+        .await
+        .unwrap();
+    s.put_idp_tokens(&sealed(id, b"at2", None, T0 + 1))
+        .await
+        .unwrap();
+    let got = s.get_idp_tokens(id, "Upstream").await.unwrap().unwrap();
+    assert_eq!(got.access_token, b"at2");
+    assert_eq!(got.refresh_token.as_deref(), Some(&b"rt1"[..]));
+    assert_eq!(got.updated_at, T0 + 1);
+    s.put_idp_tokens(&sealed(id, b"at3", Some(b"rt3"), T0 + 2))
+        .await
+        .unwrap();
+    let got = s.get_idp_tokens(id, "Upstream").await.unwrap().unwrap();
+    assert_eq!(got.refresh_token.as_deref(), Some(&b"rt3"[..]));
+}
+
 pub async fn upstream_logins_are_taken_once_and_expire(db: Db) {
     use tessera_core::upstream::UpstreamLogin;
     let s = &db.store;

@@ -133,4 +133,5 @@ suite!(
     idp_tokens_are_replaced_conditionally_and_go_with_their_user,
     upstream_logins_are_taken_once_and_expire,
     upstream_users_never_conflict_on_email,
+    idp_tokens_keep_the_refresh_token_a_later_login_lacks,
 );
