@@ -29,7 +29,18 @@ pub struct UpstreamLogin {
     /// to the state's hash).
     pub verifier_sealed: Vec<u8>,
     pub expires_at: UnixTime,
+    /// The provider's issuer (`oidc`): an `iss` in the answer must equal it.
+    pub issuer: Option<String>,
+    /// The provider promised `iss` in its answers (RFC 9207 metadata
+    /// `authorization_response_iss_parameter_supported`): it is required.
+    pub iss_required: bool,
+    /// With `prompt=login` or `max_age`: the ID token must carry an
+    /// `auth_time` no earlier than this (less [`AUTH_TIME_SKEW`]).
+    pub auth_after: Option<UnixTime>,
 }
+
+/// Clock skew allowed between the provider's `auth_time` and ours.
+pub const AUTH_TIME_SKEW: i64 = 60;
 
 /// What the provider says about the user, bounded and typed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

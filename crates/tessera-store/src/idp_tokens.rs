@@ -113,14 +113,21 @@ impl UpstreamLoginStore for SqlStore {
         login: &UpstreamLogin,
         now: UnixTime,
     ) -> Result<(), StoreError> {
+        let mut db = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("DELETE FROM upstream_logins WHERE expires_at <= $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *db)
+            .await
+            .map_err(map_err)?;
+        // One live login per authorization request: the newest.
+        sqlx::query("DELETE FROM upstream_logins WHERE tx_id = $1")
+            .bind(&login.tx_id)
+            .execute(&mut *db)
             .await
             .map_err(map_err)?;
         sqlx::query(
-            "INSERT INTO upstream_logins (state_hash, tx_id, connection, nonce, verifier_sealed, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO upstream_logins (state_hash, tx_id, connection, nonce, verifier_sealed, expires_at, \
+             issuer, iss_required, auth_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(state_hash)
         .bind(&login.tx_id)
@@ -128,9 +135,13 @@ impl UpstreamLoginStore for SqlStore {
         .bind(&login.nonce)
         .bind(&login.verifier_sealed)
         .bind(login.expires_at)
-        .execute(&self.pool)
+        .bind(&login.issuer)
+        .bind(i64::from(login.iss_required))
+        .bind(login.auth_after)
+        .execute(&mut *db)
         .await
         .map_err(map_err)?;
+        db.commit().await.map_err(map_err)?;
         Ok(())
     }
 
@@ -142,7 +153,7 @@ impl UpstreamLoginStore for SqlStore {
         // One DELETE ... RETURNING: the row goes to exactly one caller.
         let row = sqlx::query(
             "DELETE FROM upstream_logins WHERE state_hash = $1 \
-             RETURNING tx_id, connection, nonce, verifier_sealed, expires_at",
+             RETURNING tx_id, connection, nonce, verifier_sealed, expires_at, issuer, iss_required, auth_after",
         )
         .bind(state_hash)
         .fetch_optional(&self.pool)
@@ -156,6 +167,9 @@ impl UpstreamLoginStore for SqlStore {
             nonce: row.try_get("nonce").map_err(get)?,
             verifier_sealed: row.try_get("verifier_sealed").map_err(get)?,
             expires_at: row.try_get("expires_at").map_err(get)?,
+            issuer: row.try_get("issuer").map_err(get)?,
+            iss_required: row.try_get::<i64, _>("iss_required").map_err(get)? != 0,
+            auth_after: row.try_get("auth_after").map_err(get)?,
         };
         Ok((login.expires_at > now).then_some(login))
     }

@@ -266,7 +266,7 @@ pub async fn submit(
     };
     match check_password(&state, &connection, ip.0, &email, password, &tx.client_id).await {
         Ok(PasswordVerdict::Valid { user, hash }) => {
-            let (session, cookie) = match new_session(&state, &user).await {
+            let (session, cookie) = match new_session(&state, &user, None).await {
                 Ok(s) => s,
                 Err(res) => return res,
             };
@@ -305,6 +305,7 @@ pub async fn submit(
 async fn new_session(
     state: &AppState,
     user: &User,
+    auth_time: Option<tessera_core::clock::UnixTime>,
 ) -> Result<(Session, Vec<HeaderValue>), Response> {
     let now = state.clock.now();
     let (Ok(secret), Ok(sid)) = (new_secret_value(), tessera_core::ids::alphanumeric(32)) else {
@@ -315,7 +316,7 @@ async fn new_session(
         secret_hash: cookies::sha256(&secret),
         sid,
         user_id: user.user_id.clone(),
-        auth_time: now,
+        auth_time: auth_time.unwrap_or(now),
         created_at: now,
         last_seen: now,
         expires_at: now + lifetime,
@@ -374,8 +375,9 @@ fn record_login(
     state.logs.record(event);
 }
 
-/// After a successful authentication at `connection`: the session, then the
-/// rest of the flow.
+/// After a successful authentication at `connection`: the session (its
+/// `auth_time` the upstream provider's when given, else now), then the rest
+/// of the flow.
 pub(crate) async fn log_in(
     state: &AppState,
     headers: &HeaderMap,
@@ -383,8 +385,9 @@ pub(crate) async fn log_in(
     tx: &AuthorizeTx,
     connection: &Connection,
     user: User,
+    auth_time: Option<tessera_core::clock::UnixTime>,
 ) -> Response {
-    let (session, cookie) = match new_session(state, &user).await {
+    let (session, cookie) = match new_session(state, &user, auth_time).await {
         Ok(s) => s,
         Err(res) => return res,
     };
@@ -489,6 +492,7 @@ mod tests {
             &tx,
             &connection,
             before.clone(),
+            None,
         )
         .await;
         let location = res

@@ -99,6 +99,9 @@ pub struct Endpoints {
     pub userinfo: Option<url::Url>,
     /// `client_secret_basic` or `client_secret_post`.
     pub auth_method: &'static str,
+    /// The metadata's `authorization_response_iss_parameter_supported`
+    /// (RFC 9207): the answer must then carry `iss`.
+    pub iss_parameter_supported: bool,
 }
 
 fn opt_str<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -242,6 +245,7 @@ impl Upstream {
                 userinfo: Some(required(o, "userinfo_url", lo)?),
                 // Auth0's oauth2 strategy sends the credentials in the body.
                 auth_method: "client_secret_post",
+                iss_parameter_supported: false,
             });
         }
         let meta = match url_of(o, "discovery_url", lo)? {
@@ -265,6 +269,10 @@ impl Upstream {
             jwks_uri: Some(required(src, "jwks_uri", lo)?),
             userinfo: url_of(src, "userinfo_endpoint", lo)?,
             auth_method: auth_method(o, meta.as_ref()),
+            iss_parameter_supported: src
+                .get("authorization_response_iss_parameter_supported")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             issuer: Some(issuer),
         })
     }

@@ -19,7 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use tessera_core::error::{OAuthError, Reason};
-use tessera_core::flow::AuthorizeTx;
+use tessera_core::flow::{AuthorizeTx, Prompt};
 use tessera_core::idp_vault::IdpTokens;
 use tessera_core::log_event::LogType;
 use tessera_core::manage::upstream_options::{
@@ -124,12 +124,25 @@ pub async fn start(
         return unavailable(&state, &"the random number generator failed");
     };
     let now = state.clock.now();
+    let oidc = connection.strategy == OIDC_STRATEGY;
+    // Re-authentication asked of us is asked upstream (`oidc`), and its
+    // `auth_time` is checked at the callback.
+    let prompt_login = oidc && tx.prompts(Prompt::Login);
+    let max_age = tx.max_age.filter(|_| oidc);
+    let auth_after = match (prompt_login, max_age) {
+        (false, None) => None,
+        (true, None) => Some(now),
+        (login, Some(age)) => Some(if login { now } else { now - age.max(0) }),
+    };
     let login = UpstreamLogin {
         tx_id: tx.id.clone(),
         connection: connection.name.clone(),
         nonce: nonce.clone(),
         verifier_sealed,
         expires_at: now + UPSTREAM_LOGIN_LIFETIME.min(tx.expires_at - now).max(1),
+        issuer: endpoints.issuer.clone(),
+        iss_required: endpoints.iss_parameter_supported,
+        auth_after,
     };
     if let Err(e) = state
         .store
@@ -168,8 +181,14 @@ pub async fn start(
         if !scope.is_empty() {
             q.append_pair("scope", &scope);
         }
-        if connection.strategy == OIDC_STRATEGY {
+        if oidc {
             q.append_pair("nonce", &nonce);
+        }
+        if prompt_login {
+            q.append_pair("prompt", "login");
+        }
+        if let Some(age) = max_age {
+            q.append_pair("max_age", &age.max(0).to_string());
         }
     }
     found(url.as_str())
@@ -306,6 +325,23 @@ async fn take_callback(state: &AppState, ip: PeerIp, headers: &HeaderMap, uri: &
         }
         Err(e) => return unavailable(state, &e),
     };
+    // RFC 9207: an answer naming another issuer came from another provider
+    // (a mix-up); a provider that promised `iss` must send it.
+    let iss_ok = match (param(&query, "iss"), login.issuer.as_deref()) {
+        (Some(iss), Some(expected)) => iss == expected,
+        (Some(_), None) => true,
+        (None, _) => !login.iss_required,
+    };
+    if !iss_ok {
+        return upstream_failed(
+            state,
+            &facts,
+            &tx,
+            &connection,
+            UpstreamError::Invalid("the answer's iss is missing or another issuer's".into()),
+        )
+        .await;
+    }
     if let Some(error) = param(&query, "error") {
         let shown: String = error
             .chars()
@@ -353,8 +389,8 @@ async fn take_callback(state: &AppState, ip: PeerIp, headers: &HeaderMap, uri: &
     };
     let verifier = String::from_utf8_lossy(&verifier).into_owned();
     let budget = state.config.upstream_timeout;
-    let work = authenticate(state, &connection, code, &verifier, &secret, &login.nonce);
-    let (profile, tokens) = match tokio::time::timeout(budget, work).await {
+    let work = authenticate(state, &connection, code, &verifier, &secret, &login);
+    let (profile, tokens, auth_time) = match tokio::time::timeout(budget, work).await {
         Ok(Ok(found)) => found,
         Ok(Err(e)) => return upstream_failed(state, &facts, &tx, &connection, e).await,
         Err(_) => {
@@ -382,7 +418,11 @@ async fn take_callback(state: &AppState, ip: PeerIp, headers: &HeaderMap, uri: &
     if let Err(e) = state.store.put_idp_tokens(&sealed).await {
         return unavailable(state, &e);
     }
-    crate::interactive::login::log_in(state, headers, &facts, &tx, &connection, user).await
+    // The session's auth_time is the provider's when it says (never later
+    // than now).
+    let auth_time = auth_time.map(|t| t.min(now));
+    crate::interactive::login::log_in(state, headers, &facts, &tx, &connection, user, auth_time)
+        .await
 }
 
 /// The callback is reached by a redirect that answers the provider's own
@@ -437,8 +477,9 @@ async fn authenticate(
     code: &str,
     verifier: &str,
     secret: &str,
-    nonce: &str,
-) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
+    login: &UpstreamLogin,
+) -> Result<(UpstreamProfile, UpstreamTokens, Option<i64>), UpstreamError> {
+    let nonce = login.nonce.as_str();
     let timeout = state.config.upstream_timeout;
     let endpoints = state.upstream.endpoints(connection, timeout).await?;
     let client_id = connection
@@ -516,9 +557,25 @@ async fn authenticate(
             _ => return Err(UpstreamError::Invalid("userinfo is not an object".into())),
         }
     };
+    let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+    if let Some(after) = login.auth_after {
+        match auth_time {
+            Some(t) if t >= after - up::AUTH_TIME_SKEW => {}
+            Some(_) => {
+                return Err(UpstreamError::Invalid(
+                    "the provider did not authenticate the user again (auth_time too old)".into(),
+                ));
+            }
+            None => {
+                return Err(UpstreamError::Invalid(
+                    "no auth_time though re-authentication was asked".into(),
+                ));
+            }
+        }
+    }
     let profile = up::profile_from_claims(&claims, &connection.strategy, &connection.options)
         .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
-    Ok((profile, tokens))
+    Ok((profile, tokens, auth_time))
 }
 
 type Refusal = (Reason, &'static str);

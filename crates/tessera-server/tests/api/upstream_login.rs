@@ -299,10 +299,12 @@ async fn unknown_and_replayed_states_and_upstream_refusals_create_no_user() {
     )
     .await;
     let upstream_state = query_of(&up_authorize)["state"].clone();
+    // (The upstream Tessera promises RFC 9207's iss: it must be there.)
     let denied = format!(
-        "{}?error=access_denied&error_description=no&state={}",
+        "{}?error=access_denied&error_description=no&state={}&iss={}",
         p.down.url("login/callback"),
-        enc(&upstream_state)
+        enc(&upstream_state),
+        enc(&p.up.base)
     );
     let res = get(&b, &denied).await;
     assert_eq!(res.status(), 200);
@@ -518,7 +520,6 @@ enum Forgery {
     WrongAzp,
 }
 
-#[allow(dead_code)] // answer, meta, last_authorize: for the tests below as they come
 struct Fake {
     base: String,
     nonce: Arc<Mutex<String>>,
@@ -633,7 +634,6 @@ async fn fake_provider() -> Fake {
         axum::Json(answer)
     };
     let me = meta_extra.clone();
-    let la = last_authorize.clone();
     let app = axum::Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -641,13 +641,6 @@ async fn fake_provider() -> Fake {
                 let mut meta = meta.clone();
                 merge(&mut meta, &me.lock().unwrap());
                 async move { axum::Json(meta) }
-            }),
-        )
-        .route(
-            "/authorize",
-            axum::routing::get(move |uri: axum::http::Uri| {
-                *la.lock().unwrap() = query_of(&format!("http://x/?{}", uri.query().unwrap_or("")));
-                async move { "" }
             }),
         )
         .route(
@@ -713,6 +706,7 @@ async fn fake_login(
     assert!(location(&res).starts_with(&fake.base), "{}", location(&res));
     let q = query_of(&location(&res));
     *fake.nonce.lock().unwrap() = q["nonce"].clone();
+    *fake.last_authorize.lock().unwrap() = q.clone();
     let res = get(
         b,
         &format!(
@@ -1000,6 +994,9 @@ async fn the_connection_the_request_names_cannot_be_swapped_for_an_upstream_one(
             nonce: "n".into(),
             verifier_sealed: vec![1, 2, 3],
             expires_at: now + 300,
+            issuer: None,
+            iss_required: false,
+            auth_after: None,
         },
         now,
     )
@@ -1038,4 +1035,177 @@ async fn a_later_login_without_a_refresh_token_keeps_the_stored_one() {
     let identity = &user.body["identities"][0];
     assert_eq!(identity["access_token"], "second-at", "{user:?}");
     assert_eq!(identity["refresh_token"], "first-consent-rt", "{user:?}");
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Review finding 5 (RFC 9207 mix-up defence): an answer whose `iss` is not
+/// the provider's is refused; when the provider's metadata promises `iss`,
+/// an answer without it is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_naming_another_issuer_is_refused() {
+    let (fake, down, app) = with_fake(true).await;
+    let honest = format!("&iss={}", enc(&fake.base));
+    let q = fake_login(
+        &fake,
+        &down,
+        &app,
+        &flows::browser(),
+        "",
+        "&iss=https%3A%2F%2Fhonest.example%2F",
+    )
+    .await;
+    assert_error(&q, "access_denied");
+    // An error answer with a wrong iss is refused as such, too.
+    let q = fake_login(
+        &fake,
+        &down,
+        &app,
+        &flows::browser(),
+        "",
+        "&iss=https%3A%2F%2Fhonest.example%2F&error=access_denied",
+    )
+    .await;
+    assert_error(&q, "access_denied");
+    assert!(users_of(&down).await.is_empty());
+    // Without the metadata's promise, no iss is fine; the right one is.
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", &honest).await;
+    assert!(q.contains_key("code"), "{q:?}");
+
+    let (fake, down, app) = with_fake(true).await;
+    *fake.meta.lock().unwrap() = json!({"authorization_response_iss_parameter_supported": true});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert_error(&q, "access_denied");
+    assert!(users_of(&down).await.is_empty());
+    let honest = format!("&iss={}", enc(&fake.base));
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", &honest).await;
+    assert!(q.contains_key("code"), "{q:?}");
+}
+
+/// Review finding 6: `prompt=login` and `max_age` go upstream, and the ID
+/// token must then carry a fresh `auth_time`, which becomes the session's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_authentication_is_asked_upstream_and_checked() {
+    let (fake, down, app) = with_fake(false).await;
+    for extra in ["&prompt=login", "&max_age=0"] {
+        // No auth_time: refused.
+        *fake.claims.lock().unwrap() = json!({});
+        let q = fake_login(&fake, &down, &app, &flows::browser(), extra, "").await;
+        assert_error(&q, "access_denied");
+        let sent = fake.last_authorize.lock().unwrap().clone();
+        if extra == "&prompt=login" {
+            assert_eq!(
+                sent.get("prompt").map(String::as_str),
+                Some("login"),
+                "{sent:?}"
+            );
+        } else {
+            assert_eq!(
+                sent.get("max_age").map(String::as_str),
+                Some("0"),
+                "{sent:?}"
+            );
+        }
+        // An old authentication (the provider's SSO session answered): refused.
+        *fake.claims.lock().unwrap() = json!({"auth_time": now_secs() - 3600});
+        let q = fake_login(&fake, &down, &app, &flows::browser(), extra, "").await;
+        assert_error(&q, "access_denied");
+        assert!(users_of(&down).await.is_empty());
+    }
+    // Fresh: accepted, and Tessera's ID token carries the provider's auth_time.
+    let upstream_auth_time = now_secs() - 20;
+    *fake.claims.lock().unwrap() = json!({"auth_time": upstream_auth_time});
+    let (verifier, challenge) = pkce();
+    let b = flows::browser();
+    let res = get(
+        &b,
+        &format!("{}&prompt=login", authorize_url(&down, &app, &challenge)),
+    )
+    .await;
+    let res = get(&b, &location(&res)).await;
+    let q = query_of(&location(&res));
+    *fake.nonce.lock().unwrap() = q["nonce"].clone();
+    let res = get(
+        &b,
+        &format!(
+            "{}?code=c&state={}",
+            down.url("login/callback"),
+            enc(&q["state"])
+        ),
+    )
+    .await;
+    let q = query_of(&location(&res));
+    let code = q.get("code").unwrap_or_else(|| panic!("no code: {q:?}"));
+    let r = down
+        .token_request(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", &verifier),
+            ("client_id", &app.id),
+            ("client_secret", app.secret.as_deref().unwrap()),
+        ])
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let id_token = claims(r.body["id_token"].as_str().unwrap());
+    assert_eq!(id_token["auth_time"], upstream_auth_time, "{id_token}");
+}
+
+/// Review finding 8: one live upstream login per request (a new start
+/// replaces the previous one), and `GET u/login/upstream` counts in the
+/// per-address page limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_starts_replace_each_other_and_are_rate_limited() {
+    let (fake, down, app) = with_fake(false).await;
+    let b = flows::browser();
+    let (_, challenge) = pkce();
+    let res = get(&b, &authorize_url(&down, &app, &challenge)).await;
+    let start = location(&res);
+    let first = query_of(&location(&get(&b, &start).await));
+    let second = query_of(&location(&get(&b, &start).await));
+    assert_ne!(first["state"], second["state"]);
+    let res = get(
+        &b,
+        &format!(
+            "{}?code=c&state={}",
+            down.url("login/callback"),
+            enc(&first["state"])
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 400, "the replaced login no longer completes");
+    *fake.nonce.lock().unwrap() = second["nonce"].clone();
+    let res = get(
+        &b,
+        &format!(
+            "{}?code=c&state={}",
+            down.url("login/callback"),
+            enc(&second["state"])
+        ),
+    )
+    .await;
+    assert!(query_of(&location(&res)).contains_key("code"));
+
+    fn three(config: &mut tessera_server::ServerConfig) {
+        config.rate_limit_per_minute = 3;
+    }
+    let limited = start_opts(Options {
+        configure: three,
+        ..Options::default()
+    })
+    .await;
+    let url = limited.url("u/login/upstream?state=x&connection=y");
+    for _ in 0..3 {
+        assert_ne!(get(&b, &url).await.status(), 429);
+    }
+    let res = get(&b, &url).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
 }

@@ -107,13 +107,21 @@ pub async fn upstream_logins_are_taken_once_and_expire(db: Db) {
         nonce: "n".into(),
         verifier_sealed: vec![1, 2, 3],
         expires_at,
+        issuer: Some("https://idp.example/".into()),
+        iss_required: true,
+        auth_after: Some(T0 - 5),
     };
     s.put_upstream_login(b"h1", &login(T0 + 600), T0)
         .await
         .unwrap();
-    s.put_upstream_login(b"h2", &login(T0 + 10), T0)
-        .await
-        .unwrap();
+    let other_tx = UpstreamLogin {
+        tx_id: "tx2".into(),
+        issuer: None,
+        iss_required: false,
+        auth_after: None,
+        ..login(T0 + 10)
+    };
+    s.put_upstream_login(b"h2", &other_tx, T0).await.unwrap();
     let store = Arc::clone(s);
     let mut tasks = Vec::new();
     for _ in 0..6 {
@@ -134,4 +142,45 @@ pub async fn upstream_logins_are_taken_once_and_expire(db: Db) {
             .is_none()
     );
     assert!(s.take_upstream_login(b"nope", T0).await.unwrap().is_none());
+}
+
+/// Review of issue 14, finding 8: one live upstream login per authorization
+/// request; a new one replaces the previous one (which no longer completes).
+pub async fn an_upstream_login_replaces_its_requests_previous_one(db: Db) {
+    use tessera_core::upstream::UpstreamLogin;
+    let s = &db.store;
+    let login = |tx: &str| UpstreamLogin {
+        tx_id: tx.into(),
+        connection: "Upstream".into(),
+        nonce: "n".into(),
+        verifier_sealed: vec![1],
+        expires_at: T0 + 600,
+        issuer: None,
+        iss_required: false,
+        auth_after: None,
+    };
+    for i in 0..20u8 {
+        s.put_upstream_login(&[b'a', i], &login("txA"), T0)
+            .await
+            .unwrap();
+    }
+    s.put_upstream_login(b"b0", &login("txB"), T0)
+        .await
+        .unwrap();
+    for i in 0..19u8 {
+        assert!(
+            s.take_upstream_login(&[b'a', i], T0 + 1)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert_eq!(
+        s.take_upstream_login(&[b'a', 19], T0 + 1).await.unwrap(),
+        Some(login("txA"))
+    );
+    assert_eq!(
+        s.take_upstream_login(b"b0", T0 + 1).await.unwrap(),
+        Some(login("txB"))
+    );
 }

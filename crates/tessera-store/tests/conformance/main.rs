@@ -134,4 +134,5 @@ suite!(
     upstream_logins_are_taken_once_and_expire,
     upstream_users_never_conflict_on_email,
     idp_tokens_keep_the_refresh_token_a_later_login_lacks,
+    an_upstream_login_replaces_its_requests_previous_one,
 );
