@@ -123,6 +123,19 @@ pub fn ip_allowed(ip: std::net::IpAddr, allow_loopback: bool) -> bool {
         }
         IpAddr::V6(v6) => {
             let seg = v6.segments();
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4
+            // address: judged as that address.
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d))
+            };
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return ip_allowed(embedded(seg[6], seg[7]), false);
+            }
+            if seg[0] == 0x2002 {
+                return ip_allowed(embedded(seg[1], seg[2]), false);
+            }
             let mapped_or_compatible =
                 seg[..5].iter().all(|s| *s == 0) && (seg[5] == 0xffff || seg[5] == 0);
             !(v6.is_unspecified()
@@ -504,6 +517,7 @@ mod tests {
         assert!(ip_allowed("127.0.0.1".parse().unwrap(), true));
         assert!(ip_allowed("93.184.216.34".parse().unwrap(), false));
         assert!(ip_allowed("2606:4700::1111".parse().unwrap(), false));
+        assert!(ip_allowed("64:ff9b::5db8:d822".parse().unwrap(), false));
         for url in [
             "http://127.0.0.1:15000/quitquitquit",
             "https://127.0.0.1/",
