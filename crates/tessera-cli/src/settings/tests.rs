@@ -174,6 +174,10 @@ fn each_problem_names_its_setting() {
         ),
         (&[("TESSERA_AUDIT_LOG", "file")], "TESSERA_AUDIT_LOG"),
         (
+            &[("TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP", "yes")],
+            "TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP",
+        ),
+        (
             &[("TESSERA_HEADER_READ_TIMEOUT", "0")],
             "TESSERA_HEADER_READ_TIMEOUT",
         ),
