@@ -145,6 +145,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
             header_read_timeout: Duration::from_secs(settings.header_read_timeout),
             max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
             default_directory: settings.default_directory.clone(),
+            upstream_allow_loopback_http: settings.upstream_allow_loopback_http,
             jobs: tessera_server::jobs::JobsConfig {
                 import_limit: settings.import_limit,
                 ..Default::default()
@@ -159,7 +160,10 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
         clock,
         mailer: mailer(&settings).map_err(|e| Fail::Runtime(format!("email: {e}")))?,
         tenant_settings: Default::default(),
-        upstream: Default::default(),
+        upstream: Arc::new(
+            tessera_server::upstream::Upstream::new(settings.upstream_allow_loopback_http)
+                .map_err(|e| Fail::Runtime(format!("the upstream HTTP client: {e}")))?,
+        ),
         logs,
     };
     let (stop_tx, stop_rx) = watch::channel(false);

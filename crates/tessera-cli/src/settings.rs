@@ -126,6 +126,10 @@ const SPECS: &[Spec] = &[
         key: "audit_log",
     },
     Spec {
+        env: "TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP",
+        key: "upstream_allow_loopback_http",
+    },
+    Spec {
         env: "TESSERA_HEADER_READ_TIMEOUT",
         key: "header_read_timeout",
     },
@@ -223,6 +227,10 @@ pub struct Settings {
     /// `TESSERA_AUDIT_LOG=stdout`: each log event also as a JSON line in the
     /// log output.
     pub audit_log_stdout: bool,
+    /// `TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP=on`: upstream connections may
+    /// use `http` to loopback hosts (local development and the CLI's tests
+    /// only: it lets an upstream reach this host's loopback services).
+    pub upstream_allow_loopback_http: bool,
     /// Seconds a client may take to send a request's headers (also the idle
     /// limit of a kept-alive connection).
     pub header_read_timeout: u64,
@@ -451,6 +459,19 @@ impl Settings {
                 ));
             }
         };
+        let upstream_allow_loopback_http = match raw
+            .get("TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP")
+            .map(str::trim)
+        {
+            None | Some("" | "off") => false,
+            Some("on") => true,
+            Some(other) => {
+                return Err(setting_error(
+                    raw.name("TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP"),
+                    format!("must be on or off, got {other:?}"),
+                ));
+            }
+        };
         let log = raw
             .get("TESSERA_LOG")
             .unwrap_or("info,sqlx=warn")
@@ -534,6 +555,7 @@ impl Settings {
             rate_limit: raw.number("TESSERA_RATE_LIMIT", 600, 0, 1_000_000)?,
             log_retention_days: raw.number("TESSERA_LOG_RETENTION_DAYS", 30, 1, 3650)?,
             audit_log_stdout,
+            upstream_allow_loopback_http,
             header_read_timeout: raw.number("TESSERA_HEADER_READ_TIMEOUT", 10, 1, 300)?,
             max_connections: raw.number("TESSERA_MAX_CONNECTIONS", 512, 1, 1_000_000)?,
             tls,

@@ -457,7 +457,9 @@ pub trait IdentityLinkStore: Send + Sync + 'static {
 /// identity (user id + connection name). A user's deletion removes them.
 #[async_trait]
 pub trait IdpTokenStore: Send + Sync + 'static {
-    /// Stores the tokens of the identity, replacing any (every login does).
+    /// Stores the tokens of the identity, replacing any (every login does);
+    /// a refresh token the new answer lacks keeps the stored one (providers
+    /// send one only at the first consent).
     async fn put_idp_tokens(&self, tokens: &SealedIdpTokens) -> Result<(), StoreError>;
     async fn get_idp_tokens(
         &self,

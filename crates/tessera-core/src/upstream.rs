@@ -29,7 +29,18 @@ pub struct UpstreamLogin {
     /// to the state's hash).
     pub verifier_sealed: Vec<u8>,
     pub expires_at: UnixTime,
+    /// The provider's issuer (`oidc`): an `iss` in the answer must equal it.
+    pub issuer: Option<String>,
+    /// The provider promised `iss` in its answers (RFC 9207 metadata
+    /// `authorization_response_iss_parameter_supported`): it is required.
+    pub iss_required: bool,
+    /// With `prompt=login` or `max_age`: the ID token must carry an
+    /// `auth_time` no earlier than this (less [`AUTH_TIME_SKEW`]).
+    pub auth_after: Option<UnixTime>,
 }
+
+/// Clock skew allowed between the provider's `auth_time` and ours.
+pub const AUTH_TIME_SKEW: i64 = 60;
 
 /// What the provider says about the user, bounded and typed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -61,12 +72,27 @@ fn text(value: Option<&Value>) -> Option<String> {
     (!s.is_empty() && s.len() <= MAX_TEXT_LEN).then_some(s)
 }
 
+/// The upstream id: a string or number as it is; one with a control
+/// character is refused, never stripped (`"a\u{1}b"` and `"ab"` are two
+/// users, so neither may become the other).
+fn id_text(value: Option<&Value>) -> Option<String> {
+    let s = match value? {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    (!s.is_empty() && s.len() <= MAX_ID_LEN && !s.chars().any(char::is_control)).then_some(s)
+}
+
 /// Maps `claims` (an ID token's or a userinfo answer) with the connection's
 /// `attribute_map.attributes` (`{field: upstream property}`; unmapped fields
 /// are read from the property of the same name; the id from `sub`, else
-/// `id`). `email_verified` is true only when the provider says so (`true`).
+/// `id`). `email_verified` is true only when the provider says so (`true`);
+/// for `oauth2` (plain OAuth 2.0 JSON has no standard `email_verified`) only
+/// when `attribute_map.attributes.email_verified` maps it explicitly.
 pub fn profile_from_claims(
     claims: &Map<String, Value>,
+    strategy: &str,
     options: &Value,
 ) -> Result<UpstreamProfile, ProfileError> {
     let mapping = options
@@ -83,15 +109,19 @@ pub fn profile_from_claims(
         .and_then(|m| m.get("user_id"))
         .and_then(Value::as_str)
     {
-        Some(key) => text(claims.get(key)),
-        None => text(claims.get("sub")).or_else(|| text(claims.get("id"))),
+        Some(key) => id_text(claims.get(key)),
+        None => match claims.get("sub") {
+            Some(sub) => id_text(Some(sub)),
+            None => id_text(claims.get("id")),
+        },
     }
-    .filter(|id| id.len() <= MAX_ID_LEN)
     .ok_or(ProfileError::NoId)?;
+    let verified_mapped = strategy == OIDC_STRATEGY
+        || mapping.is_some_and(|m| m.get("email_verified").is_some_and(Value::is_string));
     Ok(UpstreamProfile {
         id,
         email: text(get("email")).map(|e| e.to_lowercase()),
-        email_verified: get("email_verified") == Some(&Value::Bool(true)),
+        email_verified: verified_mapped && get("email_verified") == Some(&Value::Bool(true)),
         name: text(get("name")),
         given_name: text(get("given_name")),
         family_name: text(get("family_name")),
@@ -198,7 +228,7 @@ mod tests {
     fn claims_map_onto_a_user() {
         let claims = json!({"sub": "auth0|abc", "email": "Ada@Example.com", "email_verified": "true",
             "name": "Ada", "picture": "https://p.example/a.png"});
-        let p = profile_from_claims(claims.as_object().unwrap(), &json!({})).unwrap();
+        let p = profile_from_claims(claims.as_object().unwrap(), "oidc", &json!({})).unwrap();
         assert_eq!(p.id, "auth0|abc");
         assert_eq!(p.email.as_deref(), Some("ada@example.com"));
         assert!(!p.email_verified, "only a JSON true counts");
@@ -209,11 +239,86 @@ mod tests {
         assert_eq!(u.nickname.as_deref(), Some("ada"));
         let gh = json!({"id": 42, "login": "octo", "email": null});
         let options = json!({"attribute_map": {"attributes": {"nickname": "login"}}});
-        let p = profile_from_claims(gh.as_object().unwrap(), &options).unwrap();
+        let p = profile_from_claims(gh.as_object().unwrap(), "oauth2", &options).unwrap();
         assert_eq!((p.id.as_str(), p.nickname.as_deref()), ("42", Some("octo")));
         assert_eq!(
-            profile_from_claims(json!({"name": "x"}).as_object().unwrap(), &json!({})),
+            profile_from_claims(
+                json!({"name": "x"}).as_object().unwrap(),
+                "oidc",
+                &json!({})
+            ),
             Err(ProfileError::NoId)
+        );
+    }
+
+    /// Review of issue 14, finding 12: ids with control characters are
+    /// refused, not stripped into another user's id.
+    #[test]
+    fn ids_with_control_characters_are_refused() {
+        for sub in ["a\u{1}b", "ab\n", "\u{7f}", "a\u{85}b"] {
+            let claims = json!({"sub": sub});
+            assert_eq!(
+                profile_from_claims(claims.as_object().unwrap(), "oidc", &json!({})),
+                Err(ProfileError::NoId),
+                "{sub:?}"
+            );
+        }
+        let mapped = json!({"attribute_map": {"attributes": {"user_id": "login"}}});
+        let claims = json!({"login": "oc\u{0}to", "sub": "fine"});
+        assert_eq!(
+            profile_from_claims(claims.as_object().unwrap(), "oauth2", &mapped),
+            Err(ProfileError::NoId)
+        );
+        // A bad `sub` is not replaced by `id`.
+        let claims = json!({"sub": "a\u{1}b", "id": "ab"});
+        assert_eq!(
+            profile_from_claims(claims.as_object().unwrap(), "oidc", &json!({})),
+            Err(ProfileError::NoId)
+        );
+        let claims = json!({"sub": "ab"});
+        assert_eq!(
+            profile_from_claims(claims.as_object().unwrap(), "oidc", &json!({}))
+                .unwrap()
+                .id,
+            "ab"
+        );
+    }
+
+    /// Review of issue 14, finding 10: an `oauth2` provider's
+    /// `email_verified` counts only when the attribute map names it.
+    #[test]
+    fn oauth2_email_verified_needs_an_explicit_mapping() {
+        let claims =
+            json!({"id": 1, "email": "a@b.example", "email_verified": true, "verified": true});
+        let c = claims.as_object().unwrap();
+        assert!(
+            !profile_from_claims(c, "oauth2", &json!({}))
+                .unwrap()
+                .email_verified
+        );
+        let unrelated = json!({"attribute_map": {"attributes": {"nickname": "login"}}});
+        assert!(
+            !profile_from_claims(c, "oauth2", &unrelated)
+                .unwrap()
+                .email_verified
+        );
+        let mapped = json!({"attribute_map": {"attributes": {"email_verified": "verified"}}});
+        assert!(
+            profile_from_claims(c, "oauth2", &mapped)
+                .unwrap()
+                .email_verified
+        );
+        let same_name =
+            json!({"attribute_map": {"attributes": {"email_verified": "email_verified"}}});
+        assert!(
+            profile_from_claims(c, "oauth2", &same_name)
+                .unwrap()
+                .email_verified
+        );
+        assert!(
+            profile_from_claims(c, "oidc", &json!({}))
+                .unwrap()
+                .email_verified
         );
     }
 

@@ -184,7 +184,7 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
         tenant_settings: Default::default(),
-        upstream: Default::default(),
+        upstream: Arc::new(tessera_server::upstream::Upstream::new(false).unwrap()),
         logs,
     };
     Fixture {

@@ -78,7 +78,7 @@ async fn fixture(alg: SigningAlg) -> Fixture {
         clock,
         mailer: Arc::new(tessera_server::email::LogMailer),
         tenant_settings: Default::default(),
-        upstream: Default::default(),
+        upstream: Arc::new(tessera_server::upstream::Upstream::new(false).unwrap()),
         logs,
     };
     Fixture { state, _dir: dir }

@@ -52,6 +52,10 @@ pub struct ServerConfig {
     pub tenant_settings_refresh: Duration,
     /// The deadline of all upstream identity-provider calls of one login.
     pub upstream_timeout: Duration,
+    /// Lets upstream connections use `http` to loopback hosts (and the
+    /// resolver answer loopback). Off; only `tessera_server::testing` sets it
+    /// (its providers run on 127.0.0.1).
+    pub upstream_allow_loopback_http: bool,
 }
 
 impl ServerConfig {
@@ -78,6 +82,7 @@ impl ServerConfig {
             jobs: crate::jobs::JobsConfig::default(),
             tenant_settings_refresh: Duration::from_secs(5),
             upstream_timeout: Duration::from_secs(10),
+            upstream_allow_loopback_http: false,
         }
     }
 }

@@ -199,6 +199,8 @@ pub async fn start_opts(o: Options) -> TestServer {
         jwks_max_age: 60,
         body_limit: o.body_limit,
         request_timeout: Duration::from_secs(20),
+        // The tests' upstream providers listen on 127.0.0.1.
+        upstream_allow_loopback_http: true,
         ..ServerConfig::new(issuer.clone())
     };
     (o.configure)(&mut config);
@@ -227,6 +229,8 @@ pub async fn start_opts(o: Options) -> TestServer {
             None,
         ),
     };
+    let upstream =
+        Arc::new(crate::upstream::Upstream::new(config.upstream_allow_loopback_http).unwrap());
     let state = AppState {
         config: Arc::new(config),
         store: store.clone(),
@@ -237,7 +241,7 @@ pub async fn start_opts(o: Options) -> TestServer {
         clock,
         mailer,
         tenant_settings: Default::default(),
-        upstream: Default::default(),
+        upstream,
         logs,
     };
     let (tx, rx) = oneshot::channel::<()>();
@@ -295,6 +299,8 @@ impl TestServer {
         );
         let mut config = (*self.state.config).clone();
         configure(&mut config);
+        let upstream =
+            Arc::new(crate::upstream::Upstream::new(config.upstream_allow_loopback_http).unwrap());
         let state = AppState {
             config: Arc::new(config),
             keys,
@@ -302,7 +308,7 @@ impl TestServer {
             metrics: Arc::new(Metrics::new()),
             // Each node keeps its own snapshot of the tenant settings.
             tenant_settings: Default::default(),
-            upstream: Default::default(),
+            upstream,
             ..self.state.clone()
         };
         let (tx, rx) = oneshot::channel::<()>();

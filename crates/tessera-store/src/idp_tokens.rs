@@ -36,7 +36,8 @@ impl IdpTokenStore for SqlStore {
         sqlx::query(
             "INSERT INTO idp_tokens (user_id, connection, access_token, refresh_token, id_token, expires_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (user_id, connection) DO UPDATE SET access_token = $3, refresh_token = $4, \
+             ON CONFLICT (user_id, connection) DO UPDATE SET access_token = $3, \
+             refresh_token = COALESCE($4, idp_tokens.refresh_token), \
              id_token = $5, expires_at = $6, updated_at = $7, refreshing_until = NULL",
         )
         .bind(&t.user_id)
@@ -158,14 +159,21 @@ impl UpstreamLoginStore for SqlStore {
         login: &UpstreamLogin,
         now: UnixTime,
     ) -> Result<(), StoreError> {
+        let mut db = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("DELETE FROM upstream_logins WHERE expires_at <= $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *db)
+            .await
+            .map_err(map_err)?;
+        // One live login per authorization request: the newest.
+        sqlx::query("DELETE FROM upstream_logins WHERE tx_id = $1")
+            .bind(&login.tx_id)
+            .execute(&mut *db)
             .await
             .map_err(map_err)?;
         sqlx::query(
-            "INSERT INTO upstream_logins (state_hash, tx_id, connection, nonce, verifier_sealed, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO upstream_logins (state_hash, tx_id, connection, nonce, verifier_sealed, expires_at, \
+             issuer, iss_required, auth_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(state_hash)
         .bind(&login.tx_id)
@@ -173,9 +181,13 @@ impl UpstreamLoginStore for SqlStore {
         .bind(&login.nonce)
         .bind(&login.verifier_sealed)
         .bind(login.expires_at)
-        .execute(&self.pool)
+        .bind(&login.issuer)
+        .bind(i64::from(login.iss_required))
+        .bind(login.auth_after)
+        .execute(&mut *db)
         .await
         .map_err(map_err)?;
+        db.commit().await.map_err(map_err)?;
         Ok(())
     }
 
@@ -187,7 +199,7 @@ impl UpstreamLoginStore for SqlStore {
         // One DELETE ... RETURNING: the row goes to exactly one caller.
         let row = sqlx::query(
             "DELETE FROM upstream_logins WHERE state_hash = $1 \
-             RETURNING tx_id, connection, nonce, verifier_sealed, expires_at",
+             RETURNING tx_id, connection, nonce, verifier_sealed, expires_at, issuer, iss_required, auth_after",
         )
         .bind(state_hash)
         .fetch_optional(&self.pool)
@@ -201,6 +213,9 @@ impl UpstreamLoginStore for SqlStore {
             nonce: row.try_get("nonce").map_err(get)?,
             verifier_sealed: row.try_get("verifier_sealed").map_err(get)?,
             expires_at: row.try_get("expires_at").map_err(get)?,
+            issuer: row.try_get("issuer").map_err(get)?,
+            iss_required: row.try_get::<i64, _>("iss_required").map_err(get)? != 0,
+            auth_after: row.try_get("auth_after").map_err(get)?,
         };
         Ok((login.expires_at > now).then_some(login))
     }

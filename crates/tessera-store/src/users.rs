@@ -31,7 +31,18 @@ const NOT_LINKED: &str = "linked_to IS NULL";
 
 /// A user's row (binds: [`bind_new_user`]).
 pub(crate) const INSERT_USER: &str = "INSERT INTO users (user_id, connection, email, name, given_name, family_name, nickname, doc, password_hash, \
-     created_at, updated_at, last_login, logins_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+     created_at, updated_at, last_login, logins_count, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+/// The column that makes an email unique in its connection: the lower-cased
+/// email, but NULL for users of upstream providers (`oidc|`, `oauth2|`),
+/// whose email is the provider's word and must never block another user.
+pub(crate) fn email_key(user: &User) -> Option<String> {
+    if user.user_id.starts_with("oidc|") || user.user_id.starts_with("oauth2|") {
+        None
+    } else {
+        lower(&user.email)
+    }
+}
 
 pub(crate) fn bind_new_user<'q>(
     q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
@@ -50,7 +61,8 @@ pub(crate) fn bind_new_user<'q>(
         .bind(user.created_at)
         .bind(user.updated_at)
         .bind(user.last_login)
-        .bind(user.logins_count))
+        .bind(user.logins_count)
+        .bind(email_key(user)))
 }
 
 fn lower(s: &Option<String>) -> Option<String> {
@@ -244,8 +256,8 @@ impl UserStore for SqlStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE users SET email = $2, name = $3, given_name = $4, family_name = $5, nickname = $6, doc = $7, \
-             password_hash = COALESCE($8, password_hash), updated_at = $9, last_login = $10, logins_count = $11 \
-             WHERE user_id = $1",
+             password_hash = COALESCE($8, password_hash), updated_at = $9, last_login = $10, logins_count = $11, \
+             email_key = $12 WHERE user_id = $1",
         )
         .bind(&user.user_id)
         .bind(lower(&user.email))
@@ -258,6 +270,7 @@ impl UserStore for SqlStore {
         .bind(user.updated_at)
         .bind(user.last_login)
         .bind(user.logins_count)
+        .bind(email_key(user))
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

@@ -32,6 +32,7 @@ fn defaults() {
     assert_eq!(s.rate_limit, 600);
     assert_eq!(s.log_retention_days, 30);
     assert!(!s.audit_log_stdout);
+    assert!(!s.upstream_allow_loopback_http, "off unless asked for");
     assert_eq!(s.header_read_timeout, 10);
     assert_eq!(s.max_connections, 512);
     assert_eq!(s.tls, None);
@@ -100,6 +101,7 @@ fn login_settings() {
         ("TESSERA_RATE_LIMIT", "0"),
         ("TESSERA_LOG_RETENTION_DAYS", "7"),
         ("TESSERA_AUDIT_LOG", "stdout"),
+        ("TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP", "on"),
     ])
     .unwrap();
     assert_eq!(s.tenant_name, "Acme Corp");
@@ -113,6 +115,7 @@ fn login_settings() {
     assert_eq!(s.rate_limit, 0);
     assert_eq!(s.log_retention_days, 7);
     assert!(s.audit_log_stdout);
+    assert!(s.upstream_allow_loopback_http);
 }
 
 #[test]
@@ -170,6 +173,10 @@ fn each_problem_names_its_setting() {
             "TESSERA_LOG_RETENTION_DAYS",
         ),
         (&[("TESSERA_AUDIT_LOG", "file")], "TESSERA_AUDIT_LOG"),
+        (
+            &[("TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP", "yes")],
+            "TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP",
+        ),
         (
             &[("TESSERA_HEADER_READ_TIMEOUT", "0")],
             "TESSERA_HEADER_READ_TIMEOUT",

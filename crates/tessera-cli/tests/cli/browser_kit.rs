@@ -164,6 +164,8 @@ impl Tenant {
             &[
                 ("TESSERA_BOOTSTRAP_CLIENT_ID", ADMIN_ID),
                 ("TESSERA_BOOTSTRAP_CLIENT_SECRET", ADMIN_SECRET),
+                // browser_upstream's upstream Tessera listens on 127.0.0.1.
+                ("TESSERA_UPSTREAM_ALLOW_LOOPBACK_HTTP", "on"),
             ],
         )
         .await;

@@ -274,6 +274,13 @@ pub fn apply_changes(
         .enabled_clients
         .map(normalize_enabled_clients)
         .transpose()?;
+    // Moving the provider (or the client it authenticates as) needs a new
+    // client secret: the stored one must never go to a URL it was not given for.
+    if let Some(options) = &changes.options
+        && super::upstream_options::is_upstream(&connection.strategy)
+    {
+        super::upstream_options::check_secret_follows(&connection.options, options)?;
+    }
     let options = changes.options.map(|mut options| {
         super::connection_options::keep_secrets(&connection.options, &mut options);
         options

@@ -97,9 +97,65 @@ const OAUTH2_OPTIONS: &[(&str, Kind)] = &[
     ("attribute_map", Kind::Own),
 ];
 
-/// Whether `url` is acceptable for an upstream endpoint: https, or http to a
-/// loopback host (tests, local development).
-pub fn check_url(property: &str, value: &str) -> Result<url::Url, Invalid> {
+/// Whether Tessera may connect to `ip` for an upstream provider: never to
+/// loopback, `0.0.0.0/8`, RFC 1918, link-local, CGNAT `100.64/10`, ULA
+/// `fc00::/7`, IPv4-mapped or -compatible IPv6, unspecified, multicast or
+/// broadcast addresses; `allow_loopback` (the test servers'
+/// `upstream_allow_loopback_http`) re-allows loopback only.
+pub fn ip_allowed(ip: std::net::IpAddr, allow_loopback: bool) -> bool {
+    use std::net::IpAddr;
+    if ip.is_loopback() {
+        return allow_loopback;
+    }
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(a == 0
+                || a == 10
+                || a == 127
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 169 && b == 254)
+                || (a == 172 && (16..32).contains(&b))
+                || (a == 192 && b == 168)
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4
+            // address: judged as that address.
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d))
+            };
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return ip_allowed(embedded(seg[6], seg[7]), false);
+            }
+            if seg[0] == 0x2002 {
+                return ip_allowed(embedded(seg[1], seg[2]), false);
+            }
+            let mapped_or_compatible =
+                seg[..5].iter().all(|s| *s == 0) && (seg[5] == 0xffff || seg[5] == 0);
+            !(v6.is_unspecified()
+                || mapped_or_compatible
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80
+                || v6.is_multicast())
+        }
+    }
+}
+
+/// Whether `url` is acceptable for an upstream endpoint: https, to a domain
+/// or a public IP address (see [`ip_allowed`]); with `allow_loopback_http`
+/// (tests only) also http to a loopback host. The resolver of the server's
+/// upstream client applies [`ip_allowed`] to every resolved address too.
+pub fn check_url(
+    property: &str,
+    value: &str,
+    allow_loopback_http: bool,
+) -> Result<url::Url, Invalid> {
     let bad = |why: &str| Invalid::new(property, why.to_owned());
     if value.len() > MAX_URL_LEN {
         return Err(bad("must be a URL of at most 2048 characters"));
@@ -111,14 +167,50 @@ pub fn check_url(property: &str, value: &str) -> Result<url::Url, Invalid> {
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         None => return Err(bad("must have a host")),
     };
+    if loopback && !allow_loopback_http {
+        return Err(bad("must not name a loopback host"));
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+        _ => None,
+    };
+    if let Some(ip) = ip
+        && !ip_allowed(ip, allow_loopback_http)
+    {
+        return Err(bad(
+            "must not name a private, link-local or reserved address",
+        ));
+    }
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
-        _ => Err(bad("must be an https URL (http only for a loopback host)")),
+        _ => Err(bad("must be an https URL")),
     }
+}
+
+/// Checks every URL option of an upstream connection's `options` with
+/// [`check_url`] (the validation above lets loopback through; the server
+/// calls this with its `upstream_allow_loopback_http`).
+pub fn check_urls(
+    strategy: &str,
+    options: &Value,
+    allow_loopback_http: bool,
+) -> Result<(), Invalid> {
+    let table = if strategy == OIDC_STRATEGY {
+        OIDC_OPTIONS
+    } else {
+        OAUTH2_OPTIONS
+    };
+    for (key, kind) in table {
+        if let (Kind::Url, Some(Value::String(s))) = (kind, options.get(*key)) {
+            check_url(&format!("options.{key}"), s, allow_loopback_http)?;
+        }
+    }
+    Ok(())
 }
 
 /// The scope as a list: a space-separated string or an array of strings.
@@ -180,7 +272,7 @@ fn check_kind(key: &str, kind: Kind, value: &Value) -> Result<(), Invalid> {
             let s = value
                 .as_str()
                 .ok_or_else(|| Invalid::new(&property, "must be a URL"))?;
-            check_url(&property, s).map(|_| ())
+            check_url(&property, s, true).map(|_| ())
         }
         Kind::Text => match value.as_str() {
             Some(s) if !s.is_empty() && s.len() <= 4096 => Ok(()),
@@ -272,6 +364,40 @@ pub fn validate_upstream_options(strategy: &str, options: &Value) -> Result<(), 
     Ok(())
 }
 
+/// The options that say where the stored client secret goes: changing any
+/// of them (or removing it) needs a new `client_secret` in the same request.
+pub const SECRET_BOUND_OPTIONS: &[&str] = &[
+    "discovery_url",
+    "issuer",
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "userinfo_endpoint",
+    "authorizationURL",
+    "tokenURL",
+    "userinfo_url",
+    "client_id",
+    "token_endpoint_auth_method",
+];
+
+/// Refuses new options that move the provider without a new client secret.
+pub fn check_secret_follows(stored: &Value, new: &Value) -> Result<(), Invalid> {
+    let given = new.get("client_secret").is_some_and(|v| !v.is_null());
+    if given {
+        return Ok(());
+    }
+    let norm = |v: Option<&Value>| v.filter(|v| !v.is_null()).cloned();
+    for key in SECRET_BOUND_OPTIONS {
+        if norm(stored.get(*key)) != norm(new.get(*key)) {
+            return Err(Invalid::new(
+                "options.client_secret",
+                format!("is required when {key} changes (the provider's endpoints or client)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What a new upstream connection must name (a PATCH keeps what it omits).
 pub fn check_required(strategy: &str, options: &Value) -> Result<(), Invalid> {
     let has = |k: &str| options.get(k).is_some_and(|v| !v.is_null());
@@ -358,6 +484,66 @@ mod tests {
             Err(e) => e.property,
             Ok(()) => panic!("expected Invalid for {options}"),
         }
+    }
+
+    #[test]
+    fn upstream_urls_never_name_internal_addresses() {
+        use std::net::IpAddr;
+        for ip in [
+            "127.0.0.1",
+            "0.1.2.3",
+            "10.0.0.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fc00::1",
+            "fd12::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(!ip_allowed(ip, false), "{ip}");
+        }
+        for ip in ["10.0.0.1", "169.254.169.254", "::ffff:127.0.0.1", "fd00::1"] {
+            assert!(!ip_allowed(ip.parse().unwrap(), true), "{ip}");
+        }
+        assert!(ip_allowed("127.0.0.1".parse().unwrap(), true));
+        assert!(ip_allowed("93.184.216.34".parse().unwrap(), false));
+        assert!(ip_allowed("2606:4700::1111".parse().unwrap(), false));
+        assert!(ip_allowed("64:ff9b::5db8:d822".parse().unwrap(), false));
+        for url in [
+            "http://127.0.0.1:15000/quitquitquit",
+            "https://127.0.0.1/",
+            "https://localhost/",
+            "http://[::1]/",
+            "https://10.1.2.3/token",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::ffff:7f00:1]/",
+            "https://[fd00::1]/",
+            "http://idp.example/",
+        ] {
+            assert!(check_url("u", url, false).is_err(), "{url}");
+        }
+        assert!(check_url("u", "http://127.0.0.1:9/", true).is_ok());
+        assert!(check_url("u", "https://10.1.2.3/", true).is_err());
+        assert!(check_url("u", "https://idp.example/", false).is_ok());
+        assert_eq!(
+            check_urls(
+                "oauth2",
+                &json!({"userinfo_url": "http://127.0.0.1:8080/admin"}),
+                false
+            )
+            .unwrap_err()
+            .property,
+            "options.userinfo_url"
+        );
     }
 
     #[test]

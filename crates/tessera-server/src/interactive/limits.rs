@@ -191,14 +191,15 @@ pub async fn limit_json(
     next.run(req).await
 }
 
-/// The limit on the hosted pages' form posts: an HTML 429 with `Retry-After`.
-/// Page views (GET) are not counted.
+/// The limit on the hosted pages' form posts and on `GET u/login/upstream`
+/// (each makes a stored login and may fetch the provider's metadata): an
+/// HTML 429 with `Retry-After`. Other page views (GET) are not counted.
 pub async fn limit_pages(
     State((limiter, branding)): State<(Arc<RateLimiter>, Arc<Branding>)>,
     req: Request,
     next: Next,
 ) -> Response {
-    if req.method() == Method::POST
+    if (req.method() == Method::POST || req.uri().path().ends_with("/u/login/upstream"))
         && let Some(ip) = peer_ip(req.extensions())
         && let Err(seconds) = limiter.check(ip)
     {

@@ -171,13 +171,17 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -
     )
 }
 
-/// The upstream connections enabled for `tx`'s client (a button each).
+/// The upstream connections enabled for `tx`'s client (a button each);
+/// none when the request names its connection (`connection=`).
 async fn upstream_buttons(
     state: &AppState,
     tx: &AuthorizeTx,
 ) -> Result<Vec<(String, String)>, Response> {
     use tessera_core::manage::upstream_options::{OAUTH2_STRATEGY, OIDC_STRATEGY};
     use tessera_core::store::{ConnectionFilter, Page};
+    if tx.connection.is_some() {
+        return Ok(Vec::new());
+    }
     let filter = ConnectionFilter {
         strategies: vec![OIDC_STRATEGY.into(), OAUTH2_STRATEGY.into()],
         name: None,
@@ -266,7 +270,7 @@ pub async fn submit(
             identity,
             hash,
         }) => {
-            let (session, cookie) = match new_session(&state, &user).await {
+            let (session, cookie) = match new_session(&state, &user, None).await {
                 Ok(s) => s,
                 Err(res) => return res,
             };
@@ -306,6 +310,7 @@ pub async fn submit(
 async fn new_session(
     state: &AppState,
     user: &User,
+    auth_time: Option<tessera_core::clock::UnixTime>,
 ) -> Result<(Session, Vec<HeaderValue>), Response> {
     let now = state.clock.now();
     let (Ok(secret), Ok(sid)) = (new_secret_value(), tessera_core::ids::alphanumeric(32)) else {
@@ -316,7 +321,7 @@ async fn new_session(
         secret_hash: cookies::sha256(&secret),
         sid,
         user_id: user.user_id.clone(),
-        auth_time: now,
+        auth_time: auth_time.unwrap_or(now),
         created_at: now,
         last_seen: now,
         expires_at: now + lifetime,
@@ -375,8 +380,9 @@ fn record_login(
     state.logs.record(event);
 }
 
-/// After a successful authentication at `connection`: the session, then the
-/// rest of the flow.
+/// After a successful authentication at `connection`: the session (its
+/// `auth_time` the upstream provider's when given, else now), then the rest
+/// of the flow.
 pub(crate) async fn log_in(
     state: &AppState,
     headers: &HeaderMap,
@@ -384,12 +390,32 @@ pub(crate) async fn log_in(
     tx: &AuthorizeTx,
     connection: &Connection,
     user: User,
+    auth_time: Option<tessera_core::clock::UnixTime>,
 ) -> Response {
-    record_login(state, facts, tx, connection, &user);
-    let (session, cookie) = match new_session(state, &user).await {
+    let (session, cookie) = match new_session(state, &user, auth_time).await {
         Ok(s) => s,
         Err(res) => return res,
     };
+    // A block ends the user's sessions, but the caller checked `blocked`
+    // before this session existed: read the user again now that it does, as
+    // the password path does. Either the purge saw this session, or this
+    // read sees the block.
+    match state.store.get_user(&user.user_id).await {
+        Ok(Some(now)) if !now.blocked => {}
+        Ok(_) => {
+            if let Err(e) = state.store.delete_session(&session.sid).await {
+                return unavailable(state, &e);
+            }
+            tracing::warn!(client_id = %tx.client_id, "login refused: the user was blocked or deleted meanwhile");
+            let e = tessera_core::error::OAuthError::new(
+                tessera_core::error::Reason::UpstreamDenied,
+                "the user is blocked",
+            );
+            return super::fail_to_client(state, tx, e).await;
+        }
+        Err(e) => return unavailable(state, &e),
+    }
+    record_login(state, facts, tx, connection, &user);
     if let Err(res) = replace_previous(state, headers, &session).await {
         return res;
     }
@@ -410,4 +436,88 @@ async fn resume_logged_in(
         Ok(r) | Err(r) => r,
     };
     with_cookie(res, cookie)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_core::flow::{ResponseMode, ResponseType};
+
+    /// Review of issue 14, finding 9: a block that lands between the
+    /// caller's `blocked` check and the session (here: the caller's copy of
+    /// the user is from before the block) leaves no session behind, and the
+    /// client gets `access_denied`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_block_during_the_login_leaves_no_session() {
+        let s = crate::testing::start().await;
+        let state = &s.state;
+        let now = state.clock.now();
+        let connection = Connection {
+            id: "con_up".into(),
+            name: "Up".into(),
+            strategy: "oidc".into(),
+            ..Default::default()
+        };
+        let profile = tessera_core::upstream::UpstreamProfile {
+            id: "sub-1".into(),
+            ..Default::default()
+        };
+        let before = tessera_core::upstream::new_user(&connection, &profile, now);
+        state.store.create_user(&before, None).await.unwrap();
+        let mut blocked = before.clone();
+        blocked.blocked = true;
+        assert!(state.store.update_user(&blocked, None).await.unwrap());
+        let tx = AuthorizeTx {
+            id: "tx-block".into(),
+            client_id: "app".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            response_type: ResponseType::Code,
+            response_mode: ResponseMode::Query,
+            scope: vec!["openid".into()],
+            audience: None,
+            state: Some("st".into()),
+            nonce: None,
+            code_challenge: None,
+            prompt: Vec::new(),
+            max_age: None,
+            login_hint: None,
+            connection: None,
+            browser_binding: Vec::new(),
+            created_at: now,
+            expires_at: now + 600,
+        };
+        let facts = RequestFacts::new(
+            PeerIp(Some("127.0.0.1".parse().unwrap())),
+            &HeaderMap::new(),
+        );
+        let res = log_in(
+            state,
+            &HeaderMap::new(),
+            &facts,
+            &tx,
+            &connection,
+            before.clone(),
+            None,
+        )
+        .await;
+        let location = res
+            .headers()
+            .get(axum::http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            location.starts_with("https://app.example/cb?error=access_denied"),
+            "{location}"
+        );
+        assert_eq!(
+            state
+                .store
+                .delete_user_sessions(&before.user_id)
+                .await
+                .unwrap(),
+            0,
+            "no session survives"
+        );
+    }
 }

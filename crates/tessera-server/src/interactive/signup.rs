@@ -246,5 +246,5 @@ pub async fn submit(
         // The sign-up stands; the user can ask for another email.
         tracing::error!(error = %e, user_id = %user.user_id, "verification email not sent");
     }
-    login::log_in(&state, &headers, &facts, &tx, &connection, user).await
+    login::log_in(&state, &headers, &facts, &tx, &connection, user, None).await
 }

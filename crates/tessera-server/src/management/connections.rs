@@ -247,6 +247,13 @@ async fn create(
         presentation,
     })
     .map_err(create_error)?;
+    if upstream_options::is_upstream(&connection.strategy) {
+        upstream_options::check_urls(
+            &connection.strategy,
+            &connection.options,
+            state.config.upstream_allow_loopback_http,
+        )?;
+    }
     // Sealed before anything stores it; the answer never shows it.
     upstream_options::seal_client_secret(&state.master, &connection.id, &mut connection.options)
         .map_err(|e| create_error(CreateError::Rng(e)))?;
@@ -312,10 +319,12 @@ async fn update(
         .ok_or_else(not_found)?;
     let check_enabled = body.enabled_clients.is_some();
     let presentation = body.presentation();
-    if let Some(options) = body.options.as_mut() {
-        upstream_options::seal_client_secret(&state.master, &connection.id, options)
-            .map_err(|e| create_error(CreateError::Rng(e)))?;
-    }
+    // A new client secret is checked as plaintext (apply_changes), then sealed.
+    let new_secret = body
+        .options
+        .as_ref()
+        .is_some_and(|o| o.get("client_secret").is_some_and(|v| !v.is_null()));
+    let options_changed = body.options.is_some();
     connections::apply_changes(
         &mut connection,
         ConnectionChanges {
@@ -324,6 +333,21 @@ async fn update(
             presentation,
         },
     )?;
+    if options_changed && upstream_options::is_upstream(&connection.strategy) {
+        upstream_options::check_urls(
+            &connection.strategy,
+            &connection.options,
+            state.config.upstream_allow_loopback_http,
+        )?;
+    }
+    if new_secret {
+        upstream_options::seal_client_secret(
+            &state.master,
+            &connection.id,
+            &mut connection.options,
+        )
+        .map_err(|e| create_error(CreateError::Rng(e)))?;
+    }
     if check_enabled {
         check_clients(&state, &connection.enabled_clients).await?;
     }

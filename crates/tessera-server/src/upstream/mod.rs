@@ -20,7 +20,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use tessera_core::error::{OAuthError, Reason};
-use tessera_core::flow::AuthorizeTx;
+use tessera_core::flow::{AuthorizeTx, Prompt};
 use tessera_core::idp_vault::IdpTokens;
 use tessera_core::log_event::LogType;
 use tessera_core::manage::upstream_options::{
@@ -43,6 +43,9 @@ use crate::interactive::{
 };
 use crate::state::AppState;
 
+/// The longest failure detail logged.
+const MAX_DETAIL: usize = 256;
+
 /// The URL of the page that sends `tx`'s browser to `connection`.
 pub fn start_url(state: &AppState, tx: &AuthorizeTx, connection: &str) -> String {
     let enc = crate::interactive::url_encode;
@@ -54,12 +57,16 @@ pub fn start_url(state: &AppState, tx: &AuthorizeTx, connection: &str) -> String
     )
 }
 
-/// The upstream connection named `name`, if usable by `tx`'s client.
+/// The upstream connection named `name`, if usable by `tx`'s client and
+/// the one the request names when it names one (`connection=`).
 pub(crate) async fn usable_connection(
     state: &AppState,
     tx: &AuthorizeTx,
     name: &str,
 ) -> Result<Option<Connection>, StoreError> {
+    if tx.connection.as_deref().is_some_and(|named| named != name) {
+        return Ok(None);
+    }
     Ok(state
         .store
         .get_connection_by_name(name)
@@ -118,12 +125,25 @@ pub async fn start(
         return unavailable(&state, &"the random number generator failed");
     };
     let now = state.clock.now();
+    let oidc = connection.strategy == OIDC_STRATEGY;
+    // Re-authentication asked of us is asked upstream (`oidc`), and its
+    // `auth_time` is checked at the callback.
+    let prompt_login = oidc && tx.prompts(Prompt::Login);
+    let max_age = tx.max_age.filter(|_| oidc);
+    let auth_after = match (prompt_login, max_age) {
+        (false, None) => None,
+        (true, None) => Some(now),
+        (login, Some(age)) => Some(if login { now } else { now - age.max(0) }),
+    };
     let login = UpstreamLogin {
         tx_id: tx.id.clone(),
         connection: connection.name.clone(),
         nonce: nonce.clone(),
         verifier_sealed,
         expires_at: now + UPSTREAM_LOGIN_LIFETIME.min(tx.expires_at - now).max(1),
+        issuer: endpoints.issuer.clone(),
+        iss_required: endpoints.iss_parameter_supported,
+        auth_after,
     };
     if let Err(e) = state
         .store
@@ -162,8 +182,14 @@ pub async fn start(
         if !scope.is_empty() {
             q.append_pair("scope", &scope);
         }
-        if connection.strategy == OIDC_STRATEGY {
+        if oidc {
             q.append_pair("nonce", &nonce);
+        }
+        if prompt_login {
+            q.append_pair("prompt", "login");
+        }
+        if let Some(age) = max_age {
+            q.append_pair("max_age", &age.max(0).to_string());
         }
     }
     found(url.as_str())
@@ -223,6 +249,7 @@ async fn deny(
     description: &'static str,
     detail: &str,
 ) -> Response {
+    let detail = bounded_detail(detail);
     tracing::warn!(connection = %connection.name, client_id = %tx.client_id, reason = reason.as_str(), detail, "upstream login failed");
     let mut event = login_event(
         state,
@@ -234,6 +261,17 @@ async fn deny(
     event.description = description.into();
     state.logs.record(event);
     fail_to_client(state, tx, OAuthError::new(reason, description)).await
+}
+
+/// The provider chooses much of a failure's detail (the crate's error texts
+/// quote its `iss` and `aud`): no control characters, at most
+/// [`MAX_DETAIL`] characters.
+fn bounded_detail(detail: &str) -> String {
+    detail
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_DETAIL)
+        .collect()
 }
 
 /// What the token endpoint answered.
@@ -288,6 +326,23 @@ async fn take_callback(state: &AppState, ip: PeerIp, headers: &HeaderMap, uri: &
         }
         Err(e) => return unavailable(state, &e),
     };
+    // RFC 9207: an answer naming another issuer came from another provider
+    // (a mix-up); a provider that promised `iss` must send it.
+    let iss_ok = match (param(&query, "iss"), login.issuer.as_deref()) {
+        (Some(iss), Some(expected)) => iss == expected,
+        (Some(_), None) => true,
+        (None, _) => !login.iss_required,
+    };
+    if !iss_ok {
+        return upstream_failed(
+            state,
+            &facts,
+            &tx,
+            &connection,
+            UpstreamError::Invalid("the answer's iss is missing or another issuer's".into()),
+        )
+        .await;
+    }
     if let Some(error) = param(&query, "error") {
         let shown: String = error
             .chars()
@@ -335,8 +390,8 @@ async fn take_callback(state: &AppState, ip: PeerIp, headers: &HeaderMap, uri: &
     };
     let verifier = String::from_utf8_lossy(&verifier).into_owned();
     let budget = state.config.upstream_timeout;
-    let work = authenticate(state, &connection, code, &verifier, &secret, &login.nonce);
-    let (profile, tokens) = match tokio::time::timeout(budget, work).await {
+    let work = authenticate(state, &connection, code, &verifier, &secret, &login);
+    let (profile, tokens, auth_time) = match tokio::time::timeout(budget, work).await {
         Ok(Ok(found)) => found,
         Ok(Err(e)) => return upstream_failed(state, &facts, &tx, &connection, e).await,
         Err(_) => {
@@ -364,7 +419,11 @@ async fn take_callback(state: &AppState, ip: PeerIp, headers: &HeaderMap, uri: &
     if let Err(e) = state.store.put_idp_tokens(&sealed).await {
         return unavailable(state, &e);
     }
-    crate::interactive::login::log_in(state, headers, &facts, &tx, &connection, user).await
+    // The session's auth_time is the provider's when it says (never later
+    // than now).
+    let auth_time = auth_time.map(|t| t.min(now));
+    crate::interactive::login::log_in(state, headers, &facts, &tx, &connection, user, auth_time)
+        .await
 }
 
 /// The callback is reached by a redirect that answers the provider's own
@@ -419,8 +478,9 @@ async fn authenticate(
     code: &str,
     verifier: &str,
     secret: &str,
-    nonce: &str,
-) -> Result<(UpstreamProfile, UpstreamTokens), UpstreamError> {
+    login: &UpstreamLogin,
+) -> Result<(UpstreamProfile, UpstreamTokens, Option<i64>), UpstreamError> {
+    let nonce = login.nonce.as_str();
     let timeout = state.config.upstream_timeout;
     let endpoints = state.upstream.endpoints(connection, timeout).await?;
     let client_id = connection
@@ -483,7 +543,7 @@ async fn authenticate(
             .ok_or_else(|| UpstreamError::Invalid("no jwks_uri".into()))?;
         let jwks = state.upstream.get_json(jwks_uri, None, timeout).await?;
         let issuer = endpoints.issuer.as_deref().unwrap_or_default();
-        verify::id_token_claims(raw, &jwks, issuer, client_id, secret, nonce)?
+        verify::id_token_claims(raw, &jwks, issuer, client_id, nonce)?
     } else {
         let userinfo = endpoints
             .userinfo
@@ -498,9 +558,25 @@ async fn authenticate(
             _ => return Err(UpstreamError::Invalid("userinfo is not an object".into())),
         }
     };
-    let profile = up::profile_from_claims(&claims, &connection.options)
+    let auth_time = claims.get("auth_time").and_then(Value::as_i64);
+    if let Some(after) = login.auth_after {
+        match auth_time {
+            Some(t) if t >= after - up::AUTH_TIME_SKEW => {}
+            Some(_) => {
+                return Err(UpstreamError::Invalid(
+                    "the provider did not authenticate the user again (auth_time too old)".into(),
+                ));
+            }
+            None => {
+                return Err(UpstreamError::Invalid(
+                    "no auth_time though re-authentication was asked".into(),
+                ));
+            }
+        }
+    }
+    let profile = up::profile_from_claims(&claims, &connection.strategy, &connection.options)
         .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
-    Ok((profile, tokens))
+    Ok((profile, tokens, auth_time))
 }
 
 type Refusal = (Reason, &'static str);
@@ -524,25 +600,45 @@ async fn upsert_user(
         }
         Some(found) => {
             let mut identity = found.identity;
-            if up::update_user(&mut identity, connection, profile, now)
-                && !state.store.update_user(&identity, None).await?
-            {
-                return Ok(Err((Reason::UpstreamInvalid, "the user is gone")));
-            }
             let id = identity.user_id.clone();
-            Ok(Ok((id, found.primary.unwrap_or(identity))))
+            if !up::update_user(&mut identity, connection, profile, now) {
+                return Ok(Ok((id, found.primary.unwrap_or(identity))));
+            }
+            // Upstream users' emails are not unique (the store gives them no
+            // email key); a conflict is still a refusal, never a 503.
+            match state.store.update_user(&identity, None).await {
+                Ok(true) => Ok(Ok((id, found.primary.unwrap_or(identity)))),
+                Ok(false) => Ok(Err((Reason::UpstreamInvalid, "the user is gone"))),
+                Err(StoreError::Conflict(_)) => Ok(Err((
+                    Reason::UpstreamInvalid,
+                    "the user's profile conflicts with another user",
+                ))),
+                Err(e) => Err(e),
+            }
         }
         None => {
             let user = up::new_user(connection, profile, now);
             match state.store.create_user(&user, None).await {
                 Ok(()) => Ok(Ok((user.user_id.clone(), user))),
-                // Another user of this connection has the email.
+                // The same upstream user's first login, concurrently.
                 Err(StoreError::Conflict(_)) => Ok(Err((
                     Reason::UpstreamInvalid,
-                    "another user of this connection has the same email",
+                    "the user was created by a concurrent login",
                 ))),
                 Err(e) => Err(e),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn failure_details_are_bounded_and_single_line() {
+        let long = format!("iss {}\nforged line", "x".repeat(300 * 1024));
+        let d = super::bounded_detail(&long);
+        assert_eq!(d.chars().count(), super::MAX_DETAIL);
+        assert!(!d.contains('\n'));
+        assert_eq!(super::bounded_detail("a\nb"), "a b");
     }
 }

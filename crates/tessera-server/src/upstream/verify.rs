@@ -1,12 +1,15 @@
 //! The upstream ID token, checked with the `openidconnect` crate: signature
 //! against the provider's JWKS with the algorithm the key and header name
 //! (asymmetric algorithms only: no `none`, no HMAC), `iss`, `aud` (no
-//! untrusted extra audience), `azp`, `exp`, `iat`, and our `nonce`.
+//! extra audience), `exp`, `iat`, and our `nonce`; then `azp`, which the
+//! crate does not check (4.1), must be our client id when present. The
+//! verifier is built as a public client's: it holds no client secret, so no
+//! HMAC key exists even if [`ALGS`] were widened.
 
 use openidconnect::core::{
     CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
 };
-use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
+use openidconnect::{ClientId, IssuerUrl, Nonce};
 use serde_json::{Map, Value};
 
 use super::client::UpstreamError;
@@ -33,19 +36,14 @@ pub fn id_token_claims(
     jwks: &Value,
     issuer: &str,
     client_id: &str,
-    client_secret: &str,
     nonce: &str,
 ) -> Result<Map<String, Value>, UpstreamError> {
     let keys: CoreJsonWebKeySet =
         serde_json::from_value(jwks.clone()).map_err(|e| invalid("the JWKS", e))?;
     let issuer = IssuerUrl::new(issuer.to_owned()).map_err(|e| invalid("the issuer", e))?;
-    let verifier = CoreIdTokenVerifier::new_confidential_client(
-        ClientId::new(client_id.to_owned()),
-        ClientSecret::new(client_secret.to_owned()),
-        issuer,
-        keys,
-    )
-    .set_allowed_algs(ALGS);
+    let verifier =
+        CoreIdTokenVerifier::new_public_client(ClientId::new(client_id.to_owned()), issuer, keys)
+            .set_allowed_algs(ALGS);
     // The parser's message could quote the token: never shown.
     let token: CoreIdToken = raw
         .parse()
@@ -53,6 +51,14 @@ pub fn id_token_claims(
     let claims = token
         .claims(&verifier, &Nonce::new(nonce.to_owned()))
         .map_err(|e| invalid("the ID token", e))?;
+    if claims
+        .authorized_party()
+        .is_some_and(|azp| azp.as_str() != client_id)
+    {
+        return Err(UpstreamError::Invalid(
+            "the ID token's azp is another client".into(),
+        ));
+    }
     match serde_json::to_value(claims) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(UpstreamError::Invalid("the ID token's claims".into())),

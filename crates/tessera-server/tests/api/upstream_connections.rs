@@ -80,7 +80,7 @@ async fn upstream_connection_secrets_are_never_returned() {
             Method::PATCH,
             &format!("api/v2/connections/{id}"),
             &t,
-            Some(json!({"options": {"client_id": "downstream"}})),
+            Some(json!({"options": {"client_id": "downstream", "client_secret": "new"}})),
         )
         .await;
     assert_eq!(gutted.status, 400, "{gutted:?}");
@@ -227,4 +227,185 @@ async fn upstream_connections_need_their_scopes() {
         let r = s.api(method, &path, &user_token, body).await;
         assert_eq!(r.status, 401, "{r:?}");
     }
+}
+
+fn strict(config: &mut tessera_server::ServerConfig) {
+    config.upstream_allow_loopback_http = false;
+}
+
+/// Review finding 1: without the test flag (production), no connection may
+/// name a loopback, private, link-local or mapped address, nor plain http.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_urls_to_internal_addresses_are_refused_in_production() {
+    let s = start_opts(tessera_server::testing::Options {
+        configure: strict,
+        ..Default::default()
+    })
+    .await;
+    let t = s.admin_token().await;
+    for (key, url) in [
+        (
+            "discovery_url",
+            "http://127.0.0.1:15000/.well-known/openid-configuration",
+        ),
+        (
+            "discovery_url",
+            "https://localhost/.well-known/openid-configuration",
+        ),
+        (
+            "discovery_url",
+            "https://10.0.0.5/.well-known/openid-configuration",
+        ),
+        ("discovery_url", "https://169.254.169.254/latest/meta-data"),
+        ("discovery_url", "https://[::ffff:127.0.0.1]/x"),
+        ("discovery_url", "https://[fd00::1]/x"),
+        ("discovery_url", "https://100.64.0.1/x"),
+        ("issuer", "http://127.0.0.1:9/"),
+    ] {
+        let mut body = oidc_body("Strict", "https://idp.example/", &[]);
+        body["options"][key] = json!(url);
+        let r = s
+            .api(Method::POST, "api/v2/connections", &t, Some(body))
+            .await;
+        assert_eq!(r.status, 400, "{url}: {r:?}");
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("options.{key}")),
+            "{url}: {r:?}"
+        );
+    }
+    let mut oauth2 = json!({"name": "gh", "strategy": "oauth2", "options": {
+        "authorizationURL": "https://gh.example/login/oauth/authorize",
+        "tokenURL": "https://gh.example/login/oauth/access_token",
+        "userinfo_url": "http://127.0.0.1:8500/v1/agent/self",
+        "client_id": "x", "client_secret": SECRET,
+    }});
+    let r = s
+        .api(Method::POST, "api/v2/connections", &t, Some(oauth2.clone()))
+        .await;
+    assert_eq!(r.status, 400, "{r:?}");
+    oauth2["options"]["userinfo_url"] = json!("https://api.gh.example/user");
+    let r = s
+        .api(Method::POST, "api/v2/connections", &t, Some(oauth2))
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    // Nor through a PATCH (with a new secret, so only the URL is refused).
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let mut options = r.body["options"].clone();
+    options["userinfo_url"] = json!("https://192.168.0.1/user");
+    options["client_secret"] = json!("new-secret");
+    let r = s
+        .api(
+            Method::PATCH,
+            &format!("api/v2/connections/{id}"),
+            &t,
+            Some(json!({ "options": options })),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("options.userinfo_url")
+    );
+}
+
+/// Review finding 2: a PATCH moving the provider (or its client) must bring
+/// a new client secret; the stored one never follows to a new URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_moving_the_provider_needs_a_new_client_secret() {
+    let s = start().await;
+    let t = s.admin_token().await;
+    let r = s
+        .api(
+            Method::POST,
+            "api/v2/connections",
+            &t,
+            Some(oidc_body("Moving", "https://idp.example/", &[])),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let read = r.body["options"].clone();
+    let patch = |options: Value| {
+        let s = &s;
+        let t = &t;
+        let id = &id;
+        async move {
+            s.api(
+                Method::PATCH,
+                &format!("api/v2/connections/{id}"),
+                t,
+                Some(json!({ "options": options })),
+            )
+            .await
+        }
+    };
+    let mut moved = Vec::new();
+    for (key, value) in [
+        (
+            "discovery_url",
+            json!("https://attacker.example/.well-known/openid-configuration"),
+        ),
+        ("issuer", json!("https://attacker.example/")),
+        ("token_endpoint", json!("https://attacker.example/token")),
+        ("client_id", json!("other")),
+        ("token_endpoint_auth_method", json!("client_secret_post")),
+        ("discovery_url", Value::Null),
+    ] {
+        let mut o = read.clone();
+        o[key] = value.clone();
+        moved.push(o.clone());
+        let r = patch(o).await;
+        assert_eq!(r.status, 400, "{key}: {r:?}");
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("options.client_secret"),
+            "{key}: {r:?}"
+        );
+    }
+    let stored = tessera_core::store::TenantStore::get_connection(&*s.store, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.options["discovery_url"], read["discovery_url"],
+        "nothing was changed"
+    );
+    // The same change with a new secret is accepted, and seals the new one.
+    let mut o = moved[2].clone();
+    o["client_secret"] = json!("a-new-secret");
+    let r = patch(o).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_no_secret(&r.body);
+    let stored = tessera_core::store::TenantStore::get_connection(&*s.store, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        tessera_core::manage::upstream_options::open_client_secret(&s.master, &id, &stored.options)
+            .unwrap()
+            .as_str(),
+        "a-new-secret"
+    );
+    // Hardening: the plaintext's length is what is limited (4096 bytes), on
+    // PATCH as on POST.
+    let mut o = read.clone();
+    o["client_secret"] = json!("s".repeat(4000));
+    assert_eq!(patch(o).await.status, 200);
+    let mut o = read.clone();
+    o["client_secret"] = json!("s".repeat(4097));
+    let r = patch(o).await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("options.client_secret")
+    );
 }

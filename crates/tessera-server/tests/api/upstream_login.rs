@@ -328,10 +328,12 @@ async fn unknown_and_replayed_states_and_upstream_refusals_create_no_user() {
     )
     .await;
     let upstream_state = query_of(&up_authorize)["state"].clone();
+    // (The upstream Tessera promises RFC 9207's iss: it must be there.)
     let denied = format!(
-        "{}?error=access_denied&error_description=no&state={}",
+        "{}?error=access_denied&error_description=no&state={}&iss={}",
         p.down.url("login/callback"),
-        enc(&upstream_state)
+        enc(&upstream_state),
+        enc(&p.up.base)
     );
     let res = get(&b, &denied).await;
     assert_eq!(res.status(), 200);
@@ -365,6 +367,8 @@ async fn unknown_and_replayed_states_and_upstream_refusals_create_no_user() {
     let id = listed.body[0]["id"].as_str().unwrap().to_owned();
     let mut options = listed.body[0]["options"].clone();
     options["issuer"] = json!("http://127.0.0.1:1/");
+    // Moving the provider needs a new secret (review finding 2).
+    options["client_secret"] = json!("another-secret");
     let r = p
         .down
         .api(
@@ -422,7 +426,7 @@ fn explicit(base: &str) -> Value {
         "authorization_endpoint": format!("{base}authorize"),
         "token_endpoint": format!("{base}token"),
         "jwks_uri": format!("{base}jwks"),
-        "client_id": "downstream", "client_secret": "s3cret",
+        "client_id": "downstream", "client_secret": FAKE_SECRET,
         "scope": "openid profile",
     })
 }
@@ -515,7 +519,7 @@ async fn unreachable_and_silent_providers_end_cleanly_in_time() {
             &admin,
             Some(json!({"options": {
                 "discovery_url": format!("http://127.0.0.1:{closed}/.well-known/openid-configuration"),
-                "client_id": "x", "scope": "openid"}})),
+                "client_id": "x", "client_secret": "x", "scope": "openid"}})),
         )
         .await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -527,7 +531,7 @@ async fn unreachable_and_silent_providers_end_cleanly_in_time() {
 }
 
 /// What the fake provider's token endpoint signs.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Forgery {
     None,
     OtherKey,
@@ -535,12 +539,40 @@ enum Forgery {
     WrongNonce,
     WrongIssuer,
     Expired,
+    /// `alg: none`, no signature.
+    AlgNone,
+    /// HS256 with the connection's client secret as the key.
+    Hs256WithClientSecret,
+    /// `aud: ["downstream", "someone-else"]`.
+    ExtraAudience,
+    /// `azp` naming another client.
+    WrongAzp,
 }
 
 struct Fake {
     base: String,
     nonce: Arc<Mutex<String>>,
     mode: Arc<Mutex<Forgery>>,
+    /// Merged into (overriding) the ID token's claims.
+    claims: Arc<Mutex<Value>>,
+    /// Merged into the token endpoint's answer (`Null` members removed).
+    answer: Arc<Mutex<Value>>,
+    /// Merged into the discovery metadata.
+    meta: Arc<Mutex<Value>>,
+    /// The query of the last authorization request Tessera sent here.
+    last_authorize: Arc<Mutex<BTreeMap<String, String>>>,
+}
+
+fn merge(into: &mut Value, from: &Value) {
+    if let (Some(into), Some(from)) = (into.as_object_mut(), from.as_object()) {
+        for (k, v) in from {
+            if v.is_null() {
+                into.remove(k);
+            } else {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
 }
 
 fn ec_key() -> (rcgen::KeyPair, Value) {
@@ -550,6 +582,9 @@ fn ec_key() -> (rcgen::KeyPair, Value) {
         "x": URL_SAFE_NO_PAD.encode(&raw[1..33]), "y": URL_SAFE_NO_PAD.encode(&raw[33..65])});
     (key, jwk)
 }
+
+/// The connection secret `explicit` gives the fake provider's connection.
+const FAKE_SECRET: &str = "s3cret";
 
 /// A tiny OpenID provider: discovery, JWKS (key A), and a token endpoint
 /// answering an ID token forged as `mode` says.
@@ -563,12 +598,17 @@ async fn fake_provider() -> Fake {
     let (other, _) = ec_key();
     let nonce = Arc::new(Mutex::new(String::new()));
     let mode = Arc::new(Mutex::new(Forgery::None));
+    let claims_extra = Arc::new(Mutex::new(json!({})));
+    let answer_extra = Arc::new(Mutex::new(json!({})));
+    let meta_extra = Arc::new(Mutex::new(json!({})));
+    let last_authorize = Arc::new(Mutex::new(BTreeMap::new()));
     let meta = json!({
         "issuer": base, "authorization_endpoint": format!("{base}authorize"),
         "token_endpoint": format!("{base}token"), "jwks_uri": format!("{base}jwks"),
         "token_endpoint_auth_methods_supported": ["client_secret_post"],
     });
     let (n, m, iss) = (nonce.clone(), mode.clone(), base.clone());
+    let (ce, ae) = (claims_extra.clone(), answer_extra.clone());
     let good_der = good.serialize_der();
     let other_der = other.serialize_der();
     let token = move || {
@@ -577,31 +617,58 @@ async fn fake_provider() -> Fake {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let claims = json!({
+        let mut claims = json!({
             "iss": if mode == Forgery::WrongIssuer { "http://127.0.0.1:1/" } else { iss.as_str() },
             "sub": "fake-user", "email": "eve@example.com", "email_verified": true,
-            "aud": if mode == Forgery::WrongAudience { "someone-else" } else { "downstream" },
+            "aud": match mode {
+                Forgery::WrongAudience => json!("someone-else"),
+                Forgery::ExtraAudience => json!(["downstream", "someone-else"]),
+                _ => json!("downstream"),
+            },
             "nonce": if mode == Forgery::WrongNonce { "other".to_owned() } else { n.lock().unwrap().clone() },
             "iat": now - 10,
             "exp": if mode == Forgery::Expired { now - 5 } else { now + 300 },
         });
-        let der = if mode == Forgery::OtherKey {
-            &other_der
-        } else {
-            &good_der
+        if mode == Forgery::WrongAzp {
+            claims["azp"] = json!("another-client");
+        }
+        merge(&mut claims, &ce.lock().unwrap());
+        let id_token = match mode {
+            Forgery::AlgNone => format!(
+                "{}.{}.",
+                URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            ),
+            Forgery::Hs256WithClientSecret => jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(FAKE_SECRET.as_bytes()),
+            )
+            .unwrap(),
+            _ => {
+                let der = if mode == Forgery::OtherKey {
+                    &other_der
+                } else {
+                    &good_der
+                };
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+                header.kid = Some("k1".into());
+                let key = jsonwebtoken::EncodingKey::from_ec_der(der);
+                jsonwebtoken::encode(&header, &claims, &key).unwrap()
+            }
         };
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some("k1".into());
-        let key = jsonwebtoken::EncodingKey::from_ec_der(der);
-        let id_token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-        axum::Json(json!({"access_token": "fake-at", "token_type": "Bearer",
-            "expires_in": 300, "id_token": id_token}))
+        let mut answer = json!({"access_token": "fake-at", "token_type": "Bearer",
+            "expires_in": 300, "id_token": id_token});
+        merge(&mut answer, &ae.lock().unwrap());
+        axum::Json(answer)
     };
+    let me = meta_extra.clone();
     let app = axum::Router::new()
         .route(
             "/.well-known/openid-configuration",
             axum::routing::get(move || {
-                let meta = meta.clone();
+                let mut meta = meta.clone();
+                merge(&mut meta, &me.lock().unwrap());
                 async move { axum::Json(meta) }
             }),
         )
@@ -620,45 +687,85 @@ async fn fake_provider() -> Fake {
             }),
         );
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Fake { base, nonce, mode }
+    Fake {
+        base,
+        nonce,
+        mode,
+        claims: claims_extra,
+        answer: answer_extra,
+        meta: meta_extra,
+        last_authorize,
+    }
+}
+
+/// A downstream with the fake provider as connection `CONN` (explicit
+/// endpoints, or by discovery) for a new app.
+async fn with_fake(discovery: bool) -> (Fake, TestServer, App) {
+    let fake = fake_provider().await;
+    let down = downstream().await;
+    let app = flows::app(&down, json!({"app_type": "regular_web"})).await;
+    let mut options = explicit(&fake.base);
+    if discovery {
+        options["discovery_url"] = json!(format!("{}.well-known/openid-configuration", fake.base));
+    }
+    let r = connection(&down, &app, options).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    (fake, down, app)
+}
+
+/// One login through the fake provider from `authorize` (with `extra`
+/// parameters) to the client's callback; `callback_extra` is added to the
+/// callback's query. The client's callback query.
+async fn fake_login(
+    fake: &Fake,
+    down: &TestServer,
+    app: &App,
+    b: &reqwest::Client,
+    extra: &str,
+    callback_extra: &str,
+) -> BTreeMap<String, String> {
+    let (_, challenge) = pkce();
+    let res = get(
+        b,
+        &format!("{}{extra}", authorize_url(down, app, &challenge)),
+    )
+    .await;
+    let res = get(b, &location(&res)).await;
+    assert_eq!(res.status(), 302);
+    assert!(location(&res).starts_with(&fake.base), "{}", location(&res));
+    let q = query_of(&location(&res));
+    *fake.nonce.lock().unwrap() = q["nonce"].clone();
+    *fake.last_authorize.lock().unwrap() = q.clone();
+    let res = get(
+        b,
+        &format!(
+            "{}?code=c&state={}{callback_extra}",
+            down.url("login/callback"),
+            enc(&q["state"])
+        ),
+    )
+    .await;
+    query_of(&location(&res))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_upstream_id_tokens_create_no_user() {
-    let fake = fake_provider().await;
-    let down = downstream().await;
-    let app = flows::app(&down, json!({"app_type": "regular_web"})).await;
+    let (fake, down, app) = with_fake(true).await;
     let b = flows::browser();
-    let mut options = explicit(&fake.base);
-    options["discovery_url"] = json!(format!("{}.well-known/openid-configuration", fake.base));
-    let r = connection(&down, &app, options).await;
-    assert_eq!(r.status, 201, "{r:?}");
     for mode in [
         Forgery::OtherKey,
         Forgery::WrongAudience,
         Forgery::WrongNonce,
         Forgery::WrongIssuer,
         Forgery::Expired,
+        Forgery::AlgNone,
+        Forgery::Hs256WithClientSecret,
+        Forgery::ExtraAudience,
+        Forgery::WrongAzp,
         Forgery::None,
     ] {
         *fake.mode.lock().unwrap() = mode;
-        let (_, challenge) = pkce();
-        let res = get(&b, &authorize_url(&down, &app, &challenge)).await;
-        let res = get(&b, &location(&res)).await;
-        assert_eq!(res.status(), 302);
-        let q = query_of(&location(&res));
-        assert!(location(&res).starts_with(&fake.base));
-        *fake.nonce.lock().unwrap() = q["nonce"].clone();
-        let res = get(
-            &b,
-            &format!(
-                "{}?code=c&state={}",
-                down.url("login/callback"),
-                enc(&q["state"])
-            ),
-        )
-        .await;
-        let q = query_of(&location(&res));
+        let q = fake_login(&fake, &down, &app, &b, "", "").await;
         if mode == Forgery::None {
             // The control: the same provider, honest, lets the user in.
             assert!(q.contains_key("code"), "{q:?}");
@@ -669,9 +776,49 @@ async fn forged_upstream_id_tokens_create_no_user() {
             assert_eq!(users[0]["email_verified"], true);
         } else {
             assert_error(&q, "access_denied");
-            assert!(users_of(&down).await.is_empty());
+            assert!(users_of(&down).await.is_empty(), "{mode:?}");
         }
     }
+    // azp equal to our client id is fine.
+    *fake.claims.lock().unwrap() = json!({"azp": "downstream", "sub": "other-user"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+}
+
+/// Review finding 3: an upstream user whose (unverified) email is another's
+/// never locks that other out: both log in, as separate users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_email_cannot_squat_another_users_login() {
+    let (fake, down, app) = with_fake(false).await;
+    *fake.claims.lock().unwrap() =
+        json!({"sub": "attacker", "email": "victim@corp.example", "email_verified": false});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    *fake.claims.lock().unwrap() =
+        json!({"sub": "victim", "email": "victim@corp.example", "email_verified": true});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    // A later login whose profile email changes to a taken one still works.
+    *fake.claims.lock().unwrap() = json!({"sub": "third", "email": "third@corp.example"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    *fake.claims.lock().unwrap() = json!({"sub": "third", "email": "victim@corp.example"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    let mut ids: Vec<String> = users_of(&down)
+        .await
+        .iter()
+        .map(|u| u["user_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            format!("oidc|{CONN}|attacker"),
+            format!("oidc|{CONN}|third"),
+            format!("oidc|{CONN}|victim")
+        ]
+    );
 }
 
 /// A GitHub-like OAuth 2.0 provider: a token endpoint that wants the secret
@@ -821,4 +968,273 @@ async fn an_oauth2_connection_maps_the_userinfo_answer_through_the_login_page_bu
     let html = get(&b, &login_page).await.text().await.unwrap();
     assert!(html.contains("Continue with GitHub-like"), "{html}");
     assert!(!html.contains("type=\"password\""), "{html}");
+}
+
+/// The `state` (transaction id) of a login page's URL.
+fn tx_of(login_page: &str) -> String {
+    query_of(login_page)["state"].clone()
+}
+
+/// Review finding 4: an authorization request naming its connection
+/// (`connection=`) can only be completed through that connection: the login
+/// page shows no upstream buttons, `u/login/upstream` refuses another
+/// connection, and so does the callback of a login of another connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_the_request_names_cannot_be_swapped_for_an_upstream_one() {
+    let p = pair(None).await;
+    let b = flows::browser();
+    let (_, challenge) = pkce();
+    let db = "Username-Password-Authentication";
+    let url = authorize_url(&p.down, &p.down_app, &challenge)
+        .replace(&format!("connection={CONN}"), &format!("connection={db}"));
+    let login_page = location(&get(&b, &url).await);
+    assert!(
+        login_page.starts_with(&p.down.url("u/login?")),
+        "{login_page}"
+    );
+    let html = get(&b, &login_page).await.text().await.unwrap();
+    assert!(!html.contains("u/login/upstream"), "{html}");
+    let tx = tx_of(&login_page);
+    let res = get(
+        &b,
+        &format!(
+            "{}?state={}&connection={CONN}",
+            p.down.url("u/login/upstream"),
+            enc(&tx)
+        ),
+    )
+    .await;
+    let to = location(&res);
+    assert!(to.starts_with(CALLBACK), "went to {to}");
+    assert_error(&query_of(&to), "invalid_request");
+
+    // A login of another connection stored for a request naming the
+    // database connection is refused at the callback.
+    let login_page = location(&get(&b, &url).await);
+    let tx = tx_of(&login_page);
+    let now = p.down.state.clock.now();
+    let state_value = "swapped-state-value";
+    tessera_core::store::UpstreamLoginStore::put_upstream_login(
+        &*p.down.store,
+        &tessera_core::ids::sha256(state_value.as_bytes()),
+        &tessera_core::upstream::UpstreamLogin {
+            tx_id: tx,
+            connection: CONN.into(),
+            nonce: "n".into(),
+            verifier_sealed: vec![1, 2, 3],
+            expires_at: now + 300,
+            issuer: None,
+            iss_required: false,
+            auth_after: None,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    let res = get(
+        &b,
+        &format!(
+            "{}?code=c&state={state_value}",
+            p.down.url("login/callback")
+        ),
+    )
+    .await;
+    let q = query_of(&location(&res));
+    assert_error(&q, "invalid_request");
+    assert!(users_of(&p.down).await.is_empty());
+}
+
+/// Review finding 11: the provider's refresh token survives a later login
+/// whose answer has none (Google sends one only at the first consent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_login_without_a_refresh_token_keeps_the_stored_one() {
+    let (fake, down, app) = with_fake(false).await;
+    *fake.answer.lock().unwrap() = json!({"refresh_token": "first-consent-rt"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    *fake.answer.lock().unwrap() = json!({"access_token": "second-at"});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    let reader = down
+        .token_with_scopes(&["read:users", "read:user_idp_tokens"])
+        .await;
+    let path = format!("api/v2/users/{}", enc(&format!("oidc|{CONN}|fake-user")));
+    let user = down.api(Method::GET, &path, &reader, None).await;
+    assert_eq!(user.status, 200, "{user:?}");
+    let identity = &user.body["identities"][0];
+    assert_eq!(identity["access_token"], "second-at", "{user:?}");
+    assert_eq!(identity["refresh_token"], "first-consent-rt", "{user:?}");
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Review finding 5 (RFC 9207 mix-up defence): an answer whose `iss` is not
+/// the provider's is refused; when the provider's metadata promises `iss`,
+/// an answer without it is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_naming_another_issuer_is_refused() {
+    let (fake, down, app) = with_fake(true).await;
+    let honest = format!("&iss={}", enc(&fake.base));
+    let q = fake_login(
+        &fake,
+        &down,
+        &app,
+        &flows::browser(),
+        "",
+        "&iss=https%3A%2F%2Fhonest.example%2F",
+    )
+    .await;
+    assert_error(&q, "access_denied");
+    // An error answer with a wrong iss is refused as such, too.
+    let q = fake_login(
+        &fake,
+        &down,
+        &app,
+        &flows::browser(),
+        "",
+        "&iss=https%3A%2F%2Fhonest.example%2F&error=access_denied",
+    )
+    .await;
+    assert_error(&q, "access_denied");
+    assert!(users_of(&down).await.is_empty());
+    // Without the metadata's promise, no iss is fine; the right one is.
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", &honest).await;
+    assert!(q.contains_key("code"), "{q:?}");
+
+    let (fake, down, app) = with_fake(true).await;
+    *fake.meta.lock().unwrap() = json!({"authorization_response_iss_parameter_supported": true});
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", "").await;
+    assert_error(&q, "access_denied");
+    assert!(users_of(&down).await.is_empty());
+    let honest = format!("&iss={}", enc(&fake.base));
+    let q = fake_login(&fake, &down, &app, &flows::browser(), "", &honest).await;
+    assert!(q.contains_key("code"), "{q:?}");
+}
+
+/// Review finding 6: `prompt=login` and `max_age` go upstream, and the ID
+/// token must then carry a fresh `auth_time`, which becomes the session's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_authentication_is_asked_upstream_and_checked() {
+    let (fake, down, app) = with_fake(false).await;
+    for extra in ["&prompt=login", "&max_age=0"] {
+        // No auth_time: refused.
+        *fake.claims.lock().unwrap() = json!({});
+        let q = fake_login(&fake, &down, &app, &flows::browser(), extra, "").await;
+        assert_error(&q, "access_denied");
+        let sent = fake.last_authorize.lock().unwrap().clone();
+        if extra == "&prompt=login" {
+            assert_eq!(
+                sent.get("prompt").map(String::as_str),
+                Some("login"),
+                "{sent:?}"
+            );
+        } else {
+            assert_eq!(
+                sent.get("max_age").map(String::as_str),
+                Some("0"),
+                "{sent:?}"
+            );
+        }
+        // An old authentication (the provider's SSO session answered): refused.
+        *fake.claims.lock().unwrap() = json!({"auth_time": now_secs() - 3600});
+        let q = fake_login(&fake, &down, &app, &flows::browser(), extra, "").await;
+        assert_error(&q, "access_denied");
+        assert!(users_of(&down).await.is_empty());
+    }
+    // Fresh: accepted, and Tessera's ID token carries the provider's auth_time.
+    let upstream_auth_time = now_secs() - 20;
+    *fake.claims.lock().unwrap() = json!({"auth_time": upstream_auth_time});
+    let (verifier, challenge) = pkce();
+    let b = flows::browser();
+    let res = get(
+        &b,
+        &format!("{}&prompt=login", authorize_url(&down, &app, &challenge)),
+    )
+    .await;
+    let res = get(&b, &location(&res)).await;
+    let q = query_of(&location(&res));
+    *fake.nonce.lock().unwrap() = q["nonce"].clone();
+    let res = get(
+        &b,
+        &format!(
+            "{}?code=c&state={}",
+            down.url("login/callback"),
+            enc(&q["state"])
+        ),
+    )
+    .await;
+    let q = query_of(&location(&res));
+    let code = q.get("code").unwrap_or_else(|| panic!("no code: {q:?}"));
+    let r = down
+        .token_request(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", &verifier),
+            ("client_id", &app.id),
+            ("client_secret", app.secret.as_deref().unwrap()),
+        ])
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let id_token = claims(r.body["id_token"].as_str().unwrap());
+    assert_eq!(id_token["auth_time"], upstream_auth_time, "{id_token}");
+}
+
+/// Review finding 8: one live upstream login per request (a new start
+/// replaces the previous one), and `GET u/login/upstream` counts in the
+/// per-address page limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_starts_replace_each_other_and_are_rate_limited() {
+    let (fake, down, app) = with_fake(false).await;
+    let b = flows::browser();
+    let (_, challenge) = pkce();
+    let res = get(&b, &authorize_url(&down, &app, &challenge)).await;
+    let start = location(&res);
+    let first = query_of(&location(&get(&b, &start).await));
+    let second = query_of(&location(&get(&b, &start).await));
+    assert_ne!(first["state"], second["state"]);
+    let res = get(
+        &b,
+        &format!(
+            "{}?code=c&state={}",
+            down.url("login/callback"),
+            enc(&first["state"])
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 400, "the replaced login no longer completes");
+    *fake.nonce.lock().unwrap() = second["nonce"].clone();
+    let res = get(
+        &b,
+        &format!(
+            "{}?code=c&state={}",
+            down.url("login/callback"),
+            enc(&second["state"])
+        ),
+    )
+    .await;
+    assert!(query_of(&location(&res)).contains_key("code"));
+
+    fn three(config: &mut tessera_server::ServerConfig) {
+        config.rate_limit_per_minute = 3;
+    }
+    let limited = start_opts(Options {
+        configure: three,
+        ..Options::default()
+    })
+    .await;
+    let url = limited.url("u/login/upstream?state=x&connection=y");
+    for _ in 0..3 {
+        assert_ne!(get(&b, &url).await.status(), 429);
+    }
+    let res = get(&b, &url).await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
 }

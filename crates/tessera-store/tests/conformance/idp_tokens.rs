@@ -73,6 +73,31 @@ pub async fn idp_tokens_are_replaced_conditionally_and_go_with_their_user(db: Db
     assert!(s.get_idp_tokens(id, "Upstream").await.unwrap().is_none());
 }
 
+/// Review of issue 14, finding 11: a login whose answer has no refresh
+/// token (Google sends one only at the first consent) keeps the stored one;
+/// the rest is replaced.
+pub async fn idp_tokens_keep_the_refresh_token_a_later_login_lacks(db: Db) {
+    let s = &db.store;
+    let user = db_user("aa02", "Upstream", Some("b@example.com"), None, T0);
+    s.create_user(&user, None).await.unwrap();
+    let id = user.user_id.as_str();
+    s.put_idp_tokens(&sealed(id, b"at1", Some(b"rt1"), T0))
+        .await
+        .unwrap();
+    s.put_idp_tokens(&sealed(id, b"at2", None, T0 + 1))
+        .await
+        .unwrap();
+    let got = s.get_idp_tokens(id, "Upstream").await.unwrap().unwrap();
+    assert_eq!(got.access_token, b"at2");
+    assert_eq!(got.refresh_token.as_deref(), Some(&b"rt1"[..]));
+    assert_eq!(got.updated_at, T0 + 1);
+    s.put_idp_tokens(&sealed(id, b"at3", Some(b"rt3"), T0 + 2))
+        .await
+        .unwrap();
+    let got = s.get_idp_tokens(id, "Upstream").await.unwrap().unwrap();
+    assert_eq!(got.refresh_token.as_deref(), Some(&b"rt3"[..]));
+}
+
 pub async fn upstream_logins_are_taken_once_and_expire(db: Db) {
     use tessera_core::upstream::UpstreamLogin;
     let s = &db.store;
@@ -82,13 +107,21 @@ pub async fn upstream_logins_are_taken_once_and_expire(db: Db) {
         nonce: "n".into(),
         verifier_sealed: vec![1, 2, 3],
         expires_at,
+        issuer: Some("https://idp.example/".into()),
+        iss_required: true,
+        auth_after: Some(T0 - 5),
     };
     s.put_upstream_login(b"h1", &login(T0 + 600), T0)
         .await
         .unwrap();
-    s.put_upstream_login(b"h2", &login(T0 + 10), T0)
-        .await
-        .unwrap();
+    let other_tx = UpstreamLogin {
+        tx_id: "tx2".into(),
+        issuer: None,
+        iss_required: false,
+        auth_after: None,
+        ..login(T0 + 10)
+    };
+    s.put_upstream_login(b"h2", &other_tx, T0).await.unwrap();
     let store = Arc::clone(s);
     let mut tasks = Vec::new();
     for _ in 0..6 {
@@ -190,5 +223,46 @@ pub async fn idp_refreshes_are_claimed_by_one_and_leases_end(db: Db) {
         s.claim_idp_refresh(id, "Upstream", b"rt2", T0 + 18, T0 + 33)
             .await
             .unwrap()
+    );
+}
+
+/// Review of issue 14, finding 8: one live upstream login per authorization
+/// request; a new one replaces the previous one (which no longer completes).
+pub async fn an_upstream_login_replaces_its_requests_previous_one(db: Db) {
+    use tessera_core::upstream::UpstreamLogin;
+    let s = &db.store;
+    let login = |tx: &str| UpstreamLogin {
+        tx_id: tx.into(),
+        connection: "Upstream".into(),
+        nonce: "n".into(),
+        verifier_sealed: vec![1],
+        expires_at: T0 + 600,
+        issuer: None,
+        iss_required: false,
+        auth_after: None,
+    };
+    for i in 0..20u8 {
+        s.put_upstream_login(&[b'a', i], &login("txA"), T0)
+            .await
+            .unwrap();
+    }
+    s.put_upstream_login(b"b0", &login("txB"), T0)
+        .await
+        .unwrap();
+    for i in 0..19u8 {
+        assert!(
+            s.take_upstream_login(&[b'a', i], T0 + 1)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert_eq!(
+        s.take_upstream_login(&[b'a', 19], T0 + 1).await.unwrap(),
+        Some(login("txA"))
+    );
+    assert_eq!(
+        s.take_upstream_login(b"b0", T0 + 1).await.unwrap(),
+        Some(login("txB"))
     );
 }

@@ -139,4 +139,7 @@ suite!(
     links_follow_auth0s_rules_and_unlinks_restore_the_user,
     of_concurrent_conflicting_links_exactly_one_wins,
     idp_refreshes_are_claimed_by_one_and_leases_end,
+    upstream_users_never_conflict_on_email,
+    idp_tokens_keep_the_refresh_token_a_later_login_lacks,
+    an_upstream_login_replaces_its_requests_previous_one,
 );

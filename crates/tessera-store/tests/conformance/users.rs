@@ -519,3 +519,45 @@ pub async fn concurrent_creates_of_one_username_have_one_winner(db: Db) {
     }
     assert_eq!(winners, 1);
 }
+
+/// Review of issue 14, finding 3: users of upstream providers (`oidc|`,
+/// `oauth2|`) never conflict on their connection's email, at creation or
+/// update (an unverified upstream email cannot squat an address); database
+/// users still do.
+pub async fn upstream_users_never_conflict_on_email(db: Db) {
+    use tessera_core::store::UserStore;
+    let upstream = |strategy: &str, sub: &str, email: &str| {
+        let mut u = db_user(sub, "corp", Some(email), None, T0);
+        u.user_id = format!("{strategy}|corp|{sub}");
+        u.identities[0].provider = strategy.into();
+        u.identities[0].user_id = format!("corp|{sub}");
+        u
+    };
+    let attacker = upstream("oidc", "attacker", "victim@corp.example");
+    db.store.create_user(&attacker, None).await.unwrap();
+    let victim = upstream("oidc", "victim", "Victim@corp.example");
+    db.store.create_user(&victim, None).await.unwrap();
+    let third = upstream("oauth2", "third", "victim@corp.example");
+    db.store.create_user(&third, None).await.unwrap();
+    assert_eq!(
+        db.store
+            .users_by_email("victim@corp.example")
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    // An update to an email another upstream user has is no conflict.
+    let mut other = upstream("oidc", "other", "other@corp.example");
+    db.store.create_user(&other, None).await.unwrap();
+    other.email = Some("victim@corp.example".into());
+    assert!(db.store.update_user(&other, None).await.unwrap());
+    // Database users of the same connection name still conflict.
+    let a = db_user("d1", "corp", Some("victim@corp.example"), None, T0);
+    db.store.create_user(&a, None).await.unwrap();
+    let b = db_user("d2", "corp", Some("VICTIM@corp.example"), None, T0);
+    assert!(matches!(
+        db.store.create_user(&b, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
