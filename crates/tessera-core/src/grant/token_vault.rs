@@ -179,6 +179,12 @@ pub async fn exchange(
             "the Token Vault exchange is for confidential clients",
         ));
     }
+    if !client.is_first_party {
+        return Err(refused(
+            Reason::TokenVaultThirdParty,
+            "the Token Vault exchange is for first-party clients",
+        ));
+    }
     if !client.allows(GrantType::TokenVault) {
         return Err(refused(
             Reason::GrantTypeNotAllowed,

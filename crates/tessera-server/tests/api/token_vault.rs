@@ -629,6 +629,49 @@ async fn who_must_not_get_an_upstream_token() {
     }
 }
 
+/// M1 (review of issue 14): Auth0 requires a first-party client; consent to a
+/// third-party app never covers the user's upstream tokens, even when an
+/// operator lists the grant type on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_party_client_gets_no_upstream_token() {
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    let ok = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    let upstream_at = assert_vault_token(&ok);
+    let admin = p.down.admin_token().await;
+    let path = format!("api/v2/clients/{}", p.down_app.id);
+    let r = p
+        .down
+        .api(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(json!({"is_first_party": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["is_first_party"], false, "{r:?}");
+    for (token, kind) in [(&l.refresh_token, RT_TYPE), (&l.access_token, AT_TYPE)] {
+        let r = exchange_at(&p.down, &p.down_app, token, kind, &[]).await;
+        assert_refused(&r, 400, "unauthorized_client", Reason::TokenVaultThirdParty);
+        assert!(!r.body.to_string().contains(&upstream_at));
+    }
+    // First-party again: the same subject token works (the check was the
+    // only reason).
+    let r = p
+        .down
+        .api(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(json!({"is_first_party": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_eq!(assert_vault_token(&r), upstream_at);
+}
+
 async fn connection_id(s: &TestServer, admin: &str) -> String {
     let r = s
         .api(
