@@ -346,10 +346,15 @@ async fn subject_user(ctx: &Ctx<'_>, client: &Client, req: &Request) -> Result<U
             found.user_id
         }
     };
-    match ctx.store.get_user(&user_id).await? {
-        Some(u) if !u.blocked => Ok(u),
-        _ => Err(subject_invalid()),
-    }
+    let user = match ctx.store.get_user(&user_id).await? {
+        Some(u) if !u.blocked => u,
+        _ => return Err(subject_invalid()),
+    };
+    // As the refresh and code grants: the user's own connection must still be
+    // enabled for the client (an app cut off a connection gets nothing
+    // through tokens it holds from before).
+    super::common::check_user_connection(ctx, &user, &client.client_id).await?;
+    Ok(user)
 }
 
 fn is_fresh(tokens: &IdpTokens, now: UnixTime) -> bool {

@@ -240,6 +240,55 @@ async fn a_linked_database_user_logs_in_as_its_primary_until_unlinked() {
     assert_eq!(hosted_login(&s, &app, STAFF, STAFF_EMAIL).await, secondary);
 }
 
+/// M2 (review of issue 14): a password login through a linked identity
+/// checks the primary's connection too, as the code flow does: a primary
+/// whose connection is not enabled for the app gets no tokens of it through
+/// an identity of an enabled connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_login_needs_the_primarys_connection_enabled_for_the_app() {
+    let s = start().await;
+    apis(&s).await;
+    let app = password_app(&s).await;
+    database(&s, STAFF, &app).await;
+    let primary = flows::user(&s).await;
+    let secondary = db_user(&s, STAFF, STAFF_EMAIL).await;
+    let editor = s.token_with_scopes(&["update:users"]).await;
+    let r = link(&s, &editor, &primary, "auth0", hex(&secondary)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(
+        sub_of(&password_login(&s, &app, STAFF, STAFF_EMAIL).await),
+        primary
+    );
+
+    // The primary's connection enabled for another app only.
+    let other = flows::app(&s, json!({"app_type": "regular_web"})).await;
+    let admin = s.admin_token().await;
+    let r = s
+        .api(
+            Method::GET,
+            &format!("api/v2/connections?name={DEFAULT_DB}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let list: &Value = &r.body;
+    let first = list.as_array().map_or(list, |a| &a[0]);
+    let id = first["id"].as_str().unwrap().to_owned();
+    let r = s
+        .api(
+            Method::PATCH,
+            &format!("api/v2/connections/{id}"),
+            &admin,
+            Some(json!({"enabled_clients": [other.id]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    flows::assert_invalid_grant(&r, Reason::ConnectionNotEnabled);
+    assert!(r.body.get("access_token").is_none(), "{r:?}");
+}
+
 /// One upstream login through the pair; the ID token's `sub`.
 async fn upstream_login(p: &crate::upstream_login::Pair) -> String {
     let b = flows::browser();

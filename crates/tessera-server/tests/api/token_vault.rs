@@ -672,6 +672,70 @@ async fn a_third_party_client_gets_no_upstream_token() {
     assert_eq!(assert_vault_token(&r), upstream_at);
 }
 
+/// Enables the connection `name` for `clients` only.
+async fn enable_only(s: &TestServer, name: &str, clients: &[&str]) {
+    let admin = s.admin_token().await;
+    let r = s
+        .api(
+            Method::GET,
+            &format!("api/v2/connections?name={}", enc(name)),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let list: &Value = &r.body;
+    let first = list.as_array().map_or(list, |a| &a[0]);
+    let id = first["id"].as_str().unwrap().to_owned();
+    let r = s
+        .api(
+            Method::PATCH,
+            &format!("api/v2/connections/{id}"),
+            &admin,
+            Some(json!({ "enabled_clients": clients })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+/// M2 (review of issue 14): as the refresh and code grants, the exchange
+/// checks that the subject token's user's own connection is still enabled
+/// for the client; an app cut off the user's (database) connection gets no
+/// upstream token of a linked identity through tokens it holds from before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_cut_off_the_users_connection_gets_no_upstream_token() {
+    let p = vault_pair(None).await;
+    let _ = login(&p).await;
+    let primary = flows::user(&p.down).await;
+    let editor = p.down.token_with_scopes(&["update:users"]).await;
+    let r = p
+        .down
+        .api(
+            Method::POST,
+            &format!("api/v2/users/{}/identities", enc(&primary)),
+            &editor,
+            Some(json!({"provider": "oidc", "user_id": format!("{CONN}|{}", p.up_user)})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let l = login(&p).await;
+    assert_eq!(flows::claims(&l.id_token)["sub"], primary.as_str());
+    let ok = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    let upstream_at = assert_vault_token(&ok);
+
+    // The primary's database connection no longer enabled for the app (the
+    // upstream connection still is).
+    let other = flows::app(&p.down, json!({"app_type": "regular_web"})).await;
+    enable_only(&p.down, "Username-Password-Authentication", &[&other.id]).await;
+    let refreshed = flows::refresh(&p.down, &p.down_app, &l.refresh_token, None).await;
+    flows::assert_invalid_grant(&refreshed, Reason::ConnectionNotEnabled);
+    for (token, kind) in [(&l.refresh_token, RT_TYPE), (&l.access_token, AT_TYPE)] {
+        let r = exchange_at(&p.down, &p.down_app, token, kind, &[]).await;
+        assert_refused(&r, 400, "invalid_grant", Reason::ConnectionNotEnabled);
+        assert!(!r.body.to_string().contains(&upstream_at));
+    }
+}
+
 async fn connection_id(s: &TestServer, admin: &str) -> String {
     let r = s
         .api(
