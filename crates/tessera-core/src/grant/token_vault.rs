@@ -225,6 +225,14 @@ pub async fn exchange(
                 .into_iter()
                 .find(|u| u.connection == connection.name)
                 .ok_or_else(no_identity)?;
+            // A login through a blocked identity is refused; so is its
+            // upstream token (the primary's block is checked above).
+            if record.blocked {
+                return Err(refused(
+                    Reason::UserBlocked,
+                    "the user's identity for this connection is blocked",
+                ));
+            }
             let identity_id = record
                 .identities
                 .iter()

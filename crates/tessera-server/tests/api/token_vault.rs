@@ -672,6 +672,56 @@ async fn a_third_party_client_gets_no_upstream_token() {
     assert_eq!(assert_vault_token(&r), upstream_at);
 }
 
+/// L1 (review of issue 14): a blocked upstream identity linked to a user
+/// yields no upstream token to the primary's apps, as a login through it is
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_linked_identity_gets_no_upstream_token() {
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    let upstream_at = stored(&p.down, &l.user_id)
+        .await
+        .access_token
+        .expose()
+        .clone();
+    let admin = p.down.admin_token().await;
+    let r = p
+        .down
+        .api(
+            Method::PATCH,
+            &format!("api/v2/users/{}", enc(&l.user_id)),
+            &admin,
+            Some(json!({"blocked": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let primary = flows::user(&p.down).await;
+    let editor = p.down.token_with_scopes(&["update:users"]).await;
+    let r = p
+        .down
+        .api(
+            Method::POST,
+            &format!("api/v2/users/{}/identities", enc(&primary)),
+            &editor,
+            Some(json!({"provider": "oidc", "user_id": format!("{CONN}|{}", p.up_user)})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let db = flows::login(&p.down, &p.down_app, "openid offline_access", &[]).await;
+    assert_eq!(
+        flows::claims(&flows::field(&db, "id_token"))["sub"],
+        primary.as_str()
+    );
+    for (token, kind) in [
+        (flows::field(&db, "refresh_token"), RT_TYPE),
+        (flows::field(&db, "access_token"), AT_TYPE),
+    ] {
+        let r = exchange_at(&p.down, &p.down_app, &token, kind, &[]).await;
+        assert_refused(&r, 400, "invalid_grant", Reason::UserBlocked);
+        assert!(!r.body.to_string().contains(&upstream_at));
+    }
+}
+
 /// Enables the connection `name` for `clients` only.
 async fn enable_only(s: &TestServer, name: &str, clients: &[&str]) {
     let admin = s.admin_token().await;
