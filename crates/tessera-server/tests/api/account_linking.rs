@@ -289,6 +289,44 @@ async fn a_linked_login_needs_the_primarys_connection_enabled_for_the_app() {
     assert!(r.body.get("access_token").is_none(), "{r:?}");
 }
 
+/// M3 (review of issue 14): an unlink ends what was opened through the
+/// link: the primary's refresh tokens (and the access tokens issued under
+/// them) got through the separated identity stop working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlink_ends_the_tokens_opened_through_the_link() {
+    let s = start().await;
+    apis(&s).await;
+    let app = password_app(&s).await;
+    database(&s, STAFF, &app).await;
+    let primary = flows::user(&s).await;
+    let secondary = db_user(&s, STAFF, STAFF_EMAIL).await;
+    let editor = s.token_with_scopes(&["update:users"]).await;
+    let r = link(&s, &editor, &primary, "auth0", hex(&secondary)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let through = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    assert_eq!(sub_of(&through), primary);
+    let refresh_token = field(&through, "refresh_token");
+    let access_token = field(&through, "access_token");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 200);
+
+    let r = s
+        .api(
+            Method::DELETE,
+            &unlink_path(&primary, "auth0", hex(&secondary)),
+            &editor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let refreshed = flows::refresh(&s, &app, &refresh_token, None).await;
+    assert_eq!(refreshed.status, 400, "{refreshed:?}");
+    assert_eq!(refreshed.body["error"], "invalid_grant", "{refreshed:?}");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 401);
+    // The identity signs in as itself again.
+    let own = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    assert_eq!(sub_of(&own), secondary);
+}
+
 /// One upstream login through the pair; the ID token's `sub`.
 async fn upstream_login(p: &crate::upstream_login::Pair) -> String {
     let b = flows::browser();
