@@ -43,6 +43,10 @@ pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_tok
 /// An upstream token this close to its expiry is refreshed first: the client
 /// must have time to use it.
 pub const EXPIRY_MARGIN: i64 = 10;
+/// The lifetime assumed for an upstream access token whose provider named
+/// none (no `expires_in`), when an upstream refresh token is held: the token
+/// is refreshed once it was stored this long ago, never served forever.
+pub const UNKNOWN_LIFETIME_SECONDS: i64 = 3600;
 /// How long a claimed refresh is reserved beyond the upstream call's
 /// deadline ([`UpstreamRefresh::deadline_seconds`]): a lease never ends
 /// while its winner may still be talking to the provider (a second refresh
@@ -365,8 +369,18 @@ async fn subject_user(ctx: &Ctx<'_>, client: &Client, req: &Request) -> Result<U
     Ok(user)
 }
 
-fn is_fresh(tokens: &IdpTokens, now: UnixTime) -> bool {
-    tokens.expires_at.is_none_or(|e| e > now + EXPIRY_MARGIN)
+/// Whether the stored access token can be served as it is. An unknown
+/// lifetime with an upstream refresh token counts as
+/// [`UNKNOWN_LIFETIME_SECONDS`] from when the tokens were stored; without a
+/// refresh token there is nothing better to serve.
+fn is_fresh(tokens: &IdpTokens, stored_at: UnixTime, now: UnixTime) -> bool {
+    match tokens.expires_at {
+        Some(e) => e > now + EXPIRY_MARGIN,
+        None => {
+            tokens.refresh_token.is_none()
+                || stored_at.saturating_add(UNKNOWN_LIFETIME_SECONDS) > now + EXPIRY_MARGIN
+        }
+    }
 }
 
 fn open(ctx: &Ctx<'_>, sealed: &SealedIdpTokens) -> Result<IdpTokens, GrantError> {
@@ -395,7 +409,7 @@ async fn fresh_tokens(
         let refreshed_meanwhile = sealed.refresh_token.is_some()
             && sealed.refresh_token != first_read
             && tokens.expires_at.is_none_or(|e| e > now);
-        if is_fresh(&tokens, now) || refreshed_meanwhile {
+        if is_fresh(&tokens, sealed.updated_at, now) || refreshed_meanwhile {
             return Ok((tokens, None));
         }
         let (Some(expected), Some(upstream_refresh)) =

@@ -129,10 +129,7 @@ async fn refresh(
             .filter(|t| !t.is_empty())
             .map(Secret::new),
         id_token: text("id_token").map(Secret::new),
-        expires_in: body
-            .get("expires_in")
-            .and_then(Value::as_i64)
-            .filter(|s| *s > 0),
+        expires_in: tessera_core::idp_vault::parse_expires_in(body.get("expires_in")),
         scope: text("scope"),
     })
 }

@@ -722,6 +722,36 @@ async fn a_blocked_linked_identity_gets_no_upstream_token() {
     }
 }
 
+/// L2 (review of issue 14): an upstream access token whose provider named no
+/// lifetime is not fresh forever: with an upstream refresh token it is
+/// refreshed once stored longer than the documented default ago.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_token_of_unknown_lifetime_is_refreshed_after_the_default() {
+    use tessera_core::grant::token_vault::UNKNOWN_LIFETIME_SECONDS;
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    let now = p.down.state.clock.now();
+    // Stored just now without a lifetime: served as it is.
+    let mut t = stored(&p.down, &l.user_id).await;
+    let old_at = t.access_token.expose().clone();
+    t.expires_at = None;
+    let sealed = t.seal(&p.down.master, &l.user_id, CONN, now).unwrap();
+    p.down.store.put_idp_tokens(&sealed).await.unwrap();
+    let before = token_calls(&p.up);
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_eq!(assert_vault_token(&r), old_at);
+    assert_eq!(token_calls(&p.up), before);
+    // Stored longer ago than the default lifetime: refreshed upstream.
+    let long_ago = now - UNKNOWN_LIFETIME_SECONDS - 60;
+    let sealed = t.seal(&p.down.master, &l.user_id, CONN, long_ago).unwrap();
+    p.down.store.put_idp_tokens(&sealed).await.unwrap();
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    let new_at = assert_vault_token(&r);
+    assert_ne!(new_at, old_at);
+    assert_eq!(token_calls(&p.up) - before, 1);
+    assert_eq!(flows::userinfo(&p.up, &new_at).await.status, 200);
+}
+
 /// Enables the connection `name` for `clients` only.
 async fn enable_only(s: &TestServer, name: &str, clients: &[&str]) {
     let admin = s.admin_token().await;
