@@ -492,13 +492,33 @@ pub trait IdpTokenStore: Send + Sync + 'static {
         until: UnixTime,
     ) -> Result<bool, StoreError>;
     /// Ends a lease of [`Self::claim_idp_refresh`] without replacing the
-    /// tokens (the provider could not be reached): another request may try.
+    /// tokens (the provider could not be reached), and refuses further claims
+    /// of the same refresh token before `retry_after` (a backoff: clients
+    /// cannot make every request call the provider). A replace clears it.
     async fn release_idp_refresh(
         &self,
         user_id: &str,
         connection: &str,
         expected_refresh: &[u8],
+        retry_after: UnixTime,
     ) -> Result<(), StoreError>;
+    /// The identity's refresh lease and backoff (one SELECT, no write): what
+    /// a waiting request reads instead of trying to claim.
+    async fn idp_refresh_state(
+        &self,
+        user_id: &str,
+        connection: &str,
+    ) -> Result<Option<IdpRefreshState>, StoreError>;
+}
+
+/// The refresh lease of one identity's upstream tokens
+/// ([`IdpTokenStore::idp_refresh_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IdpRefreshState {
+    /// A claimed refresh runs until then.
+    pub refreshing_until: Option<UnixTime>,
+    /// The last refresh failed (provider unavailable): no claim before then.
+    pub retry_after: Option<UnixTime>,
 }
 
 /// Logins sent to an upstream provider, under the SHA-256 of their `state`.

@@ -47,6 +47,10 @@ pub const EXPIRY_MARGIN: i64 = 10;
 /// none (no `expires_in`), when an upstream refresh token is held: the token
 /// is refreshed once it was stored this long ago, never served forever.
 pub const UNKNOWN_LIFETIME_SECONDS: i64 = 3600;
+/// After a failed upstream refresh (provider unreachable, 5xx, 429,
+/// `invalid_client`), no request calls the provider again with the same
+/// refresh token for this long; they answer `upstream_unavailable` at once.
+pub const REFRESH_BACKOFF_SECONDS: i64 = 5;
 /// How long a claimed refresh is reserved beyond the upstream call's
 /// deadline ([`UpstreamRefresh::deadline_seconds`]): a lease never ends
 /// while its winner may still be talking to the provider (a second refresh
@@ -161,6 +165,13 @@ pub trait UpstreamRefresh: Send + Sync {
 
 fn refused(reason: Reason, description: &'static str) -> GrantError {
     OAuthError::new(reason, description).into()
+}
+
+fn unavailable() -> GrantError {
+    refused(
+        Reason::UpstreamUnavailable,
+        "the identity provider could not be reached",
+    )
 }
 
 fn subject_invalid() -> GrantError {
@@ -420,16 +431,29 @@ async fn fresh_tokens(
                 "the upstream access token has expired and there is no upstream refresh token; the user must log in through the connection again",
             ));
         };
-        if ctx
+        // Read the lease first (a SELECT): only a free lease is worth the
+        // conditional UPDATE, so waiters never write while they poll.
+        let state = ctx
             .store
-            .claim_idp_refresh(
-                &sealed.user_id,
-                &connection.name,
-                &expected,
-                now,
-                now + ctx.upstream.deadline_seconds() + LEASE_SLACK_SECONDS,
-            )
+            .idp_refresh_state(&sealed.user_id, &connection.name)
             .await?
+            .unwrap_or_default();
+        if state.retry_after.is_some_and(|t| t > now) {
+            // The provider failed moments ago: no new call until the backoff
+            // ends.
+            return Err(unavailable());
+        }
+        if state.refreshing_until.is_none_or(|t| t <= now)
+            && ctx
+                .store
+                .claim_idp_refresh(
+                    &sealed.user_id,
+                    &connection.name,
+                    &expected,
+                    now,
+                    now + ctx.upstream.deadline_seconds() + LEASE_SLACK_SECONDS,
+                )
+                .await?
         {
             return refresh_as_winner(ctx, connection, &sealed, &expected, upstream_refresh).await;
         }
@@ -502,18 +526,18 @@ async fn refresh_as_winner(
             ))
         }
         Err(failure) => {
+            // The lease ends with a backoff: for REFRESH_BACKOFF_SECONDS
+            // nobody calls the provider with this refresh token again.
+            let retry_after = ctx.upstream.now().saturating_add(REFRESH_BACKOFF_SECONDS);
             ctx.store
-                .release_idp_refresh(user_id, &connection.name, expected)
+                .release_idp_refresh(user_id, &connection.name, expected, retry_after)
                 .await?;
             Err(match failure {
                 RefreshFailure::Misconfigured => refused(
                     Reason::UpstreamMisconfigured,
                     "the connection's client secret cannot be used",
                 ),
-                _ => refused(
-                    Reason::UpstreamUnavailable,
-                    "the identity provider could not be reached",
-                ),
+                _ => unavailable(),
             })
         }
     }

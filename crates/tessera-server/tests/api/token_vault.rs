@@ -609,7 +609,7 @@ async fn who_must_not_get_an_upstream_token() {
     assert_eq!(token_calls(&p.up) - before, 1);
 
     // The upstream unreachable: a clean 503 in bounded time, the lease
-    // released (the next request tries again).
+    // released with a backoff (the next request answers 503 at once).
     let fresh = login(&p).await;
     expire(&p.down, &l.user_id, None).await;
     let Pair {
@@ -905,6 +905,24 @@ async fn a_dead_nodes_lease_ends_and_a_wrong_client_secret_keeps_the_upstream_to
         .api(Method::PATCH, &path, &admin, Some(options(&right)))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
+    // M5 (review of issue 14): the failure leaves a backoff; requests during
+    // it answer 503 at once without calling the provider again.
+    let calls = token_calls(&p.up);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+        assert_refused(
+            &r,
+            503,
+            "temporarily_unavailable",
+            Reason::UpstreamUnavailable,
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+    assert_eq!(token_calls(&p.up), calls);
+    // The backoff ends (here: a new storage of the tokens, as a login's, clears
+    // it): the next request refreshes.
+    expire(&p.down, &l.user_id, None).await;
     let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
     let newer = assert_vault_token(&r);
     assert_ne!(newer, new_at);
