@@ -438,13 +438,18 @@ pub trait IdentityLinkStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Result<(), LinkRefusal>, StoreError>;
     /// Makes `secondary` a user of its own again; false when it is not
-    /// linked to `primary`.
+    /// linked to `primary`. Its access tokens issued before `now` (before
+    /// the link, refused while it was linked) stay refused:
+    /// [`Self::tokens_valid_after`] becomes `now`.
     async fn unlink_user(
         &self,
         primary: &str,
         secondary: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
+    /// Access tokens of this user issued (`iat`) before this time are
+    /// refused (set by an unlink); `None` when never set or no such user.
+    async fn tokens_valid_after(&self, user_id: &str) -> Result<Option<UnixTime>, StoreError>;
     /// The users linked to `primary`, in linking order.
     async fn linked_users(&self, primary: &str) -> Result<Vec<User>, StoreError>;
     /// The user of the identity `user_id`, linked or not, and its primary,

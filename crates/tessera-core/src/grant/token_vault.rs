@@ -293,14 +293,16 @@ pub async fn exchange(
 /// machine token, garbage) is `invalid_grant`. Nothing is rotated or consumed.
 async fn subject_user(ctx: &Ctx<'_>, client: &Client, req: &Request) -> Result<User, GrantError> {
     let token = req.subject_token.expose();
-    let user_id = match req.subject_token_type {
+    let (user_id, issued_at) = match req.subject_token_type {
         SubjectTokenType::RefreshToken => {
             let family: Option<RefreshFamily> = ctx
                 .store
                 .live_refresh_family(&token_hash(token), ctx.now)
                 .await?;
             match family {
-                Some(f) if f.revoked_at.is_none() && f.client_id == client.client_id => f.user_id,
+                Some(f) if f.revoked_at.is_none() && f.client_id == client.client_id => {
+                    (f.user_id, None)
+                }
                 Some(f) if f.client_id != client.client_id => {
                     return Err(refused(
                         Reason::SubjectTokenClientMismatch,
@@ -344,7 +346,7 @@ async fn subject_user(ctx: &Ctx<'_>, client: &Client, req: &Request) -> Result<U
             {
                 return Err(subject_invalid());
             }
-            claims.sub
+            (claims.sub, Some(claims.iat))
         }
         SubjectTokenType::AccessToken => {
             let Some((found, jti)) = ctx
@@ -366,13 +368,20 @@ async fn subject_user(ctx: &Ctx<'_>, client: &Client, req: &Request) -> Result<U
             {
                 return Err(subject_invalid());
             }
-            found.user_id
+            (found.user_id, Some(found.issued_at))
         }
     };
     let user = match ctx.store.get_user(&user_id).await? {
         Some(u) if !u.blocked => u,
         _ => return Err(subject_invalid()),
     };
+    // An access token from before an unlink (the identity's own, from before
+    // its link) stays dead.
+    if let Some(iat) = issued_at
+        && crate::revocation::issued_before_cutoff(ctx.store, &user.user_id, iat).await?
+    {
+        return Err(subject_invalid());
+    }
     // As the refresh and code grants: the user's own connection must still be
     // enabled for the client (an app cut off a connection gets nothing
     // through tokens it holds from before).

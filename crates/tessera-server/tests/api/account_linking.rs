@@ -327,6 +327,43 @@ async fn an_unlink_ends_the_tokens_opened_through_the_link() {
     assert_eq!(sub_of(&own), secondary);
 }
 
+/// M3 (review of issue 14): the separated identity's access tokens from
+/// before the link (refused while linked) stay dead after the unlink.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identitys_access_tokens_from_before_the_link_stay_dead_after_the_unlink() {
+    let s = start().await;
+    apis(&s).await;
+    let app = password_app(&s).await;
+    database(&s, STAFF, &app).await;
+    let primary = flows::user(&s).await;
+    let secondary = db_user(&s, STAFF, STAFF_EMAIL).await;
+    let before = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    assert_eq!(sub_of(&before), secondary);
+    let access_token = field(&before, "access_token");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 200);
+    let editor = s.token_with_scopes(&["update:users"]).await;
+    let r = link(&s, &editor, &primary, "auth0", hex(&secondary)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 401);
+    let r = s
+        .api(
+            Method::DELETE,
+            &unlink_path(&primary, "auth0", hex(&secondary)),
+            &editor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 401);
+    // A token issued after the unlink works (a second later: tokens of the
+    // unlink's own second are refused too).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let own = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    assert_eq!(sub_of(&own), secondary);
+    let fresh = field(&own, "access_token");
+    assert_eq!(flows::userinfo(&s, &fresh).await.status, 200);
+}
+
 /// One upstream login through the pair; the ID token's `sub`.
 async fn upstream_login(p: &crate::upstream_login::Pair) -> String {
     let b = flows::browser();

@@ -972,4 +972,27 @@ async fn a_linked_upstream_identity_serves_its_primarys_exchange() {
     let r = exchange_at(&p.down, &p.down_app, &before.refresh_token, RT_TYPE, &[]).await;
     assert_eq!(r.status, 400, "{r:?}");
     assert_eq!(r.body["error"], "invalid_grant", "{r:?}");
+
+    // M3 (review of issue 14): unlinked, the identity's access token from
+    // before the link stays dead, and the primary's refresh token got
+    // through the link reaches nothing.
+    let r = p
+        .down
+        .api(
+            Method::DELETE,
+            &format!(
+                "api/v2/users/{}/identities/oidc/{}",
+                enc(&primary),
+                enc(&format!("{CONN}|{}", p.up_user))
+            ),
+            &editor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = exchange_at(&p.down, &p.down_app, &before.access_token, AT_TYPE, &[]).await;
+    assert_refused(&r, 400, "invalid_grant", Reason::SubjectTokenInvalid);
+    assert!(!r.body.to_string().contains(&upstream_token));
+    let r = exchange_at(&p.down, &p.down_app, &after.refresh_token, RT_TYPE, &[]).await;
+    assert_refused(&r, 400, "invalid_grant", Reason::SubjectTokenInvalid);
 }
