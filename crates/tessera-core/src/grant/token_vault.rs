@@ -51,6 +51,8 @@ pub const UNKNOWN_LIFETIME_SECONDS: i64 = 3600;
 /// `invalid_client`), no request calls the provider again with the same
 /// refresh token for this long; they answer `upstream_unavailable` at once.
 pub const REFRESH_BACKOFF_SECONDS: i64 = 5;
+/// How many times the winner tries its store write again after an error.
+const STORE_RETRIES: u32 = 3;
 /// How long a claimed refresh is reserved beyond the upstream call's
 /// deadline ([`UpstreamRefresh::deadline_seconds`]): a lease never ends
 /// while its winner may still be talking to the provider (a second refresh
@@ -161,6 +163,27 @@ pub trait UpstreamRefresh: Send + Sync {
     async fn pause(&self);
     /// The time now (polls outlive the request's `now`).
     fn now(&self) -> UnixTime;
+    /// Runs the winner's provider call and store write ([`run_winner`]) in a
+    /// task of its own, awaited here, so a request dropped meanwhile (the
+    /// client went away) cannot lose a rotated upstream refresh token. `None`:
+    /// no runtime to spawn on; the caller runs it inline.
+    async fn refresh_detached(
+        &self,
+        _job: &WinnerJob,
+    ) -> Option<Result<(IdpTokens, Option<String>), GrantError>> {
+        None
+    }
+}
+
+/// What the winner of a claimed refresh needs, owned (it may outlive the
+/// request).
+#[derive(Debug, Clone)]
+pub struct WinnerJob {
+    pub connection: Connection,
+    pub sealed: SealedIdpTokens,
+    /// The refresh-token ciphertext the claim was made with.
+    pub expected: Vec<u8>,
+    pub upstream_refresh: Secret<String>,
 }
 
 fn refused(reason: Reason, description: &'static str) -> GrantError {
@@ -464,7 +487,16 @@ async fn fresh_tokens(
                 )
                 .await?
         {
-            return refresh_as_winner(ctx, connection, &sealed, &expected, upstream_refresh).await;
+            let job = WinnerJob {
+                connection: connection.clone(),
+                sealed: sealed.clone(),
+                expected,
+                upstream_refresh: Secret::new(upstream_refresh.expose().clone()),
+            };
+            return match ctx.upstream.refresh_detached(&job).await {
+                Some(done) => done,
+                None => run_winner(ctx.store, ctx.master, ctx.upstream, &job).await,
+            };
         }
         // Another request (of any node) refreshes: wait for its result.
         ctx.upstream.pause().await;
@@ -485,21 +517,38 @@ async fn fresh_tokens(
     ))
 }
 
-async fn refresh_as_winner(
-    ctx: &Ctx<'_>,
-    connection: &Connection,
-    sealed: &SealedIdpTokens,
-    expected: &[u8],
-    upstream_refresh: &Secret<String>,
+/// The winner of a claimed refresh: calls the provider and stores the
+/// result (or marks the tokens dead, or releases the lease with a backoff).
+/// Takes no request context, so the server can run it in a task of its own
+/// ([`UpstreamRefresh::refresh_detached`]).
+pub async fn run_winner(
+    store: &dyn crate::store::Store,
+    master: &crate::envelope::MasterKey,
+    upstream: &dyn UpstreamRefresh,
+    job: &WinnerJob,
 ) -> Result<(IdpTokens, Option<String>), GrantError> {
+    let WinnerJob {
+        connection,
+        sealed,
+        expected,
+        upstream_refresh,
+    } = job;
+    let expected = expected.as_slice();
     let user_id = &sealed.user_id;
-    match ctx
-        .upstream
+    let open = |sealed: &SealedIdpTokens| {
+        sealed.open(master).map_err(|_| {
+            refused(
+                Reason::UpstreamMisconfigured,
+                "the stored upstream tokens cannot be opened",
+            )
+        })
+    };
+    match upstream
         .refresh_upstream(connection, upstream_refresh)
         .await
     {
         Ok(new) => {
-            let now = ctx.upstream.now();
+            let now = upstream.now();
             let tokens = IdpTokens {
                 access_token: new.access_token,
                 // RFC 6749 §6: a provider that issues no new refresh token
@@ -511,24 +560,39 @@ async fn refresh_as_winner(
                 id_token: new.id_token,
                 expires_at: new.expires_in.map(|s| now.saturating_add(s)),
             };
-            let next = tokens.seal(ctx.master, user_id, &connection.name, now)?;
+            let next = tokens.seal(master, user_id, &connection.name, now)?;
             // Clears the lease. False only if a login replaced the tokens
             // meanwhile; the fresh token is still this user's and valid.
-            ctx.store.replace_idp_tokens_if(&next, expected).await?;
+            // A transient store error must not lose a rotated upstream
+            // refresh token: the write is tried again (the lease still
+            // holds others off).
+            let mut tries = 0;
+            loop {
+                match store.replace_idp_tokens_if(&next, expected).await {
+                    Ok(_) => break,
+                    Err(e) if tries < STORE_RETRIES => {
+                        tries += 1;
+                        tracing::warn!(connection = %connection.name, tries, "storing refreshed upstream tokens failed; trying again");
+                        upstream.pause().await;
+                        drop(e);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             Ok((tokens, new.scope))
         }
         Err(RefreshFailure::Refused) => {
             // The stale tokens are marked dead: the refresh token is dropped
             // (the expired access token kept), so later exchanges answer
             // `upstream_token_expired` at once, until a new login.
-            let tokens = open(ctx, sealed)?;
+            let tokens = open(sealed)?;
             let marked = IdpTokens {
                 refresh_token: None,
                 ..tokens
             };
-            let now = ctx.upstream.now();
-            let dead = marked.seal(ctx.master, user_id, &connection.name, now)?;
-            ctx.store.replace_idp_tokens_if(&dead, expected).await?;
+            let now = upstream.now();
+            let dead = marked.seal(master, user_id, &connection.name, now)?;
+            store.replace_idp_tokens_if(&dead, expected).await?;
             Err(refused(
                 Reason::UpstreamRefreshRefused,
                 "the identity provider refused to refresh the upstream token; the user must log in through the connection again",
@@ -537,8 +601,8 @@ async fn refresh_as_winner(
         Err(failure) => {
             // The lease ends with a backoff: for REFRESH_BACKOFF_SECONDS
             // nobody calls the provider with this refresh token again.
-            let retry_after = ctx.upstream.now().saturating_add(REFRESH_BACKOFF_SECONDS);
-            ctx.store
+            let retry_after = upstream.now().saturating_add(REFRESH_BACKOFF_SECONDS);
+            store
                 .release_idp_refresh(user_id, &connection.name, expected, retry_after)
                 .await?;
             Err(match failure {

@@ -752,6 +752,98 @@ async fn an_upstream_token_of_unknown_lifetime_is_refreshed_after_the_default() 
     assert_eq!(flows::userinfo(&p.up, &new_at).await.status, 200);
 }
 
+/// M4 (review of issue 14): the winner's provider call and store write run
+/// in a task of their own, so an exchange dropped while the provider is
+/// being asked (the client went away) still stores the refreshed tokens —
+/// a rotated upstream refresh token is never lost, and the lease ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_exchange_still_stores_the_refreshed_upstream_tokens() {
+    use tessera_core::client_auth::Presented;
+    use tessera_core::grant::token_vault::{Request, SubjectTokenType, exchange};
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    let state = p.down.state.clone();
+    let mut dropped_while_refreshing = false;
+    for _ in 0..50 {
+        expire(&p.down, &l.user_id, None).await;
+        let old = stored(&p.down, &l.user_id).await;
+        let presented = Presented::Post {
+            client_id: p.down_app.id.clone(),
+            secret: Secret::new(p.down_app.secret.clone().unwrap()),
+        };
+        let req = Request {
+            subject_token: Secret::new(l.refresh_token.clone()),
+            subject_token_type: SubjectTokenType::RefreshToken,
+            connection: CONN.into(),
+            login_hint: None,
+        };
+        let fut = async {
+            let ctx = state.grant_ctx(state.clock.now());
+            exchange(&ctx, &presented, req).await.is_ok()
+        };
+        let mut fut = Box::pin(fut);
+        // Drive the exchange until its refresh is claimed, then drop it.
+        let mut finished = false;
+        loop {
+            tokio::select! {
+                _ = &mut fut => { finished = true; break; }
+                _ = tokio::time::sleep(Duration::from_millis(1)) => {}
+            }
+            let lease = state
+                .store
+                .idp_refresh_state(&l.user_id, CONN)
+                .await
+                .unwrap()
+                .unwrap();
+            if lease.refreshing_until.is_some() {
+                break;
+            }
+        }
+        drop(fut);
+        if finished {
+            continue;
+        }
+        dropped_while_refreshing = true;
+        // The refresh completes and is stored although nobody waits for it.
+        let deadline = Instant::now() + Duration::from_secs(8);
+        loop {
+            let now = stored(&p.down, &l.user_id).await;
+            let lease = state
+                .store
+                .idp_refresh_state(&l.user_id, CONN)
+                .await
+                .unwrap()
+                .unwrap();
+            if now.access_token.expose() != old.access_token.expose() {
+                assert_eq!(lease.refreshing_until, None);
+                assert_eq!(
+                    flows::userinfo(&p.up, now.access_token.expose())
+                        .await
+                        .status,
+                    200
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "the dropped refresh was lost");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        break;
+    }
+    assert!(dropped_while_refreshing, "never dropped during a refresh");
+    // The next exchange answers the stored token without calling upstream.
+    let calls = token_calls(&p.up);
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_eq!(
+        assert_vault_token(&r),
+        stored(&p.down, &l.user_id)
+            .await
+            .access_token
+            .expose()
+            .clone()
+    );
+    assert_eq!(token_calls(&p.up), calls);
+}
+
 /// Enables the connection `name` for `clients` only.
 async fn enable_only(s: &TestServer, name: &str, clients: &[&str]) {
     let admin = s.admin_token().await;
