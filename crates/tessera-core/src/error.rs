@@ -350,6 +350,9 @@ reasons! {
     SubjectTokenClientMismatch = "subject_token_client_mismatch" => InvalidGrant,
     /// Token Vault: a public client cannot use the exchange.
     TokenVaultPublicClient = "token_vault_public_client" => UnauthorizedClient,
+    /// Token Vault: a third-party client (`is_first_party: false`) cannot
+    /// use the exchange (Auth0 requires a first-party client).
+    TokenVaultThirdParty = "token_vault_third_party" => UnauthorizedClient,
     /// Token Vault: the subject token's user has no identity (or no stored
     /// tokens) for the connection, or none matching `login_hint` (Auth0
     /// answers 401).

@@ -11,6 +11,30 @@ use crate::envelope::{MasterKey, OpenError};
 use crate::ids::RngError;
 use crate::types::Secret;
 
+/// The longest lifetime taken from a provider's `expires_in` (ten years):
+/// anything longer is cut to it, so no arithmetic overflows.
+const MAX_EXPIRES_IN: i64 = 10 * 365 * 24 * 3600;
+
+/// A provider's `expires_in` (RFC 6749 §5.1), read robustly: a JSON number
+/// (integer or float, truncated to whole seconds) or a numeric string
+/// (`"3599"`, as Azure AD v1 sends). Zero or negative is "expired now"
+/// (`Some(0)`). Missing, `null`, or anything else is an unknown lifetime
+/// (`None`; the Token Vault then assumes
+/// [`crate::grant::token_vault::UNKNOWN_LIFETIME_SECONDS`] when it holds a
+/// refresh token).
+pub fn parse_expires_in(value: Option<&serde_json::Value>) -> Option<i64> {
+    let seconds = match value? {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    if !seconds.is_finite() {
+        return None;
+    }
+    // Saturating float-to-int conversion, within bounds.
+    Some(seconds.clamp(0.0, MAX_EXPIRES_IN as f64) as i64)
+}
+
 /// The tokens as sealed in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedIdpTokens {
@@ -100,6 +124,29 @@ impl SealedIdpTokens {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn expires_in_is_read_from_numbers_strings_and_floats() {
+        use super::parse_expires_in as p;
+        use serde_json::json;
+        assert_eq!(p(Some(&json!(3600))), Some(3600));
+        assert_eq!(p(Some(&json!("3599"))), Some(3599));
+        assert_eq!(p(Some(&json!(" 3599 "))), Some(3599));
+        assert_eq!(p(Some(&json!(3600.0))), Some(3600));
+        assert_eq!(p(Some(&json!(3600.9))), Some(3600));
+        assert_eq!(p(Some(&json!("1e3"))), Some(1000));
+        assert_eq!(p(Some(&json!(0))), Some(0));
+        assert_eq!(p(Some(&json!("0"))), Some(0));
+        assert_eq!(p(Some(&json!(-5))), Some(0));
+        assert_eq!(p(Some(&json!(u64::MAX))), Some(super::MAX_EXPIRES_IN));
+        assert_eq!(p(None), None);
+        assert_eq!(p(Some(&json!(null))), None);
+        assert_eq!(p(Some(&json!("soon"))), None);
+        assert_eq!(p(Some(&json!("NaN"))), None);
+        assert_eq!(p(Some(&json!("inf"))), None);
+        assert_eq!(p(Some(&json!(true))), None);
+        assert_eq!(p(Some(&json!([3600]))), None);
+    }
+
     use super::*;
 
     #[test]

@@ -344,6 +344,20 @@ pub async fn revoke_access_token(
 }
 
 /// Revokes a refresh-token family and every access token issued under it.
+/// Whether an access token of `user_id` issued at `iat` predates the user's
+/// `tokens_valid_after` (set by an unlink), and so is refused. `iat` is in
+/// whole seconds, so a token of the unlink's own second is refused too.
+pub async fn issued_before_cutoff(
+    store: &dyn Store,
+    user_id: &str,
+    iat: UnixTime,
+) -> Result<bool, StoreError> {
+    Ok(store
+        .tokens_valid_after(user_id)
+        .await?
+        .is_some_and(|cutoff| iat <= cutoff))
+}
+
 pub async fn revoke_family(
     store: &dyn Store,
     revocations: &Revocations,

@@ -438,13 +438,18 @@ pub trait IdentityLinkStore: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Result<(), LinkRefusal>, StoreError>;
     /// Makes `secondary` a user of its own again; false when it is not
-    /// linked to `primary`.
+    /// linked to `primary`. Its access tokens issued before `now` (before
+    /// the link, refused while it was linked) stay refused:
+    /// [`Self::tokens_valid_after`] becomes `now`.
     async fn unlink_user(
         &self,
         primary: &str,
         secondary: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
+    /// Access tokens of this user issued (`iat`) before this time are
+    /// refused (set by an unlink); `None` when never set or no such user.
+    async fn tokens_valid_after(&self, user_id: &str) -> Result<Option<UnixTime>, StoreError>;
     /// The users linked to `primary`, in linking order.
     async fn linked_users(&self, primary: &str) -> Result<Vec<User>, StoreError>;
     /// The user of the identity `user_id`, linked or not, and its primary,
@@ -492,13 +497,33 @@ pub trait IdpTokenStore: Send + Sync + 'static {
         until: UnixTime,
     ) -> Result<bool, StoreError>;
     /// Ends a lease of [`Self::claim_idp_refresh`] without replacing the
-    /// tokens (the provider could not be reached): another request may try.
+    /// tokens (the provider could not be reached), and refuses further claims
+    /// of the same refresh token before `retry_after` (a backoff: clients
+    /// cannot make every request call the provider). A replace clears it.
     async fn release_idp_refresh(
         &self,
         user_id: &str,
         connection: &str,
         expected_refresh: &[u8],
+        retry_after: UnixTime,
     ) -> Result<(), StoreError>;
+    /// The identity's refresh lease and backoff (one SELECT, no write): what
+    /// a waiting request reads instead of trying to claim.
+    async fn idp_refresh_state(
+        &self,
+        user_id: &str,
+        connection: &str,
+    ) -> Result<Option<IdpRefreshState>, StoreError>;
+}
+
+/// The refresh lease of one identity's upstream tokens
+/// ([`IdpTokenStore::idp_refresh_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IdpRefreshState {
+    /// A claimed refresh runs until then.
+    pub refreshing_until: Option<UnixTime>,
+    /// The last refresh failed (provider unavailable): no claim before then.
+    pub retry_after: Option<UnixTime>,
 }
 
 /// Logins sent to an upstream provider, under the SHA-256 of their `state`.

@@ -122,7 +122,8 @@ impl IdentityLinkStore for SqlStore {
         now: UnixTime,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE users SET linked_to = NULL, linked_at = NULL, updated_at = $3 \
+            "UPDATE users SET linked_to = NULL, linked_at = NULL, updated_at = $3, \
+             tokens_valid_after = $3 \
              WHERE user_id = $1 AND linked_to = $2",
         )
         .bind(secondary)
@@ -132,6 +133,19 @@ impl IdentityLinkStore for SqlStore {
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn tokens_valid_after(&self, user_id: &str) -> Result<Option<UnixTime>, StoreError> {
+        let row = sqlx::query("SELECT tokens_valid_after FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        row.try_get::<Option<i64>, _>("tokens_valid_after")
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     async fn linked_users(&self, primary: &str) -> Result<Vec<User>, StoreError> {

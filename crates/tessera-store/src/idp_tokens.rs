@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use tessera_core::clock::UnixTime;
 use tessera_core::idp_vault::SealedIdpTokens;
-use tessera_core::store::{IdpTokenStore, StoreError, UpstreamLoginStore};
+use tessera_core::store::{IdpRefreshState, IdpTokenStore, StoreError, UpstreamLoginStore};
 use tessera_core::upstream::UpstreamLogin;
 
 use crate::{SqlStore, map_err};
@@ -38,7 +38,8 @@ impl IdpTokenStore for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (user_id, connection) DO UPDATE SET access_token = $3, \
              refresh_token = COALESCE($4, idp_tokens.refresh_token), \
-             id_token = $5, expires_at = $6, updated_at = $7, refreshing_until = NULL",
+             id_token = $5, expires_at = $6, updated_at = $7, refreshing_until = NULL, \
+             refresh_retry_after = NULL",
         )
         .bind(&t.user_id)
         .bind(&t.connection)
@@ -87,7 +88,7 @@ impl IdpTokenStore for SqlStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE idp_tokens SET access_token = $3, refresh_token = $4, id_token = $5, \
-             expires_at = $6, updated_at = $7, refreshing_until = NULL \
+             expires_at = $6, updated_at = $7, refreshing_until = NULL, refresh_retry_after = NULL \
              WHERE user_id = $1 AND connection = $2 AND refresh_token = $8",
         )
         .bind(&t.user_id)
@@ -118,7 +119,8 @@ impl IdpTokenStore for SqlStore {
         let done = sqlx::query(
             "UPDATE idp_tokens SET refreshing_until = $5 \
              WHERE user_id = $1 AND connection = $2 AND refresh_token = $3 \
-             AND (refreshing_until IS NULL OR refreshing_until <= $4)",
+             AND (refreshing_until IS NULL OR refreshing_until <= $4) \
+             AND (refresh_retry_after IS NULL OR refresh_retry_after <= $4)",
         )
         .bind(user_id)
         .bind(connection)
@@ -136,18 +138,44 @@ impl IdpTokenStore for SqlStore {
         user_id: &str,
         connection: &str,
         expected_refresh: &[u8],
+        retry_after: UnixTime,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE idp_tokens SET refreshing_until = NULL \
+            "UPDATE idp_tokens SET refreshing_until = NULL, refresh_retry_after = $4 \
              WHERE user_id = $1 AND connection = $2 AND refresh_token = $3",
         )
         .bind(user_id)
         .bind(connection)
         .bind(expected_refresh)
+        .bind(retry_after)
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn idp_refresh_state(
+        &self,
+        user_id: &str,
+        connection: &str,
+    ) -> Result<Option<IdpRefreshState>, StoreError> {
+        let row = sqlx::query(
+            "SELECT refreshing_until, refresh_retry_after FROM idp_tokens \
+             WHERE user_id = $1 AND connection = $2",
+        )
+        .bind(user_id)
+        .bind(connection)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let get = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+        row.map(|r| {
+            Ok(IdpRefreshState {
+                refreshing_until: r.try_get("refreshing_until").map_err(get)?,
+                retry_after: r.try_get("refresh_retry_after").map_err(get)?,
+            })
+        })
+        .transpose()
     }
 }
 

@@ -142,6 +142,9 @@ pub async fn exchange(
     }
     ctx.store.clear_login_failures(&failures_key).await?;
     let user = login_user(ctx, &connection, &email).await?;
+    // Through a linked identity `user` is the primary: its own connection
+    // must be enabled for the client too, as the code flow requires.
+    super::common::check_user_connection(ctx, &user, &client.client_id).await?;
     ctx.store.record_login(&user.user_id, ctx.now).await?;
     let api = login_api(ctx, &client, req.audience.as_deref()).await?;
     let tokens = issue_login_tokens(ctx, &client, &user, &req.scope, api.as_ref()).await?;

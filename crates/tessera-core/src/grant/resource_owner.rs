@@ -247,6 +247,9 @@ pub async fn exchange(
         }
         PasswordVerdict::Busy { retry_after } => return Err(GrantError::Busy { retry_after }),
     };
+    // Through a linked identity `user` is the primary: its own connection
+    // must be enabled for the client too, as the code flow requires.
+    super::common::check_user_connection(ctx, &user, &client.client_id).await?;
     let LoginTokens {
         issued,
         access,

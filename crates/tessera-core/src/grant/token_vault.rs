@@ -43,6 +43,16 @@ pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_tok
 /// An upstream token this close to its expiry is refreshed first: the client
 /// must have time to use it.
 pub const EXPIRY_MARGIN: i64 = 10;
+/// The lifetime assumed for an upstream access token whose provider named
+/// none (no `expires_in`), when an upstream refresh token is held: the token
+/// is refreshed once it was stored this long ago, never served forever.
+pub const UNKNOWN_LIFETIME_SECONDS: i64 = 3600;
+/// After a failed upstream refresh (provider unreachable, 5xx, 429,
+/// `invalid_client`), no request calls the provider again with the same
+/// refresh token for this long; they answer `upstream_unavailable` at once.
+pub const REFRESH_BACKOFF_SECONDS: i64 = 5;
+/// How many times the winner tries its store write again after an error.
+const STORE_RETRIES: u32 = 3;
 /// How long a claimed refresh is reserved beyond the upstream call's
 /// deadline ([`UpstreamRefresh::deadline_seconds`]): a lease never ends
 /// while its winner may still be talking to the provider (a second refresh
@@ -153,10 +163,38 @@ pub trait UpstreamRefresh: Send + Sync {
     async fn pause(&self);
     /// The time now (polls outlive the request's `now`).
     fn now(&self) -> UnixTime;
+    /// Runs the winner's provider call and store write ([`run_winner`]) in a
+    /// task of its own, awaited here, so a request dropped meanwhile (the
+    /// client went away) cannot lose a rotated upstream refresh token. `None`:
+    /// no runtime to spawn on; the caller runs it inline.
+    async fn refresh_detached(
+        &self,
+        _job: &WinnerJob,
+    ) -> Option<Result<(IdpTokens, Option<String>), GrantError>> {
+        None
+    }
+}
+
+/// What the winner of a claimed refresh needs, owned (it may outlive the
+/// request).
+#[derive(Debug, Clone)]
+pub struct WinnerJob {
+    pub connection: Connection,
+    pub sealed: SealedIdpTokens,
+    /// The refresh-token ciphertext the claim was made with.
+    pub expected: Vec<u8>,
+    pub upstream_refresh: Secret<String>,
 }
 
 fn refused(reason: Reason, description: &'static str) -> GrantError {
     OAuthError::new(reason, description).into()
+}
+
+fn unavailable() -> GrantError {
+    refused(
+        Reason::UpstreamUnavailable,
+        "the identity provider could not be reached",
+    )
 }
 
 fn subject_invalid() -> GrantError {
@@ -177,6 +215,12 @@ pub async fn exchange(
         return Err(refused(
             Reason::TokenVaultPublicClient,
             "the Token Vault exchange is for confidential clients",
+        ));
+    }
+    if !client.is_first_party {
+        return Err(refused(
+            Reason::TokenVaultThirdParty,
+            "the Token Vault exchange is for first-party clients",
         ));
     }
     if !client.allows(GrantType::TokenVault) {
@@ -219,6 +263,14 @@ pub async fn exchange(
                 .into_iter()
                 .find(|u| u.connection == connection.name)
                 .ok_or_else(no_identity)?;
+            // A login through a blocked identity is refused; so is its
+            // upstream token (the primary's block is checked above).
+            if record.blocked {
+                return Err(refused(
+                    Reason::UserBlocked,
+                    "the user's identity for this connection is blocked",
+                ));
+            }
             let identity_id = record
                 .identities
                 .iter()
@@ -264,14 +316,16 @@ pub async fn exchange(
 /// machine token, garbage) is `invalid_grant`. Nothing is rotated or consumed.
 async fn subject_user(ctx: &Ctx<'_>, client: &Client, req: &Request) -> Result<User, GrantError> {
     let token = req.subject_token.expose();
-    let user_id = match req.subject_token_type {
+    let (user_id, issued_at) = match req.subject_token_type {
         SubjectTokenType::RefreshToken => {
             let family: Option<RefreshFamily> = ctx
                 .store
                 .live_refresh_family(&token_hash(token), ctx.now)
                 .await?;
             match family {
-                Some(f) if f.revoked_at.is_none() && f.client_id == client.client_id => f.user_id,
+                Some(f) if f.revoked_at.is_none() && f.client_id == client.client_id => {
+                    (f.user_id, None)
+                }
                 Some(f) if f.client_id != client.client_id => {
                     return Err(refused(
                         Reason::SubjectTokenClientMismatch,
@@ -315,7 +369,7 @@ async fn subject_user(ctx: &Ctx<'_>, client: &Client, req: &Request) -> Result<U
             {
                 return Err(subject_invalid());
             }
-            claims.sub
+            (claims.sub, Some(claims.iat))
         }
         SubjectTokenType::AccessToken => {
             let Some((found, jti)) = ctx
@@ -337,17 +391,39 @@ async fn subject_user(ctx: &Ctx<'_>, client: &Client, req: &Request) -> Result<U
             {
                 return Err(subject_invalid());
             }
-            found.user_id
+            (found.user_id, Some(found.issued_at))
         }
     };
-    match ctx.store.get_user(&user_id).await? {
-        Some(u) if !u.blocked => Ok(u),
-        _ => Err(subject_invalid()),
+    let user = match ctx.store.get_user(&user_id).await? {
+        Some(u) if !u.blocked => u,
+        _ => return Err(subject_invalid()),
+    };
+    // An access token from before an unlink (the identity's own, from before
+    // its link) stays dead.
+    if let Some(iat) = issued_at
+        && crate::revocation::issued_before_cutoff(ctx.store, &user.user_id, iat).await?
+    {
+        return Err(subject_invalid());
     }
+    // As the refresh and code grants: the user's own connection must still be
+    // enabled for the client (an app cut off a connection gets nothing
+    // through tokens it holds from before).
+    super::common::check_user_connection(ctx, &user, &client.client_id).await?;
+    Ok(user)
 }
 
-fn is_fresh(tokens: &IdpTokens, now: UnixTime) -> bool {
-    tokens.expires_at.is_none_or(|e| e > now + EXPIRY_MARGIN)
+/// Whether the stored access token can be served as it is. An unknown
+/// lifetime with an upstream refresh token counts as
+/// [`UNKNOWN_LIFETIME_SECONDS`] from when the tokens were stored; without a
+/// refresh token there is nothing better to serve.
+fn is_fresh(tokens: &IdpTokens, stored_at: UnixTime, now: UnixTime) -> bool {
+    match tokens.expires_at {
+        Some(e) => e > now + EXPIRY_MARGIN,
+        None => {
+            tokens.refresh_token.is_none()
+                || stored_at.saturating_add(UNKNOWN_LIFETIME_SECONDS) > now + EXPIRY_MARGIN
+        }
+    }
 }
 
 fn open(ctx: &Ctx<'_>, sealed: &SealedIdpTokens) -> Result<IdpTokens, GrantError> {
@@ -376,7 +452,7 @@ async fn fresh_tokens(
         let refreshed_meanwhile = sealed.refresh_token.is_some()
             && sealed.refresh_token != first_read
             && tokens.expires_at.is_none_or(|e| e > now);
-        if is_fresh(&tokens, now) || refreshed_meanwhile {
+        if is_fresh(&tokens, sealed.updated_at, now) || refreshed_meanwhile {
             return Ok((tokens, None));
         }
         let (Some(expected), Some(upstream_refresh)) =
@@ -387,18 +463,40 @@ async fn fresh_tokens(
                 "the upstream access token has expired and there is no upstream refresh token; the user must log in through the connection again",
             ));
         };
-        if ctx
+        // Read the lease first (a SELECT): only a free lease is worth the
+        // conditional UPDATE, so waiters never write while they poll.
+        let state = ctx
             .store
-            .claim_idp_refresh(
-                &sealed.user_id,
-                &connection.name,
-                &expected,
-                now,
-                now + ctx.upstream.deadline_seconds() + LEASE_SLACK_SECONDS,
-            )
+            .idp_refresh_state(&sealed.user_id, &connection.name)
             .await?
+            .unwrap_or_default();
+        if state.retry_after.is_some_and(|t| t > now) {
+            // The provider failed moments ago: no new call until the backoff
+            // ends.
+            return Err(unavailable());
+        }
+        if state.refreshing_until.is_none_or(|t| t <= now)
+            && ctx
+                .store
+                .claim_idp_refresh(
+                    &sealed.user_id,
+                    &connection.name,
+                    &expected,
+                    now,
+                    now + ctx.upstream.deadline_seconds() + LEASE_SLACK_SECONDS,
+                )
+                .await?
         {
-            return refresh_as_winner(ctx, connection, &sealed, &expected, upstream_refresh).await;
+            let job = WinnerJob {
+                connection: connection.clone(),
+                sealed: sealed.clone(),
+                expected,
+                upstream_refresh: Secret::new(upstream_refresh.expose().clone()),
+            };
+            return match ctx.upstream.refresh_detached(&job).await {
+                Some(done) => done,
+                None => run_winner(ctx.store, ctx.master, ctx.upstream, &job).await,
+            };
         }
         // Another request (of any node) refreshes: wait for its result.
         ctx.upstream.pause().await;
@@ -419,21 +517,38 @@ async fn fresh_tokens(
     ))
 }
 
-async fn refresh_as_winner(
-    ctx: &Ctx<'_>,
-    connection: &Connection,
-    sealed: &SealedIdpTokens,
-    expected: &[u8],
-    upstream_refresh: &Secret<String>,
+/// The winner of a claimed refresh: calls the provider and stores the
+/// result (or marks the tokens dead, or releases the lease with a backoff).
+/// Takes no request context, so the server can run it in a task of its own
+/// ([`UpstreamRefresh::refresh_detached`]).
+pub async fn run_winner(
+    store: &dyn crate::store::Store,
+    master: &crate::envelope::MasterKey,
+    upstream: &dyn UpstreamRefresh,
+    job: &WinnerJob,
 ) -> Result<(IdpTokens, Option<String>), GrantError> {
+    let WinnerJob {
+        connection,
+        sealed,
+        expected,
+        upstream_refresh,
+    } = job;
+    let expected = expected.as_slice();
     let user_id = &sealed.user_id;
-    match ctx
-        .upstream
+    let open = |sealed: &SealedIdpTokens| {
+        sealed.open(master).map_err(|_| {
+            refused(
+                Reason::UpstreamMisconfigured,
+                "the stored upstream tokens cannot be opened",
+            )
+        })
+    };
+    match upstream
         .refresh_upstream(connection, upstream_refresh)
         .await
     {
         Ok(new) => {
-            let now = ctx.upstream.now();
+            let now = upstream.now();
             let tokens = IdpTokens {
                 access_token: new.access_token,
                 // RFC 6749 §6: a provider that issues no new refresh token
@@ -445,42 +560,57 @@ async fn refresh_as_winner(
                 id_token: new.id_token,
                 expires_at: new.expires_in.map(|s| now.saturating_add(s)),
             };
-            let next = tokens.seal(ctx.master, user_id, &connection.name, now)?;
+            let next = tokens.seal(master, user_id, &connection.name, now)?;
             // Clears the lease. False only if a login replaced the tokens
             // meanwhile; the fresh token is still this user's and valid.
-            ctx.store.replace_idp_tokens_if(&next, expected).await?;
+            // A transient store error must not lose a rotated upstream
+            // refresh token: the write is tried again (the lease still
+            // holds others off).
+            let mut tries = 0;
+            loop {
+                match store.replace_idp_tokens_if(&next, expected).await {
+                    Ok(_) => break,
+                    Err(e) if tries < STORE_RETRIES => {
+                        tries += 1;
+                        tracing::warn!(connection = %connection.name, tries, "storing refreshed upstream tokens failed; trying again");
+                        upstream.pause().await;
+                        drop(e);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
             Ok((tokens, new.scope))
         }
         Err(RefreshFailure::Refused) => {
             // The stale tokens are marked dead: the refresh token is dropped
             // (the expired access token kept), so later exchanges answer
             // `upstream_token_expired` at once, until a new login.
-            let tokens = open(ctx, sealed)?;
+            let tokens = open(sealed)?;
             let marked = IdpTokens {
                 refresh_token: None,
                 ..tokens
             };
-            let now = ctx.upstream.now();
-            let dead = marked.seal(ctx.master, user_id, &connection.name, now)?;
-            ctx.store.replace_idp_tokens_if(&dead, expected).await?;
+            let now = upstream.now();
+            let dead = marked.seal(master, user_id, &connection.name, now)?;
+            store.replace_idp_tokens_if(&dead, expected).await?;
             Err(refused(
                 Reason::UpstreamRefreshRefused,
                 "the identity provider refused to refresh the upstream token; the user must log in through the connection again",
             ))
         }
         Err(failure) => {
-            ctx.store
-                .release_idp_refresh(user_id, &connection.name, expected)
+            // The lease ends with a backoff: for REFRESH_BACKOFF_SECONDS
+            // nobody calls the provider with this refresh token again.
+            let retry_after = upstream.now().saturating_add(REFRESH_BACKOFF_SECONDS);
+            store
+                .release_idp_refresh(user_id, &connection.name, expected, retry_after)
                 .await?;
             Err(match failure {
                 RefreshFailure::Misconfigured => refused(
                     Reason::UpstreamMisconfigured,
                     "the connection's client secret cannot be used",
                 ),
-                _ => refused(
-                    Reason::UpstreamUnavailable,
-                    "the identity provider could not be reached",
-                ),
+                _ => unavailable(),
             })
         }
     }

@@ -110,7 +110,7 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
         return refuse(Reason::TokenTooLarge, "the access token is too large");
     }
     let now = state.clock.now();
-    let (user_id, scopes, client_id) = if token.split('.').count() == 3 {
+    let (user_id, scopes, client_id, issued_at) = if token.split('.').count() == 3 {
         let keys = state.keys.current();
         let audience = state.config.issuer.join("userinfo");
         match verify_access_token(
@@ -131,7 +131,7 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
                     return refuse(Reason::TokenRevoked, "the access token has been revoked");
                 }
                 let scopes: Vec<String> = claims.scopes().map(str::to_owned).collect();
-                (claims.sub, scopes, claims.client_id)
+                (claims.sub, scopes, claims.client_id, claims.iat)
             }
             Err(e) => return bearer_error(&e.into(), REALM, None),
         }
@@ -144,7 +144,7 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
                 {
                     return refuse(Reason::TokenRevoked, "the access token has been revoked");
                 }
-                (t.user_id, t.scope, t.client_id)
+                (t.user_id, t.scope, t.client_id, t.issued_at)
             }
             Ok(None) => {
                 return refuse(
@@ -157,11 +157,19 @@ async fn answer(state: &AppState, token: Option<&str>) -> Response {
     };
     // The token names its client: the answers from here are open to that
     // client's origins.
-    cors::for_client(release(state, &user_id, &scopes).await, &client_id)
+    cors::for_client(
+        release(state, &user_id, &scopes, issued_at).await,
+        &client_id,
+    )
 }
 
 /// The claims of a valid token's user that its scopes release.
-async fn release(state: &AppState, user_id: &str, scopes: &[String]) -> Response {
+async fn release(
+    state: &AppState,
+    user_id: &str,
+    scopes: &[String],
+    issued_at: tessera_core::clock::UnixTime,
+) -> Response {
     if !scopes.iter().any(|s| s == "openid") {
         return bearer_error(
             &OAuthError::new(
@@ -182,6 +190,16 @@ async fn release(state: &AppState, user_id: &str, scopes: &[String]) -> Response
         }
         Err(e) => return store_error(e),
     };
+    // An access token from before the user's unlink stays dead.
+    match tessera_core::revocation::issued_before_cutoff(state.store.as_ref(), user_id, issued_at)
+        .await
+    {
+        Ok(false) => {}
+        Ok(true) => {
+            return refuse(Reason::TokenRevoked, "the access token has been revoked");
+        }
+        Err(e) => return store_error(e),
+    }
     let mut res = Json(user_claims(&user, scopes)).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -191,7 +191,14 @@ async fn unlink(
         )
         .with_reason("identity_not_linked"));
     }
-    tracing::info!(primary = %id, secondary = %secondary, by = %caller.claims.client_id, "user unlinked");
+    // Sessions and refresh tokens record no login identity, so those opened
+    // through the link cannot be told apart: as a password change does, end
+    // both users' SSO sessions and refresh-token families (with the access
+    // tokens issued under them), so nothing opened through the separated
+    // identity still acts as the primary.
+    let (sessions, families) = state.end_user_sessions(&id).await?;
+    let (own_sessions, own_families) = state.end_user_sessions(&secondary).await?;
+    tracing::info!(primary = %id, secondary = %secondary, sessions = sessions + own_sessions, families = families + own_families, by = %caller.claims.client_id, "user unlinked");
     Ok(Json(answer(&state, &id, &caller).await?))
 }
 

@@ -90,12 +90,29 @@ async fn describe(state: &AppState, req: &TokenQuery) -> Result<Option<Active>, 
 
 /// Is the user behind a token still allowed in? (A blocked or deleted user's
 /// tokens stop working at once, as their refresh tokens do.)
-async fn user_active(state: &AppState, user_id: &str) -> Result<bool, StoreError> {
-    Ok(state
+/// An access token (`issued_at`) from before the user's unlink is refused.
+async fn user_active(
+    state: &AppState,
+    user_id: &str,
+    issued_at: Option<tessera_core::clock::UnixTime>,
+) -> Result<bool, StoreError> {
+    let active = state
         .store
         .get_user(user_id)
         .await?
-        .is_some_and(|u| !u.blocked))
+        .is_some_and(|u| !u.blocked);
+    if !active {
+        return Ok(false);
+    }
+    match issued_at {
+        Some(iat) => {
+            Ok(
+                !tessera_core::revocation::issued_before_cutoff(state.store.as_ref(), user_id, iat)
+                    .await?,
+            )
+        }
+        None => Ok(true),
+    }
 }
 
 async fn describe_jwt(state: &AppState, req: &TokenQuery) -> Result<Option<Active>, StoreError> {
@@ -134,7 +151,7 @@ async fn describe_jwt(state: &AppState, req: &TokenQuery) -> Result<Option<Activ
         }
     }
     let machine = claims.gty.as_deref() == Some("client-credentials");
-    if !machine && !user_active(state, &claims.sub).await? {
+    if !machine && !user_active(state, &claims.sub, Some(claims.iat)).await? {
         return Ok(None);
     }
     Ok(Some(Active {
@@ -166,7 +183,7 @@ async fn describe_opaque(
         || state
             .revocations
             .is_revoked(&jti, &token.client_id, &[], token.issued_at)
-        || !user_active(state, &token.user_id).await?
+        || !user_active(state, &token.user_id, Some(token.issued_at)).await?
     {
         return Ok(Some(None));
     }
@@ -198,7 +215,7 @@ async fn describe_refresh(
     let Some(family) = state.store.live_refresh_family(hash, now).await? else {
         return Ok(None);
     };
-    if family.client_id != caller.client_id || !user_active(state, &family.user_id).await? {
+    if family.client_id != caller.client_id || !user_active(state, &family.user_id, None).await? {
         return Ok(Some(None));
     }
     Ok(Some(Some(Active {

@@ -526,10 +526,7 @@ async fn authenticate(
     let tokens = UpstreamTokens {
         refresh_token: text("refresh_token"),
         id_token: text("id_token"),
-        expires_in: body
-            .get("expires_in")
-            .and_then(Value::as_i64)
-            .filter(|s| *s > 0),
+        expires_in: tessera_core::idp_vault::parse_expires_in(body.get("expires_in")),
         access_token,
     };
     let claims = if connection.strategy == OIDC_STRATEGY {

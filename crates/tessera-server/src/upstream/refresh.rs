@@ -11,7 +11,12 @@ use async_trait::async_trait;
 use serde_json::Value;
 use tessera_core::Secret;
 use tessera_core::clock::UnixTime;
-use tessera_core::grant::token_vault::{POLL_MILLIS, RefreshFailure, Refreshed, UpstreamRefresh};
+use tessera_core::error::{OAuthError, Reason};
+use tessera_core::grant::GrantError;
+use tessera_core::grant::token_vault::{
+    POLL_MILLIS, RefreshFailure, Refreshed, UpstreamRefresh, WinnerJob, run_winner,
+};
+use tessera_core::idp_vault::IdpTokens;
 use tessera_core::manage::upstream_options::open_client_secret;
 use tessera_core::model::Connection;
 
@@ -57,6 +62,28 @@ impl UpstreamRefresh for AppState {
 
     fn now(&self) -> UnixTime {
         self.clock.now()
+    }
+
+    async fn refresh_detached(
+        &self,
+        job: &WinnerJob,
+    ) -> Option<Result<(IdpTokens, Option<String>), GrantError>> {
+        // The task owns what it needs: a request dropped while it runs (the
+        // client went away) no longer aborts the provider call or the store
+        // write, so a rotated upstream refresh token is never lost.
+        let state = self.clone();
+        let job = job.clone();
+        let task = tokio::spawn(async move {
+            run_winner(state.store.as_ref(), &state.master, &state, &job).await
+        });
+        Some(match task.await {
+            Ok(done) => done,
+            Err(_) => Err(OAuthError::new(
+                Reason::UpstreamUnavailable,
+                "the identity provider could not be reached",
+            )
+            .into()),
+        })
     }
 }
 
@@ -129,10 +156,7 @@ async fn refresh(
             .filter(|t| !t.is_empty())
             .map(Secret::new),
         id_token: text("id_token").map(Secret::new),
-        expires_in: body
-            .get("expires_in")
-            .and_then(Value::as_i64)
-            .filter(|s| *s > 0),
+        expires_in: tessera_core::idp_vault::parse_expires_in(body.get("expires_in")),
         scope: text("scope"),
     })
 }

@@ -240,6 +240,130 @@ async fn a_linked_database_user_logs_in_as_its_primary_until_unlinked() {
     assert_eq!(hosted_login(&s, &app, STAFF, STAFF_EMAIL).await, secondary);
 }
 
+/// M2 (review of issue 14): a password login through a linked identity
+/// checks the primary's connection too, as the code flow does: a primary
+/// whose connection is not enabled for the app gets no tokens of it through
+/// an identity of an enabled connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_login_needs_the_primarys_connection_enabled_for_the_app() {
+    let s = start().await;
+    apis(&s).await;
+    let app = password_app(&s).await;
+    database(&s, STAFF, &app).await;
+    let primary = flows::user(&s).await;
+    let secondary = db_user(&s, STAFF, STAFF_EMAIL).await;
+    let editor = s.token_with_scopes(&["update:users"]).await;
+    let r = link(&s, &editor, &primary, "auth0", hex(&secondary)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(
+        sub_of(&password_login(&s, &app, STAFF, STAFF_EMAIL).await),
+        primary
+    );
+
+    // The primary's connection enabled for another app only.
+    let other = flows::app(&s, json!({"app_type": "regular_web"})).await;
+    let admin = s.admin_token().await;
+    let r = s
+        .api(
+            Method::GET,
+            &format!("api/v2/connections?name={DEFAULT_DB}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let list: &Value = &r.body;
+    let first = list.as_array().map_or(list, |a| &a[0]);
+    let id = first["id"].as_str().unwrap().to_owned();
+    let r = s
+        .api(
+            Method::PATCH,
+            &format!("api/v2/connections/{id}"),
+            &admin,
+            Some(json!({"enabled_clients": [other.id]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    flows::assert_invalid_grant(&r, Reason::ConnectionNotEnabled);
+    assert!(r.body.get("access_token").is_none(), "{r:?}");
+}
+
+/// M3 (review of issue 14): an unlink ends what was opened through the
+/// link: the primary's refresh tokens (and the access tokens issued under
+/// them) got through the separated identity stop working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlink_ends_the_tokens_opened_through_the_link() {
+    let s = start().await;
+    apis(&s).await;
+    let app = password_app(&s).await;
+    database(&s, STAFF, &app).await;
+    let primary = flows::user(&s).await;
+    let secondary = db_user(&s, STAFF, STAFF_EMAIL).await;
+    let editor = s.token_with_scopes(&["update:users"]).await;
+    let r = link(&s, &editor, &primary, "auth0", hex(&secondary)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let through = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    assert_eq!(sub_of(&through), primary);
+    let refresh_token = field(&through, "refresh_token");
+    let access_token = field(&through, "access_token");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 200);
+
+    let r = s
+        .api(
+            Method::DELETE,
+            &unlink_path(&primary, "auth0", hex(&secondary)),
+            &editor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let refreshed = flows::refresh(&s, &app, &refresh_token, None).await;
+    assert_eq!(refreshed.status, 400, "{refreshed:?}");
+    assert_eq!(refreshed.body["error"], "invalid_grant", "{refreshed:?}");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 401);
+    // The identity signs in as itself again.
+    let own = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    assert_eq!(sub_of(&own), secondary);
+}
+
+/// M3 (review of issue 14): the separated identity's access tokens from
+/// before the link (refused while linked) stay dead after the unlink.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identitys_access_tokens_from_before_the_link_stay_dead_after_the_unlink() {
+    let s = start().await;
+    apis(&s).await;
+    let app = password_app(&s).await;
+    database(&s, STAFF, &app).await;
+    let primary = flows::user(&s).await;
+    let secondary = db_user(&s, STAFF, STAFF_EMAIL).await;
+    let before = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    assert_eq!(sub_of(&before), secondary);
+    let access_token = field(&before, "access_token");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 200);
+    let editor = s.token_with_scopes(&["update:users"]).await;
+    let r = link(&s, &editor, &primary, "auth0", hex(&secondary)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 401);
+    let r = s
+        .api(
+            Method::DELETE,
+            &unlink_path(&primary, "auth0", hex(&secondary)),
+            &editor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(flows::userinfo(&s, &access_token).await.status, 401);
+    // A token issued after the unlink works (a second later: tokens of the
+    // unlink's own second are refused too).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let own = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    assert_eq!(sub_of(&own), secondary);
+    let fresh = field(&own, "access_token");
+    assert_eq!(flows::userinfo(&s, &fresh).await.status, 200);
+}
+
 /// One upstream login through the pair; the ID token's `sub`.
 async fn upstream_login(p: &crate::upstream_login::Pair) -> String {
     let b = flows::browser();

@@ -609,7 +609,7 @@ async fn who_must_not_get_an_upstream_token() {
     assert_eq!(token_calls(&p.up) - before, 1);
 
     // The upstream unreachable: a clean 503 in bounded time, the lease
-    // released (the next request tries again).
+    // released with a backoff (the next request answers 503 at once).
     let fresh = login(&p).await;
     expire(&p.down, &l.user_id, None).await;
     let Pair {
@@ -626,6 +626,285 @@ async fn who_must_not_get_an_upstream_token() {
             Reason::UpstreamUnavailable,
         );
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
+
+/// M1 (review of issue 14): Auth0 requires a first-party client; consent to a
+/// third-party app never covers the user's upstream tokens, even when an
+/// operator lists the grant type on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_party_client_gets_no_upstream_token() {
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    let ok = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    let upstream_at = assert_vault_token(&ok);
+    let admin = p.down.admin_token().await;
+    let path = format!("api/v2/clients/{}", p.down_app.id);
+    let r = p
+        .down
+        .api(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(json!({"is_first_party": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["is_first_party"], false, "{r:?}");
+    for (token, kind) in [(&l.refresh_token, RT_TYPE), (&l.access_token, AT_TYPE)] {
+        let r = exchange_at(&p.down, &p.down_app, token, kind, &[]).await;
+        assert_refused(&r, 400, "unauthorized_client", Reason::TokenVaultThirdParty);
+        assert!(!r.body.to_string().contains(&upstream_at));
+    }
+    // First-party again: the same subject token works (the check was the
+    // only reason).
+    let r = p
+        .down
+        .api(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(json!({"is_first_party": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_eq!(assert_vault_token(&r), upstream_at);
+}
+
+/// L1 (review of issue 14): a blocked upstream identity linked to a user
+/// yields no upstream token to the primary's apps, as a login through it is
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_linked_identity_gets_no_upstream_token() {
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    let upstream_at = stored(&p.down, &l.user_id)
+        .await
+        .access_token
+        .expose()
+        .clone();
+    let admin = p.down.admin_token().await;
+    let r = p
+        .down
+        .api(
+            Method::PATCH,
+            &format!("api/v2/users/{}", enc(&l.user_id)),
+            &admin,
+            Some(json!({"blocked": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let primary = flows::user(&p.down).await;
+    let editor = p.down.token_with_scopes(&["update:users"]).await;
+    let r = p
+        .down
+        .api(
+            Method::POST,
+            &format!("api/v2/users/{}/identities", enc(&primary)),
+            &editor,
+            Some(json!({"provider": "oidc", "user_id": format!("{CONN}|{}", p.up_user)})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let db = flows::login(&p.down, &p.down_app, "openid offline_access", &[]).await;
+    assert_eq!(
+        flows::claims(&flows::field(&db, "id_token"))["sub"],
+        primary.as_str()
+    );
+    for (token, kind) in [
+        (flows::field(&db, "refresh_token"), RT_TYPE),
+        (flows::field(&db, "access_token"), AT_TYPE),
+    ] {
+        let r = exchange_at(&p.down, &p.down_app, &token, kind, &[]).await;
+        assert_refused(&r, 400, "invalid_grant", Reason::UserBlocked);
+        assert!(!r.body.to_string().contains(&upstream_at));
+    }
+}
+
+/// L2 (review of issue 14): an upstream access token whose provider named no
+/// lifetime is not fresh forever: with an upstream refresh token it is
+/// refreshed once stored longer than the documented default ago.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_token_of_unknown_lifetime_is_refreshed_after_the_default() {
+    use tessera_core::grant::token_vault::UNKNOWN_LIFETIME_SECONDS;
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    let now = p.down.state.clock.now();
+    // Stored just now without a lifetime: served as it is.
+    let mut t = stored(&p.down, &l.user_id).await;
+    let old_at = t.access_token.expose().clone();
+    t.expires_at = None;
+    let sealed = t.seal(&p.down.master, &l.user_id, CONN, now).unwrap();
+    p.down.store.put_idp_tokens(&sealed).await.unwrap();
+    let before = token_calls(&p.up);
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_eq!(assert_vault_token(&r), old_at);
+    assert_eq!(token_calls(&p.up), before);
+    // Stored longer ago than the default lifetime: refreshed upstream.
+    let long_ago = now - UNKNOWN_LIFETIME_SECONDS - 60;
+    let sealed = t.seal(&p.down.master, &l.user_id, CONN, long_ago).unwrap();
+    p.down.store.put_idp_tokens(&sealed).await.unwrap();
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    let new_at = assert_vault_token(&r);
+    assert_ne!(new_at, old_at);
+    assert_eq!(token_calls(&p.up) - before, 1);
+    assert_eq!(flows::userinfo(&p.up, &new_at).await.status, 200);
+}
+
+/// M4 (review of issue 14): the winner's provider call and store write run
+/// in a task of their own, so an exchange dropped while the provider is
+/// being asked (the client went away) still stores the refreshed tokens —
+/// a rotated upstream refresh token is never lost, and the lease ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_exchange_still_stores_the_refreshed_upstream_tokens() {
+    use tessera_core::client_auth::Presented;
+    use tessera_core::grant::token_vault::{Request, SubjectTokenType, exchange};
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    let state = p.down.state.clone();
+    let mut dropped_while_refreshing = false;
+    for _ in 0..50 {
+        expire(&p.down, &l.user_id, None).await;
+        let old = stored(&p.down, &l.user_id).await;
+        let presented = Presented::Post {
+            client_id: p.down_app.id.clone(),
+            secret: Secret::new(p.down_app.secret.clone().unwrap()),
+        };
+        let req = Request {
+            subject_token: Secret::new(l.refresh_token.clone()),
+            subject_token_type: SubjectTokenType::RefreshToken,
+            connection: CONN.into(),
+            login_hint: None,
+        };
+        let fut = async {
+            let ctx = state.grant_ctx(state.clock.now());
+            exchange(&ctx, &presented, req).await.is_ok()
+        };
+        let mut fut = Box::pin(fut);
+        // Drive the exchange until its refresh is claimed, then drop it.
+        let mut finished = false;
+        loop {
+            tokio::select! {
+                _ = &mut fut => { finished = true; break; }
+                _ = tokio::time::sleep(Duration::from_millis(1)) => {}
+            }
+            let lease = state
+                .store
+                .idp_refresh_state(&l.user_id, CONN)
+                .await
+                .unwrap()
+                .unwrap();
+            if lease.refreshing_until.is_some() {
+                break;
+            }
+        }
+        drop(fut);
+        if finished {
+            continue;
+        }
+        dropped_while_refreshing = true;
+        // The refresh completes and is stored although nobody waits for it.
+        let deadline = Instant::now() + Duration::from_secs(8);
+        loop {
+            let now = stored(&p.down, &l.user_id).await;
+            let lease = state
+                .store
+                .idp_refresh_state(&l.user_id, CONN)
+                .await
+                .unwrap()
+                .unwrap();
+            if now.access_token.expose() != old.access_token.expose() {
+                assert_eq!(lease.refreshing_until, None);
+                assert_eq!(
+                    flows::userinfo(&p.up, now.access_token.expose())
+                        .await
+                        .status,
+                    200
+                );
+                break;
+            }
+            assert!(Instant::now() < deadline, "the dropped refresh was lost");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        break;
+    }
+    assert!(dropped_while_refreshing, "never dropped during a refresh");
+    // The next exchange answers the stored token without calling upstream.
+    let calls = token_calls(&p.up);
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_eq!(
+        assert_vault_token(&r),
+        stored(&p.down, &l.user_id)
+            .await
+            .access_token
+            .expose()
+            .clone()
+    );
+    assert_eq!(token_calls(&p.up), calls);
+}
+
+/// Enables the connection `name` for `clients` only.
+async fn enable_only(s: &TestServer, name: &str, clients: &[&str]) {
+    let admin = s.admin_token().await;
+    let r = s
+        .api(
+            Method::GET,
+            &format!("api/v2/connections?name={}", enc(name)),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let list: &Value = &r.body;
+    let first = list.as_array().map_or(list, |a| &a[0]);
+    let id = first["id"].as_str().unwrap().to_owned();
+    let r = s
+        .api(
+            Method::PATCH,
+            &format!("api/v2/connections/{id}"),
+            &admin,
+            Some(json!({ "enabled_clients": clients })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+/// M2 (review of issue 14): as the refresh and code grants, the exchange
+/// checks that the subject token's user's own connection is still enabled
+/// for the client; an app cut off the user's (database) connection gets no
+/// upstream token of a linked identity through tokens it holds from before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_cut_off_the_users_connection_gets_no_upstream_token() {
+    let p = vault_pair(None).await;
+    let _ = login(&p).await;
+    let primary = flows::user(&p.down).await;
+    let editor = p.down.token_with_scopes(&["update:users"]).await;
+    let r = p
+        .down
+        .api(
+            Method::POST,
+            &format!("api/v2/users/{}/identities", enc(&primary)),
+            &editor,
+            Some(json!({"provider": "oidc", "user_id": format!("{CONN}|{}", p.up_user)})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let l = login(&p).await;
+    assert_eq!(flows::claims(&l.id_token)["sub"], primary.as_str());
+    let ok = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    let upstream_at = assert_vault_token(&ok);
+
+    // The primary's database connection no longer enabled for the app (the
+    // upstream connection still is).
+    let other = flows::app(&p.down, json!({"app_type": "regular_web"})).await;
+    enable_only(&p.down, "Username-Password-Authentication", &[&other.id]).await;
+    let refreshed = flows::refresh(&p.down, &p.down_app, &l.refresh_token, None).await;
+    flows::assert_invalid_grant(&refreshed, Reason::ConnectionNotEnabled);
+    for (token, kind) in [(&l.refresh_token, RT_TYPE), (&l.access_token, AT_TYPE)] {
+        let r = exchange_at(&p.down, &p.down_app, token, kind, &[]).await;
+        assert_refused(&r, 400, "invalid_grant", Reason::ConnectionNotEnabled);
+        assert!(!r.body.to_string().contains(&upstream_at));
     }
 }
 
@@ -718,6 +997,24 @@ async fn a_dead_nodes_lease_ends_and_a_wrong_client_secret_keeps_the_upstream_to
         .api(Method::PATCH, &path, &admin, Some(options(&right)))
         .await;
     assert_eq!(r.status, 200, "{r:?}");
+    // M5 (review of issue 14): the failure leaves a backoff; requests during
+    // it answer 503 at once without calling the provider again.
+    let calls = token_calls(&p.up);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+        assert_refused(
+            &r,
+            503,
+            "temporarily_unavailable",
+            Reason::UpstreamUnavailable,
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+    assert_eq!(token_calls(&p.up), calls);
+    // The backoff ends (here: a new storage of the tokens, as a login's, clears
+    // it): the next request refreshes.
+    expire(&p.down, &l.user_id, None).await;
     let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
     let newer = assert_vault_token(&r);
     assert_ne!(newer, new_at);
@@ -767,4 +1064,27 @@ async fn a_linked_upstream_identity_serves_its_primarys_exchange() {
     let r = exchange_at(&p.down, &p.down_app, &before.refresh_token, RT_TYPE, &[]).await;
     assert_eq!(r.status, 400, "{r:?}");
     assert_eq!(r.body["error"], "invalid_grant", "{r:?}");
+
+    // M3 (review of issue 14): unlinked, the identity's access token from
+    // before the link stays dead, and the primary's refresh token got
+    // through the link reaches nothing.
+    let r = p
+        .down
+        .api(
+            Method::DELETE,
+            &format!(
+                "api/v2/users/{}/identities/oidc/{}",
+                enc(&primary),
+                enc(&format!("{CONN}|{}", p.up_user))
+            ),
+            &editor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = exchange_at(&p.down, &p.down_app, &before.access_token, AT_TYPE, &[]).await;
+    assert_refused(&r, 400, "invalid_grant", Reason::SubjectTokenInvalid);
+    assert!(!r.body.to_string().contains(&upstream_token));
+    let r = exchange_at(&p.down, &p.down_app, &after.refresh_token, RT_TYPE, &[]).await;
+    assert_refused(&r, 400, "invalid_grant", Reason::SubjectTokenInvalid);
 }

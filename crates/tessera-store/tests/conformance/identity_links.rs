@@ -99,8 +99,14 @@ pub async fn links_follow_auth0s_rules_and_unlinks_restore_the_user(db: Db) {
     assert!(s.get_user(&other).await.unwrap().is_some());
 
     // Unlinking: only from its primary.
+    assert_eq!(s.tokens_valid_after(&sec).await.unwrap(), None);
     assert!(!s.unlink_user(&other, &sec, T0 + 2).await.unwrap());
+    assert_eq!(s.tokens_valid_after(&sec).await.unwrap(), None);
     assert!(s.unlink_user(&p, &sec, T0 + 2).await.unwrap());
+    // Its access tokens from before stay refused.
+    assert_eq!(s.tokens_valid_after(&sec).await.unwrap(), Some(T0 + 2));
+    assert_eq!(s.tokens_valid_after(&p).await.unwrap(), None);
+    assert_eq!(s.tokens_valid_after("auth0|nobody").await.unwrap(), None);
     assert!(!s.unlink_user(&p, &sec, T0 + 2).await.unwrap());
     let back = s.get_user(&sec).await.unwrap().unwrap();
     assert_eq!(back.email.as_deref(), Some("b1@example.com"));

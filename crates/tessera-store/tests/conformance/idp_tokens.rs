@@ -192,8 +192,20 @@ pub async fn idp_refreshes_are_claimed_by_one_and_leases_end(db: Db) {
             .await
             .unwrap()
     );
-    // Released (the provider was unreachable): claimable at once.
-    s.release_idp_refresh(id, "Upstream", b"rt1").await.unwrap();
+    // Released (the provider was unreachable) with a backoff: not
+    // claimable before it ends, claimable from then on; the lease and the
+    // backoff are read without a write.
+    s.release_idp_refresh(id, "Upstream", b"rt1", T0 + 16)
+        .await
+        .unwrap();
+    let state = s.idp_refresh_state(id, "Upstream").await.unwrap().unwrap();
+    assert_eq!(state.refreshing_until, None);
+    assert_eq!(state.retry_after, Some(T0 + 16));
+    assert!(
+        !s.claim_idp_refresh(id, "Upstream", b"rt1", T0 + 15, T0 + 30)
+            .await
+            .unwrap()
+    );
     assert!(
         s.claim_idp_refresh(id, "Upstream", b"rt1", T0 + 16, T0 + 31)
             .await
@@ -224,6 +236,21 @@ pub async fn idp_refreshes_are_claimed_by_one_and_leases_end(db: Db) {
             .await
             .unwrap()
     );
+    // ... and a backoff.
+    s.release_idp_refresh(id, "Upstream", b"rt2", T0 + 60)
+        .await
+        .unwrap();
+    s.put_idp_tokens(&sealed(id, b"at4", Some(b"rt2"), T0 + 19))
+        .await
+        .unwrap();
+    let state = s.idp_refresh_state(id, "Upstream").await.unwrap().unwrap();
+    assert_eq!((state.refreshing_until, state.retry_after), (None, None));
+    assert!(
+        s.claim_idp_refresh(id, "Upstream", b"rt2", T0 + 19, T0 + 34)
+            .await
+            .unwrap()
+    );
+    assert!(s.idp_refresh_state(id, "Nope").await.unwrap().is_none());
 }
 
 /// Review of issue 14, finding 8: one live upstream login per authorization
