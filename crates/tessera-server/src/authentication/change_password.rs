@@ -132,6 +132,16 @@ async fn send_reset(
     if user.blocked {
         return Ok(());
     }
+    // A linked identity is no user of its own: its ticket could never be
+    // completed, so none is issued (the same answer as an unknown email).
+    if state
+        .store
+        .find_login_identity(&user.user_id)
+        .await?
+        .is_none_or(|l| l.primary.is_some())
+    {
+        return Ok(());
+    }
     let link = tickets::issue(
         state,
         TicketKind::PasswordChange,

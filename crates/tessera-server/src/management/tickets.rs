@@ -155,12 +155,17 @@ async fn password_user(
                 .ok_or_else(|| {
                     MgmtError::not_found("inexistent_connection", "The connection does not exist.")
                 })?;
-            state
+            let user = state
                 .store
                 .find_user_for_login(&connection.name, &email.to_lowercase())
                 .await?
                 .ok_or_else(not_found)?
-                .0
+                .0;
+            // A linked identity is no user of its own (as for `user_id`).
+            match state.store.find_login_identity(&user.user_id).await? {
+                Some(l) if l.primary.is_none() => user,
+                _ => return Err(not_found()),
+            }
         }
         _ => {
             return Err(MgmtError::invalid_body(

@@ -478,3 +478,77 @@ async fn a_mail_server_that_is_down_never_delays_the_answer() {
         started.elapsed()
     );
 }
+
+/// A linked database identity (review of issue 14, L5): its ticket could
+/// never complete, so none is issued; the answer is the one an unknown email
+/// gets, and a Management API ticket by email answers 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_identity_gets_no_reset_ticket_and_the_unknown_emails_answer() {
+    let t = setup().await;
+    let admin = t.s.admin_token().await;
+    const STAFF: &str = "Staff";
+    let staff =
+        t.s.api(
+            Method::POST,
+            "api/v2/connections",
+            &admin,
+            Some(json!({
+                "name": STAFF, "strategy": "auth0", "enabled_clients": [t.app.id],
+            })),
+        )
+        .await;
+    assert_eq!(staff.status, 201, "{staff:?}");
+    let mut ids = Vec::new();
+    for (connection, email) in [(DB, "owner@example.com"), (STAFF, "linked@example.com")] {
+        let r =
+            t.s.api(
+                Method::POST,
+                "api/v2/users",
+                &admin,
+                Some(json!({
+                    "connection": connection, "email": email, "password": PASSWORD,
+                })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{r:?}");
+        ids.push(r.body["user_id"].as_str().unwrap_or_default().to_owned());
+    }
+    let secondary = ids[1].trim_start_matches("auth0|").to_owned();
+    let linked =
+        t.s.api(
+            Method::POST,
+            &format!("api/v2/users/{}/identities", enc(&ids[0])),
+            &admin,
+            Some(json!({"provider": "auth0", "user_id": secondary})),
+        )
+        .await;
+    assert_eq!(linked.status, 201, "{linked:?}");
+    let unknown = change_password(
+        &t.s,
+        json!({"client_id": t.app.id, "email": "nobody@example.com", "connection": STAFF}),
+    )
+    .await;
+    let for_linked = change_password(
+        &t.s,
+        json!({"client_id": t.app.id, "email": "linked@example.com", "connection": STAFF}),
+    )
+    .await;
+    assert_eq!(for_linked, unknown);
+    assert!(
+        t.sink
+            .next_to("linked@example.com", Duration::from_secs(1))
+            .await
+            .is_none(),
+        "a reset mail for a linked identity"
+    );
+    let connection_id = staff.body["id"].as_str().unwrap_or_default();
+    let ticket =
+        t.s.api(
+            Method::POST,
+            "api/v2/tickets/password-change",
+            &admin,
+            Some(json!({"email": "linked@example.com", "connection_id": connection_id})),
+        )
+        .await;
+    assert_eq!(ticket.status, 404, "{ticket:?}");
+}
