@@ -507,6 +507,10 @@ pub trait IdpTokenStore: Send + Sync + 'static {
         expected_refresh: &[u8],
         retry_after: UnixTime,
     ) -> Result<(), StoreError>;
+    /// Deletes every identity's tokens of the connection (its provider or
+    /// client moved: the old provider's tokens must not be served as the
+    /// connection's, nor sent to the new token endpoint). How many went.
+    async fn delete_connection_idp_tokens(&self, connection: &str) -> Result<u64, StoreError>;
     /// The identity's refresh lease and backoff (one SELECT, no write): what
     /// a waiting request reads instead of trying to claim.
     async fn idp_refresh_state(

@@ -32,6 +32,15 @@ fn decode(row: &AnyRow) -> Result<SealedIdpTokens, StoreError> {
 
 #[async_trait]
 impl IdpTokenStore for SqlStore {
+    async fn delete_connection_idp_tokens(&self, connection: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idp_tokens WHERE connection = $1")
+            .bind(connection)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
     async fn put_idp_tokens(&self, t: &SealedIdpTokens) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO idp_tokens (user_id, connection, access_token, refresh_token, id_token, expires_at, updated_at) \

@@ -380,6 +380,26 @@ pub const SECRET_BOUND_OPTIONS: &[&str] = &[
     "token_endpoint_auth_method",
 ];
 
+/// The options that say which provider and client the stored upstream
+/// tokens are of: a change of any of them makes those tokens another
+/// provider's (the connection's `idp_tokens` are deleted).
+pub const TOKEN_BOUND_OPTIONS: &[&str] = &[
+    "discovery_url",
+    "issuer",
+    "token_endpoint",
+    "tokenURL",
+    "client_id",
+];
+
+/// Whether `new` options name another provider or client than `stored`
+/// ([`TOKEN_BOUND_OPTIONS`]).
+pub fn moves_provider(stored: &Value, new: &Value) -> bool {
+    let norm = |v: Option<&Value>| v.filter(|v| !v.is_null()).cloned();
+    TOKEN_BOUND_OPTIONS
+        .iter()
+        .any(|key| norm(stored.get(*key)) != norm(new.get(*key)))
+}
+
 /// Refuses new options that move the provider without a new client secret.
 pub fn check_secret_follows(stored: &Value, new: &Value) -> Result<(), Invalid> {
     let given = new.get("client_secret").is_some_and(|v| !v.is_null());

@@ -325,6 +325,7 @@ async fn update(
         .as_ref()
         .is_some_and(|o| o.get("client_secret").is_some_and(|v| !v.is_null()));
     let options_changed = body.options.is_some();
+    let stored_options = connection.options.clone();
     connections::apply_changes(
         &mut connection,
         ConnectionChanges {
@@ -357,6 +358,19 @@ async fn update(
         .await?
     {
         return Err(not_found());
+    }
+    // Another provider or client: the stored upstream tokens are the old
+    // one's, never to be served as this connection's nor sent to the new
+    // token endpoint. Deleted right after the update (a refresh racing it
+    // finds no row to replace; an affected user logs in again).
+    if upstream_options::is_upstream(&connection.strategy)
+        && upstream_options::moves_provider(&stored_options, &connection.options)
+    {
+        let gone = state
+            .store
+            .delete_connection_idp_tokens(&connection.name)
+            .await?;
+        tracing::info!(connection = %connection.name, deleted = gone, "connection moved provider: its IdP tokens deleted");
     }
     Ok(Json(connection.into()))
 }

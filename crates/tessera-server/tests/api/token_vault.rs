@@ -1088,3 +1088,57 @@ async fn a_linked_upstream_identity_serves_its_primarys_exchange() {
     let r = exchange_at(&p.down, &p.down_app, &after.refresh_token, RT_TYPE, &[]).await;
     assert_refused(&r, 400, "invalid_grant", Reason::SubjectTokenInvalid);
 }
+
+/// L7 (review of issue 14): a PATCH that moves the connection to another
+/// client (or provider) deletes the connection's stored upstream tokens: the
+/// old provider's tokens are neither served nor sent to the new endpoint. A
+/// PATCH that changes only the secret or the scope keeps them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_the_connection_to_another_client_deletes_its_upstream_tokens() {
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    let admin = p.down.admin_token().await;
+    let path = format!(
+        "api/v2/connections/{}",
+        connection_id(&p.down, &admin).await
+    );
+    let options = |client_id: &str, scope: &str| {
+        json!({"options": {
+            "type": "back_channel",
+            "discovery_url": p.up.url(".well-known/openid-configuration"),
+            "issuer": p.up.base,
+            "client_id": client_id,
+            "client_secret": "another secret of the provider",
+            "scope": scope,
+        }})
+    };
+    let same = p
+        .down
+        .api(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(options(&p.up_app.id, "openid profile email offline_access")),
+        )
+        .await;
+    assert_eq!(same.status, 200, "{same:?}");
+    let kept = p.down.store.get_idp_tokens(&l.user_id, CONN).await.unwrap();
+    assert!(kept.is_some(), "the same client keeps its tokens");
+
+    let moved = p
+        .down
+        .api(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(options("another-client", "openid offline_access")),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{moved:?}");
+    let gone = p.down.store.get_idp_tokens(&l.user_id, CONN).await.unwrap();
+    assert!(gone.is_none(), "the old client's tokens stayed");
+    let calls = token_calls(&p.up);
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_refused(&r, 401, "unauthorized", Reason::FederatedIdentityMissing);
+    assert_eq!(token_calls(&p.up), calls);
+}
