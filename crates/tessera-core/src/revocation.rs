@@ -345,7 +345,8 @@ pub async fn revoke_access_token(
 
 /// Revokes a refresh-token family and every access token issued under it.
 /// Whether an access token of `user_id` issued at `iat` predates the user's
-/// `tokens_valid_after` (set by an unlink), and so is refused. `iat` is in
+/// `tokens_valid_after` (the second before its creation, or an unlink's
+/// time), and so is refused. `iat` is in
 /// whole seconds, so a token of the unlink's own second is refused too.
 pub async fn issued_before_cutoff(
     store: &dyn Store,

@@ -447,8 +447,9 @@ pub trait IdentityLinkStore: Send + Sync + 'static {
         secondary: &str,
         now: UnixTime,
     ) -> Result<bool, StoreError>;
-    /// Access tokens of this user issued (`iat`) before this time are
-    /// refused (set by an unlink); `None` when never set or no such user.
+    /// Access tokens of this user issued (`iat`) at or before this time are
+    /// refused (the second before the user's creation, then an unlink's
+    /// time); `None` when never set or no such user.
     async fn tokens_valid_after(&self, user_id: &str) -> Result<Option<UnixTime>, StoreError>;
     /// The users linked to `primary`, in linking order.
     async fn linked_users(&self, primary: &str) -> Result<Vec<User>, StoreError>;

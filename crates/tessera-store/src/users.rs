@@ -29,9 +29,11 @@ pub(crate) fn decode_prefixed(row: &AnyRow, prefix: &str) -> Result<User, StoreE
 /// (`identity_links.rs`).
 const NOT_LINKED: &str = "linked_to IS NULL";
 
-/// A user's row (binds: [`bind_new_user`]).
+/// A user's row (binds: [`bind_new_user`]). Its `tokens_valid_after` is the
+/// second before its creation: access tokens naming a deleted user of the
+/// same id (issued before this one existed) are refused.
 pub(crate) const INSERT_USER: &str = "INSERT INTO users (user_id, connection, email, name, given_name, family_name, nickname, doc, password_hash, \
-     created_at, updated_at, last_login, logins_count, email_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+     created_at, updated_at, last_login, logins_count, email_key, tokens_valid_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 
 /// The column that makes an email unique in its connection: the lower-cased
 /// email, but NULL for users of upstream providers (`oidc|`, `oauth2|`),
@@ -62,7 +64,8 @@ pub(crate) fn bind_new_user<'q>(
         .bind(user.updated_at)
         .bind(user.last_login)
         .bind(user.logins_count)
-        .bind(email_key(user)))
+        .bind(email_key(user))
+        .bind(user.created_at.saturating_sub(1)))
 }
 
 fn lower(s: &Option<String>) -> Option<String> {

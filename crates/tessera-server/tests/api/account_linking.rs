@@ -599,3 +599,53 @@ async fn who_may_not_link_or_unlink_and_every_refused_link() {
     assert_eq!(connections(&got.body["identities"]), [DEFAULT_DB, STAFF]);
     assert_eq!(got.body["identities"][1]["user_id"], hex(&b));
 }
+
+/// L9 (review of issue 14): a deleted user re-created with the same
+/// `user_id` is not named by the access tokens of the deleted one: a user's
+/// `tokens_valid_after` is the second before its creation, so `/userinfo`
+/// and introspection refuse tokens issued before it existed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recreated_user_id_is_not_named_by_the_deleted_users_tokens() {
+    let s = start().await;
+    apis(&s).await;
+    let app = password_app(&s).await;
+    database(&s, STAFF, &app).await;
+    let admin = s.admin_token().await;
+    let create = || {
+        s.api(
+            Method::POST,
+            "api/v2/users",
+            &admin,
+            Some(json!({"connection": STAFF, "user_id": "recreated", "email": STAFF_EMAIL, "password": PASSWORD})),
+        )
+    };
+    let r = create().await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let user_id = field(&r, "user_id");
+    let old = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    assert_eq!(sub_of(&old), user_id);
+    let old_token = field(&old, "access_token");
+    assert_eq!(flows::userinfo(&s, &old_token).await.status, 200);
+    let r = s
+        .api(
+            Method::DELETE,
+            &format!("api/v2/users/{}", enc(&user_id)),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    // Re-created a second later (tokens of its creation's second still work).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = create().await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(field(&r, "user_id"), user_id);
+    assert_eq!(flows::userinfo(&s, &old_token).await.status, 401);
+    let i = flows::introspect(&s, &app, &old_token).await;
+    assert_eq!(i.body["active"], false, "{i:?}");
+    let fresh = password_login(&s, &app, STAFF, STAFF_EMAIL).await;
+    let fresh_token = field(&fresh, "access_token");
+    assert_eq!(flows::userinfo(&s, &fresh_token).await.status, 200);
+    let i = flows::introspect(&s, &app, &fresh_token).await;
+    assert_eq!(i.body["active"], true, "{i:?}");
+}
