@@ -154,7 +154,11 @@ pub fn record_exchange(
             let mut event = state.logs.event(success);
             event.user_id = issued.user_id.clone();
             event.audience = issued.audience.clone();
-            event.scope = issued.response.scope.clone();
+            // A Token Vault answer's scope is the upstream provider's word:
+            // never copied into the tenant log.
+            if grant_type != tessera_core::model::GrantType::TokenVault.as_str() {
+                event.scope = issued.response.scope.clone();
+            }
             event
         }
         Err(GrantError::OAuth(e)) => {

@@ -147,9 +147,7 @@ async fn refresh(
         });
     }
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
-    let access_token = text("access_token")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Failed::Unavailable("no access_token".into()))?;
+    let access_token = checked_access_token(&body)?;
     Ok(Refreshed {
         access_token: Secret::new(access_token),
         refresh_token: text("refresh_token")
@@ -157,6 +155,109 @@ async fn refresh(
             .map(Secret::new),
         id_token: text("id_token").map(Secret::new),
         expires_in: tessera_core::idp_vault::parse_expires_in(body.get("expires_in")),
-        scope: text("scope"),
+        scope: checked_scope(body.get("scope")),
     })
+}
+
+/// The largest upstream access token the vault takes (bytes).
+const MAX_ACCESS_TOKEN: usize = 16 * 1024;
+/// The largest upstream `scope` passed on to the client (bytes).
+const MAX_SCOPE: usize = 1024;
+
+/// The refresh answer's access token: a bearer token (`token_type`
+/// `bearer`, any case: a DPoP-, MAC- or otherwise bound token is not one the
+/// vault can hand out as `Bearer`) of at most [`MAX_ACCESS_TOKEN`] bytes;
+/// otherwise the answer counts as unavailable (the refresh token is kept).
+fn checked_access_token(body: &Value) -> Result<String, Failed> {
+    let bearer = body
+        .get("token_type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("bearer"));
+    if !bearer {
+        return Err(Failed::Unavailable("token_type is not bearer".into()));
+    }
+    match body.get("access_token").and_then(Value::as_str) {
+        Some(t) if !t.is_empty() && t.len() <= MAX_ACCESS_TOKEN => Ok(t.to_owned()),
+        Some(t) if !t.is_empty() => Err(Failed::Unavailable("access_token too long".into())),
+        _ => Err(Failed::Unavailable("no access_token".into())),
+    }
+}
+
+/// The answer's `scope`, kept only when it is at most [`MAX_SCOPE`] bytes of
+/// RFC 6749 §3.3 scope tokens (`NQCHAR`: `%x21 / %x23-5B / %x5D-7E`,
+/// separated by single spaces); dropped otherwise.
+fn checked_scope(scope: Option<&Value>) -> Option<String> {
+    let scope = scope?.as_str()?;
+    let nqchar = |c: char| matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E');
+    let well_formed = !scope.is_empty()
+        && scope.len() <= MAX_SCOPE
+        && scope
+            .split(' ')
+            .all(|token| !token.is_empty() && token.chars().all(nqchar));
+    well_formed.then(|| scope.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn unavailable(body: Value) -> bool {
+        matches!(checked_access_token(&body), Err(Failed::Unavailable(_)))
+    }
+
+    #[test]
+    fn only_bearer_tokens_of_bounded_size_are_taken() {
+        for token_type in ["Bearer", "bearer", "BEARER"] {
+            let body = json!({"access_token": "at", "token_type": token_type});
+            assert!(matches!(checked_access_token(&body), Ok(t) if t == "at"));
+        }
+        for token_type in [
+            json!("DPoP"),
+            json!("mac"),
+            json!("N_A"),
+            json!(1),
+            Value::Null,
+        ] {
+            assert!(unavailable(
+                json!({"access_token": "at", "token_type": token_type})
+            ));
+        }
+        assert!(unavailable(json!({"access_token": "at"})));
+        assert!(unavailable(
+            json!({"access_token": "", "token_type": "Bearer"})
+        ));
+        let big = "a".repeat(MAX_ACCESS_TOKEN + 1);
+        assert!(unavailable(
+            json!({"access_token": big, "token_type": "Bearer"})
+        ));
+        let most = "a".repeat(MAX_ACCESS_TOKEN);
+        assert!(!unavailable(
+            json!({"access_token": most, "token_type": "Bearer"})
+        ));
+    }
+
+    #[test]
+    fn only_a_small_well_formed_scope_is_kept() {
+        let kept = |v: Value| checked_scope(Some(&v));
+        assert_eq!(
+            kept(json!("openid https://x.example/read")).as_deref(),
+            Some("openid https://x.example/read")
+        );
+        for bad in [
+            json!(""),
+            json!("a  b"),
+            json!(" a"),
+            json!("a\"b"),
+            json!("a\\b"),
+            json!("a\nb"),
+            json!("caf\u{e9}"),
+            json!(["a"]),
+            json!("x".repeat(MAX_SCOPE + 1)),
+        ] {
+            assert_eq!(kept(bad.clone()), None, "{bad}");
+        }
+        assert!(kept(json!("x".repeat(MAX_SCOPE))).is_some());
+        assert_eq!(checked_scope(None), None);
+    }
 }

@@ -40,7 +40,11 @@ async fn all_events(s: &TestServer, token: &str) -> Vec<Value> {
 
 /// Waits (the log is written in the background) until `done` holds for the
 /// stored events; returns them.
-async fn events_until(s: &TestServer, token: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+pub(crate) async fn events_until(
+    s: &TestServer,
+    token: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
     for _ in 0..100 {
         let events = all_events(s, token).await;
         if done(&events) {
@@ -54,7 +58,7 @@ async fn events_until(s: &TestServer, token: &str, done: impl Fn(&[Value]) -> bo
     );
 }
 
-fn of_type<'a>(events: &'a [Value], code: &str) -> Vec<&'a Value> {
+pub(crate) fn of_type<'a>(events: &'a [Value], code: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == code).collect()
 }
 

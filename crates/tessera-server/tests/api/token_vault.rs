@@ -1142,3 +1142,26 @@ async fn moving_the_connection_to_another_client_deletes_its_upstream_tokens() {
     assert_refused(&r, 401, "unauthorized", Reason::FederatedIdentityMissing);
     assert_eq!(token_calls(&p.up), calls);
 }
+
+/// L3 (review of issue 14): the upstream refresh answer's scope may reach
+/// the client (when well formed) but is never copied into the tenant log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_scope_never_reaches_the_tenant_log() {
+    let p = vault_pair(None).await;
+    let l = login(&p).await;
+    expire(&p.down, &l.user_id, None).await;
+    let r = exchange_at(&p.down, &p.down_app, &l.refresh_token, RT_TYPE, &[]).await;
+    assert_vault_token(&r);
+    let reader = p.down.token_with_scopes(&["read:logs"]).await;
+    let events = crate::logs::events_until(&p.down, &reader, |events| {
+        crate::logs::of_type(events, "sertft")
+            .iter()
+            .any(|e| e["details"]["grant_type"] == GRANT)
+    })
+    .await;
+    for e in crate::logs::of_type(&events, "sertft") {
+        if e["details"]["grant_type"] == GRANT {
+            assert!(e.get("scope").is_none_or(Value::is_null), "{e}");
+        }
+    }
+}
