@@ -124,15 +124,18 @@ impl PasswordCheck for NoPasswordChecks {
     }
 }
 
-/// Whether `user` still has the password hash `hash` was checked against, and
-/// is not blocked: read again after a login's writes, so that a password
-/// change or a block racing the login either sees what the login made, or this
-/// read sees the change.
+/// Whether the identity `user` still has the password hash `hash` was
+/// checked against, is not blocked, and still signs in as `signed_in` (its
+/// primary when linked, else itself), which is not blocked either: read again
+/// after a login's writes, so that a password change, a block of the identity
+/// or of its primary, or an unlink racing the login either sees what the
+/// login made, or this read sees the change.
 pub async fn credentials_unchanged(
     store: &dyn Store,
     connection: &str,
     user: &User,
     hash: &str,
+    signed_in: &User,
 ) -> Result<bool, StoreError> {
     let Some(email) = user.email.as_deref() else {
         return Ok(false);
@@ -140,8 +143,20 @@ pub async fn credentials_unchanged(
     let found = store
         .find_user_for_login(connection, &email.to_lowercase())
         .await?;
-    Ok(matches!(found, Some((now, Some(current)))
-        if now.user_id == user.user_id && !now.blocked && current == hash))
+    if !matches!(found, Some((now, Some(current)))
+        if now.user_id == user.user_id && !now.blocked && current == hash)
+    {
+        return Ok(false);
+    }
+    // The link and the primary, read in one statement.
+    Ok(match store.find_login_identity(&user.user_id).await? {
+        Some(login) => {
+            !login.identity.blocked
+                && login.user().user_id == signed_in.user_id
+                && !login.user().blocked
+        }
+        None => false,
+    })
 }
 
 fn refused(reason: Reason, description: &str) -> GrantError {
@@ -258,7 +273,7 @@ pub async fn exchange(
     // A password change or a block revokes the user's families, but this one
     // may have started just after that, from a password checked just before
     // the change: read the credentials again now that the family exists.
-    if !credentials_unchanged(ctx.store, &connection.name, &identity, &hash).await? {
+    if !credentials_unchanged(ctx.store, &connection.name, &identity, &hash, &user).await? {
         if let Some(family) = &family {
             revoke_family(ctx.store, ctx.revocations, family, ctx.now).await?;
         }

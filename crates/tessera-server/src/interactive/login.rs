@@ -280,8 +280,14 @@ pub async fn submit(
             // again now that the session exists: either the purge saw this
             // session, or this read sees the change. Only then does the new
             // session replace the browser's previous one.
-            match credentials_unchanged(state.store.as_ref(), &connection.name, &identity, &hash)
-                .await
+            match credentials_unchanged(
+                state.store.as_ref(),
+                &connection.name,
+                &identity,
+                &hash,
+                &user,
+            )
+            .await
             {
                 Ok(true) => {
                     if let Err(res) = replace_previous(&state, &headers, &session).await {

@@ -649,3 +649,81 @@ async fn a_recreated_user_id_is_not_named_by_the_deleted_users_tokens() {
     let i = flows::introspect(&s, &app, &fresh_token).await;
     assert_eq!(i.body["active"], true, "{i:?}");
 }
+
+/// L8 (review of issue 14): the re-check after a password login reads the
+/// link and the primary again: a block of the primary or an unlink between
+/// the password check and the session or family write makes it fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_post_login_recheck_sees_a_blocked_primary_and_an_unlink() {
+    use tessera_core::grant::resource_owner::credentials_unchanged;
+    use tessera_core::store::UserStore;
+    let s = start().await;
+    apis(&s).await;
+    let app = password_app(&s).await;
+    database(&s, STAFF, &app).await;
+    let primary = flows::user(&s).await;
+    let secondary = db_user(&s, STAFF, STAFF_EMAIL).await;
+    let editor = s.token_with_scopes(&["update:users"]).await;
+    let r = link(&s, &editor, &primary, "auth0", hex(&secondary)).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let store = s.store.as_ref();
+    let (identity, hash) = store
+        .find_user_for_login(STAFF, STAFF_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = hash.unwrap();
+    let p = s.store.get_user(&primary).await.unwrap().unwrap();
+    assert!(
+        credentials_unchanged(store, STAFF, &identity, &hash, &p)
+            .await
+            .unwrap()
+    );
+
+    let admin = s.admin_token().await;
+    let path = format!("api/v2/users/{}", enc(&primary));
+    let r = s
+        .api(Method::PATCH, &path, &admin, Some(json!({"blocked": true})))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        !credentials_unchanged(store, STAFF, &identity, &hash, &p)
+            .await
+            .unwrap()
+    );
+    let r = s
+        .api(
+            Method::PATCH,
+            &path,
+            &admin,
+            Some(json!({"blocked": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        credentials_unchanged(store, STAFF, &identity, &hash, &p)
+            .await
+            .unwrap()
+    );
+
+    let r = s
+        .api(
+            Method::DELETE,
+            &unlink_path(&primary, "auth0", hex(&secondary)),
+            &editor,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        !credentials_unchanged(store, STAFF, &identity, &hash, &p)
+            .await
+            .unwrap()
+    );
+    // Unlinked, the identity signs in as itself again.
+    assert!(
+        credentials_unchanged(store, STAFF, &identity, &hash, &identity)
+            .await
+            .unwrap()
+    );
+}
