@@ -163,14 +163,12 @@ pub trait UpstreamRefresh: Send + Sync {
     async fn pause(&self);
     /// The time now (polls outlive the request's `now`).
     fn now(&self) -> UnixTime;
-    /// Runs the winner's provider call and store write ([`run_winner`]) in a
-    /// task of its own, awaited here, so a request dropped meanwhile (the
-    /// client went away) cannot lose a rotated upstream refresh token. `None`:
-    /// no runtime to spawn on; the caller runs it inline.
-    async fn refresh_detached(
-        &self,
-        _job: &WinnerJob,
-    ) -> Option<Result<(IdpTokens, Option<String>), GrantError>> {
+    /// Runs the claim, and for its winner the provider call and store write
+    /// ([`claim_and_run`]), in a task of its own, awaited here, so a request
+    /// dropped meanwhile (the client went away) can neither leave a claimed
+    /// lease unused nor lose a rotated upstream refresh token. `None`: no
+    /// runtime to spawn on; the caller runs it inline.
+    async fn refresh_detached(&self, _job: &WinnerJob) -> Option<ClaimOutcome> {
         None
     }
 }
@@ -181,9 +179,40 @@ pub trait UpstreamRefresh: Send + Sync {
 pub struct WinnerJob {
     pub connection: Connection,
     pub sealed: SealedIdpTokens,
-    /// The refresh-token ciphertext the claim was made with.
+    /// The refresh-token ciphertext the claim is made with.
     pub expected: Vec<u8>,
     pub upstream_refresh: Secret<String>,
+    /// When the claim is made, and the end of its lease.
+    pub now: UnixTime,
+    pub lease_until: UnixTime,
+}
+
+/// A claim's outcome: `Ok(None)` when another request holds the refresh (wait
+/// for it), else the winner's result.
+pub type ClaimOutcome = Result<Option<(IdpTokens, Option<String>)>, GrantError>;
+
+/// Claims the identity's refresh and, when this call wins, runs it
+/// ([`run_winner`]). Takes no request context, so the server can run it in a
+/// task of its own ([`UpstreamRefresh::refresh_detached`]).
+pub async fn claim_and_run(
+    store: &dyn crate::store::Store,
+    master: &crate::envelope::MasterKey,
+    upstream: &dyn UpstreamRefresh,
+    job: &WinnerJob,
+) -> ClaimOutcome {
+    let won = store
+        .claim_idp_refresh(
+            &job.sealed.user_id,
+            &job.connection.name,
+            &job.expected,
+            job.now,
+            job.lease_until,
+        )
+        .await?;
+    if !won {
+        return Ok(None);
+    }
+    run_winner(store, master, upstream, job).await.map(Some)
 }
 
 fn refused(reason: Reason, description: &'static str) -> GrantError {
@@ -475,28 +504,22 @@ async fn fresh_tokens(
             // ends.
             return Err(unavailable());
         }
-        if state.refreshing_until.is_none_or(|t| t <= now)
-            && ctx
-                .store
-                .claim_idp_refresh(
-                    &sealed.user_id,
-                    &connection.name,
-                    &expected,
-                    now,
-                    now + ctx.upstream.deadline_seconds() + LEASE_SLACK_SECONDS,
-                )
-                .await?
-        {
+        if state.refreshing_until.is_none_or(|t| t <= now) {
             let job = WinnerJob {
                 connection: connection.clone(),
                 sealed: sealed.clone(),
                 expected,
                 upstream_refresh: Secret::new(upstream_refresh.expose().clone()),
+                now,
+                lease_until: now + ctx.upstream.deadline_seconds() + LEASE_SLACK_SECONDS,
             };
-            return match ctx.upstream.refresh_detached(&job).await {
-                Some(done) => done,
-                None => run_winner(ctx.store, ctx.master, ctx.upstream, &job).await,
+            let outcome = match ctx.upstream.refresh_detached(&job).await {
+                Some(outcome) => outcome,
+                None => claim_and_run(ctx.store, ctx.master, ctx.upstream, &job).await,
             };
+            if let Some(done) = outcome? {
+                return Ok(done);
+            }
         }
         // Another request (of any node) refreshes: wait for its result.
         ctx.upstream.pause().await;
@@ -519,8 +542,6 @@ async fn fresh_tokens(
 
 /// The winner of a claimed refresh: calls the provider and stores the
 /// result (or marks the tokens dead, or releases the lease with a backoff).
-/// Takes no request context, so the server can run it in a task of its own
-/// ([`UpstreamRefresh::refresh_detached`]).
 pub async fn run_winner(
     store: &dyn crate::store::Store,
     master: &crate::envelope::MasterKey,
@@ -532,6 +553,7 @@ pub async fn run_winner(
         sealed,
         expected,
         upstream_refresh,
+        ..
     } = job;
     let expected = expected.as_slice();
     let user_id = &sealed.user_id;

@@ -196,6 +196,42 @@ impl Upstream {
         Self::send(req).await
     }
 
+    /// A grant at the provider's token endpoint, authenticated as the
+    /// connection's client (`client_secret_post` in the body, else HTTP
+    /// Basic): the JSON answer of a 200, or the status and the provider's
+    /// `error` code (printable ASCII, at most 64 characters; never a token).
+    pub async fn token_grant(
+        &self,
+        endpoints: &Endpoints,
+        client_id: &str,
+        secret: &str,
+        mut form: Vec<(&str, &str)>,
+        timeout: Duration,
+    ) -> Result<Result<Value, (u16, String)>, UpstreamError> {
+        let basic = if endpoints.auth_method == "client_secret_post" {
+            form.push(("client_id", client_id));
+            form.push(("client_secret", secret));
+            None
+        } else {
+            Some((client_id, secret))
+        };
+        let (status, body) = self
+            .post_form(&endpoints.token, &form, basic, timeout)
+            .await?;
+        if status == 200 {
+            return Ok(Ok(body));
+        }
+        let error = body
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .chars()
+            .filter(char::is_ascii_graphic)
+            .take(64)
+            .collect();
+        Ok(Err((status, error)))
+    }
+
     async fn metadata(&self, url: &url::Url, timeout: Duration) -> Result<Value, UpstreamError> {
         let key = url.as_str().to_owned();
         if let Ok(cache) = self.metadata.lock()

@@ -489,36 +489,24 @@ async fn authenticate(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let redirect_uri = callback_url(state);
-    let mut form = vec![
+    let form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
         ("redirect_uri", redirect_uri.as_str()),
         ("code_verifier", verifier),
     ];
-    let basic = if endpoints.auth_method == "client_secret_post" {
-        form.push(("client_id", client_id));
-        form.push(("client_secret", secret));
-        None
-    } else {
-        Some((client_id, secret))
-    };
-    let (status, body) = state
+    let body = match state
         .upstream
-        .post_form(&endpoints.token, &form, basic, timeout)
-        .await?;
-    if status != 200 {
-        let error = body
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .chars()
-            .filter(char::is_ascii_graphic)
-            .take(64)
-            .collect::<String>();
-        return Err(UpstreamError::Invalid(format!(
-            "the token endpoint answered {status} {error}"
-        )));
-    }
+        .token_grant(&endpoints, client_id, secret, form, timeout)
+        .await?
+    {
+        Ok(body) => body,
+        Err((status, error)) => {
+            return Err(UpstreamError::Invalid(format!(
+                "the token endpoint answered {status} {error}"
+            )));
+        }
+    };
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     let access_token = text("access_token")
         .filter(|t| !t.is_empty())

@@ -12,11 +12,9 @@ use serde_json::Value;
 use tessera_core::Secret;
 use tessera_core::clock::UnixTime;
 use tessera_core::error::{OAuthError, Reason};
-use tessera_core::grant::GrantError;
 use tessera_core::grant::token_vault::{
-    POLL_MILLIS, RefreshFailure, Refreshed, UpstreamRefresh, WinnerJob, run_winner,
+    ClaimOutcome, POLL_MILLIS, RefreshFailure, Refreshed, UpstreamRefresh, WinnerJob, claim_and_run,
 };
-use tessera_core::idp_vault::IdpTokens;
 use tessera_core::manage::upstream_options::open_client_secret;
 use tessera_core::model::Connection;
 
@@ -64,20 +62,18 @@ impl UpstreamRefresh for AppState {
         self.clock.now()
     }
 
-    async fn refresh_detached(
-        &self,
-        job: &WinnerJob,
-    ) -> Option<Result<(IdpTokens, Option<String>), GrantError>> {
+    async fn refresh_detached(&self, job: &WinnerJob) -> Option<ClaimOutcome> {
         // The task owns what it needs: a request dropped while it runs (the
-        // client went away) no longer aborts the provider call or the store
-        // write, so a rotated upstream refresh token is never lost.
+        // client went away) no longer aborts the claim, the provider call or
+        // the store write, so no lease is left unused and a rotated upstream
+        // refresh token is never lost.
         let state = self.clone();
         let job = job.clone();
         let task = tokio::spawn(async move {
-            run_winner(state.store.as_ref(), &state.master, &state, &job).await
+            claim_and_run(state.store.as_ref(), &state.master, &state, &job).await
         });
         Some(match task.await {
-            Ok(done) => done,
+            Ok(outcome) => outcome,
             Err(_) => Err(OAuthError::new(
                 Reason::UpstreamUnavailable,
                 "the identity provider could not be reached",
@@ -112,40 +108,28 @@ async fn refresh(
         .get("client_id")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let mut form = vec![
+    let form = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
     ];
-    let basic = if endpoints.auth_method == "client_secret_post" {
-        form.push(("client_id", client_id));
-        form.push(("client_secret", secret));
-        None
-    } else {
-        Some((client_id, secret))
-    };
-    let (status, body) = state
+    let body = match state
         .upstream
-        .post_form(&endpoints.token, &form, basic, timeout)
-        .await?;
-    if status != 200 {
-        let error: String = body
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .chars()
-            .filter(char::is_ascii_graphic)
-            .take(64)
-            .collect();
-        let detail = format!("the token endpoint answered {status} {error}");
-        // RFC 6749 §5.2: only `invalid_grant` says the refresh token itself
-        // is dead; `invalid_client` and the rest are the connection's (or the
-        // provider's) problem, and the token is kept.
-        return Err(if error == "invalid_grant" {
-            Failed::Refused(detail)
-        } else {
-            Failed::Unavailable(detail)
-        });
-    }
+        .token_grant(&endpoints, client_id, secret, form, timeout)
+        .await?
+    {
+        Ok(body) => body,
+        Err((status, error)) => {
+            let detail = format!("the token endpoint answered {status} {error}");
+            // RFC 6749 §5.2: only `invalid_grant` says the refresh token
+            // itself is dead; `invalid_client` and the rest are the
+            // connection's (or the provider's) problem, and the token is kept.
+            return Err(if error == "invalid_grant" {
+                Failed::Refused(detail)
+            } else {
+                Failed::Unavailable(detail)
+            });
+        }
+    };
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     let access_token = checked_access_token(&body)?;
     Ok(Refreshed {
