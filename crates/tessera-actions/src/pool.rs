@@ -1,0 +1,389 @@
+//! The worker pool: `workers` threads, each owning one QuickJS runtime, fed from one bounded queue.
+//! A full queue answers `Busy` at once; a dropped `run` future cancels its job (skipped if still queued,
+//! interrupted if running).
+
+use crate::record::{Recorder, apply_metadata};
+use crate::sandbox::{self, RunInput, Watch};
+use crate::{
+    ActionLog, ActionScript, Effects, EngineError, FailureKind, Limits, Outcome, Stop, Trigger,
+};
+use rquickjs::Runtime;
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// Native stack of a worker thread on top of `Limits::stack_bytes` (Rust frames, QuickJS's C frames
+/// below its own check).
+const EXTRA_THREAD_STACK: usize = 4 * 1024 * 1024;
+/// A runtime whose heap after a run and a GC is this much over its fresh size is replaced.
+const HEAP_SLACK: usize = 2 * 1024 * 1024;
+
+/// Runs Auth0 Action code. Cheap to clone (an `Arc` inside); `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    queue: SyncSender<Job>,
+    limits: Limits,
+    stats: Arc<Stats>,
+}
+
+/// Counters the workers keep, for tests and metrics.
+#[derive(Default)]
+struct Stats {
+    /// Heap in use of each worker's runtime after its last job (QuickJS `malloc_size`).
+    heap: Vec<AtomicUsize>,
+    replaced: AtomicU64,
+}
+
+struct Job {
+    trigger: Trigger,
+    actions: Arc<[ActionScript]>,
+    event: serde_json::Value,
+    cancel: Arc<AtomicBool>,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// Sets the job's cancel flag when the `run` future is dropped (or finishes: then it is moot).
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+fn failed(action_id: &str, kind: FailureKind, message: &str) -> Outcome {
+    Outcome {
+        result: Err(Stop::Failed {
+            action_id: action_id.to_owned(),
+            kind,
+            message: message.to_owned(),
+        }),
+        logs: Vec::new(),
+    }
+}
+
+impl Engine {
+    /// Starts `limits.workers` worker threads, each with its own runtime.
+    pub fn new(limits: Limits) -> Result<Engine, EngineError> {
+        if limits.workers == 0 {
+            return Err(EngineError::InvalidLimit("workers"));
+        }
+        if limits.memory_bytes < 1024 * 1024 {
+            return Err(EngineError::InvalidLimit("memory_bytes"));
+        }
+        if limits.stack_bytes < 64 * 1024 {
+            return Err(EngineError::InvalidLimit("stack_bytes"));
+        }
+        if limits.time.is_zero() {
+            return Err(EngineError::InvalidLimit("time"));
+        }
+        let (queue, rx) = sync_channel::<Job>(limits.queue);
+        let rx = Arc::new(Mutex::new(rx));
+        let stats = Arc::new(Stats {
+            heap: (0..limits.workers).map(|_| AtomicUsize::new(0)).collect(),
+            replaced: AtomicU64::new(0),
+        });
+        for index in 0..limits.workers {
+            // Build the first runtime on the thread, and report whether it could be.
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let (rx, limits2, stats2) = (rx.clone(), limits.clone(), stats.clone());
+            std::thread::Builder::new()
+                .name(format!("tessera-actions-{index}"))
+                .stack_size(limits.stack_bytes + EXTRA_THREAD_STACK)
+                .spawn(move || worker_main(index, &rx, &limits2, &stats2, ready_tx))
+                .map_err(|e| EngineError::Spawn(e.to_string()))?;
+            match ready_rx.recv() {
+                Ok(true) => {}
+                _ => return Err(EngineError::Runtime),
+            }
+        }
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                queue,
+                limits,
+                stats,
+            }),
+        })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Syntax check for Auth0's `status: built` / `failed`; see [`crate::check`].
+    pub fn check(&self, code: &str) -> Result<(), String> {
+        crate::check(code)
+    }
+
+    /// The QuickJS heap in use, summed over the workers, as each measured it after its last job.
+    pub fn heap_bytes(&self) -> usize {
+        self.inner
+            .stats
+            .heap
+            .iter()
+            .map(|h| h.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// How many worker runtimes were replaced (after an out-of-memory failure, a heap that did not shrink
+    /// back, or an engine fault).
+    pub fn runtimes_replaced(&self) -> u64 {
+        self.inner.stats.replaced.load(Ordering::Relaxed)
+    }
+
+    /// Runs `actions` in order for `trigger`. No actions: answers at once without touching a worker.
+    pub async fn run(
+        &self,
+        trigger: Trigger,
+        actions: Arc<[ActionScript]>,
+        event: serde_json::Value,
+    ) -> Outcome {
+        let Some(first) = actions.first().map(|a| a.action_id.clone()) else {
+            return Outcome {
+                result: Ok(Effects::default()),
+                logs: Vec::new(),
+            };
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _guard = CancelOnDrop(cancel.clone());
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            trigger,
+            actions,
+            event,
+            cancel,
+            reply,
+        };
+        match self.inner.queue.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return failed(&first, FailureKind::Busy, "all action workers are busy");
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return failed(&first, FailureKind::Internal, "the action workers are gone");
+            }
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| failed(&first, FailureKind::Internal, "the action worker failed"))
+    }
+}
+
+/// One worker's runtime, its watch, and its heap size when fresh.
+struct Worker {
+    rt: Runtime,
+    watch: Arc<Watch>,
+    baseline: usize,
+}
+
+fn heap(rt: &Runtime) -> usize {
+    usize::try_from(rt.memory_usage().malloc_size).unwrap_or(0)
+}
+
+impl Worker {
+    fn new(limits: &Limits) -> Option<Worker> {
+        let rt = Runtime::new().ok()?;
+        rt.set_memory_limit(limits.memory_bytes);
+        rt.set_max_stack_size(limits.stack_bytes);
+        let watch = Arc::new(Watch::default());
+        let w = watch.clone();
+        rt.set_interrupt_handler(Some(Box::new(move || w.should_interrupt())));
+        // Measure with one context made and gone, as after a run.
+        drop(rquickjs::Context::full(&rt).ok()?);
+        rt.run_gc();
+        let baseline = heap(&rt);
+        Some(Worker {
+            rt,
+            watch,
+            baseline,
+        })
+    }
+
+    /// Runs a job's actions in order; returns the outcome and whether the runtime stays healthy.
+    fn run_job(&self, job: &Job, limits: &Limits) -> (Outcome, bool) {
+        let recorder = Rc::new(RefCell::new(Recorder::new(
+            limits.claims_bytes,
+            limits.log_bytes,
+        )));
+        let mut logs = Vec::with_capacity(job.actions.len());
+        let mut healthy = true;
+        for action in job.actions.iter() {
+            if job.cancel.load(Ordering::Relaxed) {
+                return (
+                    Outcome {
+                        result: Err(cancelled(&action.action_id)),
+                        logs,
+                    },
+                    healthy,
+                );
+            }
+            recorder.borrow_mut().begin(&action.action_id);
+            let mut event = job.event.clone();
+            apply_metadata(&mut event, &recorder.borrow());
+            if let Some(obj) = event.as_object_mut() {
+                obj.remove("secrets");
+            }
+            let event_json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".to_owned());
+            let input = RunInput {
+                trigger: job.trigger,
+                action,
+                event_json: &event_json,
+                recorder: recorder.clone(),
+                watch: self.watch.clone(),
+            };
+            self.watch.arm(limits.time, job.cancel.clone());
+            let result = sandbox::run_action(&self.rt, &input);
+            self.watch.disarm();
+            self.rt.run_gc();
+
+            let (output, truncated, denied) = {
+                let mut r = recorder.borrow_mut();
+                (std::mem::take(&mut r.log), r.log_truncated, r.denied.take())
+            };
+            logs.push(ActionLog {
+                action_id: action.action_id.clone(),
+                output,
+                truncated,
+            });
+            if let Some((code, reason)) = denied {
+                let reason = sandbox::mask(&reason, &action.secrets);
+                let stop = Stop::Denied {
+                    action_id: action.action_id.clone(),
+                    code,
+                    reason,
+                };
+                return (
+                    Outcome {
+                        result: Err(stop),
+                        logs,
+                    },
+                    healthy,
+                );
+            }
+            if let Err((kind, message)) = result {
+                if matches!(kind, FailureKind::MemoryLimit | FailureKind::Internal) {
+                    healthy = false;
+                }
+                let stop = Stop::Failed {
+                    action_id: action.action_id.clone(),
+                    kind,
+                    message,
+                };
+                return (
+                    Outcome {
+                        result: Err(stop),
+                        logs,
+                    },
+                    healthy,
+                );
+            }
+        }
+        let effects =
+            std::mem::replace(&mut *recorder.borrow_mut(), Recorder::new(0, 0)).into_effects();
+        (
+            Outcome {
+                result: Ok(effects),
+                logs,
+            },
+            healthy,
+        )
+    }
+}
+
+fn cancelled(action_id: &str) -> Stop {
+    Stop::Failed {
+        action_id: action_id.to_owned(),
+        kind: FailureKind::Internal,
+        message: "the run was cancelled".to_owned(),
+    }
+}
+
+fn next_job(rx: &Mutex<Receiver<Job>>) -> Option<Job> {
+    let guard = match rx.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    guard.recv().ok()
+}
+
+fn worker_main(
+    index: usize,
+    rx: &Mutex<Receiver<Job>>,
+    limits: &Limits,
+    stats: &Stats,
+    ready: std::sync::mpsc::Sender<bool>,
+) {
+    let mut worker = Worker::new(limits);
+    let _ = ready.send(worker.is_some());
+    drop(ready);
+    let Some(slot) = stats.heap.get(index) else {
+        return;
+    };
+    if let Some(w) = &worker {
+        slot.store(heap(&w.rt), Ordering::Relaxed);
+    }
+    // Ends when the engine (the queue's sender) is dropped.
+    while let Some(job) = next_job(rx) {
+        if job.cancel.load(Ordering::Relaxed) || job.reply.is_closed() {
+            continue;
+        }
+        if worker.is_none() {
+            worker = Worker::new(limits);
+        }
+        let Some(w) = worker.as_ref() else {
+            let first = job
+                .actions
+                .first()
+                .map(|a| a.action_id.clone())
+                .unwrap_or_default();
+            let _ = job.reply.send(failed(
+                &first,
+                FailureKind::Internal,
+                "no JavaScript runtime",
+            ));
+            continue;
+        };
+        let ran = catch_unwind(AssertUnwindSafe(|| w.run_job(&job, limits)));
+        let (outcome, healthy) = match ran {
+            Ok((outcome, healthy)) => (outcome, healthy && heap(&w.rt) <= w.baseline + HEAP_SLACK),
+            Err(_) => {
+                let first = job
+                    .actions
+                    .first()
+                    .map(|a| a.action_id.clone())
+                    .unwrap_or_default();
+                (
+                    failed(&first, FailureKind::Internal, "the action engine failed"),
+                    false,
+                )
+            }
+        };
+        let _ = job.reply.send(outcome);
+        if !healthy {
+            // Drop the old runtime (freeing its heap) and make a new one now, off the next request's path.
+            drop(worker.take());
+            worker = Worker::new(limits);
+            stats.replaced.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(w) = &worker {
+            slot.store(heap(&w.rt), Ordering::Relaxed);
+        }
+    }
+}
