@@ -129,29 +129,41 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
             ..LogWriterConfig::default()
         },
     );
+    let server_config = ServerConfig {
+        jwks_max_age: settings.jwks_max_age,
+        body_limit: settings.body_limit,
+        request_timeout: Duration::from_secs(settings.request_timeout),
+        branding: Branding {
+            tenant_name: settings.tenant_name.clone(),
+            logo_url: settings.tenant_logo_url.clone(),
+        },
+        session_lifetime: settings.session_lifetime as i64,
+        brute_force_threshold: settings.brute_force_threshold as i64,
+        brute_force_block: settings.brute_force_block as i64,
+        rate_limit_per_minute: u32::try_from(settings.rate_limit).unwrap_or(u32::MAX),
+        header_read_timeout: Duration::from_secs(settings.header_read_timeout),
+        max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
+        default_directory: settings.default_directory.clone(),
+        upstream_allow_loopback_http: settings.upstream_allow_loopback_http,
+        jobs: tessera_server::jobs::JobsConfig {
+            import_limit: settings.import_limit,
+            ..Default::default()
+        },
+        action_limits: tessera_actions::Limits {
+            memory_bytes: usize::try_from(settings.action_memory_limit)
+                .unwrap_or(32)
+                .saturating_mul(1024 * 1024),
+            time: Duration::from_millis(settings.action_time_limit),
+            ..tessera_actions::Limits::default()
+        },
+        ..ServerConfig::new(settings.issuer.clone())
+    };
     let state = AppState {
-        config: Arc::new(ServerConfig {
-            jwks_max_age: settings.jwks_max_age,
-            body_limit: settings.body_limit,
-            request_timeout: Duration::from_secs(settings.request_timeout),
-            branding: Branding {
-                tenant_name: settings.tenant_name.clone(),
-                logo_url: settings.tenant_logo_url.clone(),
-            },
-            session_lifetime: settings.session_lifetime as i64,
-            brute_force_threshold: settings.brute_force_threshold as i64,
-            brute_force_block: settings.brute_force_block as i64,
-            rate_limit_per_minute: u32::try_from(settings.rate_limit).unwrap_or(u32::MAX),
-            header_read_timeout: Duration::from_secs(settings.header_read_timeout),
-            max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
-            default_directory: settings.default_directory.clone(),
-            upstream_allow_loopback_http: settings.upstream_allow_loopback_http,
-            jobs: tessera_server::jobs::JobsConfig {
-                import_limit: settings.import_limit,
-                ..Default::default()
-            },
-            ..ServerConfig::new(settings.issuer.clone())
-        }),
+        actions: Arc::new(tessera_server::actions::Actions::new(
+            server_config.action_limits.clone(),
+            server_config.tenant_settings_refresh,
+        )),
+        config: Arc::new(server_config),
         store: opened.store.clone(),
         keys: keys.clone(),
         master: opened.master.clone(),

@@ -82,6 +82,14 @@ const SPECS: &[Spec] = &[
         key: "import_limit",
     },
     Spec {
+        env: "TESSERA_ACTION_MEMORY_LIMIT",
+        key: "action_memory_limit",
+    },
+    Spec {
+        env: "TESSERA_ACTION_TIME_LIMIT",
+        key: "action_time_limit",
+    },
+    Spec {
         env: "TESSERA_REQUEST_TIMEOUT",
         key: "request_timeout",
     },
@@ -205,6 +213,10 @@ pub struct Settings {
     pub body_limit: usize,
     /// The largest user import file, bytes.
     pub import_limit: usize,
+    /// An action run's memory cap, MiB.
+    pub action_memory_limit: u64,
+    /// An action's CPU-time cap, milliseconds.
+    pub action_time_limit: u64,
     pub request_timeout: u64,
     pub shutdown_grace: u64,
     /// Shown on the hosted pages.
@@ -543,6 +555,8 @@ impl Settings {
                 1024,
                 4 * 1024 * 1024 * 1024,
             )? as usize,
+            action_memory_limit: raw.number("TESSERA_ACTION_MEMORY_LIMIT", 32, 4, 1024)?,
+            action_time_limit: raw.number("TESSERA_ACTION_TIME_LIMIT", 100, 5, 10_000)?,
             request_timeout: raw.number("TESSERA_REQUEST_TIMEOUT", 30, 1, 600)?,
             shutdown_grace: raw.number("TESSERA_SHUTDOWN_GRACE", 30, 0, 3600)?,
             tenant_name,

@@ -322,6 +322,16 @@ reasons! {
     ConsentRequired = "consent_required" => ConsentRequired,
     /// The user denied consent.
     ConsentDenied = "consent_denied" => AccessDenied,
+    /// A post-login or credentials-exchange action called `api.access.deny`.
+    ActionDenied = "action_denied" => AccessDenied,
+    /// An action threw, ran out of time or memory, or never finished.
+    ActionFailed = "action_failed" => AccessDenied,
+    /// A credentials-exchange action denied with `invalid_request`.
+    ActionDeniedInvalidRequest = "action_denied_invalid_request" => InvalidRequest,
+    /// A credentials-exchange action denied with `invalid_scope`.
+    ActionDeniedInvalidScope = "action_denied_invalid_scope" => InvalidScope,
+    /// A credentials-exchange action denied with `server_error` (Auth0: 500).
+    ActionDeniedServerError = "action_denied_server_error" => ServerError,
     /// The client was deleted while the user logged in.
     ClientGone = "client_gone" => UnauthorizedClient,
     /// The named connection does not exist or takes no passwords.

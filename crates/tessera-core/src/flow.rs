@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::extensibility::TokenCustomization;
+
 use crate::clock::UnixTime;
 
 /// What the client asked `/authorize` to return (OAuth 2.0 Multiple Response
@@ -190,6 +192,10 @@ pub struct AuthCode {
     pub code_challenge: Option<String>,
     pub auth_time: UnixTime,
     pub expires_at: UnixTime,
+    /// What the post-login actions, run when the code was issued, asked for
+    /// its tokens.
+    #[serde(default, skip_serializing_if = "TokenCustomization::is_empty")]
+    pub custom: TokenCustomization,
 }
 
 /// An access token issued under a grant, with its real expiry (a revocation of

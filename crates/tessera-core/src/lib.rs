@@ -10,6 +10,7 @@ pub mod client_auth;
 pub mod clock;
 pub mod envelope;
 pub mod error;
+pub mod extensibility;
 pub mod flow;
 pub mod grant;
 pub mod idp_vault;

@@ -71,6 +71,8 @@ log_types! {
     CodeSent = "cs", "Passwordless login code has been sent";
     SuccessApiOperation = "sapi", "Success API Operation";
     FailedApiOperation = "fapi", "Failed API Operation";
+    ActionsExecutionFailed = "actions_execution_failed", "Actions execution failed";
+    ActionsExecution = "actions_execution", "Actions execution (console output)";
 }
 
 impl LogType {
@@ -78,7 +80,10 @@ impl LogType {
     /// queue keeps room for (see the server's log writer).
     pub fn is_security(self) -> bool {
         let code = self.code();
-        code.starts_with('f') || code.starts_with("limit_") || code == "sapi"
+        code.starts_with('f')
+            || code.starts_with("limit_")
+            || code == "sapi"
+            || code == "actions_execution_failed"
     }
 }
 

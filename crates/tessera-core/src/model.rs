@@ -4,10 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 
+mod action;
 mod api_settings;
 mod client;
 mod credential;
 
+pub use action::*;
 pub use api_settings::*;
 pub use client::*;
 pub use credential::*;

@@ -53,6 +53,9 @@ pub const MANAGEMENT_SCOPES: &[(&str, &str)] = &[
     ("read:tenant_settings", "Read tenant settings"),
     ("update:tenant_settings", "Update tenant settings"),
     ("read:actions", "Read actions"),
+    ("create:actions", "Create and deploy actions"),
+    ("update:actions", "Update actions and trigger bindings"),
+    ("delete:actions", "Delete actions"),
     ("read:logs", "Read the tenant's log events"),
     ("read:logs_users", "Read users' log events"),
 ];

@@ -7,6 +7,9 @@ pub use crate::error::StoreError;
 pub use crate::keys::KeyStore;
 pub use crate::log_event::LogStore;
 
+mod actions;
+pub use actions::{ActionDeleted, ActionFilter, ActionStore};
+
 use crate::clock::UnixTime;
 use crate::error::Invalid;
 use crate::flow::{
@@ -1049,6 +1052,7 @@ pub trait Store:
     + ConnectionClientsStore
     + CredentialStore
     + LogStore
+    + ActionStore
 {
     /// Is the database reachable? (readiness)
     async fn ping(&self) -> Result<(), StoreError>;

@@ -152,6 +152,8 @@ async fn fixture(database_url: Option<String>) -> Fixture {
             default_audience: None,
             origin: Default::default(),
             upstream: &tessera_core::grant::token_vault::NoUpstream { now },
+            actions: &tessera_core::extensibility::NoActions,
+            request: &tessera_core::extensibility::NO_REQUEST,
         },
         &client,
         &user,
@@ -185,6 +187,10 @@ async fn fixture(database_url: Option<String>) -> Fixture {
         mailer: Arc::new(tessera_server::email::LogMailer),
         tenant_settings: Default::default(),
         upstream: Arc::new(tessera_server::upstream::Upstream::new(false).unwrap()),
+        actions: Arc::new(tessera_server::actions::Actions::new(
+            Default::default(),
+            std::time::Duration::from_secs(5),
+        )),
         logs,
     };
     Fixture {

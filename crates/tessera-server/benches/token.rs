@@ -79,6 +79,10 @@ async fn fixture(alg: SigningAlg) -> Fixture {
         mailer: Arc::new(tessera_server::email::LogMailer),
         tenant_settings: Default::default(),
         upstream: Arc::new(tessera_server::upstream::Upstream::new(false).unwrap()),
+        actions: Arc::new(tessera_server::actions::Actions::new(
+            Default::default(),
+            std::time::Duration::from_secs(5),
+        )),
         logs,
     };
     Fixture { state, _dir: dir }

@@ -2,6 +2,7 @@
 //! (JSON errors, request ids, security headers, limits, tracing, metrics) and the
 //! background tasks.
 
+pub mod actions;
 pub mod audit;
 pub mod authentication;
 pub mod cors;

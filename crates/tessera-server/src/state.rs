@@ -56,6 +56,8 @@ pub struct ServerConfig {
     /// resolver answer loopback). Off; only `tessera_server::testing` sets it
     /// (its providers run on 127.0.0.1).
     pub upstream_allow_loopback_http: bool,
+    /// The actions sandbox's limits (memory, time, stack, workers).
+    pub action_limits: tessera_actions::Limits,
 }
 
 impl ServerConfig {
@@ -83,6 +85,7 @@ impl ServerConfig {
             tenant_settings_refresh: Duration::from_secs(5),
             upstream_timeout: Duration::from_secs(10),
             upstream_allow_loopback_http: false,
+            action_limits: tessera_actions::Limits::default(),
         }
     }
 }
@@ -105,6 +108,8 @@ pub struct AppState {
     pub logs: crate::log_writer::LogWriter,
     /// Calls to upstream identity providers and their cached metadata.
     pub upstream: Arc<crate::upstream::Upstream>,
+    /// The actions sandbox and this node's snapshot of the bound actions.
+    pub actions: Arc<crate::actions::Actions>,
 }
 
 impl AppState {
@@ -123,6 +128,8 @@ impl AppState {
             default_audience: None,
             origin: tessera_core::grant::Origin::default(),
             upstream: self,
+            actions: self,
+            request: &tessera_core::extensibility::NO_REQUEST,
         }
     }
 

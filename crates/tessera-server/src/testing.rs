@@ -231,8 +231,13 @@ pub async fn start_opts(o: Options) -> TestServer {
     };
     let upstream =
         Arc::new(crate::upstream::Upstream::new(config.upstream_allow_loopback_http).unwrap());
+    let actions = Arc::new(crate::actions::Actions::new(
+        config.action_limits.clone(),
+        config.tenant_settings_refresh,
+    ));
     let state = AppState {
         config: Arc::new(config),
+        actions,
         store: store.clone(),
         keys,
         master: master.clone(),
@@ -301,8 +306,14 @@ impl TestServer {
         configure(&mut config);
         let upstream =
             Arc::new(crate::upstream::Upstream::new(config.upstream_allow_loopback_http).unwrap());
+        // Each node keeps its own snapshot of the bound actions.
+        let actions = Arc::new(crate::actions::Actions::new(
+            config.action_limits.clone(),
+            config.tenant_settings_refresh,
+        ));
         let state = AppState {
             config: Arc::new(config),
+            actions,
             keys,
             revocations: revocations.clone(),
             metrics: Arc::new(Metrics::new()),

@@ -6,6 +6,7 @@
 //! distributed SQL such as CockroachDB and YugabyteDB. Transactions are retried on
 //! serialization failures (SQLSTATE 40001) and on SQLite's busy errors.
 
+mod actions;
 mod connection_clients;
 mod credentials;
 mod flow;

@@ -40,25 +40,25 @@ fn grant_row(row: &sqlx::any::AnyRow) -> Result<ClientGrant, StoreError> {
 
 /// A WHERE clause and its text parameters, numbered from `$1`.
 #[derive(Default)]
-struct Conditions {
+pub(crate) struct Conditions {
     clauses: Vec<String>,
     binds: Vec<Bind>,
 }
 
-enum Bind {
+pub(crate) enum Bind {
     Text(String),
     Bool(bool),
 }
 
 impl Conditions {
-    fn next(&self) -> usize {
+    pub(crate) fn next(&self) -> usize {
         self.binds.len() + 1
     }
-    fn equals(&mut self, column: &str, value: Bind) {
+    pub(crate) fn equals(&mut self, column: &str, value: Bind) {
         self.clauses.push(format!("{column} = ${}", self.next()));
         self.binds.push(value);
     }
-    fn one_of(&mut self, column: &str, values: &[&str]) {
+    pub(crate) fn one_of(&mut self, column: &str, values: &[&str]) {
         if values.is_empty() {
             return;
         }
@@ -71,14 +71,18 @@ impl Conditions {
         self.binds
             .extend(values.iter().map(|v| Bind::Text((*v).to_owned())));
     }
-    fn sql(&self) -> String {
+    /// A clause without parameters.
+    pub(crate) fn raw(&mut self, clause: &str) {
+        self.clauses.push(clause.to_owned());
+    }
+    pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
         } else {
             format!(" WHERE {}", self.clauses.join(" AND "))
         }
     }
-    fn bind<'q>(
+    pub(crate) fn bind<'q>(
         &'q self,
         mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
@@ -96,7 +100,9 @@ fn decode_err(e: StoreError) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))
 }
 
-fn docs<T: serde::de::DeserializeOwned>(rows: &[sqlx::any::AnyRow]) -> Result<Vec<T>, StoreError> {
+pub(crate) fn docs<T: serde::de::DeserializeOwned>(
+    rows: &[sqlx::any::AnyRow],
+) -> Result<Vec<T>, StoreError> {
     rows.iter()
         .map(|r| from_json(&col::<String>(r, "doc")?))
         .collect()
@@ -104,7 +110,7 @@ fn docs<T: serde::de::DeserializeOwned>(rows: &[sqlx::any::AnyRow]) -> Result<Ve
 
 impl SqlStore {
     /// The `doc` column of the one row `sql` (with `$1` = `key`) returns, if any.
-    async fn one_doc<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn one_doc<T: serde::de::DeserializeOwned>(
         &self,
         sql: &str,
         key: &str,
@@ -128,7 +134,7 @@ impl SqlStore {
     }
 
     /// `SELECT {columns} FROM {table}{where}`, counted and paged.
-    async fn filtered_page(
+    pub(crate) async fn filtered_page(
         &self,
         columns: &str,
         table: &str,

@@ -23,12 +23,14 @@ pub struct FrontChannelIdToken<'a> {
     /// The code issued in the same response (hybrid), for `c_hash`.
     pub code: Option<&'a str>,
     pub now: UnixTime,
+    /// Custom claims the post-login actions set (never replacing one above).
+    pub custom: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 impl FrontChannelIdToken<'_> {
     /// The signed ID token.
     pub fn sign(&self, signer: &SigningKey) -> Result<String, JwtError> {
-        let claims = id_token_claims(
+        let mut claims = id_token_claims(
             self.user,
             self.scope,
             IdTokenInput {
@@ -43,6 +45,7 @@ impl FrontChannelIdToken<'_> {
                 c_hash: self.code.map(|code| half_hash(signer.alg(), code)),
             },
         );
+        crate::extensibility::merge_claims(&mut claims, self.custom);
         jwt::sign(signer, jwt::TYP_JWT, &claims)
     }
 }

@@ -129,6 +129,8 @@ pub async fn exchange(
             sid: &code.sid,
             auth_time: code.auth_time,
             nonce: code.nonce.as_deref(),
+            // The post-login actions ran when the code was issued.
+            custom: &code.custom,
         },
     )
     .await?;

@@ -127,6 +127,15 @@ pub async fn exchange(
     } else {
         TokenKind::ClientCredentialsToken
     };
+    let custom = ctx
+        .actions
+        .credentials_exchange(crate::extensibility::CredentialsExchange {
+            client,
+            api: &api,
+            scope: &granted,
+            request: ctx.request,
+        })
+        .await?;
     let scope = granted.join(" ");
     let claims = AccessClaims {
         iss: ctx.issuer.as_str().to_owned(),
@@ -139,7 +148,9 @@ pub async fn exchange(
         azp: client_id.to_owned(),
         scope: scope.clone(),
         gty: Some("client-credentials".into()),
-    };
+        custom: serde_json::Map::new(),
+    }
+    .with_custom(&custom);
     let access_token = jwt::sign(ctx.keys.current().signer(), jwt::TYP_AT_JWT, &claims)?;
     Ok(Issued {
         response: TokenResponse {

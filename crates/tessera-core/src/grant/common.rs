@@ -8,6 +8,7 @@ use crate::client_assertion;
 use crate::client_auth::{self, Authenticated, Presented};
 use crate::clock::UnixTime;
 use crate::error::{OAuthError, Reason};
+use crate::extensibility::{PostLogin, Protocol, TokenCustomization, merge_claims};
 use crate::flow::{OpaqueToken, RefreshFamily};
 use crate::ids;
 use crate::jwt;
@@ -159,6 +160,8 @@ pub struct UserGrant<'a> {
     pub sid: &'a str,
     pub auth_time: i64,
     pub nonce: Option<&'a str>,
+    /// What the post-login actions asked for these tokens.
+    pub custom: &'a TokenCustomization,
 }
 
 pub struct UserTokens {
@@ -184,7 +187,10 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
     let openid = g.scope.iter().any(|s| s == "openid");
     let jti = new_jti()?;
     let mut kinds = Vec::new();
-    let scope = g.scope.join(" ");
+    // Actions' addScope/removeScope shape the access token's scope (and the
+    // response's); the ID token's profile claims follow the granted scope.
+    let access_scope = g.custom.access_scope(g.scope);
+    let scope = access_scope.join(" ");
     let (access_token, expires_in) = match g.api {
         Some(api) => {
             let lifetime = issued_lifetime(api);
@@ -204,7 +210,9 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
                 azp: g.client.client_id.clone(),
                 scope: scope.clone(),
                 gty: None,
-            };
+                custom: serde_json::Map::new(),
+            }
+            .with_custom(&g.custom.access_token_claims);
             kinds.push(TokenKind::AccessToken);
             (jwt::sign(signer, jwt::TYP_AT_JWT, &claims)?, lifetime)
         }
@@ -213,7 +221,7 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
             let token = OpaqueToken {
                 client_id: g.client.client_id.clone(),
                 user_id: g.user.user_id.clone(),
-                scope: g.scope.to_vec(),
+                scope: access_scope.clone(),
                 sid: g.sid.to_owned(),
                 issued_at: ctx.now,
                 expires_at: ctx.now + OPAQUE_TOKEN_LIFETIME,
@@ -226,7 +234,7 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
         }
     };
     let id_token = if openid {
-        let claims = id_token_claims(
+        let mut claims = id_token_claims(
             g.user,
             g.scope,
             IdTokenInput {
@@ -241,6 +249,7 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
                 c_hash: None,
             },
         );
+        merge_claims(&mut claims, &g.custom.id_token_claims);
         kinds.push(TokenKind::IdToken);
         Some(jwt::sign(signer, jwt::TYP_JWT, &claims)?)
     } else {
@@ -263,6 +272,28 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
         },
         jti,
     })
+}
+
+/// Runs the post-login actions of a login or refresh at the token endpoint.
+pub async fn post_login(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    user: &User,
+    scope: &[String],
+    api: Option<&ResourceServer>,
+    protocol: Protocol,
+) -> Result<TokenCustomization, GrantError> {
+    ctx.actions
+        .post_login(PostLogin {
+            client,
+            user,
+            api,
+            scope,
+            protocol,
+            redirect_uri: None,
+            request: ctx.request,
+        })
+        .await
 }
 
 /// The API a login without a browser asks for by `audience`: a registered API
@@ -307,8 +338,10 @@ pub async fn issue_login_tokens(
     user: &User,
     scope: &[String],
     api: Option<&ResourceServer>,
+    protocol: Protocol,
 ) -> Result<LoginTokens, GrantError> {
     let scope = crate::authorize::granted_scopes(scope, api);
+    let custom = post_login(ctx, client, user, &scope, api, protocol).await?;
     let sid = ids::alphanumeric(32)?;
     let tokens = issue_user_tokens(
         ctx,
@@ -320,6 +353,7 @@ pub async fn issue_login_tokens(
             sid: &sid,
             auth_time: ctx.now,
             nonce: None,
+            custom: &custom,
         },
     )
     .await?;

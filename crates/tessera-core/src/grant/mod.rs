@@ -164,4 +164,8 @@ pub struct Ctx<'a> {
     pub origin: Origin,
     /// The upstream providers (the Token Vault exchange's refresh).
     pub upstream: &'a dyn token_vault::UpstreamRefresh,
+    /// The post-login and credentials-exchange triggers.
+    pub actions: &'a dyn crate::extensibility::ActionHooks,
+    /// The token request, as actions see it (`event.request`).
+    pub request: &'a crate::extensibility::RequestFacts,
 }

@@ -147,7 +147,15 @@ pub async fn exchange(
     super::common::check_user_connection(ctx, &user, &client.client_id).await?;
     ctx.store.record_login(&user.user_id, ctx.now).await?;
     let api = login_api(ctx, &client, req.audience.as_deref()).await?;
-    let tokens = issue_login_tokens(ctx, &client, &user, &req.scope, api.as_ref()).await?;
+    let tokens = issue_login_tokens(
+        ctx,
+        &client,
+        &user,
+        &req.scope,
+        api.as_ref(),
+        crate::extensibility::Protocol::Passwordless,
+    )
+    .await?;
     tracing::info!(user_id = %user.user_id, client_id = %client.client_id, "user logged in with a passwordless code");
     Ok(tokens.issued)
 }

@@ -10,7 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::common::{UserGrant, authenticate_client, idle_expiry, issue_user_tokens};
+use super::common::{UserGrant, authenticate_client, idle_expiry, issue_user_tokens, post_login};
 use super::{Ctx, GrantError, Issued};
 use crate::envelope::MasterKey;
 use crate::error::{OAuthError, Reason};
@@ -166,6 +166,18 @@ pub async fn exchange(
         revoke_family(ctx.store, ctx.revocations, &family.id, ctx.now).await?;
         return Err(e.into());
     }
+    // Auth0 runs post-login again at every refresh: its claims are set anew,
+    // and a denial refuses this refresh (the family stays as it is).
+    let granted = crate::authorize::granted_scopes(&scope, api.as_ref());
+    let custom = post_login(
+        ctx,
+        &client,
+        &user,
+        &granted,
+        api.as_ref(),
+        crate::extensibility::Protocol::RefreshToken,
+    )
+    .await?;
     let mut tokens = issue_user_tokens(
         ctx,
         UserGrant {
@@ -176,6 +188,7 @@ pub async fn exchange(
             sid: &family.sid,
             auth_time: family.auth_time,
             nonce: None,
+            custom: &custom,
         },
     )
     .await?;

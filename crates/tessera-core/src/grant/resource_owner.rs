@@ -269,7 +269,15 @@ pub async fn exchange(
         issued,
         access,
         family,
-    } = issue_login_tokens(ctx, &client, &user, &creds.scope, api.as_ref()).await?;
+    } = issue_login_tokens(
+        ctx,
+        &client,
+        &user,
+        &creds.scope,
+        api.as_ref(),
+        crate::extensibility::Protocol::ResourceOwner,
+    )
+    .await?;
     // A password change or a block revokes the user's families, but this one
     // may have started just after that, from a password checked just before
     // the change: read the credentials again now that the family exists.

@@ -3,6 +3,7 @@
 //! Each function takes plain inputs and returns a domain object or a
 //! [`Invalid`] naming the property.
 
+pub mod actions;
 pub mod client_credentials;
 pub mod client_secrets;
 pub mod clients;

@@ -59,9 +59,38 @@ pub struct AccessClaims {
     /// `client-credentials` for machine-to-machine tokens (Auth0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gty: Option<String>,
+    /// Custom claims set by Actions (never one of the names above: see
+    /// [`AccessClaims::with_custom`]).
+    #[serde(flatten)]
+    pub custom: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The claims an access token carries itself, which a custom claim may never
+/// name (with `permissions`, which RBAC owns).
+pub const OWN_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "iat",
+    "exp",
+    "jti",
+    "client_id",
+    "azp",
+    "scope",
+    "gty",
+    "permissions",
+];
+
 impl AccessClaims {
+    /// Adds the custom claims whose names the token does not carry itself.
+    pub fn with_custom(mut self, custom: &serde_json::Map<String, serde_json::Value>) -> Self {
+        for (name, value) in custom {
+            if !OWN_CLAIMS.contains(&name.as_str()) {
+                self.custom.insert(name.clone(), value.clone());
+            }
+        }
+        self
+    }
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.split(' ').filter(|s| !s.is_empty())
     }

@@ -8,7 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::authorize::{self, Decision, FrontChannelIdToken, RedirectError, Situation};
 use tessera_core::error::OAuthError;
+use tessera_core::extensibility::{PostLogin, Protocol, TokenCustomization};
 use tessera_core::flow::{AuthCode, AuthorizeTx, ResponseMode, Session};
+use tessera_core::grant::GrantError;
+use tessera_core::model::TriggerId;
 use tessera_core::model::{Client, ResourceServer, User};
 use tessera_core::params::Params;
 use tessera_core::store::StoreError;
@@ -453,6 +456,63 @@ async fn session_usable_here(
         .is_some_and(|c| c.usable_by(&tx.client_id)))
 }
 
+/// The `/authorize` parameters as `event.request.query` shows them.
+fn query_of(tx: &AuthorizeTx) -> Vec<(String, String)> {
+    let mut q: Vec<(String, String)> = vec![
+        ("client_id".into(), tx.client_id.clone()),
+        ("redirect_uri".into(), tx.redirect_uri.clone()),
+        ("response_type".into(), tx.response_type.as_str().into()),
+        ("scope".into(), tx.scope.join(" ")),
+    ];
+    let mut opt = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            q.push((k.into(), v.clone()));
+        }
+    };
+    opt("audience", &tx.audience);
+    opt("state", &tx.state);
+    opt("nonce", &tx.nonce);
+    opt("connection", &tx.connection);
+    opt("login_hint", &tx.login_hint);
+    q
+}
+
+/// Runs the post-login actions for the login finishing `tx`.
+async fn post_login(
+    state: &AppState,
+    tx: &AuthorizeTx,
+    client: &Client,
+    user: &User,
+    scope: &[String],
+) -> Result<TokenCustomization, GrantError> {
+    if !crate::actions::any_bound(state, TriggerId::PostLogin).await? {
+        return Ok(TokenCustomization::default());
+    }
+    let api = match &tx.audience {
+        Some(aud) => state.store.get_resource_server_by_identifier(aud).await?,
+        None => None,
+    };
+    let protocol = match (tx.response_type.has_code(), tx.response_type.has_id_token()) {
+        (true, true) => Protocol::HybridProfile,
+        (false, _) => Protocol::ImplicitProfile,
+        (true, false) => Protocol::BasicProfile,
+    };
+    let request = crate::actions::request_facts(query_of(tx));
+    crate::actions::post_login(
+        state,
+        PostLogin {
+            client,
+            user,
+            api: api.as_ref(),
+            scope,
+            protocol,
+            redirect_uri: Some(&tx.redirect_uri),
+            request: &request,
+        },
+    )
+    .await
+}
+
 /// Answers the request: stores its code and/or signs its ID token (as its
 /// response type asks), forgets the request and sends the response to the
 /// client (`Ok`). The caller clears the request's transaction cookie.
@@ -464,6 +524,18 @@ pub async fn issue(
     user: &User,
     scope: Vec<String>,
 ) -> FlowResult {
+    // Auth0's post-login trigger, at the end of the login: a denial or a
+    // failed action answers the client with access_denied (and its state).
+    let custom = match post_login(state, tx, client, user, &scope).await {
+        Ok(custom) => custom,
+        Err(GrantError::OAuth(e)) => {
+            if let Err(e) = state.store.delete_authorize_tx(&tx.id).await {
+                tracing::warn!(error = %e, "could not delete a finished login request");
+            }
+            return Ok(error_to_client(state, &RedirectError::for_tx(tx, e)));
+        }
+        Err(e) => return Err(super::unavailable(state, &e)),
+    };
     let now = state.clock.now();
     let code = if tx.response_type.has_code() {
         let code = new_secret_value().map_err(|e| super::unavailable(state, &e))?;
@@ -478,6 +550,7 @@ pub async fn issue(
             code_challenge: tx.code_challenge.clone(),
             auth_time: session.auth_time,
             expires_at: now + CODE_LIFETIME,
+            custom: custom.clone(),
         };
         state
             .store
@@ -500,6 +573,7 @@ pub async fn issue(
             nonce: tx.nonce.as_deref(),
             code: code.as_deref(),
             now,
+            custom: &custom.id_token_claims,
         };
         let keys = state.keys.current();
         Some(

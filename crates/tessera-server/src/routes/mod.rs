@@ -55,7 +55,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
     ));
     Router::new()
         .merge(management)
-        .merge(crate::interactive::routes(&state.config))
+        .merge(
+            crate::interactive::routes(&state.config)
+                .layer(from_fn(crate::actions::capture_request)),
+        )
         .merge(crate::authentication::routes(&state.config))
         .route(
             "/.well-known/openid-configuration",

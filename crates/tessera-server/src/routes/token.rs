@@ -148,7 +148,16 @@ pub async fn token(
     // are open to that client's origins.
     let origin = origin(peer, &headers);
     let facts = RequestFacts::new(peer, &headers);
-    let res = exchange(&state, &presented, &params, origin, tried_basic, &facts).await;
+    let res = exchange(
+        &state,
+        &presented,
+        &params,
+        origin,
+        tried_basic,
+        &facts,
+        &headers,
+    )
+    .await;
     cors::for_client(res, presented.client_id())
 }
 
@@ -159,6 +168,7 @@ async fn exchange(
     origin: Origin,
     tried_basic: bool,
     facts: &RequestFacts,
+    headers: &HeaderMap,
 ) -> Response {
     let request = match TokenRequest::parse(params) {
         Ok(r) => r,
@@ -167,10 +177,16 @@ async fn exchange(
     // Tenant settings (`default_directory`, `default_audience`) as this node
     // knows them now.
     let settings = state.settings().await;
+    let action_request =
+        match crate::actions::token_request_facts(state, origin.peer, headers).await {
+            Ok(r) => r,
+            Err(e) => return token_endpoint_error(crate::error::ApiError::Store(e), tried_basic),
+        };
     let ctx = grant::Ctx {
         origin,
         default_directory: &settings.default_directory,
         default_audience: settings.default_audience.as_deref(),
+        request: &action_request,
         ..state.grant_ctx(state.clock.now())
     };
     let log_types = audit::exchange_types(&request);

@@ -127,6 +127,7 @@ async fn the_code_and_refresh_grants_never_mint_a_user_token_for_the_management_
                 code_challenge: None,
                 auth_time: now,
                 expires_at: now + 60,
+                custom: Default::default(),
             },
         )
         .await

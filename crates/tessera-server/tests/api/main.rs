@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account_linking;
+mod actions;
 mod blacklists;
 mod client_grants;
 mod client_keys;

@@ -24,6 +24,7 @@ fn code(expires_at: i64) -> AuthCode {
         code_challenge: None,
         auth_time: NOW,
         expires_at,
+        custom: Default::default(),
     }
 }
 
