@@ -119,6 +119,18 @@ impl TokenCustomization {
     }
 }
 
+/// Applies `setAppMetadata`/`setUserMetadata` changes: a `null` value removes
+/// the key, any other value sets it.
+pub fn apply_metadata(target: &mut Map<String, Value>, changes: Option<&Map<String, Value>>) {
+    for (k, v) in changes.into_iter().flatten() {
+        if v.is_null() {
+            target.remove(k);
+        } else {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 /// Adds `custom` to `claims`, never replacing a claim already there (the
 /// sandbox refuses Auth0's restricted claims first; this is the last line).
 pub fn merge_claims(claims: &mut Map<String, Value>, custom: &Map<String, Value>) {

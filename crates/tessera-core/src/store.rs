@@ -388,6 +388,17 @@ pub trait UserStore: Send + Sync + 'static {
         password_hash: Option<&str>,
     ) -> Result<bool, StoreError>;
     async fn delete_user(&self, user_id: &str) -> Result<bool, StoreError>;
+    /// Applies Actions' metadata changes ([`crate::extensibility::apply_metadata`])
+    /// to the user as stored, in one transaction with the row locked, so a
+    /// concurrent write (a block, a PATCH) is neither lost nor undone. False
+    /// when the user does not exist.
+    async fn change_user_metadata(
+        &self,
+        user_id: &str,
+        app: Option<&serde_json::Map<String, serde_json::Value>>,
+        user: Option<&serde_json::Map<String, serde_json::Value>>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Why the store refused to link two users (Auth0's account linking).

@@ -541,8 +541,8 @@ pub fn stop_error(stop: &Stop, scripts: &[ActionScript]) -> OAuthError {
     }
 }
 
-/// Applies `setAppMetadata`/`setUserMetadata` (a key set to `null` is
-/// removed), once after all actions ran.
+/// Applies `setAppMetadata`/`setUserMetadata` once after all actions ran,
+/// to the user as stored then (a concurrent block or PATCH is kept).
 async fn persist_metadata(
     state: &AppState,
     user_id: &str,
@@ -552,22 +552,10 @@ async fn persist_metadata(
     if app.is_none() && user.is_none() {
         return Ok(());
     }
-    let Some(mut current) = state.store.get_user(user_id).await? else {
-        return Ok(());
-    };
-    let merge = |target: &mut Map<String, Value>, changes: Option<&Map<String, Value>>| {
-        for (k, v) in changes.into_iter().flatten() {
-            if v.is_null() {
-                target.remove(k);
-            } else {
-                target.insert(k.clone(), v.clone());
-            }
-        }
-    };
-    merge(&mut current.app_metadata, app);
-    merge(&mut current.user_metadata, user);
-    current.updated_at = state.clock.now();
-    state.store.update_user(&current, None).await?;
+    state
+        .store
+        .change_user_metadata(user_id, app, user, state.clock.now())
+        .await?;
     Ok(())
 }
 

@@ -1,10 +1,12 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use tessera_core::clock::UnixTime;
+use tessera_core::extensibility::apply_metadata;
 use tessera_core::model::User;
 use tessera_core::store::{Page, StoreError, UserField, UserQuery, UserStore};
 
-use crate::{SqlStore, from_json, json_text, map_err};
+use crate::{SqlStore, from_json, in_tx, json_text, map_err};
 
 pub(crate) const COLUMNS: &str = "doc, created_at, updated_at, last_login, logins_count";
 
@@ -278,6 +280,49 @@ impl UserStore for SqlStore {
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn change_user_metadata(
+        &self,
+        user_id: &str,
+        app: Option<&serde_json::Map<String, serde_json::Value>>,
+        user: Option<&serde_json::Map<String, serde_json::Value>>,
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let (user_id, app, changes) = (user_id.to_owned(), app.cloned(), user.cloned());
+        in_tx(&self.pool, move |conn| {
+            let (user_id, app, changes) = (user_id.clone(), app.clone(), changes.clone());
+            Box::pin(async move {
+                // The row's lock first: a concurrent writer waits, then reads
+                // what this one wrote (or this one reads what it wrote).
+                let locked =
+                    sqlx::query("UPDATE users SET updated_at = updated_at WHERE user_id = $1")
+                        .bind(&user_id)
+                        .execute(&mut *conn)
+                        .await?;
+                if locked.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                let doc: String = sqlx::query("SELECT doc FROM users WHERE user_id = $1")
+                    .bind(&user_id)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get("doc")?;
+                let mut stored: User =
+                    from_json(&doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                apply_metadata(&mut stored.app_metadata, app.as_ref());
+                apply_metadata(&mut stored.user_metadata, changes.as_ref());
+                stored.updated_at = now;
+                sqlx::query("UPDATE users SET doc = $2, updated_at = $3 WHERE user_id = $1")
+                    .bind(&user_id)
+                    .bind(json_text(&stored).map_err(|e| sqlx::Error::Decode(Box::new(e)))?)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(true)
+            })
+        })
+        .await
     }
 
     async fn delete_user(&self, user_id: &str) -> Result<bool, StoreError> {

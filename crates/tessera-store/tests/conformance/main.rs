@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tessera_core::keys::KeyPolicy;
 use tessera_store::{SqlStore, testing};
 
+mod actions;
 mod client_credentials;
 mod clients;
 mod flow;
@@ -25,6 +26,7 @@ mod tenant_settings;
 mod tickets;
 mod users;
 
+pub use actions::*;
 pub use client_credentials::*;
 pub use clients::*;
 pub use flow::*;
@@ -95,6 +97,8 @@ suite!(
     users_create_and_refuse_duplicates,
     users_list_filters_sorts_and_pages,
     users_update_and_delete,
+    metadata_changes_apply_to_the_stored_user,
+    actions_deploy_bind_and_delete,
     usernames_are_unique_per_connection_and_searchable,
     concurrent_creates_of_one_username_have_one_winner,
     clients_filter_update_secrets_and_delete,

@@ -561,3 +561,39 @@ pub async fn upstream_users_never_conflict_on_email(db: Db) {
         Err(StoreError::Conflict(_))
     ));
 }
+
+/// Actions' metadata changes apply to the user as stored: a block written in
+/// between is kept, `null` removes a key, other fields are untouched.
+pub async fn metadata_changes_apply_to_the_stored_user(db: Db) {
+    use tessera_core::store::UserStore;
+    let mut ada = db_user("e1", DB_CONN, Some("ada@example.com"), Some("Ada"), T0);
+    ada.app_metadata
+        .insert("plan".into(), serde_json::json!("silver"));
+    db.store.create_user(&ada, None).await.unwrap();
+    // A block (another writer) after the action read the user.
+    ada.blocked = true;
+    assert!(db.store.update_user(&ada, None).await.unwrap());
+    let app = serde_json::json!({"plan": null, "tier": 2});
+    let user = serde_json::json!({"theme": "light"});
+    assert!(
+        db.store
+            .change_user_metadata("auth0|e1", app.as_object(), user.as_object(), T0 + 20,)
+            .await
+            .unwrap()
+    );
+    let stored = db.store.get_user("auth0|e1").await.unwrap().unwrap();
+    assert!(stored.blocked, "the block written meanwhile is kept");
+    assert_eq!(
+        serde_json::Value::Object(stored.app_metadata),
+        serde_json::json!({"tier": 2})
+    );
+    assert_eq!(stored.user_metadata["theme"], "light");
+    assert_eq!(stored.updated_at, T0 + 20);
+    assert_eq!(stored.name.as_deref(), Some("Ada"));
+    assert!(
+        !db.store
+            .change_user_metadata("auth0|none", app.as_object(), None, T0)
+            .await
+            .unwrap()
+    );
+}
