@@ -1,5 +1,6 @@
 //! Client-credentials token requests against the raw signing rate of the same key,
-//! measured in the same run, and the client-secret check.
+//! measured in the same run, the same request with a one-line credentials-exchange
+//! action bound (what an action adds), and the client-secret check.
 //!
 //! `cargo bench -p tessera-server --bench token`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -88,6 +89,50 @@ async fn fixture(alg: SigningAlg) -> Fixture {
     Fixture { state, _dir: dir }
 }
 
+/// Creates, deploys and binds Auth0's one-line custom-claim action on the
+/// credentials-exchange trigger.
+async fn bind_one_line_action(state: &AppState) {
+    use tessera_core::manage::actions::{NewAction, TriggerRef, build, version_of_draft};
+    use tessera_core::model::{ActionBinding, TriggerId};
+    let now = state.clock.now();
+    let body = NewAction {
+        name: "one-line".into(),
+        supported_triggers: vec![TriggerRef {
+            id: "credentials-exchange".into(),
+            ..TriggerRef::default()
+        }],
+        code: Some(
+            "exports.onExecuteCredentialsExchange = async (event, api) => { api.accessToken.setCustomClaim('https://example.com/tier', 'gold'); };".into(),
+        ),
+        ..NewAction::default()
+    };
+    let action = build(&state.master, "act-1".into(), body, &tessera_actions::check, now).unwrap();
+    state.store.create_action(&action).await.unwrap();
+    let version = version_of_draft(&action, "ver-1".into(), now).unwrap();
+    state
+        .store
+        .deploy_action_version(&version, None, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let binding = ActionBinding {
+        id: "bnd-1".into(),
+        trigger: TriggerId::CredentialsExchange,
+        action_id: action.id.clone(),
+        display_name: "one-line".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    assert!(
+        state
+            .store
+            .set_action_bindings(TriggerId::CredentialsExchange, &[binding])
+            .await
+            .unwrap()
+    );
+    state.actions.invalidate();
+}
+
 fn token_request() -> Request<Body> {
     let body = format!(
         "grant_type=client_credentials&client_id={ID}&client_secret={SECRET}&audience=http%3A%2F%2F127.0.0.1%3A8080%2Fapi%2Fv2%2F&scope=read%3Ausers"
@@ -132,6 +177,22 @@ fn benches(c: &mut Criterion) {
                 }
             })
         });
+        if alg == SigningAlg::ES256 {
+            // The same request with a one-line credentials-exchange action
+            // bound: the difference of the medians is what an action adds.
+            rt.block_on(bind_one_line_action(&fx.state));
+            let res = rt.block_on(app.clone().oneshot(token_request())).unwrap();
+            assert_eq!(res.status(), 200);
+            group.bench_function("token_request_with_one_line_action", |b| {
+                b.to_async(&rt).iter(|| {
+                    let app = app.clone();
+                    async move {
+                        let res = app.oneshot(token_request()).await.unwrap();
+                        assert_eq!(res.status(), 200);
+                    }
+                })
+            });
+        }
         group.finish();
     }
 
