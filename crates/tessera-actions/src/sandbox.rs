@@ -324,9 +324,15 @@ fn describe(thrown: &JsValue<'_>) -> Failure {
         };
         return (kind, bounded(&format!("{name}: {message}"), MAX_MESSAGE));
     }
-    let text = if thrown.is_null() {
-        Some("null".to_owned())
-    } else if thrown.is_undefined() {
+    if thrown.is_null() {
+        // QuickJS throws `null` when it runs out of memory while making the "out of memory" error itself
+        // (JS_ThrowError2). An action's own `throw null` is read the same way: rare, and it fails either way.
+        return (
+            FailureKind::MemoryLimit,
+            "out of memory (or `throw null`)".to_owned(),
+        );
+    }
+    let text = if thrown.is_undefined() {
         Some("undefined".to_owned())
     } else {
         Coerced::<String>::from_js(&thrown.ctx().clone(), thrown.clone())
