@@ -21,6 +21,8 @@ use tokio::sync::oneshot;
 const EXTRA_THREAD_STACK: usize = 4 * 1024 * 1024;
 /// A runtime whose heap after a run and a GC is this much over its fresh size is replaced.
 const HEAP_SLACK: usize = 2 * 1024 * 1024;
+/// Jobs between two full GCs of a worker's runtime (failed jobs are always followed by one).
+const GC_EVERY: u64 = 64;
 
 /// Runs Auth0 Action code. Cheap to clone (an `Arc` inside); `Send + Sync`.
 #[derive(Clone)]
@@ -132,7 +134,8 @@ impl Engine {
         crate::check(code)
     }
 
-    /// The QuickJS heap in use, summed over the workers, as each measured it after its last job.
+    /// The QuickJS heap in use, summed over the workers, as each last measured it (after a failed run, a
+    /// runtime replacement, and every 64th run, each after a full GC).
     pub fn heap_bytes(&self) -> usize {
         self.inner
             .stats
@@ -251,7 +254,6 @@ impl Worker {
             self.watch.arm(limits.time, job.cancel.clone());
             let result = sandbox::run_action(&self.rt, &input);
             self.watch.disarm();
-            self.rt.run_gc();
 
             let (output, truncated, denied) = {
                 let mut r = recorder.borrow_mut();
@@ -339,6 +341,7 @@ fn worker_main(
     if let Some(w) = &worker {
         slot.store(heap(&w.rt), Ordering::Relaxed);
     }
+    let mut jobs: u64 = 0;
     // Ends when the engine (the queue's sender) is dropped.
     while let Some(job) = next_job(rx) {
         if job.cancel.load(Ordering::Relaxed) || job.reply.is_closed() {
@@ -361,8 +364,9 @@ fn worker_main(
             continue;
         };
         let ran = catch_unwind(AssertUnwindSafe(|| w.run_job(&job, limits)));
-        let (outcome, healthy) = match ran {
-            Ok((outcome, healthy)) => (outcome, healthy && heap(&w.rt) <= w.baseline + HEAP_SLACK),
+        jobs = jobs.wrapping_add(1);
+        let (outcome, mut healthy) = match ran {
+            Ok(done) => done,
             Err(_) => {
                 let first = job
                     .actions
@@ -375,15 +379,25 @@ fn worker_main(
                 )
             }
         };
+        let stopped = matches!(outcome.result, Err(Stop::Failed { .. }));
         let _ = job.reply.send(outcome);
+        // A full GC costs about a quarter of a one-line run, so it runs after a failure (whose garbage may
+        // be large and cyclic) and every GC_EVERY jobs; in between QuickJS collects on its own allocation
+        // threshold. Unreachable garbage of earlier runs is never visible to a later context.
+        if healthy && (stopped || jobs.is_multiple_of(GC_EVERY)) {
+            w.rt.run_gc();
+            let in_use = heap(&w.rt);
+            healthy = in_use <= w.baseline + HEAP_SLACK;
+            slot.store(in_use, Ordering::Relaxed);
+        }
         if !healthy {
             // Drop the old runtime (freeing its heap) and make a new one now, off the next request's path.
             drop(worker.take());
             worker = Worker::new(limits);
             stats.replaced.fetch_add(1, Ordering::Relaxed);
-        }
-        if let Some(w) = &worker {
-            slot.store(heap(&w.rt), Ordering::Relaxed);
+            if let Some(w) = &worker {
+                slot.store(heap(&w.rt), Ordering::Relaxed);
+            }
         }
     }
 }
