@@ -490,11 +490,11 @@ fn api<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> rquickjs::Result<Object<'js
     build.call((native,))
 }
 
-/// `console.log/info/warn/error/debug`: each call one line of the action's log (strings as they are,
+/// `console.log/info/warn/error/debug/trace/dir`: each call one line of the action's log (strings as they are,
 /// other values as JSON, else `String(value)`), bounded by `Limits::log_bytes`.
 fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::Result<Object<'js>> {
     let console = Object::new(ctx.clone())?;
-    for method in ["log", "info", "warn", "error", "debug"] {
+    for method in ["log", "info", "warn", "error", "debug", "trace", "dir"] {
         let rec = recorder.clone();
         let f = Function::new(
             ctx.clone(),

@@ -574,6 +574,11 @@ fn hostile() -> Vec<(&'static str, &'static str, Option<FailureKind>)> {
             Some(FailureKind::NeverSettled),
         ),
         (
+            "atomics-wait",
+            "exports.onExecutePostLogin = async () => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1e9); };",
+            Some(FailureKind::Exception),
+        ),
+        (
             "deny",
             "exports.onExecutePostLogin = async (event, api) => { api.access.deny('no'); };",
             None,
@@ -789,7 +794,7 @@ async fn memory_returns_to_baseline_after_many_failing_runs() {
         ),
     ];
     let mut rss_after_warmup = 0;
-    for round in 0..6 {
+    for round in 0..8 {
         for (code, kind) in failing {
             let outcome = run(
                 &engine,
@@ -810,10 +815,11 @@ async fn memory_returns_to_baseline_after_many_failing_runs() {
         "heap {heap} vs baseline {baseline}"
     );
     assert!(engine.runtimes_replaced() > 0);
-    // Eight more rounds of 32 MiB overruns did not grow the process by more than a runtime's worth.
+    // Ten more 32 MiB overruns (320 MiB if runtimes leaked) did not grow the process much; the margin
+    // covers the other tests of this binary running at the same time.
     let rss = rss_bytes();
     assert!(
-        rss <= rss_after_warmup + 48 * 1024 * 1024,
+        rss <= rss_after_warmup + 128 * 1024 * 1024,
         "rss {rss} vs {rss_after_warmup}"
     );
     let e = effects(
@@ -942,4 +948,14 @@ async fn no_actions_costs_nothing() {
             logs: Vec::new()
         }
     );
+}
+
+#[test]
+fn the_engine_and_its_run_future_can_cross_threads() {
+    fn send_sync<T: Send + Sync + Clone>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let engine = engine(1, 1);
+    send_sync(&engine);
+    let future = engine.run(Trigger::PostLogin, Arc::from(Vec::new()), json!({}));
+    send(&future);
 }
