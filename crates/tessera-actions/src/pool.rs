@@ -194,6 +194,8 @@ struct Worker {
     rt: Runtime,
     watch: Arc<Watch>,
     baseline: usize,
+    /// A context made after the last job, never used: making one is most of a one-line run's cost.
+    spare: Option<rquickjs::Context>,
 }
 
 fn heap(rt: &Runtime) -> usize {
@@ -212,15 +214,17 @@ impl Worker {
         drop(rquickjs::Context::full(&rt).ok()?);
         rt.run_gc();
         let baseline = heap(&rt);
+        let spare = rquickjs::Context::full(&rt).ok();
         Some(Worker {
             rt,
             watch,
             baseline,
+            spare,
         })
     }
 
     /// Runs a job's actions in order; returns the outcome and whether the runtime stays healthy.
-    fn run_job(&self, job: &Job, limits: &Limits) -> (Outcome, bool) {
+    fn run_job(&mut self, job: &Job, limits: &Limits) -> (Outcome, bool) {
         let recorder = Rc::new(RefCell::new(Recorder::new(
             limits.claims_bytes,
             limits.log_bytes,
@@ -252,7 +256,7 @@ impl Worker {
                 watch: self.watch.clone(),
             };
             self.watch.arm(limits.time, job.cancel.clone());
-            let result = sandbox::run_action(&self.rt, &input);
+            let result = sandbox::run_action(&self.rt, self.spare.take(), &input);
             self.watch.disarm();
 
             let (output, truncated, denied) = {
@@ -350,7 +354,7 @@ fn worker_main(
         if worker.is_none() {
             worker = Worker::new(limits);
         }
-        let Some(w) = worker.as_ref() else {
+        let Some(w) = worker.as_mut() else {
             let first = job
                 .actions
                 .first()
@@ -398,6 +402,12 @@ fn worker_main(
             if let Some(w) = &worker {
                 slot.store(heap(&w.rt), Ordering::Relaxed);
             }
+        }
+        // The next job's first context, made now while no request waits on it.
+        if let Some(w) = worker.as_mut()
+            && w.spare.is_none()
+        {
+            w.spare = rquickjs::Context::full(&w.rt).ok();
         }
     }
 }

@@ -163,13 +163,22 @@ pub(crate) struct RunInput<'a> {
 pub(crate) type Failure = (FailureKind, String);
 
 /// Runs one action in a fresh context of `rt`. The caller arms and disarms the watch.
-pub(crate) fn run_action(rt: &Runtime, input: &RunInput<'_>) -> Result<(), Failure> {
-    let context = Context::full(rt).map_err(|_| {
-        (
-            FailureKind::MemoryLimit,
-            "could not create a JavaScript context".to_owned(),
-        )
-    })?;
+/// Runs one action in `fresh`, a context of the worker's runtime that no code has run in yet (made ahead
+/// of time, off the request's path), or in a new one. The caller arms and disarms the watch.
+pub(crate) fn run_action(
+    rt: &Runtime,
+    fresh: Option<Context>,
+    input: &RunInput<'_>,
+) -> Result<(), Failure> {
+    let context = match fresh {
+        Some(context) => context,
+        None => Context::full(rt).map_err(|_| {
+            (
+                FailureKind::MemoryLimit,
+                "could not create a JavaScript context".to_owned(),
+            )
+        })?,
+    };
     let result = context.with(|ctx| run_in(&ctx, input));
     drop(context);
     result.map_err(|(kind, message)| (kind, mask(&message, &input.action.secrets)))
