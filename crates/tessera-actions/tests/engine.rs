@@ -20,11 +20,14 @@ fn action(id: &str, code: &str) -> ActionScript {
 }
 
 fn engine(workers: usize, queue: usize) -> Engine {
-    let limits = Limits {
+    engine_with(Limits {
         workers,
         queue,
         ..Limits::default()
-    };
+    })
+}
+
+fn engine_with(limits: Limits) -> Engine {
     match Engine::new(limits) {
         Ok(e) => e,
         Err(e) => panic!("engine: {e}"),
@@ -78,6 +81,14 @@ fn effects(outcome: Outcome) -> Effects {
     }
 }
 
+fn denied(action_id: &str, code: Option<&str>, reason: &str) -> Result<Effects, Stop> {
+    Err(Stop::Denied {
+        action_id: action_id.to_owned(),
+        code: code.map(str::to_owned),
+        reason: reason.to_owned(),
+    })
+}
+
 fn failure_kind(outcome: &Outcome) -> Option<FailureKind> {
     match &outcome.result {
         Err(Stop::Failed { kind, .. }) => Some(*kind),
@@ -122,13 +133,7 @@ exports.onExecutePostLogin = async (event, api) => {
   console.log(`Hello ${event.user.email}`, { n: 1 });
 };
 "#;
-    let outcome = run(
-        &engine,
-        Trigger::PostLogin,
-        vec![action("a1", code)],
-        post_login_event(),
-    )
-    .await;
+    let outcome = post_login(&engine, action("a1", code)).await;
     assert_eq!(outcome.logs.len(), 1);
     assert_eq!(outcome.logs[0].output, "Hello jane@example.com {\"n\":1}\n");
     assert!(!outcome.logs[0].truncated);
@@ -194,15 +199,7 @@ exports.onExecutePostLogin = (event, api) => {
   api.accessToken.removeScope('openid');
   api.idToken.setCustomClaim('https://x/meta', [event.user.app_metadata, event.user.user_metadata]);
 };"#;
-    let e = effects(
-        run(
-            &engine,
-            Trigger::PostLogin,
-            vec![action("a1", first), action("a2", second)],
-            post_login_event(),
-        )
-        .await,
-    );
+    let e = effects(post_login_all(&engine, vec![action("a1", first), action("a2", second)]).await);
     assert_eq!(e.add_scopes, vec!["b".to_owned()]);
     assert_eq!(e.remove_scopes, vec!["a".to_owned(), "openid".to_owned()]);
     assert_eq!(
@@ -226,32 +223,12 @@ async fn commonjs_forms_and_plain_functions_run() {
         "exports.onExecutePostLogin = async (event, api) => { undeclared = 1; api.idToken.setCustomClaim('https://x/f', undeclared); };",
     ];
     for code in forms {
-        let e = effects(
-            run(
-                &engine,
-                Trigger::PostLogin,
-                vec![action("a", code)],
-                post_login_event(),
-            )
-            .await,
-        );
+        let e = effects(post_login(&engine, action("a", code)).await);
         assert_eq!(e.id_token_claims["https://x/f"], json!(1), "{code}");
     }
-    let none = run(
-        &engine,
-        Trigger::PostLogin,
-        vec![action("a", "exports.other = () => {};")],
-        post_login_event(),
-    )
-    .await;
+    let none = post_login(&engine, action("a", "exports.other = () => {};")).await;
     assert_eq!(failure_kind(&none), Some(FailureKind::NoHandler));
-    let syntax = run(
-        &engine,
-        Trigger::PostLogin,
-        vec![action("a", "exports.onExecutePostLogin = (")],
-        post_login_event(),
-    )
-    .await;
+    let syntax = post_login_all(&engine, vec![action("a", "exports.onExecutePostLogin = (")]).await;
     assert_eq!(failure_kind(&syntax), Some(FailureKind::Exception));
     // A post-login action bound to credentials-exchange has no handler there.
     let wrong = run(
@@ -274,21 +251,11 @@ exports.onExecutePostLogin = async (event, api) => {
   }
 };"#;
     let later = "exports.onExecutePostLogin = async (event, api) => { console.log('ran'); };";
-    let outcome = run(
-        &engine,
-        Trigger::PostLogin,
-        vec![action("d", deny), action("l", later)],
-        post_login_event(),
-    )
-    .await;
+    let outcome = post_login_all(&engine, vec![action("d", deny), action("l", later)]).await;
     assert_eq!(outcome.logs.len(), 1);
     assert_eq!(
         outcome.result,
-        Err(Stop::Denied {
-            action_id: "d".to_owned(),
-            code: None,
-            reason: "Access to My SPA is not allowed.".to_owned()
-        })
+        denied("d", None, "Access to My SPA is not allowed.")
     );
 }
 
@@ -339,14 +306,7 @@ exports.onExecuteCredentialsExchange = async (event, api) => {
             cx_event(),
         )
         .await;
-        assert_eq!(
-            outcome.result,
-            Err(Stop::Denied {
-                action_id: "c".to_owned(),
-                code: Some(expected.to_owned()),
-                reason: "Not today".to_owned()
-            })
-        );
+        assert_eq!(outcome.result, denied("c", Some(expected), "Not today"));
     }
 }
 
@@ -366,15 +326,7 @@ exports.onExecutePostLogin = async (event, api) => {
   api.idToken.setCustomClaim('https://x/big', 10n);
   api.idToken.setCustomClaim('https://x/ok', { a: [1, 'two', null], f() {} });
 };"#;
-    let e = effects(
-        run(
-            &engine,
-            Trigger::PostLogin,
-            vec![action("r", code)],
-            post_login_event(),
-        )
-        .await,
-    );
+    let e = effects(post_login(&engine, action("r", code)).await);
     let refused: Vec<_> = e
         .refused_claims
         .iter()
@@ -408,8 +360,7 @@ async fn the_claims_size_cap_refuses_what_would_exceed_it() {
         claims_bytes: 1000,
         ..Limits::default()
     };
-    let engine = Engine::new(limits).map_err(|e| e.to_string());
-    let Ok(engine) = engine else { panic!("engine") };
+    let engine = engine_with(limits);
     let code = r#"
 exports.onExecutePostLogin = async (event, api) => {
   api.accessToken.setCustomClaim('https://x/a', 'x'.repeat(600));
@@ -417,15 +368,7 @@ exports.onExecutePostLogin = async (event, api) => {
   api.accessToken.setCustomClaim('https://x/c', 'small');
   api.idToken.setCustomClaim('https://x/b', 'y'.repeat(600));
 };"#;
-    let e = effects(
-        run(
-            &engine,
-            Trigger::PostLogin,
-            vec![action("s", code)],
-            post_login_event(),
-        )
-        .await,
-    );
+    let e = effects(post_login(&engine, action("s", code)).await);
     assert!(e.access_token_claims.contains_key("https://x/a"));
     assert!(e.access_token_claims.contains_key("https://x/c"));
     assert!(!e.access_token_claims.contains_key("https://x/b"));
@@ -462,13 +405,7 @@ exports.onExecutePostLogin = async (event, api) => {
         "exports.onExecutePostLogin = async (event) => { throw new Error('key ' + event.secrets.API_KEY); };",
     );
     thrower.secrets = vec![("API_KEY".to_owned(), "sk_live_12345".to_owned())];
-    let outcome = run(
-        &engine,
-        Trigger::PostLogin,
-        vec![thrower],
-        post_login_event(),
-    )
-    .await;
+    let outcome = post_login(&engine, thrower).await;
     match outcome.result {
         Err(Stop::Failed {
             kind: FailureKind::Exception,
@@ -489,17 +426,9 @@ async fn console_output_is_bounded() {
         log_bytes: 100,
         ..Limits::default()
     };
-    let Ok(engine) = Engine::new(limits) else {
-        panic!("engine")
-    };
+    let engine = engine_with(limits);
     let code = "exports.onExecutePostLogin = async () => { for (let i = 0; i < 1000; i++) console.info('line', i); };";
-    let outcome = run(
-        &engine,
-        Trigger::PostLogin,
-        vec![action("l", code)],
-        post_login_event(),
-    )
-    .await;
+    let outcome = post_login(&engine, action("l", code)).await;
     assert!(outcome.result.is_ok());
     assert!(outcome.logs[0].truncated);
     assert!(outcome.logs[0].output.len() <= 100);
@@ -508,7 +437,31 @@ async fn console_output_is_bounded() {
 
 // ---- the sandbox ----
 
+/// Never ends on its own.
+const SLOW: &str = "exports.onExecutePostLogin = async () => { while (true) {} };";
 const GOOD: &str = "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/ok', event.user.user_id); };";
+
+/// Runs one post-login action with the standard event.
+async fn post_login(engine: &Engine, script: ActionScript) -> Outcome {
+    post_login_all(engine, vec![script]).await
+}
+
+/// Runs post-login actions in order with the standard event.
+async fn post_login_all(engine: &Engine, scripts: Vec<ActionScript>) -> Outcome {
+    run(engine, Trigger::PostLogin, scripts, post_login_event()).await
+}
+
+/// Runs one post-login action on a task of its own.
+fn spawn_run(engine: &Engine, script: ActionScript) -> tokio::task::JoinHandle<Outcome> {
+    let engine = engine.clone();
+    tokio::spawn(async move { post_login(&engine, script).await })
+}
+
+/// A good action still runs, and its claim is there.
+async fn assert_serves(engine: &Engine) {
+    let e = effects(post_login(engine, action("good", GOOD)).await);
+    assert_eq!(e.id_token_claims["https://x/ok"], json!("auth0|123"));
+}
 
 /// Each hostile action with the failure it must end in (`None`: it must succeed).
 fn hostile() -> Vec<(&'static str, &'static str, Option<FailureKind>)> {
@@ -598,25 +551,13 @@ async fn hostile_actions_fail_only_their_own_run_while_good_runs_go_on() {
     for (id, code, expected) in hostile() {
         let bad_engine = engine.clone();
         tasks.push(tokio::spawn(async move {
-            let outcome = run(
-                &bad_engine,
-                Trigger::PostLogin,
-                vec![action(id, code)],
-                post_login_event(),
-            )
-            .await;
+            let outcome = post_login(&bad_engine, action(id, code)).await;
             (id, expected, outcome)
         }));
         for _ in 0..2 {
             let engine = engine.clone();
             tasks.push(tokio::spawn(async move {
-                let outcome = run(
-                    &engine,
-                    Trigger::PostLogin,
-                    vec![action("good", GOOD)],
-                    post_login_event(),
-                )
-                .await;
+                let outcome = post_login(&engine, action("good", GOOD)).await;
                 ("good", None, outcome)
             }));
         }
@@ -660,16 +601,7 @@ async fn hostile_actions_fail_only_their_own_run_while_good_runs_go_on() {
     }
     // Still serving.
     for _ in 0..6 {
-        let e = effects(
-            run(
-                &engine,
-                Trigger::PostLogin,
-                vec![action("good", GOOD)],
-                post_login_event(),
-            )
-            .await,
-        );
-        assert_eq!(e.id_token_claims["https://x/ok"], json!("auth0|123"));
+        assert_serves(&engine).await;
     }
 }
 
@@ -699,50 +631,24 @@ exports.onExecutePostLogin = async (event, api) => {
     JSON.stringify({ a: 1 }),
   ]);
 };"#;
-    let e = effects(
-        run(
-            &engine,
-            Trigger::PostLogin,
-            vec![action("p", polluter), action("c", checker)],
-            post_login_event(),
-        )
-        .await,
-    );
+    // What the checker sees in an untouched context.
+    let clean = json!([
+        "undefined",
+        "undefined",
+        "auth0|123",
+        "undefined",
+        2,
+        "{\"a\":1}"
+    ]);
+    let e =
+        effects(post_login_all(&engine, vec![action("p", polluter), action("c", checker)]).await);
     assert_eq!(e.id_token_claims["https://x/before"], json!(1));
     assert_eq!(e.id_token_claims["https://x/value"], json!({ "n": 2 }));
-    assert_eq!(
-        e.id_token_claims["https://x/seen"],
-        json!([
-            "undefined",
-            "undefined",
-            "auth0|123",
-            "undefined",
-            2,
-            "{\"a\":1}"
-        ])
-    );
+    assert_eq!(e.id_token_claims["https://x/seen"], clean);
     assert_eq!(e.add_scopes, vec!["s".to_owned()]);
     // And in the next run.
-    let e = effects(
-        run(
-            &engine,
-            Trigger::PostLogin,
-            vec![action("c", checker)],
-            post_login_event(),
-        )
-        .await,
-    );
-    assert_eq!(
-        e.id_token_claims["https://x/seen"],
-        json!([
-            "undefined",
-            "undefined",
-            "auth0|123",
-            "undefined",
-            2,
-            "{\"a\":1}"
-        ])
-    );
+    let e = effects(post_login(&engine, action("c", checker)).await);
+    assert_eq!(e.id_token_claims["https://x/seen"], clean);
 }
 
 /// Resident set size of this process, from /proc (Linux).
@@ -763,9 +669,7 @@ async fn memory_returns_to_baseline_after_many_failing_runs() {
         time: Duration::from_millis(500),
         ..Limits::default()
     };
-    let Ok(engine) = Engine::new(limits) else {
-        panic!("engine")
-    };
+    let engine = engine_with(limits);
     let baseline = engine.heap_bytes();
     let failing = [
         (
@@ -796,13 +700,7 @@ async fn memory_returns_to_baseline_after_many_failing_runs() {
     let mut rss_after_warmup = 0;
     for round in 0..8 {
         for (code, kind) in failing {
-            let outcome = run(
-                &engine,
-                Trigger::PostLogin,
-                vec![action("f", code)],
-                post_login_event(),
-            )
-            .await;
+            let outcome = post_login(&engine, action("f", code)).await;
             assert_eq!(failure_kind(&outcome), Some(kind), "{code} {outcome:?}");
         }
         if round == 2 {
@@ -822,16 +720,7 @@ async fn memory_returns_to_baseline_after_many_failing_runs() {
         rss <= rss_after_warmup + 128 * 1024 * 1024,
         "rss {rss} vs {rss_after_warmup}"
     );
-    let e = effects(
-        run(
-            &engine,
-            Trigger::PostLogin,
-            vec![action("good", GOOD)],
-            post_login_event(),
-        )
-        .await,
-    );
-    assert_eq!(e.id_token_claims["https://x/ok"], json!("auth0|123"));
+    assert_serves(&engine).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -839,48 +728,18 @@ async fn a_full_queue_answers_busy_at_once() {
     let limits = Limits {
         workers: 1,
         queue: 1,
-        time: Duration::from_millis(400),
+        time: Duration::from_secs(1),
         ..Limits::default()
     };
-    let Ok(engine) = Engine::new(limits) else {
-        panic!("engine")
-    };
-    let slow = "exports.onExecutePostLogin = async () => { while (true) {} };";
-    let running = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            run(
-                &engine,
-                Trigger::PostLogin,
-                vec![action("slow", slow)],
-                post_login_event(),
-            )
-            .await
-        })
-    };
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let queued = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            run(
-                &engine,
-                Trigger::PostLogin,
-                vec![action("queued", GOOD)],
-                post_login_event(),
-            )
-            .await
-        })
-    };
+    let engine = engine_with(limits);
+    let running = spawn_run(&engine, action("slow", SLOW));
+    // Let the worker take the slow job (a busy machine may be slow to schedule it).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let queued = spawn_run(&engine, action("queued", GOOD));
     tokio::time::sleep(Duration::from_millis(50)).await;
     let started = Instant::now();
-    let busy = run(
-        &engine,
-        Trigger::PostLogin,
-        vec![action("busy", GOOD)],
-        post_login_event(),
-    )
-    .await;
-    assert!(started.elapsed() < Duration::from_millis(50));
+    let busy = post_login(&engine, action("busy", GOOD)).await;
+    assert!(started.elapsed() < Duration::from_millis(250));
     assert!(
         matches!(busy.result, Err(Stop::Failed { kind: FailureKind::Busy, ref action_id, .. }) if action_id == "busy")
     );
@@ -902,32 +761,20 @@ async fn a_dropped_run_frees_its_worker() {
         time: Duration::from_secs(30),
         ..Limits::default()
     };
-    let Ok(engine) = Engine::new(limits) else {
-        panic!("engine")
-    };
-    let slow = "exports.onExecutePostLogin = async () => { while (true) {} };";
+    let engine = engine_with(limits);
     let dropped = tokio::time::timeout(
         Duration::from_millis(100),
         run(
             &engine,
             Trigger::PostLogin,
-            vec![action("slow", slow)],
+            vec![action("slow", SLOW)],
             post_login_event(),
         ),
     )
     .await;
     assert!(dropped.is_err());
     let started = Instant::now();
-    let e = effects(
-        run(
-            &engine,
-            Trigger::PostLogin,
-            vec![action("good", GOOD)],
-            post_login_event(),
-        )
-        .await,
-    );
-    assert_eq!(e.id_token_claims["https://x/ok"], json!("auth0|123"));
+    assert_serves(&engine).await;
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
