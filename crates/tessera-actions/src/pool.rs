@@ -21,6 +21,8 @@ use tokio::sync::oneshot;
 const EXTRA_THREAD_STACK: usize = 4 * 1024 * 1024;
 /// A runtime whose heap after a run and a GC is this much over its fresh size is replaced.
 const HEAP_SLACK: usize = 2 * 1024 * 1024;
+/// Jobs between two full GCs of a worker's runtime (failed jobs are always followed by one).
+const GC_EVERY: u64 = 64;
 
 /// Runs Auth0 Action code. Cheap to clone (an `Arc` inside); `Send + Sync`.
 #[derive(Clone)]
@@ -132,7 +134,8 @@ impl Engine {
         crate::check(code)
     }
 
-    /// The QuickJS heap in use, summed over the workers, as each measured it after its last job.
+    /// The QuickJS heap in use, summed over the workers, as each last measured it (after a failed run, a
+    /// runtime replacement, and every 64th run, each after a full GC).
     pub fn heap_bytes(&self) -> usize {
         self.inner
             .stats
@@ -191,6 +194,8 @@ struct Worker {
     rt: Runtime,
     watch: Arc<Watch>,
     baseline: usize,
+    /// A context made after the last job, never used: making one is most of a one-line run's cost.
+    spare: Option<rquickjs::Context>,
 }
 
 fn heap(rt: &Runtime) -> usize {
@@ -209,15 +214,17 @@ impl Worker {
         drop(rquickjs::Context::full(&rt).ok()?);
         rt.run_gc();
         let baseline = heap(&rt);
+        let spare = rquickjs::Context::full(&rt).ok();
         Some(Worker {
             rt,
             watch,
             baseline,
+            spare,
         })
     }
 
     /// Runs a job's actions in order; returns the outcome and whether the runtime stays healthy.
-    fn run_job(&self, job: &Job, limits: &Limits) -> (Outcome, bool) {
+    fn run_job(&mut self, job: &Job, limits: &Limits) -> (Outcome, bool) {
         let recorder = Rc::new(RefCell::new(Recorder::new(
             limits.claims_bytes,
             limits.log_bytes,
@@ -249,9 +256,8 @@ impl Worker {
                 watch: self.watch.clone(),
             };
             self.watch.arm(limits.time, job.cancel.clone());
-            let result = sandbox::run_action(&self.rt, &input);
+            let result = sandbox::run_action(&self.rt, self.spare.take(), &input);
             self.watch.disarm();
-            self.rt.run_gc();
 
             let (output, truncated, denied) = {
                 let mut r = recorder.borrow_mut();
@@ -339,6 +345,7 @@ fn worker_main(
     if let Some(w) = &worker {
         slot.store(heap(&w.rt), Ordering::Relaxed);
     }
+    let mut jobs: u64 = 0;
     // Ends when the engine (the queue's sender) is dropped.
     while let Some(job) = next_job(rx) {
         if job.cancel.load(Ordering::Relaxed) || job.reply.is_closed() {
@@ -347,7 +354,7 @@ fn worker_main(
         if worker.is_none() {
             worker = Worker::new(limits);
         }
-        let Some(w) = worker.as_ref() else {
+        let Some(w) = worker.as_mut() else {
             let first = job
                 .actions
                 .first()
@@ -361,8 +368,9 @@ fn worker_main(
             continue;
         };
         let ran = catch_unwind(AssertUnwindSafe(|| w.run_job(&job, limits)));
-        let (outcome, healthy) = match ran {
-            Ok((outcome, healthy)) => (outcome, healthy && heap(&w.rt) <= w.baseline + HEAP_SLACK),
+        jobs = jobs.wrapping_add(1);
+        let (outcome, mut healthy) = match ran {
+            Ok(done) => done,
             Err(_) => {
                 let first = job
                     .actions
@@ -375,15 +383,31 @@ fn worker_main(
                 )
             }
         };
+        let stopped = matches!(outcome.result, Err(Stop::Failed { .. }));
         let _ = job.reply.send(outcome);
+        // A full GC costs about a quarter of a one-line run, so it runs after a failure (whose garbage may
+        // be large and cyclic) and every GC_EVERY jobs; in between QuickJS collects on its own allocation
+        // threshold. Unreachable garbage of earlier runs is never visible to a later context.
+        if healthy && (stopped || jobs.is_multiple_of(GC_EVERY)) {
+            w.rt.run_gc();
+            let in_use = heap(&w.rt);
+            healthy = in_use <= w.baseline + HEAP_SLACK;
+            slot.store(in_use, Ordering::Relaxed);
+        }
         if !healthy {
             // Drop the old runtime (freeing its heap) and make a new one now, off the next request's path.
             drop(worker.take());
             worker = Worker::new(limits);
             stats.replaced.fetch_add(1, Ordering::Relaxed);
+            if let Some(w) = &worker {
+                slot.store(heap(&w.rt), Ordering::Relaxed);
+            }
         }
-        if let Some(w) = &worker {
-            slot.store(heap(&w.rt), Ordering::Relaxed);
+        // The next job's first context, made now while no request waits on it.
+        if let Some(w) = worker.as_mut()
+            && w.spare.is_none()
+        {
+            w.spare = rquickjs::Context::full(&w.rt).ok();
         }
     }
 }

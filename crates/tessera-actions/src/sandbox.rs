@@ -163,13 +163,22 @@ pub(crate) struct RunInput<'a> {
 pub(crate) type Failure = (FailureKind, String);
 
 /// Runs one action in a fresh context of `rt`. The caller arms and disarms the watch.
-pub(crate) fn run_action(rt: &Runtime, input: &RunInput<'_>) -> Result<(), Failure> {
-    let context = Context::full(rt).map_err(|_| {
-        (
-            FailureKind::MemoryLimit,
-            "could not create a JavaScript context".to_owned(),
-        )
-    })?;
+/// Runs one action in `fresh`, a context of the worker's runtime that no code has run in yet (made ahead
+/// of time, off the request's path), or in a new one. The caller arms and disarms the watch.
+pub(crate) fn run_action(
+    rt: &Runtime,
+    fresh: Option<Context>,
+    input: &RunInput<'_>,
+) -> Result<(), Failure> {
+    let context = match fresh {
+        Some(context) => context,
+        None => Context::full(rt).map_err(|_| {
+            (
+                FailureKind::MemoryLimit,
+                "could not create a JavaScript context".to_owned(),
+            )
+        })?,
+    };
     let result = context.with(|ctx| run_in(&ctx, input));
     drop(context);
     result.map_err(|(kind, message)| (kind, mask(&message, &input.action.secrets)))
@@ -324,9 +333,15 @@ fn describe(thrown: &JsValue<'_>) -> Failure {
         };
         return (kind, bounded(&format!("{name}: {message}"), MAX_MESSAGE));
     }
-    let text = if thrown.is_null() {
-        Some("null".to_owned())
-    } else if thrown.is_undefined() {
+    if thrown.is_null() {
+        // QuickJS throws `null` when it runs out of memory while making the "out of memory" error itself
+        // (JS_ThrowError2). An action's own `throw null` is read the same way: rare, and it fails either way.
+        return (
+            FailureKind::MemoryLimit,
+            "out of memory (or `throw null`)".to_owned(),
+        );
+    }
+    let text = if thrown.is_undefined() {
         Some("undefined".to_owned())
     } else {
         Coerced::<String>::from_js(&thrown.ctx().clone(), thrown.clone())
@@ -484,11 +499,11 @@ fn api<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> rquickjs::Result<Object<'js
     build.call((native,))
 }
 
-/// `console.log/info/warn/error/debug`: each call one line of the action's log (strings as they are,
+/// `console.log/info/warn/error/debug/trace/dir`: each call one line of the action's log (strings as they are,
 /// other values as JSON, else `String(value)`), bounded by `Limits::log_bytes`.
 fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::Result<Object<'js>> {
     let console = Object::new(ctx.clone())?;
-    for method in ["log", "info", "warn", "error", "debug"] {
+    for method in ["log", "info", "warn", "error", "debug", "trace", "dir"] {
         let rec = recorder.clone();
         let f = Function::new(
             ctx.clone(),
