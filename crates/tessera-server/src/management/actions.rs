@@ -432,13 +432,18 @@ async fn create(
     let now = state.clock.now();
     let check = |code: &str| state.actions.check(code);
     let action = actions::build(&state.master, new_id()?, body, &check, now)?;
+    // Code that failed to build is refused before anything is stored when it
+    // is to be deployed at once.
+    let version = match deploy_now {
+        true => Some(actions::version_of_draft(&action, new_id()?, now)?),
+        false => None,
+    };
     match state.store.create_action(&action).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(name_conflict()),
         Err(e) => return Err(e.into()),
     }
-    if deploy_now {
-        let version = actions::version_of_draft(&action, new_id()?, now)?;
+    if let Some(version) = version {
         store_deploy(&state, &version, None).await?;
     }
     let action = get_action(&state, &action.id).await?;
