@@ -256,8 +256,19 @@ impl Worker {
                 watch: self.watch.clone(),
             };
             self.watch.arm(limits.time, job.cancel.clone());
-            let result = sandbox::run_action(&self.rt, self.spare.take(), &input);
+            let mut result = sandbox::run_action(&self.rt, self.spare.take(), &input);
             self.watch.disarm();
+            // Jobs left in the runtime's queue (after a timeout, or a throw before the queue was drained)
+            // belong to this run: no later run may execute them, so this runtime is replaced.
+            if self.rt.is_job_pending() {
+                healthy = false;
+                if result.is_ok() {
+                    result = Err((
+                        FailureKind::Internal,
+                        "jobs were left after the run".to_owned(),
+                    ));
+                }
+            }
 
             let (output, truncated, denied) = {
                 let mut r = recorder.borrow_mut();

@@ -538,7 +538,7 @@ fn hostile() -> Vec<(&'static str, &'static str, Option<FailureKind>)> {
         ),
         (
             "absent",
-            "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/types', [typeof fetch, typeof XMLHttpRequest, typeof process, typeof setTimeout, typeof WebSocket, typeof std, typeof os]); };",
+            "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/types', [typeof fetch, typeof XMLHttpRequest, typeof process, typeof setTimeout, typeof WebSocket, typeof std, typeof os, typeof FinalizationRegistry]); };",
             None,
         ),
     ]
@@ -576,15 +576,7 @@ async fn hostile_actions_fail_only_their_own_run_while_good_runs_go_on() {
             ),
             ("absent", _) => assert_eq!(
                 effects(outcome).id_token_claims["https://x/types"],
-                json!([
-                    "undefined",
-                    "undefined",
-                    "undefined",
-                    "undefined",
-                    "undefined",
-                    "undefined",
-                    "undefined"
-                ])
+                json!(["undefined"; 8].to_vec())
             ),
             (id, Some(kind)) => match &outcome.result {
                 Err(Stop::Failed {
@@ -805,4 +797,29 @@ fn the_engine_and_its_run_future_can_cross_threads() {
     send_sync(&engine);
     let future = engine.run(Trigger::PostLogin, Arc::from(Vec::new()), json!({}));
     send(&future);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_a_failed_run_left_behind_never_run_in_a_later_run() {
+    // One worker: every run below uses the same runtime (or its replacement).
+    let engine = engine(1, 8);
+    let left_behind = [
+        // Queues an endless job, then throws before the queue is drained.
+        "exports.onExecutePostLogin = (event, api) => { Promise.resolve().then(() => { while (true) {} }); throw new Error('x'); };",
+        // An endless chain of jobs, stopped by the time limit with jobs still queued.
+        "exports.onExecutePostLogin = async () => { const f = () => Promise.resolve().then(f); f(); f(); await new Promise(() => {}); };",
+        // Queues a job that would record a claim, then throws.
+        "exports.onExecutePostLogin = (event, api) => { Promise.resolve().then(() => api.idToken.setCustomClaim('https://x/late', 1)); throw new Error('x'); };",
+    ];
+    for code in left_behind {
+        let outcome = post_login(&engine, action("bad", code)).await;
+        assert!(matches!(
+            failure_kind(&outcome),
+            Some(FailureKind::Exception | FailureKind::Timeout)
+        ));
+        let e = effects(post_login(&engine, action("good", GOOD)).await);
+        assert_eq!(e.id_token_claims.len(), 1, "{code}");
+        assert_eq!(e.id_token_claims["https://x/ok"], json!("auth0|123"));
+    }
+    assert!(engine.runtimes_replaced() >= 3);
 }
