@@ -527,6 +527,16 @@ fn hostile() -> Vec<(&'static str, &'static str, Option<FailureKind>)> {
             Some(FailureKind::NeverSettled),
         ),
         (
+            "tojson-loop",
+            "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/t', { toJSON() { while (true) {} } }); };",
+            Some(FailureKind::Timeout),
+        ),
+        (
+            "proxy-exports",
+            "module.exports = new Proxy({}, { get() { for (;;) {} } });",
+            Some(FailureKind::Timeout),
+        ),
+        (
             "atomics-wait",
             "exports.onExecutePostLogin = async () => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1e9); };",
             Some(FailureKind::Exception),
@@ -822,4 +832,35 @@ async fn jobs_a_failed_run_left_behind_never_run_in_a_later_run() {
         assert_eq!(e.id_token_claims["https://x/ok"], json!("auth0|123"));
     }
     assert!(engine.runtimes_replaced() >= 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_or_huge_claim_values_are_refused_without_failing_the_run() {
+    let engine = engine(1, 8);
+    let code = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  let deep = 1;
+  for (let i = 0; i < 200000; i++) deep = [deep];
+  api.idToken.setCustomClaim('https://x/deep', deep);
+  let nested = 1;
+  for (let i = 0; i < 200; i++) nested = { n: nested };
+  api.idToken.setCustomClaim('https://x/nested', nested);
+  api.accessToken.setCustomClaim('https://x/huge', 'x'.repeat(2 * 1024 * 1024));
+  api.accessToken.setCustomClaim('https://x/fine', 'ok');
+};"#;
+    let e = effects(post_login(&engine, action("d", code)).await);
+    let refused: Vec<_> = e
+        .refused_claims
+        .iter()
+        .map(|r| (r.name.as_str(), r.reason))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            ("https://x/deep", RefusalReason::NotJson),
+            ("https://x/nested", RefusalReason::NotJson),
+            ("https://x/huge", RefusalReason::TooLarge),
+        ]
+    );
+    assert_eq!(e.access_token_claims["https://x/fine"], json!("ok"));
 }
