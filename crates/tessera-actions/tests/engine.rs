@@ -864,3 +864,42 @@ exports.onExecutePostLogin = async (event, api) => {
     );
     assert_eq!(e.access_token_claims["https://x/fine"], json!("ok"));
 }
+
+#[test]
+fn unusable_limits_are_refused_by_name() {
+    let cases = [
+        (
+            Limits {
+                workers: 0,
+                ..Limits::default()
+            },
+            "workers",
+        ),
+        (
+            Limits {
+                memory_bytes: 1024,
+                ..Limits::default()
+            },
+            "memory_bytes",
+        ),
+        (
+            Limits {
+                stack_bytes: 1024,
+                ..Limits::default()
+            },
+            "stack_bytes",
+        ),
+        (
+            Limits {
+                time: Duration::ZERO,
+                ..Limits::default()
+            },
+            "time",
+        ),
+    ];
+    for (limits, field) in cases {
+        assert!(
+            matches!(Engine::new(limits), Err(tessera_actions::EngineError::InvalidLimit(f)) if f == field)
+        );
+    }
+}
