@@ -214,7 +214,7 @@ impl Worker {
         drop(rquickjs::Context::full(&rt).ok()?);
         rt.run_gc();
         let baseline = heap(&rt);
-        let spare = rquickjs::Context::full(&rt).ok();
+        let spare = sandbox::spare_context(&rt);
         Some(Worker {
             rt,
             watch,
@@ -418,7 +418,7 @@ fn worker_main(
         if let Some(w) = worker.as_mut()
             && w.spare.is_none()
         {
-            w.spare = rquickjs::Context::full(&w.rt).ok();
+            w.spare = sandbox::spare_context(&w.rt);
         }
     }
 }

@@ -199,6 +199,7 @@ fn run_in<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> Result<(), Failure> {
     let globals = ctx.globals();
     // Its callbacks are queued by the GC, at any later time: they could run during another action's run.
     globals.remove("FinalizationRegistry").map_err(fail)?;
+    let prepared = take_prepared(&globals).map_err(fail)?;
     globals
         .set("console", console(ctx, &input.recorder).map_err(fail)?)
         .map_err(fail)?;
@@ -216,7 +217,7 @@ fn run_in<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> Result<(), Failure> {
     }
     event_obj.set("secrets", secrets).map_err(fail)?;
 
-    let api = api(ctx, input).map_err(fail)?;
+    let api = api(ctx, input, prepared).map_err(fail)?;
     let require = Function::new(ctx.clone(), |ctx: Ctx<'js>, name: Opt<Coerced<String>>| -> rquickjs::Result<()> {
         let name = name.0.map(|n| bounded(&n.0, 100)).unwrap_or_default();
         Err(Exception::throw_message(
@@ -392,7 +393,11 @@ fn coerce_name(name: Opt<Coerced<String>>) -> String {
 }
 
 /// The native recorders behind the `api` object, and the `api` object itself.
-fn api<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> rquickjs::Result<Object<'js>> {
+fn api<'js>(
+    ctx: &Ctx<'js>,
+    input: &RunInput<'_>,
+    prepared: Prepared<'js>,
+) -> rquickjs::Result<Object<'js>> {
     let native = Object::new(ctx.clone())?;
 
     let (rec, watch) = (Current::new(&input.recorder), input.watch.clone());
@@ -500,12 +505,56 @@ fn api<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> rquickjs::Result<Object<'js
         native.set("meta", meta)?;
     }
 
-    let source = match input.trigger {
-        Trigger::PostLogin => POST_LOGIN_API,
-        Trigger::CredentialsExchange => CREDENTIALS_EXCHANGE_API,
+    let (source, prepared) = match input.trigger {
+        Trigger::PostLogin => (POST_LOGIN_API, prepared.post_login),
+        Trigger::CredentialsExchange => (CREDENTIALS_EXCHANGE_API, prepared.credentials_exchange),
     };
-    let build: Function = ctx.eval(source)?;
+    let build: Function = match prepared {
+        Some(build) => build,
+        None => ctx.eval(source)?,
+    };
     build.call((native,))
+}
+
+/// Global names under which a spare context keeps the compiled `api` builders until its run takes them.
+const PREPARED: [&str; 2] = ["__tesseraPostLoginApi", "__tesseraCredentialsExchangeApi"];
+
+/// The `api` builders a spare context compiled ahead of time.
+#[derive(Default)]
+struct Prepared<'js> {
+    post_login: Option<Function<'js>>,
+    credentials_exchange: Option<Function<'js>>,
+}
+
+/// Takes the prepared builders out of the globals, before any action code runs, so the code never sees them.
+fn take_prepared<'js>(globals: &Object<'js>) -> rquickjs::Result<Prepared<'js>> {
+    let [post_login, credentials_exchange] = PREPARED;
+    let prepared = Prepared {
+        post_login: globals.get::<_, Option<Function>>(post_login)?,
+        credentials_exchange: globals.get::<_, Option<Function>>(credentials_exchange)?,
+    };
+    for name in PREPARED {
+        globals.remove(name)?;
+    }
+    Ok(prepared)
+}
+
+/// A new context with both `api` builders compiled (about a third of a warm run's cost, paid here while
+/// the worker is idle). Nothing else is put in it: console, require, event and secrets are per run.
+pub(crate) fn spare_context(rt: &Runtime) -> Option<Context> {
+    let context = Context::full(rt).ok()?;
+    let ok = context.with(|ctx| -> rquickjs::Result<()> {
+        let globals = ctx.globals();
+        for (name, source) in PREPARED
+            .into_iter()
+            .zip([POST_LOGIN_API, CREDENTIALS_EXCHANGE_API])
+        {
+            let build: Function = ctx.eval(source)?;
+            globals.set(name, build)?;
+        }
+        Ok(())
+    });
+    ok.ok().map(|()| context)
 }
 
 /// `console.log/info/warn/error/debug/trace/dir`: each call one line of the action's log (strings as they are,

@@ -548,7 +548,7 @@ fn hostile() -> Vec<(&'static str, &'static str, Option<FailureKind>)> {
         ),
         (
             "absent",
-            "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/types', [typeof fetch, typeof XMLHttpRequest, typeof process, typeof setTimeout, typeof WebSocket, typeof std, typeof os, typeof FinalizationRegistry]); };",
+            "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/types', [typeof fetch, typeof XMLHttpRequest, typeof process, typeof setTimeout, typeof WebSocket, typeof std, typeof os, typeof FinalizationRegistry, typeof __tesseraPostLoginApi, typeof __tesseraCredentialsExchangeApi]); };",
             None,
         ),
     ]
@@ -586,7 +586,7 @@ async fn hostile_actions_fail_only_their_own_run_while_good_runs_go_on() {
             ),
             ("absent", _) => assert_eq!(
                 effects(outcome).id_token_claims["https://x/types"],
-                json!(["undefined"; 8].to_vec())
+                json!(["undefined"; 10].to_vec())
             ),
             (id, Some(kind)) => match &outcome.result {
                 Err(Stop::Failed {
