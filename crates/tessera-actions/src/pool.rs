@@ -214,7 +214,7 @@ impl Worker {
         drop(rquickjs::Context::full(&rt).ok()?);
         rt.run_gc();
         let baseline = heap(&rt);
-        let spare = rquickjs::Context::full(&rt).ok();
+        let spare = sandbox::spare_context(&rt);
         Some(Worker {
             rt,
             watch,
@@ -256,8 +256,19 @@ impl Worker {
                 watch: self.watch.clone(),
             };
             self.watch.arm(limits.time, job.cancel.clone());
-            let result = sandbox::run_action(&self.rt, self.spare.take(), &input);
+            let mut result = sandbox::run_action(&self.rt, self.spare.take(), &input);
             self.watch.disarm();
+            // Jobs left in the runtime's queue (after a timeout, or a throw before the queue was drained)
+            // belong to this run: no later run may execute them, so this runtime is replaced.
+            if self.rt.is_job_pending() {
+                healthy = false;
+                if result.is_ok() {
+                    result = Err((
+                        FailureKind::Internal,
+                        "jobs were left after the run".to_owned(),
+                    ));
+                }
+            }
 
             let (output, truncated, denied) = {
                 let mut r = recorder.borrow_mut();
@@ -407,7 +418,7 @@ fn worker_main(
         if let Some(w) = worker.as_mut()
             && w.spare.is_none()
         {
-            w.spare = rquickjs::Context::full(&w.rt).ok();
+            w.spare = sandbox::spare_context(&w.rt);
         }
     }
 }

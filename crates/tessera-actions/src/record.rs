@@ -4,6 +4,8 @@
 use crate::claims::ClaimSet;
 use crate::{Effects, RefusedClaim, TokenKind, bounded};
 use serde_json::{Map, Value};
+use std::cell::{RefCell, RefMut};
+use std::rc::Rc;
 
 /// At most this many distinct scopes may be added or removed in one run; longer scope tokens are ignored.
 const MAX_SCOPES: usize = 256;
@@ -33,6 +35,34 @@ pub(crate) struct Recorder {
     pub(crate) denied: Option<(Option<String>, String)>,
     pub(crate) log: String,
     pub(crate) log_truncated: bool,
+    /// Counts `begin` calls: the `api` and `console` functions of one action run record only while it is
+    /// the current one (see [`Current`]).
+    seq: u64,
+}
+
+/// The recorder as the functions of one action run hold it: once a later action has begun, they record
+/// nothing (a callback that outlived its run, e.g. one a `FinalizationRegistry` would have queued, cannot
+/// act as the next action).
+#[derive(Clone)]
+pub(crate) struct Current {
+    recorder: Rc<RefCell<Recorder>>,
+    seq: u64,
+}
+
+impl Current {
+    pub(crate) fn new(recorder: &Rc<RefCell<Recorder>>) -> Current {
+        let seq = recorder.borrow().seq;
+        Current {
+            recorder: recorder.clone(),
+            seq,
+        }
+    }
+
+    /// The recorder, if this run is still the current one.
+    pub(crate) fn get(&self) -> Option<RefMut<'_, Recorder>> {
+        let r = self.recorder.try_borrow_mut().ok()?;
+        (r.seq == self.seq).then_some(r)
+    }
 }
 
 impl Recorder {
@@ -50,11 +80,13 @@ impl Recorder {
             denied: None,
             log: String::new(),
             log_truncated: false,
+            seq: 0,
         }
     }
 
-    /// Starts recording for the next action; returns the previous action's log.
+    /// Starts recording for the next action.
     pub(crate) fn begin(&mut self, action_id: &str) {
+        self.seq += 1;
         self.action_id = action_id.to_owned();
         self.denied = None;
         self.log.clear();

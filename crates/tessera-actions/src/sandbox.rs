@@ -1,7 +1,7 @@
 //! One action run in a fresh QuickJS context: the CommonJS wrapper, `console`, `require`, the `api`
 //! object for the trigger, driving the handler's promise, and sorting failures into [`FailureKind`]s.
 
-use crate::record::{MetadataKind, Recorder};
+use crate::record::{Current, MetadataKind, Recorder};
 use crate::{ActionScript, FailureKind, TokenKind, Trigger, bounded};
 use rquickjs::function::{Opt, Rest};
 use rquickjs::prelude::Coerced;
@@ -162,7 +162,6 @@ pub(crate) struct RunInput<'a> {
 
 pub(crate) type Failure = (FailureKind, String);
 
-/// Runs one action in a fresh context of `rt`. The caller arms and disarms the watch.
 /// Runs one action in `fresh`, a context of the worker's runtime that no code has run in yet (made ahead
 /// of time, off the request's path), or in a new one. The caller arms and disarms the watch.
 pub(crate) fn run_action(
@@ -198,6 +197,9 @@ pub(crate) fn mask(message: &str, secrets: &[(String, String)]) -> String {
 fn run_in<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> Result<(), Failure> {
     let fail = |e: rquickjs::Error| failure(ctx, &input.watch, e);
     let globals = ctx.globals();
+    // Its callbacks are queued by the GC, at any later time: they could run during another action's run.
+    globals.remove("FinalizationRegistry").map_err(fail)?;
+    let prepared = take_prepared(&globals).map_err(fail)?;
     globals
         .set("console", console(ctx, &input.recorder).map_err(fail)?)
         .map_err(fail)?;
@@ -215,7 +217,7 @@ fn run_in<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> Result<(), Failure> {
     }
     event_obj.set("secrets", secrets).map_err(fail)?;
 
-    let api = api(ctx, input).map_err(fail)?;
+    let api = api(ctx, input, prepared).map_err(fail)?;
     let require = Function::new(ctx.clone(), |ctx: Ctx<'js>, name: Opt<Coerced<String>>| -> rquickjs::Result<()> {
         let name = name.0.map(|n| bounded(&n.0, 100)).unwrap_or_default();
         Err(Exception::throw_message(
@@ -391,10 +393,14 @@ fn coerce_name(name: Opt<Coerced<String>>) -> String {
 }
 
 /// The native recorders behind the `api` object, and the `api` object itself.
-fn api<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> rquickjs::Result<Object<'js>> {
+fn api<'js>(
+    ctx: &Ctx<'js>,
+    input: &RunInput<'_>,
+    prepared: Prepared<'js>,
+) -> rquickjs::Result<Object<'js>> {
     let native = Object::new(ctx.clone())?;
 
-    let (rec, watch) = (input.recorder.clone(), input.watch.clone());
+    let (rec, watch) = (Current::new(&input.recorder), input.watch.clone());
     let claim = Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>,
@@ -412,24 +418,28 @@ fn api<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> rquickjs::Result<Object<'js
                 .0
                 .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
             let json = to_json(&ctx, &watch, value)?;
-            rec.borrow_mut().set_claim(token, &name, json.as_deref());
+            if let Some(mut r) = rec.get() {
+                r.set_claim(token, &name, json.as_deref());
+            }
             Ok(())
         },
     )?;
     native.set("claim", claim)?;
 
-    let rec = input.recorder.clone();
+    let rec = Current::new(&input.recorder);
     let scope = Function::new(
         ctx.clone(),
         move |add: bool, scope: Opt<Coerced<String>>| {
             if let Some(scope) = scope.0 {
-                rec.borrow_mut().scope(&scope.0, add);
+                if let Some(mut r) = rec.get() {
+                    r.scope(&scope.0, add);
+                }
             }
         },
     )?;
     native.set("scope", scope)?;
 
-    let (rec, trigger) = (input.recorder.clone(), input.trigger);
+    let (rec, trigger) = (Current::new(&input.recorder), input.trigger);
     let deny = Function::new(
         ctx.clone(),
         move |code: Opt<Coerced<String>>, reason: Opt<JsValue<'js>>| -> rquickjs::Result<()> {
@@ -451,14 +461,16 @@ fn api<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> rquickjs::Result<Object<'js
                     Some(code)
                 }
             };
-            rec.borrow_mut().deny(code, bounded(&reason, MAX_MESSAGE));
+            if let Some(mut r) = rec.get() {
+                r.deny(code, bounded(&reason, MAX_MESSAGE));
+            }
             Ok(())
         },
     )?;
     native.set("deny", deny)?;
 
     if input.trigger == Trigger::PostLogin {
-        let (rec, watch) = (input.recorder.clone(), input.watch.clone());
+        let (rec, watch) = (Current::new(&input.recorder), input.watch.clone());
         let meta = Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>,
@@ -484,19 +496,65 @@ fn api<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> rquickjs::Result<Object<'js
                     Some(json) => serde_json::from_str(&json)
                         .map_err(|_| Exception::throw_type(&ctx, "metadata value is not JSON"))?,
                 };
-                rec.borrow_mut().set_metadata(kind, &name, value);
+                if let Some(mut r) = rec.get() {
+                    r.set_metadata(kind, &name, value);
+                }
                 Ok(())
             },
         )?;
         native.set("meta", meta)?;
     }
 
-    let source = match input.trigger {
-        Trigger::PostLogin => POST_LOGIN_API,
-        Trigger::CredentialsExchange => CREDENTIALS_EXCHANGE_API,
+    let (source, prepared) = match input.trigger {
+        Trigger::PostLogin => (POST_LOGIN_API, prepared.post_login),
+        Trigger::CredentialsExchange => (CREDENTIALS_EXCHANGE_API, prepared.credentials_exchange),
     };
-    let build: Function = ctx.eval(source)?;
+    let build: Function = match prepared {
+        Some(build) => build,
+        None => ctx.eval(source)?,
+    };
     build.call((native,))
+}
+
+/// Global names under which a spare context keeps the compiled `api` builders until its run takes them.
+const PREPARED: [&str; 2] = ["__tesseraPostLoginApi", "__tesseraCredentialsExchangeApi"];
+
+/// The `api` builders a spare context compiled ahead of time.
+#[derive(Default)]
+struct Prepared<'js> {
+    post_login: Option<Function<'js>>,
+    credentials_exchange: Option<Function<'js>>,
+}
+
+/// Takes the prepared builders out of the globals, before any action code runs, so the code never sees them.
+fn take_prepared<'js>(globals: &Object<'js>) -> rquickjs::Result<Prepared<'js>> {
+    let [post_login, credentials_exchange] = PREPARED;
+    let prepared = Prepared {
+        post_login: globals.get::<_, Option<Function>>(post_login)?,
+        credentials_exchange: globals.get::<_, Option<Function>>(credentials_exchange)?,
+    };
+    for name in PREPARED {
+        globals.remove(name)?;
+    }
+    Ok(prepared)
+}
+
+/// A new context with both `api` builders compiled (about a third of a warm run's cost, paid here while
+/// the worker is idle). Nothing else is put in it: console, require, event and secrets are per run.
+pub(crate) fn spare_context(rt: &Runtime) -> Option<Context> {
+    let context = Context::full(rt).ok()?;
+    let ok = context.with(|ctx| -> rquickjs::Result<()> {
+        let globals = ctx.globals();
+        for (name, source) in PREPARED
+            .into_iter()
+            .zip([POST_LOGIN_API, CREDENTIALS_EXCHANGE_API])
+        {
+            let build: Function = ctx.eval(source)?;
+            globals.set(name, build)?;
+        }
+        Ok(())
+    });
+    ok.ok().map(|()| context)
 }
 
 /// `console.log/info/warn/error/debug/trace/dir`: each call one line of the action's log (strings as they are,
@@ -504,11 +562,11 @@ fn api<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> rquickjs::Result<Object<'js
 fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::Result<Object<'js>> {
     let console = Object::new(ctx.clone())?;
     for method in ["log", "info", "warn", "error", "debug", "trace", "dir"] {
-        let rec = recorder.clone();
+        let rec = Current::new(recorder);
         let f = Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| -> rquickjs::Result<()> {
-                if rec.borrow().log_truncated {
+                if rec.get().is_none_or(|r| r.log_truncated) {
                     return Ok(());
                 }
                 let mut line = String::new();
@@ -521,7 +579,9 @@ fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::R
                         break;
                     }
                 }
-                rec.borrow_mut().log_line(&line);
+                if let Some(mut r) = rec.get() {
+                    r.log_line(&line);
+                }
                 Ok(())
             },
         )?;

@@ -527,6 +527,16 @@ fn hostile() -> Vec<(&'static str, &'static str, Option<FailureKind>)> {
             Some(FailureKind::NeverSettled),
         ),
         (
+            "tojson-loop",
+            "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/t', { toJSON() { while (true) {} } }); };",
+            Some(FailureKind::Timeout),
+        ),
+        (
+            "proxy-exports",
+            "module.exports = new Proxy({}, { get() { for (;;) {} } });",
+            Some(FailureKind::Timeout),
+        ),
+        (
             "atomics-wait",
             "exports.onExecutePostLogin = async () => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1e9); };",
             Some(FailureKind::Exception),
@@ -538,7 +548,7 @@ fn hostile() -> Vec<(&'static str, &'static str, Option<FailureKind>)> {
         ),
         (
             "absent",
-            "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/types', [typeof fetch, typeof XMLHttpRequest, typeof process, typeof setTimeout, typeof WebSocket, typeof std, typeof os]); };",
+            "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/types', [typeof fetch, typeof XMLHttpRequest, typeof process, typeof setTimeout, typeof WebSocket, typeof std, typeof os, typeof FinalizationRegistry, typeof __tesseraPostLoginApi, typeof __tesseraCredentialsExchangeApi]); };",
             None,
         ),
     ]
@@ -576,15 +586,7 @@ async fn hostile_actions_fail_only_their_own_run_while_good_runs_go_on() {
             ),
             ("absent", _) => assert_eq!(
                 effects(outcome).id_token_claims["https://x/types"],
-                json!([
-                    "undefined",
-                    "undefined",
-                    "undefined",
-                    "undefined",
-                    "undefined",
-                    "undefined",
-                    "undefined"
-                ])
+                json!(["undefined"; 10].to_vec())
             ),
             (id, Some(kind)) => match &outcome.result {
                 Err(Stop::Failed {
@@ -805,4 +807,99 @@ fn the_engine_and_its_run_future_can_cross_threads() {
     send_sync(&engine);
     let future = engine.run(Trigger::PostLogin, Arc::from(Vec::new()), json!({}));
     send(&future);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_a_failed_run_left_behind_never_run_in_a_later_run() {
+    // One worker: every run below uses the same runtime (or its replacement).
+    let engine = engine(1, 8);
+    let left_behind = [
+        // Queues an endless job, then throws before the queue is drained.
+        "exports.onExecutePostLogin = (event, api) => { Promise.resolve().then(() => { while (true) {} }); throw new Error('x'); };",
+        // An endless chain of jobs, stopped by the time limit with jobs still queued.
+        "exports.onExecutePostLogin = async () => { const f = () => Promise.resolve().then(f); f(); f(); await new Promise(() => {}); };",
+        // Queues a job that would record a claim, then throws.
+        "exports.onExecutePostLogin = (event, api) => { Promise.resolve().then(() => api.idToken.setCustomClaim('https://x/late', 1)); throw new Error('x'); };",
+    ];
+    for code in left_behind {
+        let outcome = post_login(&engine, action("bad", code)).await;
+        assert!(matches!(
+            failure_kind(&outcome),
+            Some(FailureKind::Exception | FailureKind::Timeout)
+        ));
+        let e = effects(post_login(&engine, action("good", GOOD)).await);
+        assert_eq!(e.id_token_claims.len(), 1, "{code}");
+        assert_eq!(e.id_token_claims["https://x/ok"], json!("auth0|123"));
+    }
+    assert!(engine.runtimes_replaced() >= 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_or_huge_claim_values_are_refused_without_failing_the_run() {
+    let engine = engine(1, 8);
+    let code = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  let deep = 1;
+  for (let i = 0; i < 200000; i++) deep = [deep];
+  api.idToken.setCustomClaim('https://x/deep', deep);
+  let nested = 1;
+  for (let i = 0; i < 200; i++) nested = { n: nested };
+  api.idToken.setCustomClaim('https://x/nested', nested);
+  api.accessToken.setCustomClaim('https://x/huge', 'x'.repeat(2 * 1024 * 1024));
+  api.accessToken.setCustomClaim('https://x/fine', 'ok');
+};"#;
+    let e = effects(post_login(&engine, action("d", code)).await);
+    let refused: Vec<_> = e
+        .refused_claims
+        .iter()
+        .map(|r| (r.name.as_str(), r.reason))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            ("https://x/deep", RefusalReason::NotJson),
+            ("https://x/nested", RefusalReason::NotJson),
+            ("https://x/huge", RefusalReason::TooLarge),
+        ]
+    );
+    assert_eq!(e.access_token_claims["https://x/fine"], json!("ok"));
+}
+
+#[test]
+fn unusable_limits_are_refused_by_name() {
+    let cases = [
+        (
+            Limits {
+                workers: 0,
+                ..Limits::default()
+            },
+            "workers",
+        ),
+        (
+            Limits {
+                memory_bytes: 1024,
+                ..Limits::default()
+            },
+            "memory_bytes",
+        ),
+        (
+            Limits {
+                stack_bytes: 1024,
+                ..Limits::default()
+            },
+            "stack_bytes",
+        ),
+        (
+            Limits {
+                time: Duration::ZERO,
+                ..Limits::default()
+            },
+            "time",
+        ),
+    ];
+    for (limits, field) in cases {
+        assert!(
+            matches!(Engine::new(limits), Err(tessera_actions::EngineError::InvalidLimit(f)) if f == field)
+        );
+    }
 }
