@@ -154,7 +154,7 @@ pub async fn run(settings: Settings) -> Result<(), Fail> {
                 .unwrap_or(32)
                 .saturating_mul(1024 * 1024),
             time: Duration::from_millis(settings.action_time_limit),
-            ..tessera_actions::Limits::default()
+            ..tessera_server::actions::default_limits()
         },
         ..ServerConfig::new(settings.issuer.clone())
     };

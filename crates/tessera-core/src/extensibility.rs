@@ -8,8 +8,18 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::grant::GrantError;
+use crate::error::{OAuthError, StoreError};
 use crate::model::{Client, ResourceServer, User};
+
+/// Why a trigger refused the request (an action denied or failed: an OAuth
+/// error for the client), or could not run (storage).
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error(transparent)]
+    Refused(#[from] OAuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Auth0's `event.transaction.protocol` of the login that runs post-login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,13 +158,13 @@ pub fn merge_claims(claims: &mut Map<String, Value>, custom: &Map<String, Value>
 pub trait ActionHooks: Send + Sync {
     /// Runs the post-login actions, persists the metadata they set, and
     /// answers what they asked for the tokens (empty with no bound action).
-    async fn post_login(&self, input: PostLogin<'_>) -> Result<TokenCustomization, GrantError>;
+    async fn post_login(&self, input: PostLogin<'_>) -> Result<TokenCustomization, HookError>;
     /// Runs the credentials-exchange actions: the custom claims of the access
     /// token (empty with no bound action).
     async fn credentials_exchange(
         &self,
         input: CredentialsExchange<'_>,
-    ) -> Result<Map<String, Value>, GrantError>;
+    ) -> Result<Map<String, Value>, HookError>;
 }
 
 /// No actions: what tools and tests without a sandbox use.
@@ -162,13 +172,13 @@ pub struct NoActions;
 
 #[async_trait]
 impl ActionHooks for NoActions {
-    async fn post_login(&self, _: PostLogin<'_>) -> Result<TokenCustomization, GrantError> {
+    async fn post_login(&self, _: PostLogin<'_>) -> Result<TokenCustomization, HookError> {
         Ok(TokenCustomization::default())
     }
     async fn credentials_exchange(
         &self,
         _: CredentialsExchange<'_>,
-    ) -> Result<Map<String, Value>, GrantError> {
+    ) -> Result<Map<String, Value>, HookError> {
         Ok(Map::new())
     }
 }

@@ -8,7 +8,7 @@ pub use crate::keys::KeyStore;
 pub use crate::log_event::LogStore;
 
 mod actions;
-pub use actions::{ActionDeleted, ActionFilter, ActionStore};
+pub use actions::{ActionDeleted, ActionFilter, ActionStore, ActionUpdated};
 
 use crate::clock::UnixTime;
 use crate::error::Invalid;

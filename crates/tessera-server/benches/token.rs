@@ -106,7 +106,14 @@ async fn bind_one_line_action(state: &AppState) {
         ),
         ..NewAction::default()
     };
-    let action = build(&state.master, "act-1".into(), body, &tessera_actions::check, now).unwrap();
+    let action = build(
+        &state.master,
+        "act-1".into(),
+        body,
+        &tessera_actions::check,
+        now,
+    )
+    .unwrap();
     state.store.create_action(&action).await.unwrap();
     let version = version_of_draft(&action, "ver-1".into(), now).unwrap();
     state

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -26,9 +26,8 @@ use serde_json::{Map, Value, json};
 use tessera_actions::{ActionScript, Engine, FailureKind, Limits, Outcome, Stop, Trigger};
 use tessera_core::error::{OAuthError, Reason};
 use tessera_core::extensibility::{
-    ActionHooks, CredentialsExchange, PostLogin, RequestFacts, TokenCustomization,
+    ActionHooks, CredentialsExchange, HookError, PostLogin, RequestFacts, TokenCustomization,
 };
-use tessera_core::grant::GrantError;
 use tessera_core::log_event::LogType;
 use tessera_core::manage::actions::open_secrets;
 use tessera_core::model::{Client, TriggerId, User};
@@ -143,6 +142,20 @@ pub fn request_facts(query: Vec<(String, String)>) -> RequestFacts {
     }
 }
 
+/// How long a syntax check may take.
+const CHECK_DEADLINE: Duration = Duration::from_secs(2);
+
+/// The limits the server runs actions with: the library's, but custom claims
+/// at most 8 KiB per token (Auth0 allows 100 KB; Tessera's token checks take
+/// tokens up to 16 KiB, so a larger token could be neither introspected nor
+/// revoked).
+pub fn default_limits() -> Limits {
+    Limits {
+        claims_bytes: 8 * 1024,
+        ..Limits::default()
+    }
+}
+
 /// A trigger's bound actions as this node last read them.
 #[derive(Clone)]
 struct Snapshot {
@@ -154,7 +167,8 @@ struct Snapshot {
 /// The sandbox and the snapshots (one per node).
 pub struct Actions {
     limits: Limits,
-    engine: OnceLock<Result<Engine, String>>,
+    /// Started at the first run; a failed start is tried again next time.
+    engine: Mutex<Option<Engine>>,
     snapshots: Mutex<HashMap<TriggerId, Snapshot>>,
     generation: AtomicU64,
     refresh: Duration,
@@ -164,16 +178,11 @@ impl Actions {
     pub fn new(limits: Limits, refresh: Duration) -> Self {
         Self {
             limits,
-            engine: OnceLock::new(),
+            engine: Mutex::new(None),
             snapshots: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             refresh,
         }
-    }
-
-    /// Compiles `code` (Auth0's `status`: `built`, or `failed` with this).
-    pub fn check(&self, code: &str) -> Result<(), String> {
-        tessera_actions::check(code)
     }
 
     /// After a deploy, a binding change or a deletion on this node: the next
@@ -182,11 +191,28 @@ impl Actions {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn engine(&self) -> Result<&Engine, String> {
-        self.engine
-            .get_or_init(|| Engine::new(self.limits.clone()).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(Clone::clone)
+    fn engine(&self) -> Result<Engine, String> {
+        let mut slot = self
+            .engine
+            .lock()
+            .map_err(|_| "the sandbox lock is poisoned".to_owned())?;
+        if let Some(engine) = slot.as_ref() {
+            return Ok(engine.clone());
+        }
+        let engine = Engine::new(self.limits.clone()).map_err(|e| e.to_string())?;
+        *slot = Some(engine.clone());
+        Ok(engine)
+    }
+
+    /// Compiles `code` (Auth0's `status`: `built`, or `failed` with this),
+    /// off the async workers and within a bound.
+    pub async fn check_off_thread(&self, code: String) -> Result<(), String> {
+        let task = tokio::task::spawn_blocking(move || tessera_actions::check(&code));
+        match tokio::time::timeout(CHECK_DEADLINE, task).await {
+            Ok(Ok(verdict)) => verdict,
+            Ok(Err(_)) => Err("the syntax check failed".into()),
+            Err(_) => Err("the syntax check took too long".into()),
+        }
     }
 
     /// The trigger's scripts, from the snapshot or read anew.
@@ -559,12 +585,33 @@ async fn persist_metadata(
     Ok(())
 }
 
+/// Largest metadata change one run may write, per object (JSON bytes).
+const MAX_METADATA_CHANGE: usize = 16 * 1024;
+
+/// The Management API's rules for metadata (no `.`/`$` names, app_metadata's
+/// reserved names) and a size bound, for what actions set.
+fn check_metadata_changes(
+    app: Option<&Map<String, Value>>,
+    user: Option<&Map<String, Value>>,
+) -> Result<(), String> {
+    for (property, changes) in [("app_metadata", app), ("user_metadata", user)] {
+        let Some(changes) = changes else { continue };
+        tessera_core::manage::users::check_metadata(property, changes)
+            .map_err(|e| e.to_string())?;
+        let size = serde_json::to_string(changes).map_or(usize::MAX, |t| t.len());
+        if size > MAX_METADATA_CHANGE {
+            return Err(format!("{property}: more than {MAX_METADATA_CHANGE} bytes"));
+        }
+    }
+    Ok(())
+}
+
 /// Runs post-login for `input`: what the tokens get, or the error that
 /// refuses the login.
 pub async fn post_login(
     state: &AppState,
     input: PostLogin<'_>,
-) -> Result<TokenCustomization, GrantError> {
+) -> Result<TokenCustomization, HookError> {
     let scripts = state.actions.scripts(state, TriggerId::PostLogin).await?;
     if scripts.is_empty() {
         return Ok(TokenCustomization::default());
@@ -589,7 +636,18 @@ pub async fn post_login(
         Ok(effects) => effects,
         Err(stop) => return Err(stop_error(&stop, &scripts).into()),
     };
-    log_refused(state, &input.client.client_id, &effects.refused_claims);
+    log_refused(&input.client.client_id, &effects.refused_claims);
+    if let Err(problem) = check_metadata_changes(
+        effects.app_metadata.as_ref(),
+        effects.user_metadata.as_ref(),
+    ) {
+        tracing::warn!(client_id = %input.client.client_id, problem = %problem, "post-login actions set metadata the Management API refuses");
+        return Err(OAuthError::new(
+            Reason::ActionFailed,
+            format!("the actions set metadata that cannot be stored: {problem}"),
+        )
+        .into());
+    }
     persist_metadata(
         state,
         &input.user.user_id,
@@ -605,31 +663,35 @@ pub async fn post_login(
     })
 }
 
-/// A refused custom claim: logged (its name, never its value).
-fn log_refused(state: &AppState, client_id: &str, refused: &[tessera_actions::RefusedClaim]) {
-    for r in refused {
-        tracing::warn!(
-            action_id = %r.action_id,
-            client_id = %client_id,
-            claim = %r.name,
-            token = ?r.token,
-            reason = ?r.reason,
-            "an action's custom claim was refused"
-        );
+/// Refused custom claims: one log line per run (names, never values; at
+/// most 16 names).
+fn log_refused(client_id: &str, refused: &[tessera_actions::RefusedClaim]) {
+    if refused.is_empty() {
+        return;
     }
-    let _ = state;
+    let names: Vec<String> = refused
+        .iter()
+        .take(16)
+        .map(|r| format!("{}:{:?}:{:?}", r.action_id, r.token, r.reason))
+        .collect();
+    tracing::warn!(
+        client_id = %client_id,
+        refused = refused.len(),
+        first = %names.join(","),
+        "custom claims set by actions were refused"
+    );
 }
 
 #[async_trait]
 impl ActionHooks for AppState {
-    async fn post_login(&self, input: PostLogin<'_>) -> Result<TokenCustomization, GrantError> {
+    async fn post_login(&self, input: PostLogin<'_>) -> Result<TokenCustomization, HookError> {
         post_login(self, input).await
     }
 
     async fn credentials_exchange(
         &self,
         input: CredentialsExchange<'_>,
-    ) -> Result<Map<String, Value>, GrantError> {
+    ) -> Result<Map<String, Value>, HookError> {
         let scripts = self
             .actions
             .scripts(self, TriggerId::CredentialsExchange)
@@ -661,7 +723,7 @@ impl ActionHooks for AppState {
         );
         match outcome.result {
             Ok(effects) => {
-                log_refused(self, &input.client.client_id, &effects.refused_claims);
+                log_refused(&input.client.client_id, &effects.refused_claims);
                 Ok(effects.access_token_claims)
             }
             Err(stop) => Err(stop_error(&stop, &scripts).into()),

@@ -85,7 +85,7 @@ impl ServerConfig {
             tenant_settings_refresh: Duration::from_secs(5),
             upstream_timeout: Duration::from_secs(10),
             upstream_allow_loopback_http: false,
-            action_limits: tessera_actions::Limits::default(),
+            action_limits: crate::actions::default_limits(),
         }
     }
 }

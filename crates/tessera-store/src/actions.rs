@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use sqlx::Row;
 use tessera_core::clock::UnixTime;
 use tessera_core::model::{Action, ActionBinding, ActionVersion, BoundVersion, TriggerId};
-use tessera_core::store::{ActionDeleted, ActionFilter, ActionStore, Page, StoreError};
+use tessera_core::store::{
+    ActionDeleted, ActionFilter, ActionStore, ActionUpdated, Page, StoreError,
+};
 
 use crate::tenant::{Bind, Conditions, docs};
 use crate::{SqlStore, from_json, in_tx, json_text, map_err};
@@ -83,33 +85,50 @@ impl ActionStore for SqlStore {
         Ok((docs(&rows)?, total))
     }
 
-    async fn update_action(&self, a: &Action) -> Result<bool, StoreError> {
+    async fn update_action(&self, a: &Action) -> Result<ActionUpdated, StoreError> {
         // The deployed version is the deploy's to set: the stored one is kept
         // whatever the document says.
         let a = a.clone();
         in_tx(&self.pool, move |conn| {
             let mut a = a.clone();
             Box::pin(async move {
-                let Some(row) =
-                    sqlx::query("SELECT deployed_version_id FROM actions WHERE id = $1")
-                        .bind(&a.id)
-                        .fetch_optional(&mut *conn)
-                        .await?
-                else {
-                    return Ok(false);
-                };
+                // The row's lock first: a binding being made meanwhile locks it
+                // too, so it is seen below or sees this trigger.
+                let locked = sqlx::query("UPDATE actions SET updated_at = updated_at WHERE id = $1")
+                    .bind(&a.id)
+                    .execute(&mut *conn)
+                    .await?;
+                if locked.rows_affected() == 0 {
+                    return Ok(ActionUpdated::NotFound);
+                }
+                let row = sqlx::query("SELECT deployed_version_id FROM actions WHERE id = $1")
+                    .bind(&a.id)
+                    .fetch_one(&mut *conn)
+                    .await?;
                 a.deployed_version_id = row.try_get("deployed_version_id")?;
+                let bound_elsewhere: i64 = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM action_bindings WHERE action_id = $1 AND trigger_id <> $2",
+                )
+                .bind(&a.id)
+                .bind(a.trigger.as_str())
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("n")?;
+                if bound_elsewhere > 0 {
+                    return Ok(ActionUpdated::Bound);
+                }
                 let doc = json_text(&a).map_err(decode_err)?;
                 sqlx::query(
-                    "UPDATE actions SET name = $2, doc = $3, updated_at = $4 WHERE id = $1",
+                    "UPDATE actions SET name = $2, trigger_id = $3, doc = $4, updated_at = $5 WHERE id = $1",
                 )
                 .bind(&a.id)
                 .bind(&a.name)
+                .bind(a.trigger.as_str())
                 .bind(&doc)
                 .bind(a.updated_at)
                 .execute(&mut *conn)
                 .await?;
-                Ok(true)
+                Ok(ActionUpdated::Updated)
             })
         })
         .await

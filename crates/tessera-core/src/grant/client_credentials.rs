@@ -127,15 +127,21 @@ pub async fn exchange(
     } else {
         TokenKind::ClientCredentialsToken
     };
-    let custom = ctx
-        .actions
-        .credentials_exchange(crate::extensibility::CredentialsExchange {
-            client,
-            api: &api,
-            scope: &granted,
-            request: ctx.request,
-        })
-        .await?;
+    // Not for the Management API: an action that denies, fails or hits a
+    // full sandbox must never lock the operator out of the API that unbinds
+    // it (Tessera's choice; Auth0 runs it for every API).
+    let custom = if api.is_system {
+        serde_json::Map::new()
+    } else {
+        ctx.actions
+            .credentials_exchange(crate::extensibility::CredentialsExchange {
+                client,
+                api: &api,
+                scope: &granted,
+                request: ctx.request,
+            })
+            .await?
+    };
     let scope = granted.join(" ");
     let claims = AccessClaims {
         iss: ctx.issuer.as_str().to_owned(),

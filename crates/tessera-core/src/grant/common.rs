@@ -294,6 +294,7 @@ pub async fn post_login(
             request: ctx.request,
         })
         .await
+        .map_err(Into::into)
 }
 
 /// The API a login without a browser asks for by `audience`: a registered API

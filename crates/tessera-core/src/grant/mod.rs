@@ -130,6 +130,15 @@ pub enum GrantError {
     PasswordTask,
 }
 
+impl From<crate::extensibility::HookError> for GrantError {
+    fn from(e: crate::extensibility::HookError) -> Self {
+        match e {
+            crate::extensibility::HookError::Refused(e) => Self::OAuth(e),
+            crate::extensibility::HookError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
 /// Where a token request comes from, for the brute-force lockout of the
 /// password grants.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -67,6 +67,48 @@ fn widening() -> GrantError {
     .into()
 }
 
+/// Runs post-login for a refresh of the live `family` before its token is
+/// presented: `None` when the grant cannot be refreshed anyway (its user or
+/// API gone, a widening scope: decided after the presentation, as before).
+async fn refresh_actions(
+    ctx: &Ctx<'_>,
+    client: &crate::model::Client,
+    family: &crate::flow::RefreshFamily,
+    asked: Option<&[String]>,
+) -> Result<Option<crate::extensibility::TokenCustomization>, GrantError> {
+    let Some(user) = ctx.store.get_user(&family.user_id).await? else {
+        return Ok(None);
+    };
+    if user.blocked {
+        return Ok(None);
+    }
+    let scope = match asked {
+        None => family.scope.clone(),
+        Some(asked) if asked.iter().all(|s| family.scope.contains(s)) => asked.to_vec(),
+        Some(_) => return Ok(None),
+    };
+    let api = match &family.audience {
+        Some(aud) => match ctx.store.get_resource_server_by_identifier(aud).await? {
+            Some(api) if crate::authorize::user_may_request(&api, &client.client_id).is_ok() => {
+                Some(api)
+            }
+            _ => return Ok(None),
+        },
+        None => None,
+    };
+    let granted = crate::authorize::granted_scopes(&scope, api.as_ref());
+    post_login(
+        ctx,
+        client,
+        &user,
+        &granted,
+        api.as_ref(),
+        crate::extensibility::Protocol::RefreshToken,
+    )
+    .await
+    .map(Some)
+}
+
 pub async fn exchange(
     ctx: &Ctx<'_>,
     presented: &crate::client_auth::Presented,
@@ -102,6 +144,17 @@ pub async fn exchange(
     {
         return Err(widening());
     }
+    // Auth0 runs post-login again at every refresh. It runs before the token
+    // is presented (and rotated), so a denial or a failed action leaves the
+    // token usable: nothing was issued, the family stays as it is.
+    let early = match ctx.store.live_refresh_family(&hash, ctx.now).await? {
+        Some(family) if family.client_id == client.client_id => {
+            refresh_actions(ctx, &client, &family, req.scope.as_deref())
+                .await?
+                .map(|custom| (family.id, custom))
+        }
+        _ => None,
+    };
     let next = successor(ctx.master, &req.refresh_token);
     let used = ctx
         .store
@@ -166,18 +219,23 @@ pub async fn exchange(
         revoke_family(ctx.store, ctx.revocations, &family.id, ctx.now).await?;
         return Err(e.into());
     }
-    // Auth0 runs post-login again at every refresh: its claims are set anew,
-    // and a denial refuses this refresh (the family stays as it is).
-    let granted = crate::authorize::granted_scopes(&scope, api.as_ref());
-    let custom = post_login(
-        ctx,
-        &client,
-        &user,
-        &granted,
-        api.as_ref(),
-        crate::extensibility::Protocol::RefreshToken,
-    )
-    .await?;
+    // The actions' answer from before the presentation; a token retired
+    // within the leeway (an idempotent retry) had no live family then.
+    let custom = match early {
+        Some((id, custom)) if id == family.id => custom,
+        _ => {
+            let granted = crate::authorize::granted_scopes(&scope, api.as_ref());
+            post_login(
+                ctx,
+                &client,
+                &user,
+                &granted,
+                api.as_ref(),
+                crate::extensibility::Protocol::RefreshToken,
+            )
+            .await?
+        }
+    };
     let mut tokens = issue_user_tokens(
         ctx,
         UserGrant {

@@ -387,13 +387,12 @@ pub fn build(
     })
 }
 
-/// The action after a PATCH. The trigger of a bound action cannot change (the
-/// store keeps bindings per trigger): `bound` says whether it is.
+/// The action after a PATCH. (The store refuses a trigger change of a bound
+/// action.)
 pub fn apply_changes(
     master: &MasterKey,
     mut action: Action,
     body: ActionChanges,
-    bound: bool,
     check: &dyn Fn(&str) -> Result<(), String>,
     now: UnixTime,
 ) -> Result<Action, ActionError> {
@@ -402,13 +401,6 @@ pub fn apply_changes(
     }
     if let Some(triggers) = &body.supported_triggers {
         let (trigger, version) = check_trigger(triggers)?;
-        if trigger != action.trigger && bound {
-            return Err(Invalid::new(
-                "supported_triggers",
-                "cannot change while the action is bound to its trigger",
-            )
-            .into());
-        }
         action.trigger = trigger;
         action.trigger_version = version;
     }
@@ -523,7 +515,7 @@ mod tests {
             }]),
             ..ActionChanges::default()
         };
-        let a = apply_changes(&master, a, changes, false, &ok, 2).unwrap();
+        let a = apply_changes(&master, a, changes, &ok, 2).unwrap();
         let open = open_secrets(&master, "a1", &a.draft.secrets).unwrap();
         assert_eq!(open, vec![("API_KEY".to_owned(), "s3cret".to_owned())]);
         let unknown = ActionChanges {
@@ -533,7 +525,7 @@ mod tests {
             }]),
             ..ActionChanges::default()
         };
-        assert!(apply_changes(&master, a, unknown, false, &ok, 3).is_err());
+        assert!(apply_changes(&master, a, unknown, &ok, 3).is_err());
     }
 
     #[test]

@@ -15,6 +15,16 @@ pub struct ActionFilter {
     pub deployed: Option<bool>,
 }
 
+/// What updating an action found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionUpdated {
+    Updated,
+    NotFound,
+    /// The update changes the trigger of an action bound to its trigger:
+    /// nothing written.
+    Bound,
+}
+
 /// What deleting an action found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionDeleted {
@@ -36,9 +46,11 @@ pub trait ActionStore: Send + Sync + 'static {
         filter: &ActionFilter,
         page: Page,
     ) -> Result<(Vec<Action>, i64), StoreError>;
-    /// Replaces the action's draft and name (not its deployed version); a name
-    /// in use is `Conflict`; `false` when it does not exist.
-    async fn update_action(&self, action: &Action) -> Result<bool, StoreError>;
+    /// Replaces the action's draft, name and trigger (not its deployed
+    /// version); a name in use is `Conflict`. A trigger change of a bound
+    /// action is refused (checked under the row's lock, so a binding made
+    /// meanwhile is seen).
+    async fn update_action(&self, action: &Action) -> Result<ActionUpdated, StoreError>;
     /// Deletes the action, its versions and (with `force`) its bindings, in one
     /// transaction; bound and not forced: nothing.
     async fn delete_action(&self, id: &str, force: bool) -> Result<ActionDeleted, StoreError>;

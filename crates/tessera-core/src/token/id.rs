@@ -24,8 +24,11 @@ pub fn is_oidc_scope(scope: &str) -> bool {
 }
 
 /// The claims about `user` that `scopes` release (OIDC Core §5.4). Claims the
-/// user has no value for are left out. `phone_number`, `gender`, `birthdate` and
-/// `address` come from the user's `user_metadata` when set there.
+/// user has no value for are left out. `phone_number` and
+/// `phone_number_verified` come from the user's own `phone_number` and
+/// `phone_verified` (never from `user_metadata`, which the user may write at
+/// sign-up: a self-asserted "verified" phone); `gender`, `birthdate` and
+/// `address` from `user_metadata` when set there.
 pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
     let has = |s: &str| scopes.iter().any(|x| x == s);
     let mut out = Map::new();
@@ -53,8 +56,13 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
         }
     }
     if has("phone") {
-        put("phone_number", meta("phone_number"));
-        put("phone_number_verified", meta("phone_number_verified"));
+        if let Some(phone) = &user.phone_number {
+            put("phone_number", Some(Value::from(phone.clone())));
+            put(
+                "phone_number_verified",
+                Some(Value::from(user.phone_verified.unwrap_or(false))),
+            );
+        }
     }
     if has("address") {
         put("address", meta("address"));
@@ -118,6 +126,25 @@ pub fn id_token_claims(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_phone_claims_come_from_the_user_never_from_its_metadata() {
+        let mut user: User = serde_json::from_value(serde_json::json!({
+            "user_id": "auth0|1", "connection": "c", "created_at": 1, "updated_at": 1,
+            "user_metadata": {"phone_number": "+15550100", "phone_number_verified": true},
+        }))
+        .unwrap();
+        let phone = vec!["phone".to_owned()];
+        let claims = user_claims(&user, &phone);
+        assert!(claims.get("phone_number").is_none());
+        assert!(claims.get("phone_number_verified").is_none());
+        user.phone_number = Some("+15550199".into());
+        let claims = user_claims(&user, &phone);
+        assert_eq!(claims["phone_number"], "+15550199");
+        assert_eq!(claims["phone_number_verified"], false);
+        user.phone_verified = Some(true);
+        assert_eq!(user_claims(&user, &phone)["phone_number_verified"], true);
+    }
 
     #[test]
     fn at_hash_matches_the_oidc_example() {

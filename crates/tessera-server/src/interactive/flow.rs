@@ -8,9 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tessera_core::authorize::{self, Decision, FrontChannelIdToken, RedirectError, Situation};
 use tessera_core::error::OAuthError;
-use tessera_core::extensibility::{PostLogin, Protocol, TokenCustomization};
+use tessera_core::extensibility::{HookError, PostLogin, Protocol, TokenCustomization};
 use tessera_core::flow::{AuthCode, AuthorizeTx, ResponseMode, Session};
-use tessera_core::grant::GrantError;
 use tessera_core::model::TriggerId;
 use tessera_core::model::{Client, ResourceServer, User};
 use tessera_core::params::Params;
@@ -484,7 +483,7 @@ async fn post_login(
     client: &Client,
     user: &User,
     scope: &[String],
-) -> Result<TokenCustomization, GrantError> {
+) -> Result<TokenCustomization, HookError> {
     if !crate::actions::any_bound(state, TriggerId::PostLogin).await? {
         return Ok(TokenCustomization::default());
     }
@@ -528,7 +527,7 @@ pub async fn issue(
     // failed action answers the client with access_denied (and its state).
     let custom = match post_login(state, tx, client, user, &scope).await {
         Ok(custom) => custom,
-        Err(GrantError::OAuth(e)) => {
+        Err(HookError::Refused(e)) => {
             if let Err(e) = state.store.delete_authorize_tx(&tx.id).await {
                 tracing::warn!(error = %e, "could not delete a finished login request");
             }

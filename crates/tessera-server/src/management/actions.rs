@@ -17,7 +17,7 @@ use tessera_core::manage::actions::{
 use tessera_core::model::{
     Action, ActionBinding, ActionContent, ActionSecret, ActionVersion, BuildStatus, TriggerId,
 };
-use tessera_core::store::{ActionDeleted, ActionFilter, StoreError};
+use tessera_core::store::{ActionDeleted, ActionFilter, ActionUpdated, StoreError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -429,8 +429,12 @@ async fn create(
 ) -> MgmtResult<Response> {
     caller.require("create:actions")?;
     let deploy_now = body.deploy == Some(true);
+    let verdict = state
+        .actions
+        .check_off_thread(body.code.clone().unwrap_or_default())
+        .await;
     let now = state.clock.now();
-    let check = |code: &str| state.actions.check(code);
+    let check = |_: &str| verdict.clone();
     let action = actions::build(&state.master, new_id()?, body, &check, now)?;
     // Code that failed to build is refused before anything is stored when it
     // is to be deployed at once.
@@ -483,24 +487,22 @@ async fn update(
 ) -> MgmtResult<Json<ActionDto>> {
     caller.require("update:actions")?;
     let action = get_action(&state, &id).await?;
-    let bound = state
-        .store
-        .list_action_bindings(action.trigger)
-        .await?
-        .iter()
-        .any(|b| b.action_id == action.id);
-    let check = |code: &str| state.actions.check(code);
-    let changed = actions::apply_changes(
-        &state.master,
-        action,
-        body,
-        bound,
-        &check,
-        state.clock.now(),
-    )?;
+    let code = body
+        .code
+        .clone()
+        .unwrap_or_else(|| action.draft.code.clone());
+    let verdict = state.actions.check_off_thread(code).await;
+    let check = |_: &str| verdict.clone();
+    let changed = actions::apply_changes(&state.master, action, body, &check, state.clock.now())?;
     match state.store.update_action(&changed).await {
-        Ok(true) => {}
-        Ok(false) => return Err(not_found()),
+        Ok(ActionUpdated::Updated) => {}
+        Ok(ActionUpdated::NotFound) => return Err(not_found()),
+        Ok(ActionUpdated::Bound) => {
+            return Err(MgmtError::invalid_body(
+                "supported_triggers",
+                "cannot change while the action is bound to its trigger",
+            ));
+        }
         Err(StoreError::Conflict(_)) => return Err(name_conflict()),
         Err(e) => return Err(e.into()),
     }

@@ -82,7 +82,10 @@ pub async fn actions_deploy_bind_and_delete(db: Db) {
     assert_eq!(v1.number, 1);
     let mut a2 = a.clone();
     a2.draft.code = "v2".into();
-    assert!(store.update_action(&a2).await.unwrap());
+    assert_eq!(
+        store.update_action(&a2).await.unwrap(),
+        ActionUpdated::Updated
+    );
     // The update keeps the deployed version.
     assert_eq!(
         store
