@@ -25,6 +25,7 @@ pub mod params;
 pub mod password;
 pub mod password_import;
 pub mod passwordless;
+pub mod rbac;
 pub mod revocation;
 pub mod scopes;
 pub mod store;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 pub use crate::error::StoreError;
 pub use crate::keys::KeyStore;
 pub use crate::log_event::LogStore;
+pub use crate::rbac::RbacStore;
 
 use crate::clock::UnixTime;
 use crate::error::Invalid;
@@ -1049,6 +1050,7 @@ pub trait Store:
     + ConnectionClientsStore
     + CredentialStore
     + LogStore
+    + RbacStore
 {
     /// Is the database reachable? (readiness)
     async fn ping(&self) -> Result<(), StoreError>;

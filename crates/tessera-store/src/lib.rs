@@ -16,6 +16,7 @@ mod keys;
 mod logs;
 mod meta;
 mod otp;
+mod rbac;
 mod refresh;
 mod retired;
 mod revocations;
