@@ -233,7 +233,7 @@ impl RbacStore for SqlStore {
             )
             .await?;
         let rows = sqlx::query(&format!(
-            "SELECT id, name, description FROM roles WHERE {filter} ORDER BY name, id LIMIT $2 OFFSET $3"
+            "SELECT id, name, description FROM roles WHERE {filter} ORDER BY LOWER(name), name, id LIMIT $2 OFFSET $3"
         ))
         .bind(&pattern)
         .bind(page.per_page)
@@ -400,7 +400,7 @@ impl RbacStore for SqlStore {
             .await?;
         let rows = sqlx::query(
             "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-             WHERE ur.user_id = $1 ORDER BY r.name, r.id LIMIT $2 OFFSET $3",
+             WHERE ur.user_id = $1 ORDER BY LOWER(r.name), r.name, r.id LIMIT $2 OFFSET $3",
         )
         .bind(user_id)
         .bind(page.per_page)
@@ -491,7 +491,7 @@ impl RbacStore for SqlStore {
     async fn user_role_names(&self, user_id: &str, limit: i64) -> Result<Vec<String>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-             WHERE ur.user_id = $1 ORDER BY r.name LIMIT $2",
+             WHERE ur.user_id = $1 ORDER BY LOWER(r.name), r.name LIMIT $2",
         )
         .bind(user_id)
         .bind(limit)
