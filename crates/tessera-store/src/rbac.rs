@@ -88,6 +88,32 @@ impl SqlStore {
         row.try_get::<i64, _>(0).map_err(corrupt)
     }
 
+    /// One page of `SELECT {columns} FROM {from} ORDER BY {order}` with `$1`
+    /// bound to `key`, decoded, and the count of every row.
+    async fn paged<T>(
+        &self,
+        columns: &str,
+        from: &str,
+        order: &str,
+        key: &str,
+        page: Page,
+        decode: impl Fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<(Vec<T>, i64), StoreError> {
+        let total = self
+            .count_bound(&format!("SELECT COUNT(*) FROM {from}"), &[key])
+            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {columns} FROM {from} ORDER BY {order} LIMIT $2 OFFSET $3"
+        ))
+        .bind(key)
+        .bind(page.per_page)
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok((rows.iter().map(decode).collect::<Result<_, _>>()?, total))
+    }
+
     /// Inserts `(owner, identifier, name)` rows into `table` (whose owner
     /// column is `owner_col`), existing ones left, in one transaction.
     async fn add_permissions(
@@ -225,23 +251,15 @@ impl RbacStore for SqlStore {
         page: Page,
     ) -> Result<(Vec<Role>, i64), StoreError> {
         let pattern = contains_pattern(name_filter.unwrap_or(""));
-        let filter = "LOWER(name) LIKE $1 ESCAPE '\\'";
-        let total = self
-            .count_bound(
-                &format!("SELECT COUNT(*) FROM roles WHERE {filter}"),
-                &[&pattern],
-            )
-            .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT id, name, description FROM roles WHERE {filter} ORDER BY LOWER(name), name, id LIMIT $2 OFFSET $3"
-        ))
-        .bind(&pattern)
-        .bind(page.per_page)
-        .bind(page.offset())
-        .fetch_all(&self.pool)
+        self.paged(
+            "id, name, description",
+            "roles WHERE LOWER(name) LIKE $1 ESCAPE '\\'",
+            "LOWER(name), name, id",
+            &pattern,
+            page,
+            role,
+        )
         .await
-        .map_err(map_err)?;
-        Ok((rows.iter().map(role).collect::<Result<_, _>>()?, total))
     }
 
     async fn update_role(&self, r: &Role, now: UnixTime) -> Result<bool, StoreError> {
@@ -291,26 +309,15 @@ impl RbacStore for SqlStore {
         role_id: &str,
         page: Page,
     ) -> Result<(Vec<Permission>, i64), StoreError> {
-        let total = self
-            .count_bound(
-                "SELECT COUNT(*) FROM role_permissions WHERE role_id = $1",
-                &[role_id],
-            )
-            .await?;
-        let rows = sqlx::query(
-            "SELECT resource_server_identifier, permission_name FROM role_permissions \
-             WHERE role_id = $1 ORDER BY resource_server_identifier, permission_name LIMIT $2 OFFSET $3",
+        self.paged(
+            "resource_server_identifier, permission_name",
+            "role_permissions WHERE role_id = $1",
+            "resource_server_identifier, permission_name",
+            role_id,
+            page,
+            permission,
         )
-        .bind(role_id)
-        .bind(page.per_page)
-        .bind(page.offset())
-        .fetch_all(&self.pool)
         .await
-        .map_err(map_err)?;
-        Ok((
-            rows.iter().map(permission).collect::<Result<_, _>>()?,
-            total,
-        ))
     }
 
     async fn add_user_roles(
@@ -362,29 +369,15 @@ impl RbacStore for SqlStore {
         role_id: &str,
         page: Page,
     ) -> Result<(Vec<User>, i64), StoreError> {
-        let total = self
-            .count_bound(
-                "SELECT COUNT(*) FROM user_roles WHERE role_id = $1",
-                &[role_id],
-            )
-            .await?;
-        let rows = sqlx::query(
-            "SELECT u.doc, u.created_at, u.updated_at, u.last_login, u.logins_count \
-             FROM user_roles ur JOIN users u ON u.user_id = ur.user_id \
-             WHERE ur.role_id = $1 ORDER BY ur.user_id LIMIT $2 OFFSET $3",
+        self.paged(
+            "u.doc, u.created_at, u.updated_at, u.last_login, u.logins_count",
+            "user_roles ur JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1",
+            "ur.user_id",
+            role_id,
+            page,
+            crate::users::decode,
         )
-        .bind(role_id)
-        .bind(page.per_page)
-        .bind(page.offset())
-        .fetch_all(&self.pool)
         .await
-        .map_err(map_err)?;
-        Ok((
-            rows.iter()
-                .map(crate::users::decode)
-                .collect::<Result<_, _>>()?,
-            total,
-        ))
     }
 
     async fn list_user_roles(
@@ -392,23 +385,15 @@ impl RbacStore for SqlStore {
         user_id: &str,
         page: Page,
     ) -> Result<(Vec<Role>, i64), StoreError> {
-        let total = self
-            .count_bound(
-                "SELECT COUNT(*) FROM user_roles WHERE user_id = $1",
-                &[user_id],
-            )
-            .await?;
-        let rows = sqlx::query(
-            "SELECT r.id, r.name, r.description FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
-             WHERE ur.user_id = $1 ORDER BY LOWER(r.name), r.name, r.id LIMIT $2 OFFSET $3",
+        self.paged(
+            "r.id, r.name, r.description",
+            "user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1",
+            "LOWER(r.name), r.name, r.id",
+            user_id,
+            page,
+            role,
         )
-        .bind(user_id)
-        .bind(page.per_page)
-        .bind(page.offset())
-        .fetch_all(&self.pool)
         .await
-        .map_err(map_err)?;
-        Ok((rows.iter().map(role).collect::<Result<_, _>>()?, total))
     }
 
     async fn add_user_permissions(
@@ -435,25 +420,18 @@ impl RbacStore for SqlStore {
         user_id: &str,
         page: Page,
     ) -> Result<(Vec<UserPermission>, i64), StoreError> {
-        let total = self
-            .count_bound(
-                &format!("SELECT COUNT(*) FROM ({USER_PERMISSIONS}) held"),
-                &[user_id],
+        let (held, total) = self
+            .paged(
+                "resource_server_identifier, permission_name",
+                &format!("({USER_PERMISSIONS}) held"),
+                "resource_server_identifier, permission_name",
+                user_id,
+                page,
+                permission,
             )
             .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT resource_server_identifier, permission_name FROM ({USER_PERMISSIONS}) held \
-             ORDER BY resource_server_identifier, permission_name LIMIT $2 OFFSET $3"
-        ))
-        .bind(user_id)
-        .bind(page.per_page)
-        .bind(page.offset())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let p = permission(row)?;
+        let mut out = Vec::with_capacity(held.len());
+        for p in held {
             let sources = self.permission_sources(user_id, &p).await?;
             out.push(UserPermission {
                 permission: p,

@@ -139,6 +139,11 @@ pub async fn exchange(
         azp: client_id.to_owned(),
         scope: scope.clone(),
         gty: Some("client-credentials".into()),
+        // Auth0: with RBAC and an `*_authz` dialect a machine token lists its
+        // granted scopes as `permissions` too (the client grant decides).
+        permissions: (api.settings.enforce_policies
+            && crate::rbac::dialect_has_permissions(api.settings.token_dialect))
+        .then(|| granted.clone()),
     };
     let access_token = jwt::sign(ctx.keys.current().signer(), jwt::TYP_AT_JWT, &claims)?;
     Ok(Issued {
