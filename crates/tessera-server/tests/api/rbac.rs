@@ -684,3 +684,55 @@ async fn machine_tokens_list_their_grant_and_users_never_reach_the_management_ap
     assert!(r.body.get("access_token").is_none(), "{r:?}");
     assert_eq!(r.reason(), Some(Reason::ManagementApiForUser), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_the_rbac_endpoints() {
+    let s = start().await;
+    let r = reply(
+        http()
+            .get(s.url("api/v2/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let paths = &r.body["paths"];
+    for (path, method, scope) in [
+        ("/api/v2/roles", "get", "read:roles"),
+        ("/api/v2/roles", "post", "create:roles"),
+        ("/api/v2/roles/{id}", "get", "read:roles"),
+        ("/api/v2/roles/{id}", "patch", "update:roles"),
+        ("/api/v2/roles/{id}", "delete", "delete:roles"),
+        ("/api/v2/roles/{id}/permissions", "get", "read:roles"),
+        ("/api/v2/roles/{id}/permissions", "post", "update:roles"),
+        ("/api/v2/roles/{id}/permissions", "delete", "update:roles"),
+        ("/api/v2/roles/{id}/users", "get", "read:role_members"),
+        ("/api/v2/roles/{id}/users", "post", "update:roles"),
+        ("/api/v2/users/{id}/roles", "get", "read:role_members"),
+        ("/api/v2/users/{id}/roles", "post", "update:users"),
+        ("/api/v2/users/{id}/roles", "delete", "update:users"),
+        ("/api/v2/users/{id}/permissions", "get", "read:users"),
+        ("/api/v2/users/{id}/permissions", "post", "update:users"),
+        ("/api/v2/users/{id}/permissions", "delete", "update:users"),
+    ] {
+        let op = &paths[path][method];
+        assert_eq!(
+            op["security"][0]["bearer"][0], scope,
+            "{path} {method}: {op}"
+        );
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            let want = if p["name"] == "id" { "path" } else { "query" };
+            assert_eq!(p["in"], want, "{path} {method}: {p}");
+        }
+    }
+    let list = paths["/api/v2/roles"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect::<Vec<_>>();
+    for name in ["page", "per_page", "include_totals", "name_filter"] {
+        assert!(list.contains(&name), "{list:?}");
+    }
+}
