@@ -736,3 +736,37 @@ async fn openapi_documents_the_rbac_endpoints() {
         assert!(list.contains(&name), "{list:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_login_gets_only_the_held_scopes() {
+    let s = start().await;
+    let admin = s.admin_token().await;
+    shop(
+        &s,
+        &admin,
+        json!({"enforce_policies": true, "token_dialect": "access_token_authz"}),
+    )
+    .await;
+    let uid = user(&s).await;
+    let up = format!("api/v2/users/{}/permissions", enc(&uid));
+    let r = s
+        .api(Method::POST, &up, &admin, Some(perms(&["read:orders"])))
+        .await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let web = app(
+        &s,
+        json!({"app_type": "regular_web", "grant_types": ["authorization_code", "refresh_token"]}),
+    )
+    .await;
+    let r = crate::flows::login(
+        &s,
+        &web,
+        "openid read:orders write:orders",
+        &[("audience", SHOP)],
+    )
+    .await;
+    assert_eq!(scopes_of(&r), ["openid", "read:orders"], "{r:?}");
+    let at = claims(&field(&r, "access_token"));
+    assert_eq!(at["permissions"], json!(["read:orders"]));
+    assert_eq!(at["scope"], field(&r, "scope"));
+}
