@@ -58,6 +58,13 @@ pub const MANAGEMENT_SCOPES: &[(&str, &str)] = &[
     ("delete:actions", "Delete actions"),
     ("read:logs", "Read the tenant's log events"),
     ("read:logs_users", "Read users' log events"),
+    ("read:roles", "Read roles"),
+    ("create:roles", "Create roles"),
+    ("update:roles", "Update roles and their permissions"),
+    ("delete:roles", "Delete roles"),
+    ("read:role_members", "Read roles' users"),
+    ("create:role_members", "Assign roles to users"),
+    ("delete:role_members", "Remove roles from users"),
 ];
 
 pub fn management_scope_names() -> Vec<String> {

@@ -445,8 +445,7 @@ async fn post_login_event(state: &AppState, input: &PostLogin<'_>) -> Result<Val
 
 /// The role names of a user (`event.authorization.roles`).
 async fn user_roles(state: &AppState, user_id: &str) -> Result<Vec<String>, StoreError> {
-    let _ = (state, user_id);
-    Ok(Vec::new())
+    tessera_core::rbac::user_role_names(state.store.as_ref(), user_id).await
 }
 
 /// Records the run in the tenant's log: console output and, for a stop,

@@ -17,6 +17,7 @@ mod keys;
 mod logs;
 mod meta;
 mod otp;
+mod rbac;
 mod refresh;
 mod retired;
 mod revocations;

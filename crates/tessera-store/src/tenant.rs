@@ -251,6 +251,7 @@ impl TenantStore for SqlStore {
                 if let Some(until) = retired_until(&old, Some(&rs), now) {
                     retired::remember(conn, &rs.identifier, until).await?;
                 }
+                crate::rbac::forget_removed_scopes(conn, &old, &rs).await?;
                 Ok(true)
             })
         })

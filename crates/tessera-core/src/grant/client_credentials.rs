@@ -154,6 +154,11 @@ pub async fn exchange(
         azp: client_id.to_owned(),
         scope: scope.clone(),
         gty: Some("client-credentials".into()),
+        // Auth0: with RBAC and an `*_authz` dialect a machine token lists its
+        // granted scopes as `permissions` too (the client grant decides).
+        permissions: (api.settings.enforce_policies
+            && crate::rbac::dialect_has_permissions(api.settings.token_dialect))
+        .then(|| granted.clone()),
         custom: serde_json::Map::new(),
     }
     .with_custom(&custom);

@@ -181,6 +181,15 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
     // What the API still defines: a scope removed from the API since the login
     // leaves the tokens of every later refresh too.
     let kept = crate::authorize::granted_scopes(g.scope, g.api);
+    // RBAC (docs/rbac.md), read at every mint: a role or permission removed
+    // since the login is gone from the next token, refreshes included.
+    let (kept, permissions) = match g.api {
+        Some(api) => {
+            let enforced = crate::rbac::enforce(ctx.store, &g.user.user_id, api, kept).await?;
+            (enforced.scope, enforced.permissions)
+        }
+        None => (kept, None),
+    };
     let g = UserGrant { scope: &kept, ..g };
     let keys = ctx.keys.current();
     let signer = keys.signer();
@@ -210,6 +219,7 @@ pub async fn issue_user_tokens(ctx: &Ctx<'_>, g: UserGrant<'_>) -> Result<UserTo
                 azp: g.client.client_id.clone(),
                 scope: scope.clone(),
                 gty: None,
+                permissions,
                 custom: serde_json::Map::new(),
             }
             .with_custom(&g.custom.access_token_claims);

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::manage::Invalid;
 use crate::model::{
     ClientSettings, ComplianceLevel, OrganizationUsage, RedirectionPolicy, ResourceServerSettings,
-    ThirdPartySecurityMode, TokenDialect,
+    ThirdPartySecurityMode,
 };
 
 /// `Tessera-Error-Reason` of a refused enforcing value.
@@ -116,15 +116,6 @@ pub fn resource_server(s: &ResourceServerSettings) -> Result<(), Invalid> {
             "is not accepted: Tessera signs no HS256 access tokens",
         )
         .with_reason(SECRET_REFUSED));
-    }
-    if matches!(
-        s.token_dialect,
-        TokenDialect::AccessTokenAuthz | TokenDialect::Rfc9068ProfileAuthz
-    ) {
-        return Err(refuse("token_dialect", "a dialect with permissions (RBAC)"));
-    }
-    if s.enforce_policies {
-        return Err(refuse("enforce_policies", "RBAC (true)"));
     }
     if !empty(s.token_encryption.as_ref()) {
         return Err(refuse("token_encryption", "access-token encryption"));

@@ -1,5 +1,6 @@
-//! The Auth0 resource-server (API) properties Tessera stores and answers but
-//! does not act on yet ("accepted, no effect yet" in docs/management-api.md),
+//! The Auth0 resource-server (API) properties Tessera stores and answers (all
+//! but `token_dialect` and `enforce_policies`, which `crate::rbac` acts on, are
+//! "accepted, no effect yet" in docs/management-api.md),
 //! with Auth0's types and defaults: one list ([`resource_server_settings_list!`])
 //! declares [`ResourceServerSettings`] and the same properties in the bodies of
 //! `manage::resource_servers`.
@@ -27,9 +28,11 @@ macro_rules! resource_server_settings_list {
             allow_online_access_with_ephemeral_sessions: Option<bool> = None,
             /// The access tokens' profile: `access_token` (default),
             /// `access_token_authz` (with `permissions`), `rfc9068_profile`,
-            /// `rfc9068_profile_authz`.
+            /// `rfc9068_profile_authz`. Acted on (docs/rbac.md): the
+            /// `*_authz` dialects add `permissions` when RBAC is enforced.
             token_dialect: TokenDialect = TokenDialect::AccessToken,
-            /// RBAC: enforce the user's permissions.
+            /// RBAC: limit users' API scopes to their permissions (acted on,
+            /// docs/rbac.md).
             enforce_policies: bool = false,
             #[serde(skip_serializing_if = "Option::is_none")]
             #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]

@@ -59,6 +59,11 @@ pub struct AccessClaims {
     /// `client-credentials` for machine-to-machine tokens (Auth0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gty: Option<String>,
+    /// The `*_authz` dialects of an API enforcing RBAC: the user's
+    /// permissions for the API (all held, asked or not), or a machine
+    /// token's granted scopes (docs/rbac.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
     /// Custom claims set by Actions (never one of the names above: see
     /// [`AccessClaims::with_custom`]).
     #[serde(flatten)]

@@ -16,11 +16,13 @@ mod jobs;
 mod logs;
 mod paging;
 mod resource_servers;
+mod roles;
 mod signing_keys;
 mod tenant_settings;
 mod tickets;
 mod user_identities;
 pub mod user_jobs;
+mod user_roles;
 mod users;
 
 use std::sync::Arc;
@@ -82,6 +84,8 @@ pub fn router(issuer: &tessera_core::Issuer) -> (Router<AppState>, utoipa::opena
     let api = tenant_settings::routes(api);
     let api = actions::routes(api);
     let api = logs::routes(api);
+    let api = roles::routes(api);
+    let api = user_roles::routes(api);
     let (router, mut doc) = api.split_for_parts();
     // Paths start with /api/v2; the server is the issuer (which may have a path).
     doc.servers = Some(vec![utoipa::openapi::Server::new(

@@ -40,6 +40,7 @@ mod password_reset;
 mod passwordless;
 mod private_key_jwt;
 mod rate_limits;
+mod rbac;
 mod refresh;
 mod revocation;
 mod revocation_bounds;

@@ -18,6 +18,7 @@ mod keys;
 mod log_events;
 mod login_attempts;
 mod otp_codes;
+mod rbac;
 mod refresh;
 mod retired_lifetimes;
 mod revocation_log;
@@ -37,6 +38,7 @@ pub use keys::*;
 pub use log_events::*;
 pub use login_attempts::*;
 pub use otp_codes::*;
+pub use rbac::*;
 pub use refresh::*;
 pub use retired_lifetimes::*;
 pub use revocation_log::*;
@@ -85,6 +87,9 @@ macro_rules! suite {
 }
 
 suite!(
+    roles_have_unique_names_and_filtered_pages,
+    permissions_come_from_roles_and_directly,
+    deletions_and_removed_scopes_take_their_permissions,
     meta_first_writer_wins,
     reopening_migrates_idempotently,
     key_inserts_are_atomic_and_unique,

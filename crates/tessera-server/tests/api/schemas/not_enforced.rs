@@ -190,21 +190,6 @@ async fn api_enforcement_values_and_signing_secrets_are_refused() {
     let before = s.api(Method::GET, &path, &t, None).await.body;
     for (body, property, reason) in [
         (
-            json!({"enforce_policies": true}),
-            "enforce_policies",
-            "setting_not_enforced",
-        ),
-        (
-            json!({"token_dialect": "access_token_authz"}),
-            "token_dialect",
-            "setting_not_enforced",
-        ),
-        (
-            json!({"token_dialect": "rfc9068_profile_authz"}),
-            "token_dialect",
-            "setting_not_enforced",
-        ),
-        (
             json!({"token_encryption": {"format": "compact-nested-jwe"}}),
             "token_encryption",
             "setting_not_enforced",
