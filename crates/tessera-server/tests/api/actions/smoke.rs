@@ -69,3 +69,73 @@ async fn a_credentials_exchange_action_adds_a_claim_and_can_deny() {
     let at = claims(&field(&r, "access_token"));
     assert_eq!(at["https://example.com/tier"], "gold");
 }
+
+/// `event.authorization.roles` holds the user's role names (RBAC), as the
+/// documented roles-claim action reads them; removing the role shows at the
+/// next token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_reach_the_post_login_event() {
+    use reqwest::Method;
+    let s = start().await;
+    apis(&s).await;
+    let user_id = user(&s).await;
+    let web = app(&s, json!({"app_type": "regular_web"})).await;
+    let admin = s.admin_token().await;
+    let role = s
+        .api(
+            Method::POST,
+            "api/v2/roles",
+            &admin,
+            Some(json!({"name": "editor"})),
+        )
+        .await;
+    assert_eq!(role.status, 200, "{role:?}");
+    let role_id = role.body["id"].as_str().unwrap().to_owned();
+    let assigned = s
+        .api(
+            Method::POST,
+            &format!("api/v2/users/{user_id}/roles"),
+            &admin,
+            Some(json!({"roles": [role_id]})),
+        )
+        .await;
+    assert!(assigned.status < 300, "{assigned:?}");
+    deploy_and_bind(
+        &s,
+        &admin,
+        "post-login",
+        "roles",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+  const namespace = 'https://my-app.example.com';
+  if (event.authorization) {
+    api.idToken.setCustomClaim(`${namespace}/roles`, event.authorization.roles);
+    api.accessToken.setCustomClaim(`${namespace}/roles`, event.authorization.roles);
+  }
+};"#,
+        json!([]),
+    )
+    .await;
+    let r = login(&s, &web, "openid read:orders", &[("audience", API)]).await;
+    assert_eq!(
+        claims(&field(&r, "id_token"))["https://my-app.example.com/roles"],
+        json!(["editor"])
+    );
+    assert_eq!(
+        claims(&field(&r, "access_token"))["https://my-app.example.com/roles"],
+        json!(["editor"])
+    );
+    let removed = s
+        .api(
+            Method::DELETE,
+            &format!("api/v2/users/{user_id}/roles"),
+            &admin,
+            Some(json!({"roles": [role_id]})),
+        )
+        .await;
+    assert!(removed.status < 300, "{removed:?}");
+    let r = login(&s, &web, "openid", &[]).await;
+    assert_eq!(
+        claims(&field(&r, "id_token"))["https://my-app.example.com/roles"],
+        json!([])
+    );
+}
