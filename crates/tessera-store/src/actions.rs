@@ -100,13 +100,16 @@ impl ActionStore for SqlStore {
                 };
                 a.deployed_version_id = row.try_get("deployed_version_id")?;
                 let doc = json_text(&a).map_err(decode_err)?;
+                // The trigger column too: the listing's filter and the
+                // bindings' check read it (an unbound action may change trigger).
                 sqlx::query(
-                    "UPDATE actions SET name = $2, doc = $3, updated_at = $4 WHERE id = $1",
+                    "UPDATE actions SET name = $2, doc = $3, updated_at = $4, trigger_id = $5 WHERE id = $1",
                 )
                 .bind(&a.id)
                 .bind(&a.name)
                 .bind(&doc)
                 .bind(a.updated_at)
+                .bind(a.trigger.as_str())
                 .execute(&mut *conn)
                 .await?;
                 Ok(true)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tessera_core::keys::KeyPolicy;
 use tessera_store::{SqlStore, testing};
 
+mod actions;
 mod client_credentials;
 mod clients;
 mod flow;
@@ -25,6 +26,7 @@ mod tenant_settings;
 mod tickets;
 mod users;
 
+pub use actions::*;
 pub use client_credentials::*;
 pub use clients::*;
 pub use flow::*;
@@ -83,6 +85,7 @@ macro_rules! suite {
 }
 
 suite!(
+    an_actions_trigger_change_moves_it_in_listings_and_bindings,
     meta_first_writer_wins,
     reopening_migrates_idempotently,
     key_inserts_are_atomic_and_unique,
