@@ -432,13 +432,19 @@ async fn create(
     let now = state.clock.now();
     let check = |code: &str| state.actions.check(code);
     let action = actions::build(&state.master, new_id()?, body, &check, now)?;
+    // Code that fails to build is refused before it is stored when a deploy
+    // is asked for: a 400 leaves nothing behind, and a retry is no duplicate.
+    let version = if deploy_now {
+        Some(actions::version_of_draft(&action, new_id()?, now)?)
+    } else {
+        None
+    };
     match state.store.create_action(&action).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(name_conflict()),
         Err(e) => return Err(e.into()),
     }
-    if deploy_now {
-        let version = actions::version_of_draft(&action, new_id()?, now)?;
+    if let Some(version) = version {
         store_deploy(&state, &version, None).await?;
     }
     let action = get_action(&state, &action.id).await?;
