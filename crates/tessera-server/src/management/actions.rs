@@ -27,6 +27,15 @@ use super::error::{ErrorBody, MgmtError, MgmtResult};
 use super::extract::{Payload, QueryOf, timestamp};
 use crate::state::AppState;
 
+/// The path of the actions' create and update routes (the body limit looks
+/// for it).
+pub const ACTIONS_PATH: &str = "/api/v2/actions/actions";
+
+/// The body limit of an action's create or update: room for Auth0's 100 KB
+/// of code with JSON's escapes, and the secrets, whatever `body_limit` is.
+pub const BODY_LIMIT: usize = 4 * actions::MAX_CODE_LEN
+    + actions::MAX_SECRETS * (actions::MAX_SECRET_NAME_LEN + actions::MAX_SECRET_VALUE_LEN + 64);
+
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(list, create))
         .routes(routes!(get_one, update, delete))
