@@ -117,7 +117,7 @@ impl Recorder {
             return;
         }
         let room = self.log_cap.saturating_sub(self.log.len());
-        if line.len() + 1 <= room {
+        if line.len() < room {
             self.log.push_str(line);
             self.log.push('\n');
         } else {
