@@ -2,6 +2,7 @@
 //! and bindings; post-login and credentials-exchange run in the sandbox with
 //! Auth0's `event` and `api`; who must not get in.
 
+mod management;
 mod smoke;
 
 use reqwest::Method;
