@@ -570,6 +570,31 @@ async fn deploys_number_versions_and_a_roll_back_deploys_an_earlier_one_anew() {
         .await;
     assert_mgmt_error(&r, 404, "action_version_not_found");
 
+    // Another action's version is not this action's.
+    let other = created(&s, &admin, "other", CLAIM_CODE).await;
+    for (m, path) in [
+        (Method::GET, format!("{ACTIONS}/{other}/versions/{v1_id}")),
+        (
+            Method::POST,
+            format!("{ACTIONS}/{other}/versions/{v1_id}/deploy"),
+        ),
+    ] {
+        assert_mgmt_error(
+            &s.api(m, &path, &admin, None).await,
+            404,
+            "action_version_not_found",
+        );
+    }
+    let r = s
+        .api(
+            Method::GET,
+            &format!("{ACTIONS}/{other}/versions"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(r.body["total"], 0, "{r:?}");
+
     // The bindings' actions carry no value either.
     bind(&s, &admin, "post-login", &[&id]).await;
     let r = seen.keep(
