@@ -103,6 +103,12 @@ pub struct ActionDto {
     pub deployed_version: Option<Box<VersionDto>>,
     /// `built` or `failed`.
     pub status: String,
+    /// Why the draft failed to build (as a version's `errors`); left out
+    /// when it built. Auth0 builds at deploy and answers the errors on the
+    /// version; Tessera builds the draft and deploys only built code, so the
+    /// draft is where they can be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ActionErrorDto>,
     pub built_at: String,
     /// Always empty.
     #[schema(value_type = Vec<Object>)]
@@ -271,7 +277,7 @@ async fn deployed_of(state: &AppState, a: &Action) -> MgmtResult<Option<ActionVe
 
 async fn action_dto(state: &AppState, a: &Action) -> MgmtResult<ActionDto> {
     let deployed = deployed_of(state, a).await?;
-    let (status, _) = status_of(&a.draft);
+    let (status, errors) = status_of(&a.draft);
     Ok(ActionDto {
         id: a.id.clone(),
         name: a.name.clone(),
@@ -289,6 +295,7 @@ async fn action_dto(state: &AppState, a: &Action) -> MgmtResult<ActionDto> {
             .as_ref()
             .map(|v| Box::new(version_dto(a, v, Some(v)))),
         status,
+        errors,
         built_at: timestamp(a.draft.built_at),
         modules: Vec::new(),
     })

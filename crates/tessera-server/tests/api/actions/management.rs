@@ -112,6 +112,7 @@ async fn an_action_is_created_listed_read_updated_and_deleted_in_auth0s_shapes()
     assert_eq!(a["modules"], json!([]));
     assert_eq!(a["all_changes_deployed"], false);
     assert!(a.get("deployed_version").is_none(), "{a}");
+    assert!(a.get("errors").is_none(), "{a}");
     for t in ["created_at", "updated_at", "built_at"] {
         assert!(a[t].is_string(), "{t}: {a}");
     }
@@ -627,7 +628,20 @@ async fn code_with_a_syntax_error_builds_failed_and_is_not_deployed() {
     .await;
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(r.body["status"], "failed");
+    // The build error, as Auth0's `ActionError`, on the action and its get.
+    let failed = |a: &Value| {
+        let errors = a["errors"].as_array().unwrap_or_else(|| panic!("{a}"));
+        assert_eq!(errors.len(), 1, "{a}");
+        assert_eq!(errors[0]["id"], "build_failed", "{a}");
+        assert!(!errors[0]["msg"].as_str().unwrap().is_empty(), "{a}");
+    };
+    failed(&r.body);
     let id = r.body["id"].as_str().unwrap().to_owned();
+    failed(
+        &s.api(Method::GET, &format!("{ACTIONS}/{id}"), &admin, None)
+            .await
+            .body,
+    );
     let r = deploy(&s, &admin, &id).await;
     assert_mgmt_error(&r, 400, "invalid_body");
     assert_eq!(reason(&r), Some("action_not_built"));
@@ -672,6 +686,7 @@ async fn code_with_a_syntax_error_builds_failed_and_is_not_deployed() {
         )
         .await;
     assert_eq!(r.body["status"], "built", "{r:?}");
+    assert!(r.body.get("errors").is_none(), "{r:?}");
     assert_eq!(deploy(&s, &admin, &id).await.status, 200);
     let r = s
         .api(
@@ -682,6 +697,7 @@ async fn code_with_a_syntax_error_builds_failed_and_is_not_deployed() {
         )
         .await;
     assert_eq!(r.body["status"], "failed", "{r:?}");
+    failed(&r.body);
     assert_eq!(r.body["deployed_version"]["status"], "built");
     assert_eq!(r.body["deployed_version"]["errors"], json!([]));
     let r = deploy(&s, &admin, &id).await;
