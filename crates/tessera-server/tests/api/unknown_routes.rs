@@ -73,7 +73,7 @@ async fn unknown_routes_and_methods_answer_in_auth0s_shape() {
         "api/v2/clients/x/y/z",
         "api/v2/",
         "api/v2",
-        "api/v2/actions/triggers",
+        "api/v2/actions/modules",
     ] {
         for method in [
             Method::GET,
@@ -94,7 +94,7 @@ async fn unknown_routes_and_methods_answer_in_auth0s_shape() {
     for (method, path) in [
         (Method::PUT, "api/v2/clients"),
         (Method::DELETE, "api/v2/tenants/settings"),
-        (Method::POST, "api/v2/actions/actions"),
+        (Method::PUT, "api/v2/actions/actions"),
         (Method::PUT, "api/v2/connections/con_x/clients"),
     ] {
         let r = s.api(method.clone(), path, &admin, None).await;
