@@ -3,6 +3,9 @@
 //! Auth0's `event` and `api`; who must not get in.
 
 mod management;
+mod management_access;
+mod management_bindings;
+mod management_bodies;
 mod smoke;
 
 use reqwest::Method;
