@@ -145,8 +145,20 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> 
     )
 }
 
+/// A create or update of an action: its code alone may be Auth0's 100 KB.
+fn is_action_body(req: &Request) -> bool {
+    matches!(
+        *req.method(),
+        axum::http::Method::POST | axum::http::Method::PATCH
+    ) && req
+        .uri()
+        .path()
+        .contains(crate::management::actions::ACTIONS_PATH)
+}
+
 /// The body limit: `body_limit` for every request but user imports
-/// (`jobs.import_limit`, answered in the Management API's shape). A declared
+/// (`jobs.import_limit`, answered in the Management API's shape) and actions'
+/// bodies (at least [`crate::management::actions::BODY_LIMIT`]). A declared
 /// length over it is refused before the body is read; a body that grows past
 /// it fails when read (as `RequestBodyLimitLayer` does), and extractors see the
 /// same limit (`DefaultBodyLimit`).
@@ -159,6 +171,10 @@ async fn limit_body(State(state): State<AppState>, req: Request, next: Next) -> 
             .ends_with(crate::management::user_jobs::IMPORT_PATH);
     let limit = if import {
         config.jobs.import_limit
+    } else if is_action_body(&req) {
+        config
+            .body_limit
+            .max(crate::management::actions::BODY_LIMIT)
     } else {
         config.body_limit
     };

@@ -118,6 +118,8 @@ impl ActionStore for SqlStore {
                     return Ok(ActionUpdated::Bound);
                 }
                 let doc = json_text(&a).map_err(decode_err)?;
+                // The trigger column too: the listing's filter and the
+                // bindings' check read it (an unbound action may change trigger).
                 sqlx::query(
                     "UPDATE actions SET name = $2, trigger_id = $3, doc = $4, updated_at = $5 WHERE id = $1",
                 )

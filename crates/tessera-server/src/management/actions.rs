@@ -27,6 +27,15 @@ use super::error::{ErrorBody, MgmtError, MgmtResult};
 use super::extract::{Payload, QueryOf, timestamp};
 use crate::state::AppState;
 
+/// The path of the actions' create and update routes (the body limit looks
+/// for it).
+pub const ACTIONS_PATH: &str = "/api/v2/actions/actions";
+
+/// The body limit of an action's create or update: room for Auth0's 100 KB
+/// of code with JSON's escapes, and the secrets, whatever `body_limit` is.
+pub const BODY_LIMIT: usize = 4 * actions::MAX_CODE_LEN
+    + actions::MAX_SECRETS * (actions::MAX_SECRET_NAME_LEN + actions::MAX_SECRET_VALUE_LEN + 64);
+
 pub fn routes(api: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     api.routes(routes!(list, create))
         .routes(routes!(get_one, update, delete))
@@ -94,6 +103,12 @@ pub struct ActionDto {
     pub deployed_version: Option<Box<VersionDto>>,
     /// `built` or `failed`.
     pub status: String,
+    /// Why the draft failed to build (as a version's `errors`); left out
+    /// when it built. Auth0 builds at deploy and answers the errors on the
+    /// version; Tessera builds the draft and deploys only built code, so the
+    /// draft is where they can be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ActionErrorDto>,
     pub built_at: String,
     /// Always empty.
     #[schema(value_type = Vec<Object>)]
@@ -262,7 +277,7 @@ async fn deployed_of(state: &AppState, a: &Action) -> MgmtResult<Option<ActionVe
 
 async fn action_dto(state: &AppState, a: &Action) -> MgmtResult<ActionDto> {
     let deployed = deployed_of(state, a).await?;
-    let (status, _) = status_of(&a.draft);
+    let (status, errors) = status_of(&a.draft);
     Ok(ActionDto {
         id: a.id.clone(),
         name: a.name.clone(),
@@ -280,6 +295,7 @@ async fn action_dto(state: &AppState, a: &Action) -> MgmtResult<ActionDto> {
             .as_ref()
             .map(|v| Box::new(version_dto(a, v, Some(v)))),
         status,
+        errors,
         built_at: timestamp(a.draft.built_at),
         modules: Vec::new(),
     })
@@ -436,11 +452,12 @@ async fn create(
     let now = state.clock.now();
     let check = |_: &str| verdict.clone();
     let action = actions::build(&state.master, new_id()?, body, &check, now)?;
-    // Code that failed to build is refused before anything is stored when it
-    // is to be deployed at once.
-    let version = match deploy_now {
-        true => Some(actions::version_of_draft(&action, new_id()?, now)?),
-        false => None,
+    // Code that fails to build is refused before it is stored when a deploy
+    // is asked for: a 400 leaves nothing behind, and a retry is no duplicate.
+    let version = if deploy_now {
+        Some(actions::version_of_draft(&action, new_id()?, now)?)
+    } else {
+        None
     };
     match state.store.create_action(&action).await {
         Ok(()) => {}

@@ -1,7 +1,7 @@
 //! The Auth0-compatible Management API under `/api/v2/`. Routes and the OpenAPI
 //! document come from the same annotated handlers, so the document cannot drift.
 
-mod actions;
+pub(crate) mod actions;
 pub mod auth;
 mod blacklists;
 mod client_credentials;

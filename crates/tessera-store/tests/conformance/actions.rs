@@ -212,3 +212,49 @@ pub async fn actions_deploy_bind_and_delete(db: Db) {
             .is_none()
     );
 }
+
+async fn listed(db: &Db, trigger: TriggerId) -> Vec<String> {
+    let filter = ActionFilter {
+        trigger: Some(trigger),
+        ..ActionFilter::default()
+    };
+    let page = Page::checked(None, None).unwrap();
+    let (found, _) = db.store.list_actions(&filter, page).await.unwrap();
+    found.into_iter().map(|a| a.id).collect()
+}
+
+/// An update that moves an unbound action to another trigger moves it in the
+/// listing's filter and in the bindings' check too.
+pub async fn an_actions_trigger_change_moves_it_in_listings_and_bindings(db: Db) {
+    let a = action("a1", "action a1", TriggerId::PostLogin, "// code");
+    db.store.create_action(&a).await.unwrap();
+    let moved = Action {
+        trigger: TriggerId::CredentialsExchange,
+        trigger_version: TriggerId::CredentialsExchange.version().into(),
+        updated_at: T0 + 1,
+        ..a
+    };
+    assert_eq!(
+        db.store.update_action(&moved).await.unwrap(),
+        ActionUpdated::Updated
+    );
+    assert_eq!(listed(&db, TriggerId::CredentialsExchange).await, ["a1"]);
+    assert!(listed(&db, TriggerId::PostLogin).await.is_empty());
+    let stored = db.store.get_action("a1").await.unwrap().unwrap();
+    assert_eq!(stored.trigger, TriggerId::CredentialsExchange);
+    // Deployed, it binds to its new trigger.
+    db.store
+        .deploy_action_version(&version("v1", &moved), None, T0 + 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        db.store
+            .set_action_bindings(
+                TriggerId::CredentialsExchange,
+                &[binding("b1", "a1", TriggerId::CredentialsExchange)],
+            )
+            .await
+            .unwrap()
+    );
+}

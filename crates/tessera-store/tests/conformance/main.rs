@@ -90,6 +90,7 @@ suite!(
     roles_have_unique_names_and_filtered_pages,
     permissions_come_from_roles_and_directly,
     deletions_and_removed_scopes_take_their_permissions,
+    an_actions_trigger_change_moves_it_in_listings_and_bindings,
     meta_first_writer_wins,
     reopening_migrates_idempotently,
     key_inserts_are_atomic_and_unique,

@@ -2,6 +2,10 @@
 //! and bindings; post-login and credentials-exchange run in the sandbox with
 //! Auth0's `event` and `api`; who must not get in.
 
+mod management;
+mod management_access;
+mod management_bindings;
+mod management_bodies;
 mod smoke;
 
 use reqwest::Method;
