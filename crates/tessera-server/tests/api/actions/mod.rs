@@ -5,6 +5,7 @@
 mod claim_rules;
 mod credentials_exchange;
 mod logs_order;
+mod post_login;
 mod sandbox;
 mod smoke;
 
