@@ -599,7 +599,24 @@ pub async fn post_login(
     );
     let effects = match outcome.result {
         Ok(effects) => effects,
-        Err(stop) => return Err(stop_error(&stop, &scripts).into()),
+        Err(stop) => {
+            // Auth0: a denial does not cancel the metadata changes asked for.
+            if let Stop::Denied {
+                app_metadata,
+                user_metadata,
+                ..
+            } = &stop
+            {
+                persist_metadata(
+                    state,
+                    &input.user.user_id,
+                    app_metadata.as_ref(),
+                    user_metadata.as_ref(),
+                )
+                .await?;
+            }
+            return Err(stop_error(&stop, &scripts).into());
+        }
     };
     log_refused(state, &input.client.client_id, &effects.refused_claims);
     persist_metadata(

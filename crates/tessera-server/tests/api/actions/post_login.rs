@@ -444,3 +444,44 @@ async fn post_login_runs_at_the_password_grant_and_can_deny_it() {
     );
     assert_eq!(r.reason(), Some(Reason::ActionDenied));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denial_keeps_the_metadata_changes_the_actions_asked_for() {
+    // Auth0: `api.access.deny` "will NOT cancel other user-related side
+    // effects (such as metadata changes) requested by this Action".
+    let s = server().await;
+    apis(&s).await;
+    let user_id = full_user(&s).await;
+    let web = web_app(&s, "Web app", json!({})).await;
+    let admin = s.admin_token().await;
+    deploy_and_bind(
+        &s,
+        &admin,
+        "post-login",
+        "flag-and-deny",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+  api.user.setAppMetadata('denied_logins', (event.user.app_metadata.denied_logins || 0) + 1);
+  api.user.setUserMetadata('color', null);
+  api.access.deny('Your account is under review.');
+};"#,
+        json!([]),
+    )
+    .await;
+    let r = password_login(&s, &web, "openid", "agent").await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.reason(), Some(Reason::ActionDenied));
+    let u = s
+        .api(
+            Method::GET,
+            &format!("api/v2/users/{}", enc_id(&user_id)),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(
+        u.body["app_metadata"],
+        json!({"plan": "free", "seats": 3, "denied_logins": 1}),
+        "{u:?}"
+    );
+    assert_eq!(u.body["user_metadata"], json!({"lang": "en"}));
+}
