@@ -145,3 +145,33 @@ async fn actions_run_in_binding_order() {
     // The metadata persisted by the previous login: `second` ran last there.
     assert_eq!(at[format!("{NS}/saw")], "second");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_output_is_bounded_and_marked_truncated() {
+    let s = server().await;
+    apis(&s).await;
+    user(&s).await;
+    let web = web_app(&s, "Web app", json!({})).await;
+    let admin = s.admin_token().await;
+    deploy_and_bind(
+        &s,
+        &admin,
+        "post-login",
+        "flood",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+  for (let i = 0; i < 1000; i++) {
+    console.log(`line ${i} `.padEnd(100, '.'));
+  }
+};"#,
+        json!([]),
+    )
+    .await;
+    let r = password_login(&s, &web, "openid", "agent").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let events = events_until(&s, &admin, |e| !of_type(e, "actions_execution").is_empty()).await;
+    let run = &of_type(&events, "actions_execution")[0]["details"]["executions"][0];
+    assert_eq!(run["logs_truncated"], true, "{run:#}");
+    let logs = run["logs"].as_str().unwrap();
+    assert!(logs.starts_with("line 0 "), "{logs}");
+    assert!(logs.len() <= 8 * 1024, "{}", logs.len());
+}

@@ -214,3 +214,81 @@ async fn prototype_pollution_never_reaches_another_login() {
         crate::flows::API
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_action_at_authorize_answers_the_callback_with_access_denied() {
+    let s = server().await;
+    apis(&s).await;
+    user(&s).await;
+    let good: App = web_app(&s, "Good app", json!({})).await;
+    let evil: App = web_app(&s, "evil:loop", json!({})).await;
+    let admin = s.admin_token().await;
+    deploy_and_bind(&s, &admin, "post-login", "hostile", HOSTILE, json!([])).await;
+    let browser = crate::flows::browser();
+    let ((q, _), good_login) = tokio::join!(
+        crate::flows::authorize(&s, &browser, &evil, "openid", &[]),
+        crate::flows::login(
+            &s,
+            &good,
+            "openid read:orders",
+            &[("audience", crate::flows::API)]
+        ),
+    );
+    assert_eq!(
+        q.get("error").map(String::as_str),
+        Some("access_denied"),
+        "{q:?}"
+    );
+    assert_eq!(q.get("state").map(String::as_str), Some("st"));
+    assert!(!q.contains_key("code"), "{q:?}");
+    assert_good(&good_login);
+    // The same browser's session still logs in to the good app.
+    let r = crate::flows::login_in(
+        &s,
+        &browser,
+        &good,
+        "openid read:orders",
+        &[("audience", crate::flows::API)],
+    )
+    .await;
+    assert_good(&r);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_to_the_event_changes_nothing_stored() {
+    let s = server().await;
+    apis(&s).await;
+    let user_id = user(&s).await;
+    let web: App = web_app(&s, "Good app", json!({})).await;
+    let admin = s.admin_token().await;
+    deploy_and_bind(
+        &s,
+        &admin,
+        "post-login",
+        "mutator",
+        r#"exports.onExecutePostLogin = async (event, api) => {
+  event.user.app_metadata.roles = ['admin'];
+  event.user.email = 'mallory@example.com';
+  event.user.user_id = 'auth0|someone-else';
+  event.client.client_id = 'another-client';
+};"#,
+        json!([]),
+    )
+    .await;
+    let r = password_login(&s, &web, "openid email", "agent").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let id = claims(&field(&r, "id_token"));
+    assert_eq!(id["sub"], user_id.as_str());
+    assert_eq!(id["email"], crate::flows::EMAIL);
+    assert_eq!(id["aud"], web.id.as_str());
+    let u = s
+        .api(
+            reqwest::Method::GET,
+            &format!("api/v2/users/{}", crate::flows::enc(&user_id)),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(u.body["app_metadata"], json!({}), "{u:?}");
+    assert_eq!(u.body["email"], crate::flows::EMAIL);
+}
