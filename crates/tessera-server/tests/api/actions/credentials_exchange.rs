@@ -142,3 +142,68 @@ async fn a_credentials_exchange_denial_answers_auth0s_status_and_error() {
     let r = exchange(&s, &id, &secret, "Fine/1.0").await;
     assert_eq!(r.status, 200, "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credentials_exchange_action_cannot_set_restricted_claims_and_a_failure_is_access_denied()
+{
+    let s = server().await;
+    apis(&s).await;
+    let admin = s.admin_token().await;
+    let (id, secret) = s.m2m_client(API, &["read:orders"]).await;
+    let action = deploy_and_bind(
+        &s,
+        &admin,
+        "credentials-exchange",
+        "m2m-restricted",
+        r#"exports.onExecuteCredentialsExchange = async (event, api) => {
+  const namespace = 'https://my-app.example.com';
+  if ((event.request.user_agent || '') === 'broken') {
+    throw new Error('upstream unavailable');
+  }
+  for (const claim of ['sub', 'aud', 'scope', 'gty', 'azp', 'iss', 'exp', 'permissions', 'client_id']) {
+    api.accessToken.setCustomClaim(claim, 'evil');
+  }
+  api.accessToken.setCustomClaim(`${namespace}/kept`, true);
+};"#,
+        json!([]),
+    )
+    .await;
+    let r = exchange(&s, &id, &secret, "fine").await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let at = claims(&field(&r, "access_token"));
+    for name in [
+        "sub",
+        "aud",
+        "scope",
+        "gty",
+        "azp",
+        "iss",
+        "exp",
+        "permissions",
+        "client_id",
+    ] {
+        assert_ne!(at[name], "evil", "{name}: {at}");
+    }
+    assert_eq!(at["sub"], format!("{id}@clients"));
+    assert_eq!(at["aud"], API);
+    assert_eq!(at["scope"], "read:orders");
+    assert_eq!(at["gty"], "client-credentials");
+    assert_eq!(at[format!("{NS}/kept")], true);
+
+    let r = exchange(&s, &id, &secret, "broken").await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.body["error"], "access_denied");
+    assert_eq!(r.reason(), Some(Reason::ActionFailed));
+    let events = crate::logs::events_until(&s, &admin, |e| {
+        e.iter().any(|e| e["type"] == "actions_execution_failed")
+    })
+    .await;
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e["type"] == "actions_execution_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    assert_eq!(failed[0]["details"]["error"]["action_id"], action.as_str());
+    assert_eq!(failed[0]["details"]["trigger_id"], "credentials-exchange");
+    assert_eq!(failed[0]["client_id"], id.as_str());
+}
