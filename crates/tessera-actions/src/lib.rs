@@ -159,10 +159,14 @@ pub enum RefusalReason {
 pub enum Stop {
     /// `api.access.deny` was called. `code` is the credentials-exchange error code (one of Auth0's
     /// `invalid_scope`, `invalid_request`, `server_error`); `None` on post-login.
+    /// `app_metadata`/`user_metadata`: the metadata changes asked for before the denial (this action's
+    /// and earlier ones'), which Auth0 does not cancel; as in [`Effects`].
     Denied {
         action_id: String,
         code: Option<String>,
         reason: String,
+        app_metadata: Option<serde_json::Map<String, serde_json::Value>>,
+        user_metadata: Option<serde_json::Map<String, serde_json::Value>>,
     },
     /// The action failed; `message` is bounded (512 bytes) and has the action's secret values masked.
     Failed {

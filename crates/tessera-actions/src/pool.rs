@@ -281,10 +281,13 @@ impl Worker {
             });
             if let Some((code, reason)) = denied {
                 let reason = sandbox::mask(&reason, &action.secrets);
+                let (app_metadata, user_metadata) = recorder.borrow_mut().take_metadata();
                 let stop = Stop::Denied {
                     action_id: action.action_id.clone(),
                     code,
                     reason,
+                    app_metadata,
+                    user_metadata,
                 };
                 return (
                     Outcome {

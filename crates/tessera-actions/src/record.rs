@@ -19,6 +19,9 @@ pub(crate) enum MetadataKind {
     User,
 }
 
+/// `setAppMetadata` and `setUserMetadata` changes; `None` if never called.
+pub(crate) type MetadataChanges = (Option<Map<String, Value>>, Option<Map<String, Value>>);
+
 #[derive(Debug)]
 pub(crate) struct Recorder {
     claims_cap: usize,
@@ -164,6 +167,11 @@ impl Recorder {
             MetadataKind::App => self.app_metadata.as_ref(),
             MetadataKind::User => self.user_metadata.as_ref(),
         }
+    }
+
+    /// The metadata changes recorded so far (app, user), taken.
+    pub(crate) fn take_metadata(&mut self) -> MetadataChanges {
+        (self.app_metadata.take(), self.user_metadata.take())
     }
 
     pub(crate) fn into_effects(self) -> Effects {

@@ -86,6 +86,8 @@ fn denied(action_id: &str, code: Option<&str>, reason: &str) -> Result<Effects, 
         action_id: action_id.to_owned(),
         code: code.map(str::to_owned),
         reason: reason.to_owned(),
+        app_metadata: None,
+        user_metadata: None,
     })
 }
 

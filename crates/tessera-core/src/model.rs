@@ -203,3 +203,14 @@ pub struct User {
     #[serde(default)]
     pub identities: Vec<Identity>,
 }
+
+impl User {
+    /// The user as `Store::record_login` leaves it: the login being made
+    /// counted. What post-login's `event.user` and `event.stats` show, as on
+    /// Auth0 (`logins_count` is 1 at the first login).
+    pub fn with_login_counted(mut self, now: UnixTime) -> Self {
+        self.logins_count += 1;
+        self.last_login = Some(now);
+        self
+    }
+}

@@ -567,15 +567,26 @@ pub fn stop_error(stop: &Stop, scripts: &[ActionScript]) -> OAuthError {
 }
 
 /// Applies `setAppMetadata`/`setUserMetadata` once after all actions ran,
-/// to the user as stored then (a concurrent block or PATCH is kept).
+/// to the user as stored then (a concurrent block or PATCH is kept), when
+/// they follow the Management API's rules (else the login fails:
+/// `action_failed`).
 async fn persist_metadata(
     state: &AppState,
+    client_id: &str,
     user_id: &str,
     app: Option<&Map<String, Value>>,
     user: Option<&Map<String, Value>>,
-) -> Result<(), StoreError> {
+) -> Result<(), HookError> {
     if app.is_none() && user.is_none() {
         return Ok(());
+    }
+    if let Err(problem) = check_metadata_changes(app, user) {
+        tracing::warn!(client_id = %client_id, problem = %problem, "post-login actions set metadata the Management API refuses");
+        return Err(OAuthError::new(
+            Reason::ActionFailed,
+            format!("the actions set metadata that cannot be stored: {problem}"),
+        )
+        .into());
     }
     state
         .store
@@ -633,22 +644,35 @@ pub async fn post_login(
     );
     let effects = match outcome.result {
         Ok(effects) => effects,
-        Err(stop) => return Err(stop_error(&stop, &scripts).into()),
+        Err(stop) => {
+            // Auth0: a denial does not cancel the metadata changes asked for
+            // (changes the rules refuse are dropped: the denial stands).
+            if let Stop::Denied {
+                app_metadata,
+                user_metadata,
+                ..
+            } = &stop
+            {
+                match persist_metadata(
+                    state,
+                    &input.client.client_id,
+                    &input.user.user_id,
+                    app_metadata.as_ref(),
+                    user_metadata.as_ref(),
+                )
+                .await
+                {
+                    Ok(()) | Err(HookError::Refused(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            return Err(stop_error(&stop, &scripts).into());
+        }
     };
     log_refused(&input.client.client_id, &effects.refused_claims);
-    if let Err(problem) = check_metadata_changes(
-        effects.app_metadata.as_ref(),
-        effects.user_metadata.as_ref(),
-    ) {
-        tracing::warn!(client_id = %input.client.client_id, problem = %problem, "post-login actions set metadata the Management API refuses");
-        return Err(OAuthError::new(
-            Reason::ActionFailed,
-            format!("the actions set metadata that cannot be stored: {problem}"),
-        )
-        .into());
-    }
     persist_metadata(
         state,
+        &input.client.client_id,
         &input.user.user_id,
         effects.app_metadata.as_ref(),
         effects.user_metadata.as_ref(),

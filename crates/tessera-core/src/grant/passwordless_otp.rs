@@ -146,6 +146,8 @@ pub async fn exchange(
     // must be enabled for the client too, as the code flow requires.
     super::common::check_user_connection(ctx, &user, &client.client_id).await?;
     ctx.store.record_login(&user.user_id, ctx.now).await?;
+    // The post-login actions see this login counted, as the store now has it.
+    let user = user.with_login_counted(ctx.now);
     let api = login_api(ctx, &client, req.audience.as_deref()).await?;
     let tokens = issue_login_tokens(
         ctx,

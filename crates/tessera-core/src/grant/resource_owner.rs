@@ -272,7 +272,9 @@ pub async fn exchange(
     } = issue_login_tokens(
         ctx,
         &client,
-        &user,
+        // The post-login actions see this login counted, as Auth0 shows it
+        // (the store counts it below, once the credentials are re-checked).
+        &user.clone().with_login_counted(ctx.now),
         &creds.scope,
         api.as_ref(),
         crate::extensibility::Protocol::ResourceOwner,

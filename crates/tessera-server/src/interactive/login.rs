@@ -290,11 +290,13 @@ pub async fn submit(
             .await
             {
                 Ok(true) => {
-                    if let Err(res) = replace_previous(&state, &headers, &session).await {
-                        return res;
-                    }
+                    let now = match replace_previous(&state, &headers, &session).await {
+                        Ok(now) => now,
+                        Err(res) => return res,
+                    };
                     record_login(&state, &facts, &tx, &connection, &user);
-                    resume_logged_in(&state, &tx, session, cookie, *user).await
+                    let user = user.with_login_counted(now);
+                    resume_logged_in(&state, &tx, session, cookie, user).await
                 }
                 Ok(false) => match state.store.delete_session(&session.sid).await {
                     Ok(()) => again(StatusCode::BAD_REQUEST, WRONG_CREDENTIALS),
@@ -341,12 +343,13 @@ async fn new_session(
     Ok((session, cookie))
 }
 
-/// The login is kept: it ends the browser's previous session and is counted.
+/// The login is kept: it ends the browser's previous session and is counted
+/// (at the time answered).
 async fn replace_previous(
     state: &AppState,
     headers: &HeaderMap,
     session: &Session,
-) -> Result<(), Response> {
+) -> Result<tessera_core::clock::UnixTime, Response> {
     let now = state.clock.now();
     if let Some(old) = cookies::read_session(&state.config.issuer, headers) {
         match state.store.get_session(&cookies::sha256(&old), now).await {
@@ -363,7 +366,8 @@ async fn replace_previous(
         .store
         .record_login(&session.user_id, now)
         .await
-        .map_err(|e| unavailable(state, &e))
+        .map_err(|e| unavailable(state, &e))?;
+    Ok(now)
 }
 
 /// A successful login (`s`) in the tenant's log.
@@ -422,10 +426,11 @@ pub(crate) async fn log_in(
         Err(e) => return unavailable(state, &e),
     }
     record_login(state, facts, tx, connection, &user);
-    if let Err(res) = replace_previous(state, headers, &session).await {
-        return res;
-    }
-    resume_logged_in(state, tx, session, cookie, user).await
+    let now = match replace_previous(state, headers, &session).await {
+        Ok(now) => now,
+        Err(res) => return res,
+    };
+    resume_logged_in(state, tx, session, cookie, user.with_login_counted(now)).await
 }
 
 /// With the session made: the rest of the flow, and the session cookie.
