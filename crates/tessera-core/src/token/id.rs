@@ -55,14 +55,14 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
             put("email_verified", Some(Value::from(user.email_verified)));
         }
     }
-    if has("phone") {
-        if let Some(phone) = &user.phone_number {
-            put("phone_number", Some(Value::from(phone.clone())));
-            put(
-                "phone_number_verified",
-                Some(Value::from(user.phone_verified.unwrap_or(false))),
-            );
-        }
+    if has("phone")
+        && let Some(phone) = &user.phone_number
+    {
+        put("phone_number", Some(Value::from(phone.clone())));
+        put(
+            "phone_number_verified",
+            Some(Value::from(user.phone_verified.unwrap_or(false))),
+        );
     }
     if has("address") {
         put("address", meta("address"));
