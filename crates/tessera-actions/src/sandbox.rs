@@ -21,9 +21,21 @@ const MAX_METADATA_VALUE: usize = 64 * 1024;
 /// block, so CPU time is what an action spends).
 const WALL_FACTOR: u32 = 10;
 
-/// Node's CommonJS wrapper, on the code's first line so error line numbers match the source.
-const WRAP_HEAD: &str = "(function (exports, require, module, __filename, __dirname) {";
-const WRAP_TAIL: &str = "\n})";
+/// Node's CommonJS wrapper, as a function *declaration* after a `throw`, all on the code's first line so
+/// error line numbers match the source. Evaluating the script compiles it, hoists the declaration (creating
+/// the function runs nothing) and stops at the `throw` before any statement runs: code that closes the
+/// wrapper early (`}); for(;;){} (function(){`) never runs, neither in `check` nor in a run. Whether the
+/// code stayed inside is then read from the hoisted function's own source text ([`compile`]).
+///
+/// (QuickJS's `Function` constructor cannot be used for this: it pastes the body between `{` and `}` and
+/// evaluates the text, so `Function("}); …; (function(){")` runs the middle part; see its source's
+/// "XXX: add a specific eval mode so that Function("}), ({") is rejected".)
+const WRAP_NAME: &str = "__tesseraAction";
+const WRAP_STOP: &str = "__tesseraCompiled";
+const WRAP_HEAD: &str = "throw \"__tesseraCompiled\"; function __tesseraAction(exports, require, module, __filename, __dirname) {";
+const WRAP_TAIL: &str = "\n}";
+/// Where the function's source text starts in the script (after the `throw` statement).
+const WRAP_FN_START: usize = "throw \"__tesseraCompiled\"; ".len();
 
 /// The `api` objects, built in JS around native recorders the action cannot reach (closure variable `n`);
 /// methods return `api` so calls chain, as on Auth0.
@@ -63,6 +75,65 @@ pub(crate) fn wrap(code: &str) -> String {
     s.push_str(WRAP_TAIL);
     s
 }
+
+/// Why [`compile`] refused the code.
+pub(crate) enum CompileError {
+    /// A `SyntaxError` (or another error QuickJS raised while compiling), already `caught`.
+    Thrown(rquickjs::Error),
+    /// The code closes the CommonJS wrapper early: it is not a function body.
+    Escapes,
+}
+
+/// Compiles `code` in the wrapper without running any of it (see [`WRAP_HEAD`]) and returns the wrapper
+/// function, taken out of the globals again. Only the construction: nothing of the code runs.
+pub(crate) fn compile<'js>(ctx: &Ctx<'js>, code: &str) -> Result<Function<'js>, CompileError> {
+    let script = wrap(code);
+    let mut options = rquickjs::context::EvalOptions::default();
+    options.strict = false;
+    options.global = true;
+    options.filename = Some("action.js".to_owned());
+    match ctx.eval_with_options::<JsValue, _>(script.as_str(), options) {
+        // The script always ends at its first statement, the throw.
+        Ok(_) => return Err(CompileError::Escapes),
+        Err(rquickjs::Error::Exception) => {
+            let thrown = ctx.catch();
+            let stopped = thrown
+                .as_string()
+                .and_then(|s| s.to_string().ok())
+                .is_some_and(|s| s == WRAP_STOP);
+            if !stopped {
+                // A SyntaxError, or an error of the global declarations of code outside the wrapper.
+                let _ = ctx.throw(thrown);
+                return Err(CompileError::Thrown(rquickjs::Error::Exception));
+            }
+        }
+        Err(e) => return Err(CompileError::Thrown(e)),
+    }
+    let globals = ctx.globals();
+    let wrapper: Option<Function> = globals.get(WRAP_NAME).ok().flatten();
+    let _ = globals.remove(WRAP_NAME);
+    let Some(wrapper) = wrapper else {
+        return Err(CompileError::Escapes);
+    };
+    // Code that closed the wrapper and declared its own `__tesseraAction` gets a function whose source is a
+    // shorter, later slice of the script: the text must be exactly ours, from `function` to the end.
+    let to_string: Option<Function> = ctx
+        .eval::<Object, _>("Function.prototype")
+        .ok()
+        .and_then(|p| p.get("toString").ok());
+    let source: Option<String> = to_string.and_then(|f| {
+        f.call::<_, String>((rquickjs::function::This(wrapper.clone()),))
+            .ok()
+    });
+    if source.as_deref() != script.get(WRAP_FN_START..) {
+        let _ = ctx.catch();
+        return Err(CompileError::Escapes);
+    }
+    Ok(wrapper)
+}
+
+/// The message for code that closes the wrapper early.
+pub(crate) const ESCAPES: &str = "SyntaxError: the code closes the CommonJS module wrapper (unbalanced `}`): it must be a module body";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fired {
@@ -227,14 +298,17 @@ fn run_in<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> Result<(), Failure> {
     })
     .map_err(fail)?;
 
-    // Sloppy-mode script, as Node runs CommonJS.
-    let mut options = rquickjs::context::EvalOptions::default();
-    options.strict = false;
-    options.global = true;
-    options.filename = Some("action.js".to_owned());
-    let wrapper: Function = ctx
-        .eval_with_options(wrap(&input.action.code), options)
-        .map_err(fail)?;
+    // Sloppy-mode script, as Node runs CommonJS; compiled as `check` compiles it.
+    let wrapper = match compile(ctx, &input.action.code) {
+        Ok(wrapper) => wrapper,
+        Err(CompileError::Thrown(e)) => return Err(fail(e)),
+        Err(CompileError::Escapes) => {
+            if let Some(fired) = input.watch.fired() {
+                return Err(fired_failure(fired));
+            }
+            return Err((FailureKind::Exception, ESCAPES.to_owned()));
+        }
+    };
     let exports = Object::new(ctx.clone()).map_err(fail)?;
     let module = Object::new(ctx.clone()).map_err(fail)?;
     module.set("exports", exports.clone()).map_err(fail)?;
@@ -326,7 +400,10 @@ fn describe(thrown: &JsValue<'_>) -> Failure {
             .get::<_, String>("name")
             .unwrap_or_else(|_| "Error".to_owned());
         let message = exception.message().unwrap_or_default();
-        let kind = if message.contains("out of memory") {
+        // An InternalError with no message: QuickJS ran out of memory making the message itself.
+        let kind = if message.contains("out of memory")
+            || (name == "InternalError" && message.is_empty())
+        {
             FailureKind::MemoryLimit
         } else if (name == "RangeError" || name == "InternalError") && message.contains("stack") {
             FailureKind::StackOverflow

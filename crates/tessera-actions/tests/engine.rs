@@ -903,3 +903,22 @@ fn unusable_limits_are_refused_by_name() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_that_closes_the_wrapper_never_runs_and_fails_every_run() {
+    let engine = engine(2, 8);
+    let code = "}); console.log('escaped'); (function () {";
+    assert!(engine.check(code).is_err());
+    for _ in 0..3 {
+        let outcome = post_login(&engine, action("esc", code)).await;
+        assert_eq!(failure_kind(&outcome), Some(FailureKind::Exception));
+        assert!(outcome.logs.iter().all(|l| !l.output.contains("escaped")));
+    }
+    // Redeclaring the wrapper's name after closing it does not pass either.
+    let code = "} console.log('escaped'); function __tesseraAction(exports, require, module) { module.exports.onExecutePostLogin = () => {};";
+    assert!(engine.check(code).is_err());
+    let outcome = post_login(&engine, action("esc2", code)).await;
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::Exception));
+    assert!(outcome.logs.iter().all(|l| !l.output.contains("escaped")));
+    assert_serves(&engine).await;
+}
