@@ -19,7 +19,7 @@ pub(crate) const MAX_MESSAGE: usize = 512;
 const MAX_METADATA_VALUE: usize = 64 * 1024;
 /// How much longer than the CPU-time limit the wall clock may run (a backstop: nothing in the sandbox can
 /// block, so CPU time is what an action spends).
-const WALL_FACTOR: u32 = 10;
+pub(crate) const WALL_FACTOR: u32 = 10;
 
 /// Node's CommonJS wrapper, as a function *declaration* after a `throw`, all on the code's first line so
 /// error line numbers match the source. Evaluating the script compiles it, hoists the declaration (creating
@@ -272,7 +272,10 @@ fn run_in<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> Result<(), Failure> {
     globals.remove("FinalizationRegistry").map_err(fail)?;
     let prepared = take_prepared(&globals).map_err(fail)?;
     globals
-        .set("console", console(ctx, &input.recorder).map_err(fail)?)
+        .set(
+            "console",
+            console(ctx, &input.recorder, &input.watch).map_err(fail)?,
+        )
         .map_err(fail)?;
 
     let event: JsValue = ctx.json_parse(input.event_json).map_err(fail)?;
@@ -383,7 +386,15 @@ fn failure(ctx: &Ctx<'_>, watch: &Watch, error: rquickjs::Error) -> Failure {
     match error {
         rquickjs::Error::Exception => {
             let thrown = ctx.catch();
-            describe(&thrown)
+            // Describing a thrown non-Error calls its `toString`, which is action code again.
+            let described = describe(&thrown);
+            match watch.fired() {
+                Some(fired) => {
+                    let _ = ctx.catch();
+                    fired_failure(fired)
+                }
+                None => described,
+            }
         }
         rquickjs::Error::Allocation => (FailureKind::MemoryLimit, "out of memory".to_owned()),
         other => (
@@ -449,18 +460,18 @@ fn to_json<'js>(
         Ok(None) => Ok(None),
         Err(rquickjs::Error::Exception) => {
             let thrown = ctx.catch();
-            let oom = thrown
-                .as_exception()
-                .and_then(Exception::message)
-                .is_some_and(|m| m.contains("out of memory"));
-            if watch.fired().is_some() || oom {
-                Err(ctx.throw(thrown))
-            } else {
-                Ok(None)
-            }
+            rethrow_if_stopped(ctx, watch, thrown).map(|()| None)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Throws once the watch fired: a native function never does work for a run that is over its time.
+fn stopped(ctx: &Ctx<'_>, watch: &Watch) -> rquickjs::Result<()> {
+    if watch.fired().is_some() {
+        return Err(ctx.throw(interrupted(ctx)));
+    }
+    Ok(())
 }
 
 fn coerce_name(name: Opt<Coerced<String>>) -> String {
@@ -485,6 +496,7 @@ fn api<'js>(
               name: Opt<Coerced<String>>,
               value: Opt<JsValue<'js>>|
               -> rquickjs::Result<()> {
+            stopped(&ctx, &watch)?;
             let token = if token == 0 {
                 TokenKind::Id
             } else {
@@ -503,26 +515,36 @@ fn api<'js>(
     )?;
     native.set("claim", claim)?;
 
-    let rec = Current::new(&input.recorder);
+    let (rec, watch) = (Current::new(&input.recorder), input.watch.clone());
     let scope = Function::new(
         ctx.clone(),
-        move |add: bool, scope: Opt<Coerced<String>>| {
+        move |ctx: Ctx<'js>, add: bool, scope: Opt<Coerced<String>>| -> rquickjs::Result<()> {
+            stopped(&ctx, &watch)?;
             if let Some(scope) = scope.0 {
                 if let Some(mut r) = rec.get() {
                     r.scope(&scope.0, add);
                 }
             }
+            Ok(())
         },
     )?;
     native.set("scope", scope)?;
 
-    let (rec, trigger) = (Current::new(&input.recorder), input.trigger);
+    let (rec, trigger, watch) = (
+        Current::new(&input.recorder),
+        input.trigger,
+        input.watch.clone(),
+    );
     let deny = Function::new(
         ctx.clone(),
-        move |code: Opt<Coerced<String>>, reason: Opt<JsValue<'js>>| -> rquickjs::Result<()> {
+        move |ctx: Ctx<'js>,
+              code: Opt<Coerced<String>>,
+              reason: Opt<JsValue<'js>>|
+              -> rquickjs::Result<()> {
+            stopped(&ctx, &watch)?;
             let reason = match reason.0 {
                 Some(v) if !v.is_undefined() && !v.is_null() => {
-                    Coerced::<String>::from_js(&v.ctx().clone(), v)?.0
+                    Coerced::<String>::from_js(&ctx, v)?.0
                 }
                 _ => String::new(),
             };
@@ -555,6 +577,7 @@ fn api<'js>(
                   name: Opt<Coerced<String>>,
                   value: Opt<JsValue<'js>>|
                   -> rquickjs::Result<()> {
+                stopped(&ctx, &watch)?;
                 let kind = if kind == 0 {
                     MetadataKind::App
                 } else {
@@ -635,14 +658,22 @@ pub(crate) fn spare_context(rt: &Runtime) -> Option<Context> {
 }
 
 /// `console.log/info/warn/error/debug/trace/dir`: each call one line of the action's log (strings as they are,
-/// other values as JSON, else `String(value)`), bounded by `Limits::log_bytes`.
-fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::Result<Object<'js>> {
+/// other values as JSON, else `String(value)`), bounded by `Limits::log_bytes`. Once the watch fired (time
+/// limit, cancellation) the interrupt error is thrown on, never swallowed.
+fn console<'js>(
+    ctx: &Ctx<'js>,
+    recorder: &Rc<RefCell<Recorder>>,
+    watch: &Arc<Watch>,
+) -> rquickjs::Result<Object<'js>> {
     let console = Object::new(ctx.clone())?;
     for method in ["log", "info", "warn", "error", "debug", "trace", "dir"] {
-        let rec = Current::new(recorder);
+        let (rec, watch) = (Current::new(recorder), watch.clone());
         let f = Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| -> rquickjs::Result<()> {
+                if watch.fired().is_some() {
+                    return Err(ctx.throw(interrupted(&ctx)));
+                }
                 if rec.get().is_none_or(|r| r.log_truncated) {
                     return Ok(());
                 }
@@ -651,7 +682,7 @@ fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::R
                     if i > 0 {
                         line.push(' ');
                     }
-                    line.push_str(&format_arg(&ctx, arg));
+                    line.push_str(&format_arg(&ctx, &watch, arg)?);
                     if line.len() > 64 * 1024 {
                         break;
                     }
@@ -667,21 +698,50 @@ fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::R
     Ok(console)
 }
 
-fn format_arg<'js>(ctx: &Ctx<'js>, arg: JsValue<'js>) -> String {
+/// The error to throw once the watch fired and QuickJS's own interrupt error is not at hand.
+fn interrupted<'js>(ctx: &Ctx<'js>) -> JsValue<'js> {
+    Exception::from_message(ctx.clone(), "interrupted")
+        .map(|e| e.into_value())
+        .unwrap_or_else(|_| JsValue::new_null(ctx.clone()))
+}
+
+/// Passes on `thrown` (the caught value of a failed call) if the watch fired or it is QuickJS's out of
+/// memory error; otherwise it is dropped.
+fn rethrow_if_stopped<'js>(
+    ctx: &Ctx<'js>,
+    watch: &Watch,
+    thrown: JsValue<'js>,
+) -> rquickjs::Result<()> {
+    let oom = thrown
+        .as_exception()
+        .and_then(Exception::message)
+        .is_some_and(|m| m.contains("out of memory"));
+    if watch.fired().is_some() || oom {
+        return Err(ctx.throw(thrown));
+    }
+    Ok(())
+}
+
+fn format_arg<'js>(ctx: &Ctx<'js>, watch: &Watch, arg: JsValue<'js>) -> rquickjs::Result<String> {
     if let Some(s) = arg.as_string() {
-        return s.to_string().unwrap_or_default();
+        return Ok(s.to_string().unwrap_or_default());
     }
     if arg.is_object() && !arg.is_function() && !arg.is_error() {
-        if let Ok(Some(json)) = ctx.json_stringify(arg.clone()) {
-            return json.to_string().unwrap_or_default();
+        match ctx.json_stringify(arg.clone()) {
+            Ok(Some(json)) => return Ok(json.to_string().unwrap_or_default()),
+            Ok(None) => {}
+            Err(_) => {
+                let thrown = ctx.catch();
+                rethrow_if_stopped(ctx, watch, thrown)?;
+            }
         }
-        let _ = ctx.catch();
     }
     match Coerced::<String>::from_js(ctx, arg) {
-        Ok(s) => s.0,
+        Ok(s) => Ok(s.0),
         Err(_) => {
-            let _ = ctx.catch();
-            "[value]".to_owned()
+            let thrown = ctx.catch();
+            rethrow_if_stopped(ctx, watch, thrown)?;
+            Ok("[value]".to_owned())
         }
     }
 }
