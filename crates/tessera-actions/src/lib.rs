@@ -124,8 +124,10 @@ pub struct Effects {
     pub app_metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Keys set through `api.user.setUserMetadata` (`null` = delete the key); `None` if never called.
     pub user_metadata: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Claims dropped, with why; the rest of the token is intact.
+    /// Claims dropped, with why; the rest of the token is intact. At most 32 per run.
     pub refused_claims: Vec<RefusedClaim>,
+    /// Refused claims past the first 32 of the run: only counted.
+    pub refused_claims_dropped: usize,
 }
 
 /// A custom claim that was not set.

@@ -1,7 +1,7 @@
 //! One action run in a fresh QuickJS context: the CommonJS wrapper, `console`, `require`, the `api`
 //! object for the trigger, driving the handler's promise, and sorting failures into [`FailureKind`]s.
 
-use crate::record::{Current, MetadataKind, Recorder};
+use crate::record::{Current, MetadataError, MetadataKind, Recorder};
 use crate::{ActionScript, FailureKind, TokenKind, Trigger, bounded};
 use rquickjs::function::{Opt, Rest};
 use rquickjs::prelude::Coerced;
@@ -587,19 +587,32 @@ fn api<'js>(
                 let value = value
                     .0
                     .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
-                let value = match to_json(&ctx, &watch, value)? {
+                let json = match to_json(&ctx, &watch, value)? {
                     // undefined deletes the key, as null does.
-                    None => serde_json::Value::Null,
+                    None => "null".to_owned(),
                     Some(json) if json.len() > MAX_METADATA_VALUE => {
                         return Err(Exception::throw_range(&ctx, "metadata value too large"));
                     }
-                    Some(json) => serde_json::from_str(&json)
-                        .map_err(|_| Exception::throw_type(&ctx, "metadata value is not JSON"))?,
+                    Some(json) => json,
                 };
-                if let Some(mut r) = rec.get() {
-                    r.set_metadata(kind, &name, value);
+                let Some(mut r) = rec.get() else {
+                    return Ok(());
+                };
+                match r.set_metadata(kind, &name, &json) {
+                    Ok(()) => Ok(()),
+                    Err(MetadataError::BadName) => Err(Exception::throw_type(
+                        &ctx,
+                        "metadata key names must not be empty, contain '.' or start with '$'",
+                    )),
+                    Err(MetadataError::TooManyKeys) => Err(Exception::throw_range(
+                        &ctx,
+                        "too many metadata keys in this login (at most 50 per metadata object)",
+                    )),
+                    Err(MetadataError::TooLarge) => Err(Exception::throw_range(
+                        &ctx,
+                        "metadata too large for this login (at most 16 KiB of JSON per metadata object)",
+                    )),
                 }
-                Ok(())
             },
         )?;
         native.set("meta", meta)?;

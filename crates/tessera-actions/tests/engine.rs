@@ -922,3 +922,80 @@ async fn code_that_closes_the_wrapper_never_runs_and_fails_every_run() {
     assert!(outcome.logs.iter().all(|l| !l.output.contains("escaped")));
     assert_serves(&engine).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_has_a_per_run_budget_and_refuses_auth0s_bad_key_names() {
+    let engine = engine(2, 8);
+    // 50 keys per object; the 51st throws a RangeError (caught here, so the run goes on).
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        for (let i = 0; i < 50; i++) api.user.setAppMetadata('k' + i, i);
+        let err = null;
+        try { api.user.setAppMetadata('k50', 1); } catch (e) { err = e.name; }
+        api.user.setAppMetadata('k0', 'again');
+        api.user.setUserMetadata('other', err);
+    };"#;
+    let e = effects(post_login(&engine, action("keys", code)).await);
+    let app = e.app_metadata.expect("app_metadata");
+    assert_eq!(app.len(), 50);
+    assert_eq!(app["k0"], json!("again"));
+    assert!(!app.contains_key("k50"));
+    assert_eq!(
+        e.user_metadata.expect("user_metadata")["other"],
+        json!("RangeError")
+    );
+
+    // 16 KiB of JSON per object, counted over all actions of the run; uncaught, the action fails.
+    let fill = "exports.onExecutePostLogin = async (event, api) => { api.user.setUserMetadata('a', 'x'.repeat(10000)); };";
+    let over = "exports.onExecutePostLogin = async (event, api) => { api.user.setUserMetadata('b', 'x'.repeat(7000)); };";
+    let outcome = post_login_all(&engine, vec![action("fill", fill), action("over", over)]).await;
+    match &outcome.result {
+        Err(Stop::Failed {
+            action_id,
+            kind: FailureKind::Exception,
+            message,
+        }) => {
+            assert_eq!(action_id, "over");
+            assert!(message.starts_with("RangeError"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Replacing a key counts its new size only.
+    let replace = "exports.onExecutePostLogin = async (event, api) => { for (let i = 0; i < 100; i++) api.user.setUserMetadata('a', 'x'.repeat(10000)); };";
+    assert!(
+        post_login(&engine, action("replace", replace))
+            .await
+            .result
+            .is_ok()
+    );
+
+    // 900 keys × 60 KB is refused long before 54 MB.
+    let attack = "exports.onExecutePostLogin = async (event, api) => { const v = 'x'.repeat(60000); for (let i = 0; i < 900; i++) api.user.setAppMetadata('k' + i, v); };";
+    assert_eq!(
+        failure_kind(&post_login(&engine, action("attack", attack)).await),
+        Some(FailureKind::Exception)
+    );
+
+    // Names the Management API refuses: with '.', starting with '$', empty.
+    for name in ["a.b", "$set", ""] {
+        let code = format!(
+            "exports.onExecutePostLogin = async (event, api) => {{ let n = null; try {{ api.user.setAppMetadata({name:?}, 1); }} catch (e) {{ n = e.name; }} api.user.setUserMetadata('err', n); }};"
+        );
+        let e = effects(post_login(&engine, action("name", &code)).await);
+        assert!(e.app_metadata.is_none(), "{name}");
+        assert_eq!(
+            e.user_metadata.expect("user")["err"],
+            json!("TypeError"),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_32_refused_claims_are_kept_and_the_rest_counted() {
+    let engine = engine(2, 8);
+    let code = "exports.onExecutePostLogin = async (event, api) => { for (let i = 0; i < 1000; i++) api.idToken.setCustomClaim('sub', i); api.idToken.setCustomClaim('https://x/ok', 1); };";
+    let e = effects(post_login(&engine, action("many", code)).await);
+    assert_eq!(e.refused_claims.len(), 32);
+    assert_eq!(e.refused_claims_dropped, 1000 - 32);
+    assert_eq!(e.id_token_claims["https://x/ok"], json!(1));
+}
