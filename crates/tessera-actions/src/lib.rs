@@ -90,8 +90,9 @@ impl Trigger {
     }
 }
 
-/// One bound action, at the deployed version.
-#[derive(Debug, Clone)]
+/// One bound action, at the deployed version. Its `Debug` shows the secrets' names only, each value as
+/// `[secret]`.
+#[derive(Clone)]
 pub struct ActionScript {
     pub action_id: String,
     pub version_id: String,
@@ -99,6 +100,26 @@ pub struct ActionScript {
     pub code: std::sync::Arc<str>,
     /// Become `event.secrets` (name -> value) for this action only.
     pub secrets: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for ActionScript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Redacted<'a>(&'a [(String, String)]);
+        impl std::fmt::Debug for Redacted<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_list()
+                    .entries(self.0.iter().map(|(name, _)| (name, "[secret]")))
+                    .finish()
+            }
+        }
+        f.debug_struct("ActionScript")
+            .field("action_id", &self.action_id)
+            .field("version_id", &self.version_id)
+            .field("name", &self.name)
+            .field("code", &self.code)
+            .field("secrets", &Redacted(&self.secrets))
+            .finish()
+    }
 }
 
 /// The result of running the bound actions of one trigger.

@@ -36,7 +36,7 @@ pub(crate) enum MetadataKind {
     User,
 }
 
-#[derive(Debug)]
+// No `Debug`: it holds deny reasons before their secrets are masked.
 pub(crate) struct Recorder {
     claims_cap: usize,
     log_cap: usize,

@@ -999,3 +999,45 @@ async fn at_most_32_refused_claims_are_kept_and_the_rest_counted() {
     assert_eq!(e.refused_claims_dropped, 1000 - 32);
     assert_eq!(e.id_token_claims["https://x/ok"], json!(1));
 }
+
+#[test]
+fn debug_of_an_action_never_shows_secret_values() {
+    let mut script = action("dbg", "exports.onExecutePostLogin = () => {};");
+    script.secrets = vec![("API_KEY".to_owned(), "s3cr3t-value-123".to_owned())];
+    let shown = format!("{script:?} {script:#?} {:?}", vec![script.clone()]);
+    assert!(!shown.contains("s3cr3t-value-123"), "{shown}");
+    assert!(
+        shown.contains("API_KEY") && shown.contains("[secret]"),
+        "{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_8_kib_claims_budget_holds_per_token_over_all_actions() {
+    assert_eq!(Limits::default().claims_bytes, 100 * 1024);
+    let engine = engine_with(Limits {
+        workers: 2,
+        claims_bytes: 8 * 1024,
+        ..Limits::default()
+    });
+    // Two actions each try to put 6 KB into each token; names of control characters count escaped.
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        const id = event.user.app_metadata.plan + Math.random();
+        api.idToken.setCustomClaim('https://x/' + id, 'i'.repeat(6000));
+        api.accessToken.setCustomClaim('https://x/' + id, 'a'.repeat(6000));
+        api.accessToken.setCustomClaim('\u0001'.repeat(400), 1);
+    };"#;
+    let e = effects(post_login_all(&engine, vec![action("one", code), action("two", code)]).await);
+    for claims in [&e.id_token_claims, &e.access_token_claims] {
+        assert_eq!(claims.len(), 1, "{:?}", claims.keys());
+        let json = serde_json::to_string(claims).expect("json");
+        assert!(json.len() <= 8 * 1024, "{}", json.len());
+    }
+    // The id token's second 6 KB, the access token's second 6 KB and the two 2.4 KB escaped names.
+    assert_eq!(e.refused_claims.len(), 4);
+    assert!(
+        e.refused_claims
+            .iter()
+            .all(|r| r.reason == RefusalReason::TooLarge)
+    );
+}
