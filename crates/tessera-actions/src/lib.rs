@@ -25,8 +25,9 @@ pub use pool::Engine;
 pub struct Limits {
     /// QuickJS heap cap of one worker runtime (one action runs at a time on it). Default 32 MiB.
     pub memory_bytes: usize,
-    /// CPU time one action run may use (the worker thread's CPU clock; a wall-clock backstop of ten times
-    /// this also applies). Default 100 ms.
+    /// CPU time one action run may use (the worker thread's CPU clock, checked when QuickJS asks). A wall-clock
+    /// deadline of ten times this plus 200 ms per action is kept by a watchdog thread that does not depend
+    /// on QuickJS asking (past it: `Timeout`, and the worker thread is replaced). Default 100 ms.
     pub time: Duration,
     /// JavaScript stack cap (QuickJS `max_stack_size`). Default 512 KiB. The worker threads get this plus
     /// 4 MiB of native stack.

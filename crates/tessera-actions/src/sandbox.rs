@@ -78,7 +78,7 @@ pub(crate) fn wrap(code: &str) -> String {
 
 /// Why [`compile`] refused the code.
 pub(crate) enum CompileError {
-    /// A `SyntaxError` (or another error QuickJS raised while compiling), already `caught`.
+    /// A `SyntaxError` (or another error QuickJS raised while compiling), left pending on the context.
     Thrown(rquickjs::Error),
     /// The code closes the CommonJS wrapper early: it is not a function body.
     Escapes,
@@ -111,7 +111,10 @@ pub(crate) fn compile<'js>(ctx: &Ctx<'js>, code: &str) -> Result<Function<'js>, 
     }
     let globals = ctx.globals();
     let wrapper: Option<Function> = globals.get(WRAP_NAME).ok().flatten();
-    let _ = globals.remove(WRAP_NAME);
+    // A global function declaration is not deletable: its binding is emptied instead.
+    if globals.remove(WRAP_NAME).is_err() || globals.contains_key(WRAP_NAME).unwrap_or(true) {
+        let _ = globals.set(WRAP_NAME, rquickjs::Undefined);
+    }
     let Some(wrapper) = wrapper else {
         return Err(CompileError::Escapes);
     };

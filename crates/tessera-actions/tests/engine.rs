@@ -1041,3 +1041,11 @@ async fn the_servers_8_kib_claims_budget_holds_per_token_over_all_actions() {
             .all(|r| r.reason == RefusalReason::TooLarge)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wrapper_is_not_left_as_a_global() {
+    let engine = engine(2, 8);
+    let code = "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/w', typeof globalThis.__tesseraAction); };";
+    let e = effects(post_login(&engine, action("w", code)).await);
+    assert_eq!(e.id_token_claims["https://x/w"], json!("undefined"));
+}
