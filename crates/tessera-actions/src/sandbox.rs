@@ -120,10 +120,8 @@ pub(crate) fn compile<'js>(ctx: &Ctx<'js>, code: &str) -> Result<Function<'js>, 
     };
     // Code that closed the wrapper and declared its own `__tesseraAction` gets a function whose source is a
     // shorter, later slice of the script: the text must be exactly ours, from `function` to the end.
-    let to_string: Option<Function> = ctx
-        .eval::<Object, _>("Function.prototype")
-        .ok()
-        .and_then(|p| p.get("toString").ok());
+    // Nothing of the code ran, so `toString` is still `Function.prototype.toString`.
+    let to_string: Option<Function> = wrapper.get("toString").ok();
     let source: Option<String> = to_string.and_then(|f| {
         f.call::<_, String>((rquickjs::function::This(wrapper.clone()),))
             .ok()
