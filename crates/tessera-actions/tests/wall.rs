@@ -112,4 +112,13 @@ async fn an_interrupt_inside_console_log_ends_the_run() {
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(engine.lost_workers(), 0);
     assert_serves(&engine).await;
+    // Once interrupted inside console.log, the code does not go on (the interrupt is not swallowed).
+    let code = "exports.onExecutePostLogin = async () => { const o = { toJSON() { for (;;) {} } }; console.log(o); console.log('after'); };";
+    let outcome = run(&engine, code).await;
+    assert_eq!(kind(&outcome), Some(FailureKind::Timeout), "{outcome:?}");
+    assert!(
+        outcome.logs.iter().all(|l| l.output.is_empty()),
+        "{:?}",
+        outcome.logs
+    );
 }
