@@ -1,63 +1,43 @@
 //! The syntax check behind Auth0's `status: built` / `failed`.
 
 use crate::bounded;
-use crate::sandbox::{MAX_MESSAGE, Watch, wrap};
+use crate::sandbox::{CompileError, ESCAPES, MAX_MESSAGE, compile};
 use rquickjs::{Context, Runtime};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
-/// Compiles `code` as the engine runs it (Node's CommonJS wrapper, sloppy mode) without running it.
-/// `Err` is the compile error (`SyntaxError: … at action.js:line`), bounded, safe to show: it names the
+/// Compiles `code` as the engine runs it (Node's CommonJS wrapper, sloppy mode) without running any of
+/// it. `Err` is the compile error (`SyntaxError: … (action.js:line)`), bounded, safe to show: it names the
 /// code's own text only.
 ///
-/// Evaluating the wrapper only creates the function; code that closes the wrapper early (`}); …`) would
-/// run its top level here, so the check runs in a throwaway runtime with nothing exposed, 8 MiB and
-/// 100 ms, and only a `SyntaxError` counts as a failure.
+/// Runs use the same construction ([`compile`]), so what passes here compiles there. Code that closes the
+/// wrapper early (`}); …; (function () {`) is refused here and fails every run with `Exception`; it never
+/// runs (the script stops at a `throw` placed before it; the wrapper is a hoisted declaration).
 pub fn check(code: &str) -> Result<(), String> {
     let rt = Runtime::new().map_err(|_| "the syntax check could not start".to_owned())?;
     rt.set_memory_limit(8 * 1024 * 1024);
     rt.set_max_stack_size(256 * 1024);
-    let watch = Arc::new(Watch::default());
-    let w = watch.clone();
-    rt.set_interrupt_handler(Some(Box::new(move || w.should_interrupt())));
     let context = Context::full(&rt).map_err(|_| "the syntax check could not start".to_owned())?;
-    watch.arm(Duration::from_millis(100), Arc::new(AtomicBool::new(false)));
-    let result = context.with(|ctx| {
-        let mut options = rquickjs::context::EvalOptions::default();
-        options.strict = false;
-        options.global = true;
-        options.filename = Some("action.js".to_owned());
-        match ctx.eval_with_options::<rquickjs::Value, _>(wrap(code), options) {
-            Ok(_) => Ok(()),
-            Err(rquickjs::Error::Exception) => {
-                let thrown = ctx.catch();
-                let Some(exception) = thrown.as_exception() else {
-                    return Ok(());
-                };
-                let name: String = exception.get("name").unwrap_or_default();
-                if name != "SyntaxError" {
-                    return Ok(());
-                }
-                let message = exception.message().unwrap_or_default();
-                let line = exception
-                    .stack()
-                    .and_then(|s| {
-                        s.lines()
-                            .find_map(|l| l.split("action.js:").nth(1).map(str::to_owned))
-                    })
-                    .map(|at| format!(" (action.js:{})", at.trim_end_matches(')')))
-                    .unwrap_or_default();
-                Err(bounded(
-                    &format!("SyntaxError: {message}{line}"),
-                    MAX_MESSAGE,
-                ))
-            }
-            Err(_) => Err("the code could not be compiled".to_owned()),
+    context.with(|ctx| match compile(&ctx, code) {
+        Ok(_) => Ok(()),
+        Err(CompileError::Escapes) => Err(ESCAPES.to_owned()),
+        Err(CompileError::Thrown(rquickjs::Error::Exception)) => {
+            let thrown = ctx.catch();
+            let Some(exception) = thrown.as_exception() else {
+                return Err("the code could not be compiled".to_owned());
+            };
+            let name: String = exception.get("name").unwrap_or_else(|_| "Error".to_owned());
+            let message = exception.message().unwrap_or_default();
+            let line = exception
+                .stack()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.split("action.js:").nth(1).map(str::to_owned))
+                })
+                .map(|at| format!(" (action.js:{})", at.trim_end_matches(')')))
+                .unwrap_or_default();
+            Err(bounded(&format!("{name}: {message}{line}"), MAX_MESSAGE))
         }
-    });
-    watch.disarm();
-    result
+        Err(CompileError::Thrown(_)) => Err("the code could not be compiled".to_owned()),
+    })
 }
 
 #[cfg(test)]
@@ -78,8 +58,25 @@ mod tests {
     }
 
     #[test]
-    fn code_that_escapes_the_wrapper_is_stopped() {
-        // Closes the wrapper and loops at the top level: the check still answers (compiled, not run long).
-        assert_eq!(super::check("}); while (true) {} (function () {"), Ok(()));
+    fn code_that_escapes_the_wrapper_is_refused_without_running() {
+        // Closes the wrapper and loops at the top level: refused, and nothing of it ran (it would never end).
+        let started = std::time::Instant::now();
+        for code in [
+            "}); while (true) {} (function () {",
+            "} while (true) {} function __tesseraAction() {",
+            "} while (true) {} function x() {",
+            "}; for (;;) {}; {",
+        ] {
+            let err = super::check(code).err();
+            assert!(err.is_some_and(|e| e.starts_with("SyntaxError")), "{code}");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // Braces inside strings, comments, regexps and templates are the code's own.
+        assert_eq!(
+            super::check(
+                "const s = '})'; /* }) */ const r = /\\}/; const t = `${'}'}`; // })\nexports.onExecutePostLogin = () => {};"
+            ),
+            Ok(())
+        );
     }
 }

@@ -106,8 +106,10 @@ pub fn is_restricted(token: TokenKind, name: &str) -> bool {
 
 /// The bytes one claim adds to the token's JSON payload: `"name":value,`.
 fn claim_size(name: &str, json: &str) -> usize {
-    // The name is counted as JSON text too (quotes; escapes are rare and small).
-    name.len() + 2 + 1 + json.len() + 1
+    // The name is counted as JSON text too, escapes included (a name of control characters is six times
+    // its length in the token).
+    let name_json = serde_json::to_string(name).map_or(name.len() * 6 + 2, |n| n.len());
+    name_json + 1 + json.len() + 1
 }
 
 /// The custom claims of one token, with their total size kept against the cap.

@@ -25,8 +25,9 @@ pub use pool::Engine;
 pub struct Limits {
     /// QuickJS heap cap of one worker runtime (one action runs at a time on it). Default 32 MiB.
     pub memory_bytes: usize,
-    /// CPU time one action run may use (the worker thread's CPU clock; a wall-clock backstop of ten times
-    /// this also applies). Default 100 ms.
+    /// CPU time one action run may use (the worker thread's CPU clock, checked when QuickJS asks). A wall-clock
+    /// deadline of ten times this plus 200 ms per action is kept by a watchdog thread that does not depend
+    /// on QuickJS asking (past it: `Timeout`, and the worker thread is replaced). Default 100 ms.
     pub time: Duration,
     /// JavaScript stack cap (QuickJS `max_stack_size`). Default 512 KiB. The worker threads get this plus
     /// 4 MiB of native stack.
@@ -90,8 +91,9 @@ impl Trigger {
     }
 }
 
-/// One bound action, at the deployed version.
-#[derive(Debug, Clone)]
+/// One bound action, at the deployed version. Its `Debug` shows the secrets' names only, each value as
+/// `[secret]`.
+#[derive(Clone)]
 pub struct ActionScript {
     pub action_id: String,
     pub version_id: String,
@@ -99,6 +101,26 @@ pub struct ActionScript {
     pub code: std::sync::Arc<str>,
     /// Become `event.secrets` (name -> value) for this action only.
     pub secrets: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for ActionScript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Redacted<'a>(&'a [(String, String)]);
+        impl std::fmt::Debug for Redacted<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_list()
+                    .entries(self.0.iter().map(|(name, _)| (name, "[secret]")))
+                    .finish()
+            }
+        }
+        f.debug_struct("ActionScript")
+            .field("action_id", &self.action_id)
+            .field("version_id", &self.version_id)
+            .field("name", &self.name)
+            .field("code", &self.code)
+            .field("secrets", &Redacted(&self.secrets))
+            .finish()
+    }
 }
 
 /// The result of running the bound actions of one trigger.
@@ -124,8 +146,10 @@ pub struct Effects {
     pub app_metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// Keys set through `api.user.setUserMetadata` (`null` = delete the key); `None` if never called.
     pub user_metadata: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Claims dropped, with why; the rest of the token is intact.
+    /// Claims dropped, with why; the rest of the token is intact. At most 32 per run.
     pub refused_claims: Vec<RefusedClaim>,
+    /// Refused claims past the first 32 of the run: only counted.
+    pub refused_claims_dropped: usize,
 }
 
 /// A custom claim that was not set.

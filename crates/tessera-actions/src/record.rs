@@ -12,6 +12,23 @@ const MAX_SCOPES: usize = 256;
 const MAX_SCOPE_LEN: usize = 256;
 /// A claim name longer than this is kept in `RefusedClaim::name` cut to this length.
 const MAX_REPORTED_NAME: usize = 256;
+/// Refused claims kept per run; the rest are only counted (`Effects::refused_claims_dropped`).
+pub(crate) const MAX_REFUSED: usize = 32;
+/// Keys one run may set (or delete) in one metadata object (`app_metadata`, `user_metadata`).
+pub(crate) const MAX_METADATA_KEYS: usize = 50;
+/// All changes of one run to one metadata object, as JSON (`"name":value,` per key), at most.
+pub(crate) const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// Why a `setAppMetadata`/`setUserMetadata` call was refused (the call throws).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MetadataError {
+    /// Over [`MAX_METADATA_KEYS`] keys in the object.
+    TooManyKeys,
+    /// Over [`MAX_METADATA_BYTES`] in the object.
+    TooLarge,
+    /// A name Auth0's Management API refuses for metadata keys: empty, containing `.`, or starting with `$`.
+    BadName,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MetadataKind {
@@ -22,7 +39,7 @@ pub(crate) enum MetadataKind {
 /// `setAppMetadata` and `setUserMetadata` changes; `None` if never called.
 pub(crate) type MetadataChanges = (Option<Map<String, Value>>, Option<Map<String, Value>>);
 
-#[derive(Debug)]
+// No `Debug`: it holds deny reasons before their secrets are masked.
 pub(crate) struct Recorder {
     claims_cap: usize,
     log_cap: usize,
@@ -32,7 +49,11 @@ pub(crate) struct Recorder {
     scopes: Vec<(String, bool)>,
     app_metadata: Option<Map<String, Value>>,
     user_metadata: Option<Map<String, Value>>,
+    /// JSON bytes of each metadata change so far, per object (app, user), and their totals.
+    metadata_sizes: [std::collections::HashMap<String, usize>; 2],
+    metadata_totals: [usize; 2],
     refused: Vec<RefusedClaim>,
+    refused_dropped: usize,
     /// The action now running, and what it did that ends the run.
     pub(crate) action_id: String,
     pub(crate) denied: Option<(Option<String>, String)>,
@@ -78,7 +99,10 @@ impl Recorder {
             scopes: Vec::new(),
             app_metadata: None,
             user_metadata: None,
+            metadata_sizes: Default::default(),
+            metadata_totals: [0; 2],
             refused: Vec::new(),
+            refused_dropped: 0,
             action_id: String::new(),
             denied: None,
             log: String::new(),
@@ -102,6 +126,10 @@ impl Recorder {
             TokenKind::Access => &mut self.access,
         };
         if let Err(reason) = set.set(token, name, json, self.claims_cap) {
+            if self.refused.len() >= MAX_REFUSED {
+                self.refused_dropped += 1;
+                return;
+            }
             self.refused.push(RefusedClaim {
                 action_id: self.action_id.clone(),
                 token,
@@ -129,14 +157,39 @@ impl Recorder {
         }
     }
 
-    /// Records `setAppMetadata`/`setUserMetadata`; `Value::Null` deletes the key.
-    pub(crate) fn set_metadata(&mut self, kind: MetadataKind, name: &str, value: Value) {
-        let map = match kind {
-            MetadataKind::App => &mut self.app_metadata,
-            MetadataKind::User => &mut self.user_metadata,
+    /// Records `setAppMetadata`/`setUserMetadata` (`json` is the value's JSON text, `null` deletes the key),
+    /// within the run's budget per object: [`MAX_METADATA_KEYS`] keys and [`MAX_METADATA_BYTES`] of JSON.
+    /// A refused call changes nothing.
+    pub(crate) fn set_metadata(
+        &mut self,
+        kind: MetadataKind,
+        name: &str,
+        json: &str,
+    ) -> Result<(), MetadataError> {
+        if !valid_metadata_name(name) {
+            return Err(MetadataError::BadName);
+        }
+        let (map, i) = match kind {
+            MetadataKind::App => (&mut self.app_metadata, 0),
+            MetadataKind::User => (&mut self.user_metadata, 1),
         };
+        let sizes = &mut self.metadata_sizes[i];
+        let previous = sizes.get(name).copied();
+        if previous.is_none() && sizes.len() >= MAX_METADATA_KEYS {
+            return Err(MetadataError::TooManyKeys);
+        }
+        // `"name":value,`, as the claims are counted.
+        let size = name.len() + 2 + 1 + json.len() + 1;
+        let total = self.metadata_totals[i] - previous.unwrap_or(0) + size;
+        if total > MAX_METADATA_BYTES {
+            return Err(MetadataError::TooLarge);
+        }
+        let value: Value = serde_json::from_str(json).map_err(|_| MetadataError::TooLarge)?;
+        sizes.insert(name.to_owned(), size);
+        self.metadata_totals[i] = total;
         map.get_or_insert_with(Map::new)
             .insert(name.to_owned(), value);
+        Ok(())
     }
 
     /// The first `deny` of an action wins.
@@ -184,8 +237,14 @@ impl Recorder {
             app_metadata: self.app_metadata,
             user_metadata: self.user_metadata,
             refused_claims: self.refused,
+            refused_claims_dropped: self.refused_dropped,
         }
     }
+}
+
+/// Whether Auth0's Management API takes `name` as a metadata key: not empty, no `.`, not starting with `$`.
+fn valid_metadata_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('.') && !name.starts_with('$')
 }
 
 /// Applies recorded metadata changes to `event.user.{app,user}_metadata` (null deletes), so a later

@@ -1,7 +1,7 @@
 //! One action run in a fresh QuickJS context: the CommonJS wrapper, `console`, `require`, the `api`
 //! object for the trigger, driving the handler's promise, and sorting failures into [`FailureKind`]s.
 
-use crate::record::{Current, MetadataKind, Recorder};
+use crate::record::{Current, MetadataError, MetadataKind, Recorder};
 use crate::{ActionScript, FailureKind, TokenKind, Trigger, bounded};
 use rquickjs::function::{Opt, Rest};
 use rquickjs::prelude::Coerced;
@@ -19,11 +19,23 @@ pub(crate) const MAX_MESSAGE: usize = 512;
 const MAX_METADATA_VALUE: usize = 64 * 1024;
 /// How much longer than the CPU-time limit the wall clock may run (a backstop: nothing in the sandbox can
 /// block, so CPU time is what an action spends).
-const WALL_FACTOR: u32 = 10;
+pub(crate) const WALL_FACTOR: u32 = 10;
 
-/// Node's CommonJS wrapper, on the code's first line so error line numbers match the source.
-const WRAP_HEAD: &str = "(function (exports, require, module, __filename, __dirname) {";
-const WRAP_TAIL: &str = "\n})";
+/// Node's CommonJS wrapper, as a function *declaration* after a `throw`, all on the code's first line so
+/// error line numbers match the source. Evaluating the script compiles it, hoists the declaration (creating
+/// the function runs nothing) and stops at the `throw` before any statement runs: code that closes the
+/// wrapper early (`}); for(;;){} (function(){`) never runs, neither in `check` nor in a run. Whether the
+/// code stayed inside is then read from the hoisted function's own source text ([`compile`]).
+///
+/// (QuickJS's `Function` constructor cannot be used for this: it pastes the body between `{` and `}` and
+/// evaluates the text, so `Function("}); …; (function(){")` runs the middle part; see its source's
+/// "XXX: add a specific eval mode so that Function("}), ({") is rejected".)
+const WRAP_NAME: &str = "__tesseraAction";
+const WRAP_STOP: &str = "__tesseraCompiled";
+const WRAP_HEAD: &str = "throw \"__tesseraCompiled\"; function __tesseraAction(exports, require, module, __filename, __dirname) {";
+const WRAP_TAIL: &str = "\n}";
+/// Where the function's source text starts in the script (after the `throw` statement).
+const WRAP_FN_START: usize = "throw \"__tesseraCompiled\"; ".len();
 
 /// The `api` objects, built in JS around native recorders the action cannot reach (closure variable `n`);
 /// methods return `api` so calls chain, as on Auth0.
@@ -63,6 +75,66 @@ pub(crate) fn wrap(code: &str) -> String {
     s.push_str(WRAP_TAIL);
     s
 }
+
+/// Why [`compile`] refused the code.
+pub(crate) enum CompileError {
+    /// A `SyntaxError` (or another error QuickJS raised while compiling), left pending on the context.
+    Thrown(rquickjs::Error),
+    /// The code closes the CommonJS wrapper early: it is not a function body.
+    Escapes,
+}
+
+/// Compiles `code` in the wrapper without running any of it (see [`WRAP_HEAD`]) and returns the wrapper
+/// function, taken out of the globals again. Only the construction: nothing of the code runs.
+pub(crate) fn compile<'js>(ctx: &Ctx<'js>, code: &str) -> Result<Function<'js>, CompileError> {
+    let script = wrap(code);
+    let mut options = rquickjs::context::EvalOptions::default();
+    options.strict = false;
+    options.global = true;
+    options.filename = Some("action.js".to_owned());
+    match ctx.eval_with_options::<JsValue, _>(script.as_str(), options) {
+        // The script always ends at its first statement, the throw.
+        Ok(_) => return Err(CompileError::Escapes),
+        Err(rquickjs::Error::Exception) => {
+            let thrown = ctx.catch();
+            let stopped = thrown
+                .as_string()
+                .and_then(|s| s.to_string().ok())
+                .is_some_and(|s| s == WRAP_STOP);
+            if !stopped {
+                // A SyntaxError, or an error of the global declarations of code outside the wrapper.
+                let _ = ctx.throw(thrown);
+                return Err(CompileError::Thrown(rquickjs::Error::Exception));
+            }
+        }
+        Err(e) => return Err(CompileError::Thrown(e)),
+    }
+    let globals = ctx.globals();
+    let wrapper: Option<Function> = globals.get(WRAP_NAME).ok().flatten();
+    // A global function declaration is not deletable: its binding is emptied instead.
+    if globals.remove(WRAP_NAME).is_err() || globals.contains_key(WRAP_NAME).unwrap_or(true) {
+        let _ = globals.set(WRAP_NAME, rquickjs::Undefined);
+    }
+    let Some(wrapper) = wrapper else {
+        return Err(CompileError::Escapes);
+    };
+    // Code that closed the wrapper and declared its own `__tesseraAction` gets a function whose source is a
+    // shorter, later slice of the script: the text must be exactly ours, from `function` to the end.
+    // Nothing of the code ran, so `toString` is still `Function.prototype.toString`.
+    let to_string: Option<Function> = wrapper.get("toString").ok();
+    let source: Option<String> = to_string.and_then(|f| {
+        f.call::<_, String>((rquickjs::function::This(wrapper.clone()),))
+            .ok()
+    });
+    if source.as_deref() != script.get(WRAP_FN_START..) {
+        let _ = ctx.catch();
+        return Err(CompileError::Escapes);
+    }
+    Ok(wrapper)
+}
+
+/// The message for code that closes the wrapper early.
+pub(crate) const ESCAPES: &str = "SyntaxError: the code closes the CommonJS module wrapper (unbalanced `}`): it must be a module body";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Fired {
@@ -201,7 +273,10 @@ fn run_in<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> Result<(), Failure> {
     globals.remove("FinalizationRegistry").map_err(fail)?;
     let prepared = take_prepared(&globals).map_err(fail)?;
     globals
-        .set("console", console(ctx, &input.recorder).map_err(fail)?)
+        .set(
+            "console",
+            console(ctx, &input.recorder, &input.watch).map_err(fail)?,
+        )
         .map_err(fail)?;
 
     let event: JsValue = ctx.json_parse(input.event_json).map_err(fail)?;
@@ -227,14 +302,17 @@ fn run_in<'js>(ctx: &Ctx<'js>, input: &RunInput<'_>) -> Result<(), Failure> {
     })
     .map_err(fail)?;
 
-    // Sloppy-mode script, as Node runs CommonJS.
-    let mut options = rquickjs::context::EvalOptions::default();
-    options.strict = false;
-    options.global = true;
-    options.filename = Some("action.js".to_owned());
-    let wrapper: Function = ctx
-        .eval_with_options(wrap(&input.action.code), options)
-        .map_err(fail)?;
+    // Sloppy-mode script, as Node runs CommonJS; compiled as `check` compiles it.
+    let wrapper = match compile(ctx, &input.action.code) {
+        Ok(wrapper) => wrapper,
+        Err(CompileError::Thrown(e)) => return Err(fail(e)),
+        Err(CompileError::Escapes) => {
+            if let Some(fired) = input.watch.fired() {
+                return Err(fired_failure(fired));
+            }
+            return Err((FailureKind::Exception, ESCAPES.to_owned()));
+        }
+    };
     let exports = Object::new(ctx.clone()).map_err(fail)?;
     let module = Object::new(ctx.clone()).map_err(fail)?;
     module.set("exports", exports.clone()).map_err(fail)?;
@@ -309,7 +387,15 @@ fn failure(ctx: &Ctx<'_>, watch: &Watch, error: rquickjs::Error) -> Failure {
     match error {
         rquickjs::Error::Exception => {
             let thrown = ctx.catch();
-            describe(&thrown)
+            // Describing a thrown non-Error calls its `toString`, which is action code again.
+            let described = describe(&thrown);
+            match watch.fired() {
+                Some(fired) => {
+                    let _ = ctx.catch();
+                    fired_failure(fired)
+                }
+                None => described,
+            }
         }
         rquickjs::Error::Allocation => (FailureKind::MemoryLimit, "out of memory".to_owned()),
         other => (
@@ -326,7 +412,10 @@ fn describe(thrown: &JsValue<'_>) -> Failure {
             .get::<_, String>("name")
             .unwrap_or_else(|_| "Error".to_owned());
         let message = exception.message().unwrap_or_default();
-        let kind = if message.contains("out of memory") {
+        // An InternalError with no message: QuickJS ran out of memory making the message itself.
+        let kind = if message.contains("out of memory")
+            || (name == "InternalError" && message.is_empty())
+        {
             FailureKind::MemoryLimit
         } else if (name == "RangeError" || name == "InternalError") && message.contains("stack") {
             FailureKind::StackOverflow
@@ -372,18 +461,18 @@ fn to_json<'js>(
         Ok(None) => Ok(None),
         Err(rquickjs::Error::Exception) => {
             let thrown = ctx.catch();
-            let oom = thrown
-                .as_exception()
-                .and_then(Exception::message)
-                .is_some_and(|m| m.contains("out of memory"));
-            if watch.fired().is_some() || oom {
-                Err(ctx.throw(thrown))
-            } else {
-                Ok(None)
-            }
+            rethrow_if_stopped(ctx, watch, thrown).map(|()| None)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Throws once the watch fired: a native function never does work for a run that is over its time.
+fn stopped(ctx: &Ctx<'_>, watch: &Watch) -> rquickjs::Result<()> {
+    if watch.fired().is_some() {
+        return Err(ctx.throw(interrupted(ctx)));
+    }
+    Ok(())
 }
 
 fn coerce_name(name: Opt<Coerced<String>>) -> String {
@@ -408,6 +497,7 @@ fn api<'js>(
               name: Opt<Coerced<String>>,
               value: Opt<JsValue<'js>>|
               -> rquickjs::Result<()> {
+            stopped(&ctx, &watch)?;
             let token = if token == 0 {
                 TokenKind::Id
             } else {
@@ -426,26 +516,36 @@ fn api<'js>(
     )?;
     native.set("claim", claim)?;
 
-    let rec = Current::new(&input.recorder);
+    let (rec, watch) = (Current::new(&input.recorder), input.watch.clone());
     let scope = Function::new(
         ctx.clone(),
-        move |add: bool, scope: Opt<Coerced<String>>| {
+        move |ctx: Ctx<'js>, add: bool, scope: Opt<Coerced<String>>| -> rquickjs::Result<()> {
+            stopped(&ctx, &watch)?;
             if let Some(scope) = scope.0 {
                 if let Some(mut r) = rec.get() {
                     r.scope(&scope.0, add);
                 }
             }
+            Ok(())
         },
     )?;
     native.set("scope", scope)?;
 
-    let (rec, trigger) = (Current::new(&input.recorder), input.trigger);
+    let (rec, trigger, watch) = (
+        Current::new(&input.recorder),
+        input.trigger,
+        input.watch.clone(),
+    );
     let deny = Function::new(
         ctx.clone(),
-        move |code: Opt<Coerced<String>>, reason: Opt<JsValue<'js>>| -> rquickjs::Result<()> {
+        move |ctx: Ctx<'js>,
+              code: Opt<Coerced<String>>,
+              reason: Opt<JsValue<'js>>|
+              -> rquickjs::Result<()> {
+            stopped(&ctx, &watch)?;
             let reason = match reason.0 {
                 Some(v) if !v.is_undefined() && !v.is_null() => {
-                    Coerced::<String>::from_js(&v.ctx().clone(), v)?.0
+                    Coerced::<String>::from_js(&ctx, v)?.0
                 }
                 _ => String::new(),
             };
@@ -478,6 +578,7 @@ fn api<'js>(
                   name: Opt<Coerced<String>>,
                   value: Opt<JsValue<'js>>|
                   -> rquickjs::Result<()> {
+                stopped(&ctx, &watch)?;
                 let kind = if kind == 0 {
                     MetadataKind::App
                 } else {
@@ -487,19 +588,32 @@ fn api<'js>(
                 let value = value
                     .0
                     .unwrap_or_else(|| JsValue::new_undefined(ctx.clone()));
-                let value = match to_json(&ctx, &watch, value)? {
+                let json = match to_json(&ctx, &watch, value)? {
                     // undefined deletes the key, as null does.
-                    None => serde_json::Value::Null,
+                    None => "null".to_owned(),
                     Some(json) if json.len() > MAX_METADATA_VALUE => {
                         return Err(Exception::throw_range(&ctx, "metadata value too large"));
                     }
-                    Some(json) => serde_json::from_str(&json)
-                        .map_err(|_| Exception::throw_type(&ctx, "metadata value is not JSON"))?,
+                    Some(json) => json,
                 };
-                if let Some(mut r) = rec.get() {
-                    r.set_metadata(kind, &name, value);
+                let Some(mut r) = rec.get() else {
+                    return Ok(());
+                };
+                match r.set_metadata(kind, &name, &json) {
+                    Ok(()) => Ok(()),
+                    Err(MetadataError::BadName) => Err(Exception::throw_type(
+                        &ctx,
+                        "metadata key names must not be empty, contain '.' or start with '$'",
+                    )),
+                    Err(MetadataError::TooManyKeys) => Err(Exception::throw_range(
+                        &ctx,
+                        "too many metadata keys in this login (at most 50 per metadata object)",
+                    )),
+                    Err(MetadataError::TooLarge) => Err(Exception::throw_range(
+                        &ctx,
+                        "metadata too large for this login (at most 16 KiB of JSON per metadata object)",
+                    )),
                 }
-                Ok(())
             },
         )?;
         native.set("meta", meta)?;
@@ -558,14 +672,22 @@ pub(crate) fn spare_context(rt: &Runtime) -> Option<Context> {
 }
 
 /// `console.log/info/warn/error/debug/trace/dir`: each call one line of the action's log (strings as they are,
-/// other values as JSON, else `String(value)`), bounded by `Limits::log_bytes`.
-fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::Result<Object<'js>> {
+/// other values as JSON, else `String(value)`), bounded by `Limits::log_bytes`. Once the watch fired (time
+/// limit, cancellation) the interrupt error is thrown on, never swallowed.
+fn console<'js>(
+    ctx: &Ctx<'js>,
+    recorder: &Rc<RefCell<Recorder>>,
+    watch: &Arc<Watch>,
+) -> rquickjs::Result<Object<'js>> {
     let console = Object::new(ctx.clone())?;
     for method in ["log", "info", "warn", "error", "debug", "trace", "dir"] {
-        let rec = Current::new(recorder);
+        let (rec, watch) = (Current::new(recorder), watch.clone());
         let f = Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, args: Rest<JsValue<'js>>| -> rquickjs::Result<()> {
+                if watch.fired().is_some() {
+                    return Err(ctx.throw(interrupted(&ctx)));
+                }
                 if rec.get().is_none_or(|r| r.log_truncated) {
                     return Ok(());
                 }
@@ -574,7 +696,7 @@ fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::R
                     if i > 0 {
                         line.push(' ');
                     }
-                    line.push_str(&format_arg(&ctx, arg));
+                    line.push_str(&format_arg(&ctx, &watch, arg)?);
                     if line.len() > 64 * 1024 {
                         break;
                     }
@@ -590,21 +712,50 @@ fn console<'js>(ctx: &Ctx<'js>, recorder: &Rc<RefCell<Recorder>>) -> rquickjs::R
     Ok(console)
 }
 
-fn format_arg<'js>(ctx: &Ctx<'js>, arg: JsValue<'js>) -> String {
+/// The error to throw once the watch fired and QuickJS's own interrupt error is not at hand.
+fn interrupted<'js>(ctx: &Ctx<'js>) -> JsValue<'js> {
+    Exception::from_message(ctx.clone(), "interrupted")
+        .map(|e| e.into_value())
+        .unwrap_or_else(|_| JsValue::new_null(ctx.clone()))
+}
+
+/// Passes on `thrown` (the caught value of a failed call) if the watch fired or it is QuickJS's out of
+/// memory error; otherwise it is dropped.
+fn rethrow_if_stopped<'js>(
+    ctx: &Ctx<'js>,
+    watch: &Watch,
+    thrown: JsValue<'js>,
+) -> rquickjs::Result<()> {
+    let oom = thrown
+        .as_exception()
+        .and_then(Exception::message)
+        .is_some_and(|m| m.contains("out of memory"));
+    if watch.fired().is_some() || oom {
+        return Err(ctx.throw(thrown));
+    }
+    Ok(())
+}
+
+fn format_arg<'js>(ctx: &Ctx<'js>, watch: &Watch, arg: JsValue<'js>) -> rquickjs::Result<String> {
     if let Some(s) = arg.as_string() {
-        return s.to_string().unwrap_or_default();
+        return Ok(s.to_string().unwrap_or_default());
     }
     if arg.is_object() && !arg.is_function() && !arg.is_error() {
-        if let Ok(Some(json)) = ctx.json_stringify(arg.clone()) {
-            return json.to_string().unwrap_or_default();
+        match ctx.json_stringify(arg.clone()) {
+            Ok(Some(json)) => return Ok(json.to_string().unwrap_or_default()),
+            Ok(None) => {}
+            Err(_) => {
+                let thrown = ctx.catch();
+                rethrow_if_stopped(ctx, watch, thrown)?;
+            }
         }
-        let _ = ctx.catch();
     }
     match Coerced::<String>::from_js(ctx, arg) {
-        Ok(s) => s.0,
+        Ok(s) => Ok(s.0),
         Err(_) => {
-            let _ = ctx.catch();
-            "[value]".to_owned()
+            let thrown = ctx.catch();
+            rethrow_if_stopped(ctx, watch, thrown)?;
+            Ok("[value]".to_owned())
         }
     }
 }

@@ -905,3 +905,149 @@ fn unusable_limits_are_refused_by_name() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_that_closes_the_wrapper_never_runs_and_fails_every_run() {
+    let engine = engine(2, 8);
+    let code = "}); console.log('escaped'); (function () {";
+    assert!(engine.check(code).is_err());
+    for _ in 0..3 {
+        let outcome = post_login(&engine, action("esc", code)).await;
+        assert_eq!(failure_kind(&outcome), Some(FailureKind::Exception));
+        assert!(outcome.logs.iter().all(|l| !l.output.contains("escaped")));
+    }
+    // Redeclaring the wrapper's name after closing it does not pass either.
+    let code = "} console.log('escaped'); function __tesseraAction(exports, require, module) { module.exports.onExecutePostLogin = () => {};";
+    assert!(engine.check(code).is_err());
+    let outcome = post_login(&engine, action("esc2", code)).await;
+    assert_eq!(failure_kind(&outcome), Some(FailureKind::Exception));
+    assert!(outcome.logs.iter().all(|l| !l.output.contains("escaped")));
+    assert_serves(&engine).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_has_a_per_run_budget_and_refuses_auth0s_bad_key_names() {
+    let engine = engine(2, 8);
+    // 50 keys per object; the 51st throws a RangeError (caught here, so the run goes on).
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        for (let i = 0; i < 50; i++) api.user.setAppMetadata('k' + i, i);
+        let err = null;
+        try { api.user.setAppMetadata('k50', 1); } catch (e) { err = e.name; }
+        api.user.setAppMetadata('k0', 'again');
+        api.user.setUserMetadata('other', err);
+    };"#;
+    let e = effects(post_login(&engine, action("keys", code)).await);
+    let app = e.app_metadata.expect("app_metadata");
+    assert_eq!(app.len(), 50);
+    assert_eq!(app["k0"], json!("again"));
+    assert!(!app.contains_key("k50"));
+    assert_eq!(
+        e.user_metadata.expect("user_metadata")["other"],
+        json!("RangeError")
+    );
+
+    // 16 KiB of JSON per object, counted over all actions of the run; uncaught, the action fails.
+    let fill = "exports.onExecutePostLogin = async (event, api) => { api.user.setUserMetadata('a', 'x'.repeat(10000)); };";
+    let over = "exports.onExecutePostLogin = async (event, api) => { api.user.setUserMetadata('b', 'x'.repeat(7000)); };";
+    let outcome = post_login_all(&engine, vec![action("fill", fill), action("over", over)]).await;
+    match &outcome.result {
+        Err(Stop::Failed {
+            action_id,
+            kind: FailureKind::Exception,
+            message,
+        }) => {
+            assert_eq!(action_id, "over");
+            assert!(message.starts_with("RangeError"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Replacing a key counts its new size only.
+    let replace = "exports.onExecutePostLogin = async (event, api) => { for (let i = 0; i < 100; i++) api.user.setUserMetadata('a', 'x'.repeat(10000)); };";
+    assert!(
+        post_login(&engine, action("replace", replace))
+            .await
+            .result
+            .is_ok()
+    );
+
+    // 900 keys × 60 KB is refused long before 54 MB.
+    let attack = "exports.onExecutePostLogin = async (event, api) => { const v = 'x'.repeat(60000); for (let i = 0; i < 900; i++) api.user.setAppMetadata('k' + i, v); };";
+    assert_eq!(
+        failure_kind(&post_login(&engine, action("attack", attack)).await),
+        Some(FailureKind::Exception)
+    );
+
+    // Names the Management API refuses: with '.', starting with '$', empty.
+    for name in ["a.b", "$set", ""] {
+        let code = format!(
+            "exports.onExecutePostLogin = async (event, api) => {{ let n = null; try {{ api.user.setAppMetadata({name:?}, 1); }} catch (e) {{ n = e.name; }} api.user.setUserMetadata('err', n); }};"
+        );
+        let e = effects(post_login(&engine, action("name", &code)).await);
+        assert!(e.app_metadata.is_none(), "{name}");
+        assert_eq!(
+            e.user_metadata.expect("user")["err"],
+            json!("TypeError"),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_32_refused_claims_are_kept_and_the_rest_counted() {
+    let engine = engine(2, 8);
+    let code = "exports.onExecutePostLogin = async (event, api) => { for (let i = 0; i < 1000; i++) api.idToken.setCustomClaim('sub', i); api.idToken.setCustomClaim('https://x/ok', 1); };";
+    let e = effects(post_login(&engine, action("many", code)).await);
+    assert_eq!(e.refused_claims.len(), 32);
+    assert_eq!(e.refused_claims_dropped, 1000 - 32);
+    assert_eq!(e.id_token_claims["https://x/ok"], json!(1));
+}
+
+#[test]
+fn debug_of_an_action_never_shows_secret_values() {
+    let mut script = action("dbg", "exports.onExecutePostLogin = () => {};");
+    script.secrets = vec![("API_KEY".to_owned(), "s3cr3t-value-123".to_owned())];
+    let shown = format!("{script:?} {script:#?} {:?}", vec![script.clone()]);
+    assert!(!shown.contains("s3cr3t-value-123"), "{shown}");
+    assert!(
+        shown.contains("API_KEY") && shown.contains("[secret]"),
+        "{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_8_kib_claims_budget_holds_per_token_over_all_actions() {
+    assert_eq!(Limits::default().claims_bytes, 100 * 1024);
+    let engine = engine_with(Limits {
+        workers: 2,
+        claims_bytes: 8 * 1024,
+        ..Limits::default()
+    });
+    // Two actions each try to put 6 KB into each token; names of control characters count escaped.
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+        const id = event.user.app_metadata.plan + Math.random();
+        api.idToken.setCustomClaim('https://x/' + id, 'i'.repeat(6000));
+        api.accessToken.setCustomClaim('https://x/' + id, 'a'.repeat(6000));
+        api.accessToken.setCustomClaim('\u0001'.repeat(400), 1);
+    };"#;
+    let e = effects(post_login_all(&engine, vec![action("one", code), action("two", code)]).await);
+    for claims in [&e.id_token_claims, &e.access_token_claims] {
+        assert_eq!(claims.len(), 1, "{:?}", claims.keys());
+        let json = serde_json::to_string(claims).expect("json");
+        assert!(json.len() <= 8 * 1024, "{}", json.len());
+    }
+    // The id token's second 6 KB, the access token's second 6 KB and the two 2.4 KB escaped names.
+    assert_eq!(e.refused_claims.len(), 4);
+    assert!(
+        e.refused_claims
+            .iter()
+            .all(|r| r.reason == RefusalReason::TooLarge)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wrapper_is_not_left_as_a_global() {
+    let engine = engine(2, 8);
+    let code = "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('https://x/w', typeof globalThis.__tesseraAction); };";
+    let e = effects(post_login(&engine, action("w", code)).await);
+    assert_eq!(e.id_token_claims["https://x/w"], json!("undefined"));
+}
