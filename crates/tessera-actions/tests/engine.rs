@@ -81,6 +81,7 @@ fn effects(outcome: Outcome) -> Effects {
     }
 }
 
+#[allow(clippy::result_large_err)] // mirrors `Outcome::result`
 fn denied(action_id: &str, code: Option<&str>, reason: &str) -> Result<Effects, Stop> {
     Err(Stop::Denied {
         action_id: action_id.to_owned(),
