@@ -28,8 +28,8 @@ pub(crate) const WALL_FACTOR: u32 = 10;
 /// code stayed inside is then read from the hoisted function's own source text ([`compile`]).
 ///
 /// (QuickJS's `Function` constructor cannot be used for this: it pastes the body between `{` and `}` and
-/// evaluates the text, so `Function("}); …; (function(){")` runs the middle part; see its source's
-/// "XXX: add a specific eval mode so that Function("}), ({") is rejected".)
+/// evaluates the text, so `Function("}); …; (function(){")` runs the middle part — a gap QuickJS's own
+/// source notes next to its `Function` constructor.)
 const WRAP_NAME: &str = "__tesseraAction";
 const WRAP_STOP: &str = "__tesseraCompiled";
 const WRAP_HEAD: &str = "throw \"__tesseraCompiled\"; function __tesseraAction(exports, require, module, __filename, __dirname) {";

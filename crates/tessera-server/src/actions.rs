@@ -264,18 +264,14 @@ impl Actions {
         Ok(scripts)
     }
 
-    /// Runs the trigger's actions on `event`; `None` when none is bound.
+    /// Runs `scripts` (one snapshot of the trigger's actions) on `event`.
     async fn run(
         &self,
-        state: &AppState,
         trigger: TriggerId,
+        scripts: &Arc<[ActionScript]>,
         event: Value,
-    ) -> Result<Option<(Arc<[ActionScript]>, Outcome)>, StoreError> {
-        let scripts = self.scripts(state, trigger).await?;
-        if scripts.is_empty() {
-            return Ok(None);
-        }
-        let outcome = match self.engine() {
+    ) -> Outcome {
+        match self.engine() {
             Ok(engine) => {
                 let kind = match trigger {
                     TriggerId::PostLogin => Trigger::PostLogin,
@@ -297,8 +293,7 @@ impl Actions {
                     logs: Vec::new(),
                 }
             }
-        };
-        Ok(Some((scripts, outcome)))
+        }
     }
 }
 
@@ -627,13 +622,10 @@ pub async fn post_login(
         return Ok(TokenCustomization::default());
     }
     let event = post_login_event(state, &input).await?;
-    let Some((scripts, outcome)) = state
+    let outcome = state
         .actions
-        .run(state, TriggerId::PostLogin, event)
-        .await?
-    else {
-        return Ok(TokenCustomization::default());
-    };
+        .run(TriggerId::PostLogin, &scripts, event)
+        .await;
     log_run(
         state,
         TriggerId::PostLogin,
@@ -729,13 +721,10 @@ impl ActionHooks for AppState {
             "transaction": {"requested_scopes": input.scope},
             "tenant": {"id": tenant_id(self)},
         });
-        let Some((scripts, outcome)) = self
+        let outcome = self
             .actions
-            .run(self, TriggerId::CredentialsExchange, event)
-            .await?
-        else {
-            return Ok(Map::new());
-        };
+            .run(TriggerId::CredentialsExchange, &scripts, event)
+            .await;
         log_run(
             self,
             TriggerId::CredentialsExchange,
